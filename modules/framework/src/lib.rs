@@ -1,0 +1,25 @@
+//! The contract between the paychain app and its modules.
+//!
+//! Modules see state only through [`state::StateRead`] / [`context::Context`],
+//! report failures as [`error::SdkError`] (codespace + code, as the Cosmos SDK),
+//! and plug into the app through [`module::Module`]. Nothing here touches
+//! RocksDB or ABCI: unit tests of a module run over [`state::CacheState::in_memory`].
+
+pub mod address;
+pub mod coins;
+pub mod context;
+pub mod error;
+pub mod events;
+pub mod gas;
+pub mod module;
+pub mod pagination;
+pub mod state;
+
+pub use address::Address;
+pub use coins::{Coin, Coins};
+pub use context::{BlockInfo, BlockTime, Context, ExecMode};
+pub use error::{sdk, GrpcCode, QueryError, SdkError};
+pub use events::{Event, EventAttribute};
+pub use gas::{Gas, GasMeter};
+pub use module::{Module, Msg, MsgResponse};
+pub use state::{CacheState, StateRead, StateWrite, Writes};
