@@ -47,8 +47,7 @@ impl Address {
         if s.trim().is_empty() {
             return Err(sdk::invalid_address("empty address string is not allowed"));
         }
-        let (hrp, data) = bech32::decode(s)
-            .map_err(|e| sdk::invalid_address(format!("invalid address {s:?}: {e}")))?;
+        let (hrp, data) = bech32::decode(s).map_err(|e| sdk::invalid_address(format!("invalid address {s:?}: {e}")))?;
         if hrp.as_str() != prefix {
             return Err(sdk::invalid_address(format!(
                 "invalid Bech32 prefix; expected {prefix}, got {}",

@@ -87,7 +87,8 @@ impl Coins {
                 return Err(sdk::invalid_coins(format!("coin {c} amount is not positive")));
             }
             if i > 0 && coins[i - 1].denom >= c.denom {
-                let what = if coins[i - 1].denom == c.denom { "duplicate denomination" } else { "denomination not sorted" };
+                let what =
+                    if coins[i - 1].denom == c.denom { "duplicate denomination" } else { "denomination not sorted" };
                 return Err(sdk::invalid_coins(format!("{what} {}", c.denom)));
             }
         }

@@ -55,7 +55,11 @@ impl<'a> Context<'a> {
         self.gas.consume(amount, descriptor)
     }
 
+    /// Stores `value` (non-empty: the Merkle store cannot prove empty values).
     pub fn set(&mut self, store: &str, key: Vec<u8>, value: Vec<u8>) -> Result<(), SdkError> {
+        if value.is_empty() || key.is_empty() {
+            return Err(crate::error::sdk::logic(format!("empty key or value in substore {store}")));
+        }
         let cost = self.gas_config.write_cost_per_byte.saturating_mul((key.len() + value.len()) as u64);
         self.gas.consume(self.gas_config.write_cost_flat.saturating_add(cost), "WriteFlat")?;
         self.state.set(store, key, value);

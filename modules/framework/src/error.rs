@@ -131,6 +131,7 @@ mod tests {
 /// gRPC status codes queries fail with (a subset of `google.rpc.Code`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GrpcCode {
+    Unknown = 2,
     InvalidArgument = 3,
     NotFound = 5,
     Internal = 13,
@@ -142,6 +143,7 @@ impl GrpcCode {
     /// Name as gRPC-go prints it in `rpc error: code = <Name> desc = ...`.
     pub fn name(self) -> &'static str {
         match self {
+            GrpcCode::Unknown => "Unknown",
             GrpcCode::InvalidArgument => "InvalidArgument",
             GrpcCode::NotFound => "NotFound",
             GrpcCode::Internal => "Internal",

@@ -24,7 +24,9 @@ pub fn paginate<T>(
     let default = PageRequest::default();
     let page = page.unwrap_or(&default);
     if !page.key.is_empty() && page.offset > 0 {
-        return Err(QueryError::invalid_argument("paginate: invalid request, either offset or key is expected, got both"));
+        return Err(QueryError::invalid_argument(
+            "paginate: invalid request, either offset or key is expected, got both",
+        ));
     }
     let limit = if page.limit == 0 { DEFAULT_LIMIT } else { page.limit };
     if limit > MAX_LIMIT {

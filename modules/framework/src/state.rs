@@ -17,6 +17,8 @@ pub type Writes = BTreeMap<String, BTreeMap<Vec<u8>, Option<Vec<u8>>>>;
 
 pub type KvPair = (Vec<u8>, Vec<u8>);
 pub type KvIter<'a> = Box<dyn Iterator<Item = Result<KvPair, SdkError>> + 'a>;
+/// An overlay's own entries in key order (`None` = deleted).
+type OverlayIter<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a>;
 
 /// Read access to state at one point (a committed version or an overlay).
 pub trait StateRead {
@@ -64,6 +66,27 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// Format byte in front of protobuf values that may be all-default (params):
+/// an all-default message encodes to zero bytes, and the Merkle store holds
+/// only non-empty values (ICS-23 cannot prove an empty one).
+const TAGGED_PROTO_V1: u8 = 1;
+
+/// Encodes `msg` for storage with a leading format byte (see [`decode_tagged_proto`]).
+pub fn encode_tagged_proto<M: prost::Message>(msg: &M) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + msg.encoded_len());
+    out.push(TAGGED_PROTO_V1);
+    msg.encode(&mut out).expect("Vec grows as needed");
+    out
+}
+
+/// Decodes a value written by [`encode_tagged_proto`].
+pub fn decode_tagged_proto<M: prost::Message + Default>(bytes: &[u8]) -> Result<M, String> {
+    match bytes.split_first() {
+        Some((&TAGGED_PROTO_V1, body)) => M::decode(body).map_err(|e| e.to_string()),
+        _ => Err("unknown value format".to_string()),
+    }
+}
+
 /// State with nothing in it.
 pub struct EmptyState;
 
@@ -88,6 +111,12 @@ pub struct CacheState<'p> {
 impl<'p> CacheState<'p> {
     pub fn new(parent: &'p dyn StateRead) -> Self {
         Self { parent, writes: Writes::new() }
+    }
+
+    /// An overlay that starts with `writes` already applied (e.g. the mempool's
+    /// pending changes on top of the last committed block).
+    pub fn with_writes(parent: &'p dyn StateRead, writes: Writes) -> Self {
+        Self { parent, writes }
     }
 
     pub fn writes(&self) -> &Writes {
@@ -121,7 +150,7 @@ impl StateRead for CacheState<'_> {
         if end.is_some_and(|e| e <= start) {
             return Ok(Box::new(std::iter::empty()));
         }
-        let overlay: Box<dyn Iterator<Item = (&Vec<u8>, &Option<Vec<u8>>)> + '_> =
+        let overlay: OverlayIter<'_> =
             if reverse { Box::new(kvs.range(bounds).rev()) } else { Box::new(kvs.range(bounds)) };
         Ok(Box::new(MergeIter { parent: parent.peekable(), overlay: overlay.peekable(), reverse }))
     }
@@ -141,7 +170,7 @@ impl StateWrite for CacheState<'_> {
 /// keys and its deletions hide the parent's entries.
 struct MergeIter<'a, P: Iterator<Item = Result<KvPair, SdkError>>> {
     parent: Peekable<P>,
-    overlay: Peekable<Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a>>,
+    overlay: Peekable<OverlayIter<'a>>,
     reverse: bool,
 }
 
@@ -200,7 +229,7 @@ mod tests {
         top.set("other", b"x".to_vec(), b"x".to_vec());
         assert_eq!(top.get("s", b"b").unwrap(), None);
         assert_eq!(top.get("s", b"a").unwrap(), Some(b"a".to_vec()));
-        let keys: Vec<_> = collect(top.range("s", b"", None, false).unwrap()).into_iter().map(|(k, v)| (k, v)).collect();
+        let keys: Vec<_> = collect(top.range("s", b"", None, false).unwrap());
         assert_eq!(
             keys,
             vec![
@@ -210,7 +239,8 @@ mod tests {
                 (b"d".to_vec(), b"d".to_vec())
             ]
         );
-        let rev: Vec<_> = collect(top.range("s", b"b", Some(b"d"), true).unwrap()).into_iter().map(|(k, _)| k).collect();
+        let rev: Vec<_> =
+            collect(top.range("s", b"b", Some(b"d"), true).unwrap()).into_iter().map(|(k, _)| k).collect();
         assert_eq!(rev, vec![b"c".to_vec(), b"bb".to_vec()]);
         assert_eq!(collect(top.prefix("s", b"b", false).unwrap()).len(), 1);
         let writes = top.into_writes();

@@ -1,0 +1,505 @@
+//! The bank keeper: balances, supply, send-enabled flags, denom metadata, and
+//! the coin movements other modules use (send, module accounts, mint, burn).
+//! Follows SDK v0.50 `x/bank/keeper` (send.go, keeper.go, msg_server.go).
+
+use paychain_framework::state::{decode_tagged_proto, encode_tagged_proto};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cosmos_sdk_proto::cosmos::bank::v1beta1::{Metadata, Params};
+use paychain_auth::{AuthKeeper, BURNER, MINTER};
+use paychain_framework::coins::parse_amount;
+use paychain_framework::{sdk, Address, Coin, Coins, Context, SdkError, StateRead};
+use prost::Message;
+
+use crate::errors;
+use crate::events;
+use crate::keys::{self, STORE_KEY};
+use crate::msgs::{validate_input_outputs, Input, MsgMultiSend, MsgSend, Output};
+use crate::types::{validate_metadata, BankParams, SendEnabled};
+
+/// What bank needs from auth: creating accounts on first receipt, and module
+/// accounts with their permissions. Implemented by [`AuthKeeper`].
+pub trait AccountKeeper: Send + Sync {
+    /// Creates an account for `addr` if none exists.
+    fn ensure_account(&self, ctx: &mut Context, addr: &Address) -> Result<(), SdkError>;
+    /// The address of the registered module account `name`, creating the
+    /// account if missing (the SDK's `GetModuleAccount`).
+    fn module_account_address(&self, ctx: &mut Context, name: &str) -> Result<Address, SdkError>;
+    /// The address of the registered module account `name`, without state
+    /// (the SDK's `GetModuleAddress`).
+    fn registered_module_address(&self, name: &str) -> Option<Address>;
+    fn has_permission(&self, module: &str, permission: &str) -> bool;
+    /// Whether `addr` belongs to a registered module account.
+    fn is_module_address(&self, addr: &Address) -> bool;
+}
+
+impl AccountKeeper for AuthKeeper {
+    fn ensure_account(&self, ctx: &mut Context, addr: &Address) -> Result<(), SdkError> {
+        AuthKeeper::ensure_account(self, ctx, addr)
+    }
+    fn module_account_address(&self, ctx: &mut Context, name: &str) -> Result<Address, SdkError> {
+        self.module_account(ctx, name).map(|a| a.address)
+    }
+    fn registered_module_address(&self, name: &str) -> Option<Address> {
+        self.module_permissions(name).map(|_| Address::module(name))
+    }
+    fn has_permission(&self, module: &str, permission: &str) -> bool {
+        AuthKeeper::has_permission(self, module, permission)
+    }
+    fn is_module_address(&self, addr: &Address) -> bool {
+        self.module_name_of(addr).is_some()
+    }
+}
+
+pub struct BankKeeper {
+    auth: Arc<dyn AccountKeeper>,
+}
+
+/// Corrupt stored bytes are a failure of the node, never of the input.
+fn corrupt(what: impl std::fmt::Display, e: impl std::fmt::Display) -> SdkError {
+    SdkError::fatal(format!("bank: corrupt {what} in store: {e}"))
+}
+
+fn stored_amount(what: impl std::fmt::Display, bytes: &[u8]) -> Result<u128, SdkError> {
+    let s = std::str::from_utf8(bytes).map_err(|e| corrupt(&what, e))?;
+    parse_amount(s).map_err(|e| corrupt(&what, e.log))
+}
+
+fn unknown_module(name: &str) -> SdkError {
+    sdk::unknown_address(format!("module account {name} does not exist"))
+}
+
+impl BankKeeper {
+    pub fn new(auth: Arc<dyn AccountKeeper>) -> Self {
+        Self { auth }
+    }
+
+    // ---- reads ----
+
+    /// The balance of one denom (0 when none is stored).
+    pub fn balance(&self, state: &dyn StateRead, addr: &Address, denom: &str) -> Result<u128, SdkError> {
+        match state.get(STORE_KEY, &keys::balance_key(addr, denom))? {
+            None => Ok(0),
+            Some(b) => stored_amount(format_args!("balance {addr}/{denom}"), &b),
+        }
+    }
+
+    /// All balances of `addr`, sorted by denom (one prefix scan).
+    pub fn all_balances(&self, state: &dyn StateRead, addr: &Address) -> Result<Coins, SdkError> {
+        let prefix = keys::balances_prefix(addr);
+        let mut coins = Vec::new();
+        for entry in state.prefix(STORE_KEY, &prefix, false)? {
+            let (key, value) = entry?;
+            let denom = String::from_utf8(key[prefix.len()..].to_vec()).map_err(|e| corrupt("balance key", e))?;
+            let amount = stored_amount(format_args!("balance {addr}/{denom}"), &value)?;
+            coins.push(Coin { denom, amount });
+        }
+        Coins::new(coins).map_err(|e| corrupt(format_args!("balances of {addr}"), e.log))
+    }
+
+    /// Spendable coins: all balances (paychain has no vesting or locks).
+    pub fn spendable_coins(&self, state: &dyn StateRead, addr: &Address) -> Result<Coins, SdkError> {
+        self.all_balances(state, addr)
+    }
+
+    /// Every non-empty account balance, sorted by address bytes (for export).
+    pub fn all_account_balances(&self, state: &dyn StateRead) -> Result<Vec<(Address, Coins)>, SdkError> {
+        let mut by_addr: BTreeMap<Vec<u8>, Vec<Coin>> = BTreeMap::new();
+        for entry in state.prefix(STORE_KEY, keys::BALANCES_PREFIX, false)? {
+            let (key, value) = entry?;
+            let (addr, denom) = keys::split_balance_key(&key).ok_or_else(|| corrupt("balance key", "bad layout"))?;
+            let denom = String::from_utf8(denom.to_vec()).map_err(|e| corrupt("balance key", e))?;
+            let amount = stored_amount("balance", &value)?;
+            by_addr.entry(addr.to_vec()).or_default().push(Coin { denom, amount });
+        }
+        by_addr
+            .into_iter()
+            .map(|(addr, coins)| {
+                let addr = Address::from_bytes(addr).map_err(|e| corrupt("balance key", e.log))?;
+                let coins = Coins::new(coins).map_err(|e| corrupt(format_args!("balances of {addr}"), e.log))?;
+                Ok((addr, coins))
+            })
+            .collect()
+    }
+
+    pub fn supply_of(&self, state: &dyn StateRead, denom: &str) -> Result<u128, SdkError> {
+        match state.get(STORE_KEY, &keys::supply_key(denom))? {
+            None => Ok(0),
+            Some(b) => stored_amount(format_args!("supply of {denom}"), &b),
+        }
+    }
+
+    pub fn total_supply(&self, state: &dyn StateRead) -> Result<Coins, SdkError> {
+        let mut coins = Vec::new();
+        for entry in state.prefix(STORE_KEY, keys::SUPPLY_PREFIX, false)? {
+            let (key, value) = entry?;
+            let denom =
+                String::from_utf8(key[keys::SUPPLY_PREFIX.len()..].to_vec()).map_err(|e| corrupt("supply key", e))?;
+            let amount = stored_amount(format_args!("supply of {denom}"), &value)?;
+            coins.push(Coin { denom, amount });
+        }
+        Coins::new(coins).map_err(|e| corrupt("supply", e.log))
+    }
+
+    /// Stored params, or the defaults before genesis wrote any.
+    pub fn params(&self, state: &dyn StateRead) -> Result<BankParams, SdkError> {
+        match state.get(STORE_KEY, keys::PARAMS_KEY)? {
+            None => Ok(BankParams::default()),
+            Some(b) => {
+                decode_tagged_proto::<Params>(&b).map(|p| BankParams::from_proto(&p)).map_err(|e| corrupt("params", e))
+            }
+        }
+    }
+
+    pub fn set_params(&self, ctx: &mut Context, params: &BankParams) -> Result<(), SdkError> {
+        ctx.set(STORE_KEY, keys::PARAMS_KEY.to_vec(), encode_tagged_proto(&params.to_proto()))
+    }
+
+    /// The explicit flag of `denom`, if one is set.
+    pub fn send_enabled_entry(&self, state: &dyn StateRead, denom: &str) -> Result<Option<bool>, SdkError> {
+        match state.get(STORE_KEY, &keys::send_enabled_key(denom))?.as_deref() {
+            None => Ok(None),
+            Some([1]) => Ok(Some(true)),
+            Some([0]) => Ok(Some(false)),
+            Some(other) => Err(corrupt(format_args!("send_enabled of {denom}"), format_args!("{other:?}"))),
+        }
+    }
+
+    pub fn send_enabled_entries(&self, state: &dyn StateRead) -> Result<Vec<SendEnabled>, SdkError> {
+        let mut out = Vec::new();
+        for entry in state.prefix(STORE_KEY, keys::SEND_ENABLED_PREFIX, false)? {
+            let (key, value) = entry?;
+            let denom = String::from_utf8(key[1..].to_vec()).map_err(|e| corrupt("send_enabled key", e))?;
+            let enabled = match value.as_slice() {
+                [1] => true,
+                [0] => false,
+                other => return Err(corrupt(format_args!("send_enabled of {denom}"), format_args!("{other:?}"))),
+            };
+            out.push(SendEnabled { denom, enabled });
+        }
+        Ok(out)
+    }
+
+    pub fn is_send_enabled(&self, state: &dyn StateRead, denom: &str) -> Result<bool, SdkError> {
+        match self.send_enabled_entry(state, denom)? {
+            Some(flag) => Ok(flag),
+            None => Ok(self.params(state)?.default_send_enabled),
+        }
+    }
+
+    /// The SDK's `IsSendEnabledCoins`: bank/5 for the first disabled denom.
+    pub fn is_send_enabled_coins(&self, state: &dyn StateRead, coins: &Coins) -> Result<(), SdkError> {
+        if coins.is_empty() {
+            return Ok(());
+        }
+        let default = self.params(state)?.default_send_enabled;
+        for c in coins {
+            if !self.send_enabled_entry(state, &c.denom)?.unwrap_or(default) {
+                return Err(errors::send_disabled(format!("{} transfers are currently disabled", c.denom)));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn set_send_enabled(&self, ctx: &mut Context, denom: &str, enabled: bool) -> Result<(), SdkError> {
+        paychain_framework::coins::validate_denom(denom)?;
+        ctx.set(STORE_KEY, keys::send_enabled_key(denom), vec![u8::from(enabled)])
+    }
+
+    pub fn denom_metadata(&self, state: &dyn StateRead, denom: &str) -> Result<Option<Metadata>, SdkError> {
+        match state.get(STORE_KEY, &keys::denom_metadata_key(denom))? {
+            None => Ok(None),
+            Some(b) => {
+                Metadata::decode(b.as_slice()).map(Some).map_err(|e| corrupt(format_args!("metadata of {denom}"), e))
+            }
+        }
+    }
+
+    pub fn all_denom_metadata(&self, state: &dyn StateRead) -> Result<Vec<Metadata>, SdkError> {
+        let mut out = Vec::new();
+        for entry in state.prefix(STORE_KEY, keys::DENOM_METADATA_PREFIX, false)? {
+            let (_, value) = entry?;
+            out.push(Metadata::decode(value.as_slice()).map_err(|e| corrupt("denom metadata", e))?);
+        }
+        Ok(out)
+    }
+
+    /// Stores metadata under its base denom, after the SDK's validation.
+    pub fn set_denom_metadata(&self, ctx: &mut Context, metadata: &Metadata) -> Result<(), SdkError> {
+        validate_metadata(metadata).map_err(|e| sdk::invalid_request(format!("invalid denom metadata: {e}")))?;
+        ctx.set(STORE_KEY, keys::denom_metadata_key(&metadata.base), metadata.encode_to_vec())
+    }
+
+    /// Module accounts may not receive user sends (the SDK app's blocked
+    /// addresses are its module accounts).
+    pub fn blocked_addr(&self, addr: &Address) -> bool {
+        self.auth.is_module_address(addr)
+    }
+
+    fn ensure_not_blocked(&self, addr: &Address) -> Result<(), SdkError> {
+        if self.blocked_addr(addr) {
+            return Err(sdk::unauthorized(format!("{addr} is not allowed to receive funds")));
+        }
+        Ok(())
+    }
+
+    // ---- writes ----
+
+    /// Writes a balance that was `old` and becomes `new`, keeping the reverse
+    /// index in step; zero balances are deleted, never stored.
+    fn set_balance(
+        &self,
+        ctx: &mut Context,
+        addr: &Address,
+        denom: &str,
+        old: u128,
+        new: u128,
+    ) -> Result<(), SdkError> {
+        if new == 0 {
+            ctx.delete(STORE_KEY, keys::balance_key(addr, denom))?;
+            if old != 0 {
+                ctx.delete(STORE_KEY, keys::denom_owner_key(denom, addr))?;
+            }
+        } else {
+            ctx.set(STORE_KEY, keys::balance_key(addr, denom), new.to_string().into_bytes())?;
+            if old == 0 {
+                ctx.set(STORE_KEY, keys::denom_owner_key(denom, addr), keys::INDEX_MARKER.to_vec())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn set_supply(&self, ctx: &mut Context, denom: &str, amount: u128) -> Result<(), SdkError> {
+        if amount == 0 {
+            ctx.delete(STORE_KEY, keys::supply_key(denom))
+        } else {
+            ctx.set(STORE_KEY, keys::supply_key(denom), amount.to_string().into_bytes())
+        }
+    }
+
+    /// Takes `amt` from `addr`, all or nothing, then emits `coin_spent`.
+    fn sub_unlocked_coins(&self, ctx: &mut Context, addr: &Address, amt: &Coins) -> Result<(), SdkError> {
+        let mut updates = Vec::with_capacity(amt.len());
+        for coin in amt {
+            let have = self.balance(ctx, addr, &coin.denom)?;
+            let Some(left) = have.checked_sub(coin.amount) else {
+                return Err(sdk::insufficient_funds(format!(
+                    "spendable balance {} is smaller than {coin}",
+                    Coin::new(have, coin.denom.clone())
+                )));
+            };
+            updates.push((coin.denom.as_str(), have, left));
+        }
+        for (denom, have, left) in updates {
+            self.set_balance(ctx, addr, denom, have, left)?;
+        }
+        ctx.emit(events::coin_spent(addr, amt));
+        Ok(())
+    }
+
+    /// Adds `amt` to `addr`, then emits `coin_received`.
+    fn add_coins(&self, ctx: &mut Context, addr: &Address, amt: &Coins) -> Result<(), SdkError> {
+        for coin in amt {
+            let have = self.balance(ctx, addr, &coin.denom)?;
+            let new = have
+                .checked_add(coin.amount)
+                .ok_or_else(|| sdk::invalid_coins(format!("balance of {addr} in {} overflows", coin.denom)))?;
+            self.set_balance(ctx, addr, &coin.denom, have, new)?;
+        }
+        ctx.emit(events::coin_received(addr, amt));
+        Ok(())
+    }
+
+    /// The SDK's `SendCoins`: `coin_spent`, `coin_received`, then
+    /// `transfer{recipient, sender, amount}` and `message{sender}`. Creates the
+    /// recipient's account if missing. Insufficient funds: sdk/5 with the SDK's
+    /// text, and nothing written.
+    pub fn send_coins(&self, ctx: &mut Context, from: &Address, to: &Address, amt: &Coins) -> Result<(), SdkError> {
+        self.sub_unlocked_coins(ctx, from, amt)?;
+        self.add_coins(ctx, to, amt)?;
+        self.auth.ensure_account(ctx, to)?;
+        ctx.emit(events::transfer(to, from, amt));
+        ctx.emit(events::message_sender(from));
+        Ok(())
+    }
+
+    /// The SDK's `InputOutputCoins`: `coin_spent` and `message{sender}` for the
+    /// input, then per output `coin_received` and `transfer{recipient, amount}`.
+    pub fn input_output_coins(&self, ctx: &mut Context, input: &Input, outputs: &[Output]) -> Result<(), SdkError> {
+        validate_input_outputs(input, outputs)?;
+        self.sub_unlocked_coins(ctx, &input.address, &input.coins)?;
+        ctx.emit(events::message_sender(&input.address));
+        for out in outputs {
+            self.add_coins(ctx, &out.address, &out.coins)?;
+            ctx.emit(events::transfer_output(&out.address, &out.coins));
+            self.auth.ensure_account(ctx, &out.address)?;
+        }
+        Ok(())
+    }
+
+    pub fn send_coins_from_account_to_module(
+        &self,
+        ctx: &mut Context,
+        from: &Address,
+        module: &str,
+        amt: &Coins,
+    ) -> Result<(), SdkError> {
+        let to = self.auth.module_account_address(ctx, module)?;
+        self.send_coins(ctx, from, &to, amt)
+    }
+
+    /// Refuses module-account recipients, as the SDK does.
+    pub fn send_coins_from_module_to_account(
+        &self,
+        ctx: &mut Context,
+        module: &str,
+        to: &Address,
+        amt: &Coins,
+    ) -> Result<(), SdkError> {
+        let from = self.auth.registered_module_address(module).ok_or_else(|| unknown_module(module))?;
+        self.ensure_not_blocked(to)?;
+        self.send_coins(ctx, &from, to, amt)
+    }
+
+    pub fn send_coins_from_module_to_module(
+        &self,
+        ctx: &mut Context,
+        from_module: &str,
+        to_module: &str,
+        amt: &Coins,
+    ) -> Result<(), SdkError> {
+        let from = self.auth.registered_module_address(from_module).ok_or_else(|| unknown_module(from_module))?;
+        let to = self.auth.module_account_address(ctx, to_module)?;
+        self.send_coins(ctx, &from, &to, amt)
+    }
+
+    /// Creates coins in a module account with the `minter` permission:
+    /// `coin_received`, then `coinbase{minter, amount}`.
+    pub fn mint_coins(&self, ctx: &mut Context, module: &str, amt: &Coins) -> Result<(), SdkError> {
+        if self.auth.registered_module_address(module).is_none() {
+            return Err(unknown_module(module));
+        }
+        if !self.auth.has_permission(module, MINTER) {
+            return Err(sdk::unauthorized(format!("module account {module} does not have permissions to mint tokens")));
+        }
+        // Supply bounds every balance, so checking it first also rules out
+        // balance overflow.
+        let mut supplies = Vec::with_capacity(amt.len());
+        for c in amt {
+            let s = self.supply_of(ctx, &c.denom)?;
+            let s = s
+                .checked_add(c.amount)
+                .ok_or_else(|| sdk::invalid_coins(format!("minting {c} overflows the supply of {}", c.denom)))?;
+            supplies.push((c.denom.as_str(), s));
+        }
+        let addr = self.auth.module_account_address(ctx, module)?;
+        self.add_coins(ctx, &addr, amt)?;
+        for (denom, s) in supplies {
+            self.set_supply(ctx, denom, s)?;
+        }
+        ctx.emit(events::coinbase(&addr, amt));
+        Ok(())
+    }
+
+    /// Destroys coins held by a module account with the `burner` permission:
+    /// `coin_spent`, then `burn{burner, amount}`.
+    pub fn burn_coins(&self, ctx: &mut Context, module: &str, amt: &Coins) -> Result<(), SdkError> {
+        if self.auth.registered_module_address(module).is_none() {
+            return Err(unknown_module(module));
+        }
+        if !self.auth.has_permission(module, BURNER) {
+            return Err(sdk::unauthorized(format!("module account {module} does not have permissions to burn tokens")));
+        }
+        let addr = self.auth.module_account_address(ctx, module)?;
+        self.sub_unlocked_coins(ctx, &addr, amt)?;
+        for c in amt {
+            let s = self.supply_of(ctx, &c.denom)?;
+            // A balance exceeding the supply means the invariant is already broken.
+            let s = s
+                .checked_sub(c.amount)
+                .ok_or_else(|| SdkError::fatal(format!("bank: burning {c} exceeds the supply {s}{}", c.denom)))?;
+            self.set_supply(ctx, &c.denom, s)?;
+        }
+        ctx.emit(events::burn(&addr, amt));
+        Ok(())
+    }
+
+    // ---- message handlers (the SDK's msg_server.go) ----
+
+    pub fn handle_send(&self, ctx: &mut Context, msg: &MsgSend) -> Result<(), SdkError> {
+        self.is_send_enabled_coins(ctx, &msg.amount)?;
+        self.ensure_not_blocked(&msg.to_address)?;
+        self.send_coins(ctx, &msg.from_address, &msg.to_address, &msg.amount)
+    }
+
+    pub fn handle_multi_send(&self, ctx: &mut Context, msg: &MsgMultiSend) -> Result<(), SdkError> {
+        self.is_send_enabled_coins(ctx, &msg.input.coins)?;
+        for out in &msg.outputs {
+            self.ensure_not_blocked(&out.address)?;
+        }
+        self.input_output_coins(ctx, &msg.input, &msg.outputs)
+    }
+
+    // ---- genesis helpers ----
+
+    /// Writes a genesis balance into an empty slot (no events, no supply).
+    pub(crate) fn init_balance(&self, ctx: &mut Context, addr: &Address, coin: &Coin) -> Result<(), SdkError> {
+        let old = self.balance(ctx, addr, &coin.denom)?;
+        self.set_balance(ctx, addr, &coin.denom, old, coin.amount)
+    }
+
+    pub(crate) fn init_supply(&self, ctx: &mut Context, coin: &Coin) -> Result<(), SdkError> {
+        self.set_supply(ctx, &coin.denom, coin.amount)
+    }
+
+    pub(crate) fn ensure_account(&self, ctx: &mut Context, addr: &Address) -> Result<(), SdkError> {
+        self.auth.ensure_account(ctx, addr)
+    }
+
+    // ---- invariants ----
+
+    /// Total supply per denom equals the sum of balances; no zero balance is
+    /// stored; the denom -> owner index matches the balances exactly.
+    pub fn check_invariants(&self, state: &dyn StateRead) -> Result<(), String> {
+        let mut sums: BTreeMap<String, u128> = BTreeMap::new();
+        let mut balances = 0u64;
+        for entry in state.prefix(STORE_KEY, keys::BALANCES_PREFIX, false).map_err(|e| e.log)? {
+            let (key, value) = entry.map_err(|e| e.log)?;
+            let (addr, denom) =
+                keys::split_balance_key(&key).ok_or_else(|| format!("bank: malformed balance key {key:?}"))?;
+            let addr =
+                Address::from_bytes(addr.to_vec()).map_err(|e| format!("bank: balance key address: {}", e.log))?;
+            let denom = String::from_utf8(denom.to_vec()).map_err(|e| format!("bank: balance key denom: {e}"))?;
+            let amount = stored_amount("balance", &value).map_err(|e| e.log)?;
+            if amount == 0 {
+                return Err(format!("bank: zero balance stored for {addr} in {denom}"));
+            }
+            let owner = state.get(STORE_KEY, &keys::denom_owner_key(&denom, &addr)).map_err(|e| e.log)?;
+            if owner.is_none() {
+                return Err(format!("bank: denom owner index lacks {addr} for {denom}"));
+            }
+            let sum = sums.entry(denom.clone()).or_default();
+            *sum = sum.checked_add(amount).ok_or_else(|| format!("bank: sum of {denom} balances overflows"))?;
+            balances += 1;
+        }
+        let indexed = state.prefix(STORE_KEY, keys::DENOM_ADDRESS_PREFIX, false).map_err(|e| e.log)?.count() as u64;
+        if indexed != balances {
+            return Err(format!("bank: {indexed} denom owner index entries for {balances} balances"));
+        }
+        let supply = self.total_supply(state).map_err(|e| e.log)?;
+        for c in &supply {
+            let sum = sums.remove(&c.denom).unwrap_or(0);
+            if sum != c.amount {
+                return Err(format!(
+                    "bank: total supply invariant broken for {}: supply {} != sum of balances {sum}",
+                    c.denom, c.amount
+                ));
+            }
+        }
+        if let Some((denom, sum)) = sums.into_iter().next() {
+            return Err(format!("bank: total supply invariant broken for {denom}: supply 0 != sum of balances {sum}"));
+        }
+        Ok(())
+    }
+}
