@@ -102,11 +102,7 @@ pub(crate) fn parse_value_key(key: &[u8]) -> Option<ValueKey> {
     if tail.len() != 8 {
         return None;
     }
-    Some(ValueKey {
-        raw,
-        prefix_len: 1 + used,
-        version: u64::MAX - read_be(tail)?,
-    })
+    Some(ValueKey { raw, prefix_len: 1 + used, version: u64::MAX - read_be(tail)? })
 }
 
 /// `values` entry payload.

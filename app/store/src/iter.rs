@@ -44,16 +44,7 @@ impl<'a> StoreIter<'a> {
         } else {
             Some(value_prefix(sid, &start))
         };
-        StoreIter {
-            it,
-            _snap: snap,
-            sid,
-            start,
-            end,
-            version,
-            reverse,
-            next_target,
-        }
+        StoreIter { it, _snap: snap, sid, start, end, version, reverse, next_target }
     }
 
     fn fail(&mut self, e: StoreError) -> Option<<Self as Iterator>::Item> {
@@ -86,11 +77,8 @@ impl Iterator for StoreIter<'_> {
                 let msg = format!("malformed values key {}", hex::encode(key));
                 return self.fail(StoreError::Corrupt(msg));
             };
-            let in_range = if self.reverse {
-                parsed.raw >= self.start
-            } else {
-                self.end.as_ref().is_none_or(|e| parsed.raw < *e)
-            };
+            let in_range =
+                if self.reverse { parsed.raw >= self.start } else { self.end.as_ref().is_none_or(|e| parsed.raw < *e) };
             if !in_range {
                 return None;
             }

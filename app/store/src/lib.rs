@@ -81,9 +81,7 @@ use std::sync::Arc;
 use jmt::storage::{HasPreimage, LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, Sha256Jmt};
 use parking_lot::{Mutex, RwLock};
-use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, Options, ReadOptions, WriteBatch, WriteOptions, DB,
-};
+use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Options, ReadOptions, WriteBatch, WriteOptions, DB};
 use sha2::Sha256;
 
 use codec::*;
@@ -126,15 +124,7 @@ enum Cf {
 }
 
 impl Cf {
-    const ALL: [Cf; 7] = [
-        Cf::Meta,
-        Cf::Nodes,
-        Cf::Values,
-        Cf::Preimages,
-        Cf::Stale,
-        Cf::StaleValues,
-        Cf::Roots,
-    ];
+    const ALL: [Cf; 7] = [Cf::Meta, Cf::Nodes, Cf::Values, Cf::Preimages, Cf::Stale, Cf::StaleValues, Cf::Roots];
 
     fn name(self) -> &'static str {
         match self {
@@ -165,22 +155,13 @@ pub enum StoreError {
     #[error("invalid store config: {0}")]
     InvalidConfig(String),
     #[error("substore set on disk {on_disk:?} differs from the configured set {configured:?}")]
-    SubstoreMismatch {
-        on_disk: Vec<String>,
-        configured: Vec<String>,
-    },
+    SubstoreMismatch { on_disk: Vec<String>, configured: Vec<String> },
     #[error("unknown substore {0:?}")]
     UnknownSubstore(String),
     #[error("version {requested} has been pruned (earliest readable version is {earliest})")]
-    VersionPruned {
-        requested: Version,
-        earliest: Version,
-    },
+    VersionPruned { requested: Version, earliest: Version },
     #[error("version {requested} not found (latest committed version is {latest:?})")]
-    VersionNotFound {
-        requested: Version,
-        latest: Option<Version>,
-    },
+    VersionNotFound { requested: Version, latest: Option<Version> },
     #[error("wrong version: expected {expected}, got {got}")]
     WrongVersion { expected: Version, got: Version },
     #[error("invalid version {0} (u64::MAX is reserved)")]
@@ -189,11 +170,7 @@ pub enum StoreError {
         "prepared commit for version {version} is stale: prepared on top of {prepared_on:?}, \
          but the latest version is now {latest:?}"
     )]
-    StalePrepare {
-        version: Version,
-        prepared_on: Option<Version>,
-        latest: Option<Version>,
-    },
+    StalePrepare { version: Version, prepared_on: Option<Version>, latest: Option<Version> },
     #[error("empty key in substore {substore:?} (keys must be non-empty for ICS-23 proofs)")]
     EmptyKey { substore: String },
     #[error(
@@ -242,9 +219,7 @@ struct Inner {
 
 impl Inner {
     fn cf(&self, cf: Cf) -> &ColumnFamily {
-        self.db
-            .cf_handle(cf.name())
-            .expect("all column families are created at open")
+        self.db.cf_handle(cf.name()).expect("all column families are created at open")
     }
 }
 
@@ -290,10 +265,7 @@ pub struct PreparedCommit {
 impl PreparedCommit {
     /// The new root of `substore` at this version.
     pub fn substore_root(&self, substore: &str) -> Option<[u8; 32]> {
-        self.roots
-            .iter()
-            .find(|(n, _)| n == substore)
-            .map(|(_, r)| *r)
+        self.roots.iter().find(|(n, _)| n == substore).map(|(_, r)| *r)
     }
 }
 
@@ -345,11 +317,9 @@ fn read_entry(
     target.extend_from_slice(&inv_version(version));
     it.seek(&target);
     match it.item() {
-        Some((k, v)) if k.len() == prefix.len() + 8 && k.starts_with(&prefix) => {
-            decode_value(v).map(Some).ok_or_else(|| {
-                StoreError::Corrupt(format!("malformed value entry {}", hex::encode(k)))
-            })
-        }
+        Some((k, v)) if k.len() == prefix.len() + 8 && k.starts_with(&prefix) => decode_value(v)
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("malformed value entry {}", hex::encode(k)))),
         Some(_) => Ok(None),
         None => {
             it.status()?;
@@ -379,22 +349,16 @@ impl TreeReader for TreeView<'_> {
         if self.is_null_root(node_key) {
             return Ok(Some(Node::Null));
         }
-        let bytes = self
-            .snap
-            .get_pinned_cf(self.inner.cf(Cf::Nodes), node_db_key(self.sid, node_key))?;
+        let bytes = self.snap.get_pinned_cf(self.inner.cf(Cf::Nodes), node_db_key(self.sid, node_key))?;
         match bytes {
-            Some(b) => Ok(Some(decode_node(&b).map_err(|e| {
-                StoreError::Corrupt(format!("undecodable node {node_key:?}: {e}"))
-            })?)),
+            Some(b) => Ok(Some(
+                decode_node(&b).map_err(|e| StoreError::Corrupt(format!("undecodable node {node_key:?}: {e}")))?,
+            )),
             None => Ok(None),
         }
     }
 
-    fn get_value_option(
-        &self,
-        max_version: Version,
-        key_hash: KeyHash,
-    ) -> anyhow::Result<Option<OwnedValue>> {
+    fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
         let Some(key) = self.preimage(key_hash)? else {
             return Ok(None);
         };
@@ -408,10 +372,7 @@ impl TreeReader for TreeView<'_> {
 
 impl HasPreimage for TreeView<'_> {
     fn preimage(&self, key_hash: KeyHash) -> anyhow::Result<Option<Vec<u8>>> {
-        Ok(self.snap.get_cf(
-            self.inner.cf(Cf::Preimages),
-            preimage_key(self.sid, &key_hash),
-        )?)
+        Ok(self.snap.get_cf(self.inner.cf(Cf::Preimages), preimage_key(self.sid, &key_hash))?)
     }
 }
 
@@ -470,30 +431,19 @@ impl MerkleStore {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        let cfs = Cf::ALL
-            .iter()
-            .map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
+        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        let ids = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), (i + 1) as u8))
-            .collect();
+        let ids = names.iter().enumerate().map(|(i, n)| (n.clone(), (i + 1) as u8)).collect();
         let mut inner = Inner {
             db,
             names,
             ids,
             retention: cfg.retention,
-            state: RwLock::new(State {
-                latest: None,
-                earliest: None,
-            }),
+            state: RwLock::new(State { latest: None, earliest: None }),
             commit_lock: Mutex::new(()),
         };
         inner.state = RwLock::new(Self::load_meta(&inner)?);
-        Ok(MerkleStore {
-            inner: Arc::new(inner),
-        })
+        Ok(MerkleStore { inner: Arc::new(inner) })
     }
 
     fn load_meta(inner: &Inner) -> Result<State, StoreError> {
@@ -510,22 +460,14 @@ impl MerkleStore {
                 db.write_opt(b, &wo)?;
             }
             Some(f) if f.as_slice() == [FORMAT_VERSION] => {}
-            Some(f) => {
-                return Err(StoreError::Corrupt(format!(
-                    "unsupported store format {}",
-                    hex::encode(f)
-                )))
-            }
+            Some(f) => return Err(StoreError::Corrupt(format!("unsupported store format {}", hex::encode(f)))),
         }
         let on_disk = db
             .get_cf(meta, META_SUBSTORES)?
             .and_then(|b| decode_substores(&b))
             .ok_or_else(|| StoreError::Corrupt("missing or malformed substore list".into()))?;
         if on_disk != inner.names {
-            return Err(StoreError::SubstoreMismatch {
-                on_disk,
-                configured: inner.names.clone(),
-            });
+            return Err(StoreError::SubstoreMismatch { on_disk, configured: inner.names.clone() });
         }
         let latest: Option<(Version, AppHash)> = match db.get_cf(meta, META_LATEST)? {
             None => None,
@@ -581,11 +523,7 @@ impl MerkleStore {
     }
 
     fn sid(&self, substore: &str) -> Result<u8, StoreError> {
-        self.inner
-            .ids
-            .get(substore)
-            .copied()
-            .ok_or_else(|| StoreError::UnknownSubstore(substore.to_string()))
+        self.inner.ids.get(substore).copied().ok_or_else(|| StoreError::UnknownSubstore(substore.to_string()))
     }
 
     /// A snapshot in which `version` is fully readable (see the crate docs, "Concurrency").
@@ -593,41 +531,25 @@ impl MerkleStore {
         let latest = self.latest_version();
         match latest {
             Some(l) if version <= l => {}
-            _ => {
-                return Err(StoreError::VersionNotFound {
-                    requested: version,
-                    latest,
-                })
-            }
+            _ => return Err(StoreError::VersionNotFound { requested: version, latest }),
         }
         let snap = self.inner.db.snapshot();
         let earliest = self.inner.state.read().earliest.unwrap_or(0);
         if version < earliest {
-            return Err(StoreError::VersionPruned {
-                requested: version,
-                earliest,
-            });
+            return Err(StoreError::VersionPruned { requested: version, earliest });
         }
         Ok(snap)
     }
 
     /// The roots record of `version`: (app hash, substore roots in id order).
-    fn roots_record(
-        &self,
-        snap: &Snapshot<'_>,
-        version: Version,
-    ) -> Result<(AppHash, Vec<[u8; 32]>), StoreError> {
+    fn roots_record(&self, snap: &Snapshot<'_>, version: Version) -> Result<(AppHash, Vec<[u8; 32]>), StoreError> {
         let rec = snap
             .get_cf(self.inner.cf(Cf::Roots), be(version))?
             .ok_or_else(|| StoreError::Corrupt(format!("missing roots record of {version}")))?;
         if rec.len() != 32 * (1 + self.inner.names.len()) {
-            return Err(StoreError::Corrupt(format!(
-                "malformed roots record of {version}"
-            )));
+            return Err(StoreError::Corrupt(format!("malformed roots record of {version}")));
         }
-        let mut chunks = rec
-            .chunks_exact(32)
-            .map(|c| <[u8; 32]>::try_from(c).unwrap());
+        let mut chunks = rec.chunks_exact(32).map(|c| <[u8; 32]>::try_from(c).unwrap());
         let app = chunks.next().expect("length checked");
         Ok((app, chunks.collect()))
     }
@@ -646,12 +568,7 @@ impl MerkleStore {
     }
 
     /// Value of `key` in `substore` at `version`.
-    pub fn get(
-        &self,
-        substore: &str,
-        key: &[u8],
-        version: Version,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn get(&self, substore: &str, key: &[u8], version: Version) -> Result<Option<Vec<u8>>, StoreError> {
         let sid = self.sid(substore)?;
         let snap = self.view(version)?;
         Ok(read_entry(&self.inner, &snap, sid, key, version)?.flatten())
@@ -697,19 +614,8 @@ impl MerkleStore {
         } else {
             ro.set_iterate_upper_bound(vec![sid + 1]);
         }
-        let it = self
-            .inner
-            .db
-            .raw_iterator_cf_opt(self.inner.cf(Cf::Values), ro);
-        Ok(StoreIter::new(
-            it,
-            snap,
-            sid,
-            start.to_vec(),
-            end.map(<[u8]>::to_vec),
-            version,
-            reverse,
-        ))
+        let it = self.inner.db.raw_iterator_cf_opt(self.inner.cf(Cf::Values), ro);
+        Ok(StoreIter::new(it, snap, sid, start.to_vec(), end.map(<[u8]>::to_vec), version, reverse))
     }
 
     /// Computes the new roots and app hash for `version` (must be `latest + 1`, or any version
@@ -717,24 +623,15 @@ impl MerkleStore {
     ///
     /// Keys and values must be non-empty (ICS-23 cannot prove empty ones). Deleting an absent
     /// key is a no-op.
-    pub fn prepare(
-        &self,
-        version: Version,
-        changes: &ChangeSet,
-    ) -> Result<PreparedCommit, StoreError> {
+    pub fn prepare(&self, version: Version, changes: &ChangeSet) -> Result<PreparedCommit, StoreError> {
         for (name, kvs) in changes {
             self.sid(name)?;
             for (k, v) in kvs {
                 if k.is_empty() {
-                    return Err(StoreError::EmptyKey {
-                        substore: name.clone(),
-                    });
+                    return Err(StoreError::EmptyKey { substore: name.clone() });
                 }
                 if v.as_ref().is_some_and(|v| v.is_empty()) {
-                    return Err(StoreError::EmptyValue {
-                        substore: name.clone(),
-                        key: hex::encode(k),
-                    });
+                    return Err(StoreError::EmptyValue { substore: name.clone(), key: hex::encode(k) });
                 }
             }
         }
@@ -744,10 +641,7 @@ impl MerkleStore {
         let base = self.latest_version();
         if let Some(b) = base {
             if version != b + 1 {
-                return Err(StoreError::WrongVersion {
-                    expected: b + 1,
-                    got: version,
-                });
+                return Err(StoreError::WrongVersion { expected: b + 1, got: version });
             }
         }
         let snap = self.inner.db.snapshot();
@@ -755,11 +649,7 @@ impl MerkleStore {
             // A concurrent commit may have pruned `b` from under this snapshot.
             let st = *self.inner.state.read();
             if st.earliest.unwrap_or(0) > b || st.latest.map(|l| l.0) != base {
-                return Err(StoreError::StalePrepare {
-                    version,
-                    prepared_on: base,
-                    latest: st.latest.map(|l| l.0),
-                });
+                return Err(StoreError::StalePrepare { version, prepared_on: base, latest: st.latest.map(|l| l.0) });
             }
         }
         let null_root = match (base, version) {
@@ -782,9 +672,7 @@ impl MerkleStore {
             for (k, v) in changes.get(name).unwrap_or(&empty) {
                 if v.is_none() {
                     let exists = match base {
-                        Some(b) => read_entry(&self.inner, &snap, sid, k, b)?
-                            .flatten()
-                            .is_some(),
+                        Some(b) => read_entry(&self.inner, &snap, sid, k, b)?.flatten().is_some(),
                         None => false,
                     };
                     if !exists {
@@ -793,22 +681,13 @@ impl MerkleStore {
                 }
                 effective.insert(k.clone(), v.clone());
             }
-            let root =
-                self.apply_tree(&snap, sid, version, base, null_root, &effective, &mut ops)?;
+            let root = self.apply_tree(&snap, sid, version, base, null_root, &effective, &mut ops)?;
             if base.is_none() || root != prev_roots[i] {
                 main_changes.insert(name.as_bytes().to_vec(), Some(root.to_vec()));
             }
             roots.push((name.clone(), root));
         }
-        let app_hash = self.apply_tree(
-            &snap,
-            MAIN_SID,
-            version,
-            base,
-            null_root,
-            &main_changes,
-            &mut ops,
-        )?;
+        let app_hash = self.apply_tree(&snap, MAIN_SID, version, base, null_root, &main_changes, &mut ops)?;
 
         let mut rec = Vec::with_capacity(32 * (n + 1));
         rec.extend_from_slice(&app_hash);
@@ -820,13 +699,7 @@ impl MerkleStore {
         latest.extend_from_slice(&app_hash);
         ops.push((Cf::Meta, META_LATEST.to_vec(), latest));
 
-        Ok(PreparedCommit {
-            version,
-            app_hash,
-            base,
-            roots,
-            ops,
-        })
+        Ok(PreparedCommit { version, app_hash, base, roots, ops })
     }
 
     /// Applies `changes` (already filtered of no-op deletes) to tree `sid`, appending the writes
@@ -842,35 +715,23 @@ impl MerkleStore {
         changes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
         ops: &mut Vec<(Cf, Vec<u8>, Vec<u8>)>,
     ) -> Result<[u8; 32], StoreError> {
-        let reader = TreeView {
-            inner: &self.inner,
-            snap,
-            sid,
-            null_root,
-        };
+        let reader = TreeView { inner: &self.inner, snap, sid, null_root };
         let new_root_key = root_key(version);
         if changes.is_empty() {
             // Unchanged tree: copy the previous root to this version, mark the old one stale.
             let node = match base {
                 Some(b) => {
                     let old = root_key(b);
-                    let node =
-                        reader
-                            .get_node_option(&old)
-                            .map_err(tree_err)?
-                            .ok_or_else(|| {
-                                StoreError::Corrupt(format!("missing root of tree {sid} at {b}"))
-                            })?;
+                    let node = reader
+                        .get_node_option(&old)
+                        .map_err(tree_err)?
+                        .ok_or_else(|| StoreError::Corrupt(format!("missing root of tree {sid} at {b}")))?;
                     ops.push((Cf::Stale, stale_node_key(version, sid, &old), vec![]));
                     node
                 }
                 None => Node::Null,
             };
-            ops.push((
-                Cf::Nodes,
-                node_db_key(sid, &new_root_key),
-                encode_node(&node),
-            ));
+            ops.push((Cf::Nodes, node_db_key(sid, &new_root_key), encode_node(&node)));
             return Ok(node_hash(&node));
         }
 
@@ -878,9 +739,7 @@ impl MerkleStore {
         let value_set = changes.iter().map(|(k, v)| (key_hash(k), v.clone()));
         let (root, batch) = tree.put_value_set(value_set, version).map_err(tree_err)?;
         if !batch.node_batch.nodes().contains_key(&new_root_key) {
-            return Err(StoreError::Tree(format!(
-                "jmt produced no root for tree {sid} at version {version}"
-            )));
+            return Err(StoreError::Tree(format!("jmt produced no root for tree {sid} at version {version}")));
         }
         for (nk, node) in batch.node_batch.nodes() {
             ops.push((Cf::Nodes, node_db_key(sid, nk), encode_node(node)));
@@ -892,22 +751,14 @@ impl MerkleStore {
                 continue; // synthetic, never stored
             }
             old_root_stale |= Some(&s.node_key) == old_root.as_ref();
-            ops.push((
-                Cf::Stale,
-                stale_node_key(s.stale_since_version, sid, &s.node_key),
-                vec![],
-            ));
+            ops.push((Cf::Stale, stale_node_key(s.stale_since_version, sid, &s.node_key), vec![]));
         }
         if let (Some(old), false) = (&old_root, old_root_stale) {
             // jmt copies an unchanged root without marking the old one stale.
             ops.push((Cf::Stale, stale_node_key(version, sid, old), vec![]));
         }
         for (k, v) in changes {
-            ops.push((
-                Cf::Values,
-                value_key(sid, k, version),
-                encode_value(v.as_deref()),
-            ));
+            ops.push((Cf::Values, value_key(sid, k, version), encode_value(v.as_deref())));
             ops.push((Cf::StaleValues, stale_value_key(version, sid, k), vec![]));
             if v.is_some() {
                 ops.push((Cf::Preimages, preimage_key(sid, &key_hash(k)), k.clone()));
@@ -925,11 +776,7 @@ impl MerkleStore {
         let st = *inner.state.read();
         let latest = st.latest.map(|l| l.0);
         if latest != prepared.base {
-            return Err(StoreError::StalePrepare {
-                version: prepared.version,
-                prepared_on: prepared.base,
-                latest,
-            });
+            return Err(StoreError::StalePrepare { version: prepared.version, prepared_on: prepared.base, latest });
         }
         let version = prepared.version;
         let first = st.earliest.unwrap_or(version);
@@ -969,12 +816,7 @@ impl MerkleStore {
     /// whenever `earliest` rises, and an entry stamped `s` is on disk by the first commit whose
     /// earliest reaches `s`, or the one after when written in that same batch). This keeps the
     /// scans from wading through the deletion tombstones of previous prunes.
-    fn prune(
-        &self,
-        old_earliest: Version,
-        earliest: Version,
-        batch: &mut WriteBatch,
-    ) -> Result<(), StoreError> {
+    fn prune(&self, old_earliest: Version, earliest: Version, batch: &mut WriteBatch) -> Result<(), StoreError> {
         let inner = &self.inner;
         let db = &inner.db;
 
@@ -994,11 +836,8 @@ impl MerkleStore {
         it.status()?;
 
         // Value versions shadowed by a write at or before `earliest`.
-        let (stale_values, values, preimages) = (
-            inner.cf(Cf::StaleValues),
-            inner.cf(Cf::Values),
-            inner.cf(Cf::Preimages),
-        );
+        let (stale_values, values, preimages) =
+            (inner.cf(Cf::StaleValues), inner.cf(Cf::Values), inner.cf(Cf::Preimages));
         let mut it = db.raw_iterator_cf(stale_values);
         let mut vit = db.raw_iterator_cf(values);
         it.seek(be(old_earliest));
@@ -1012,9 +851,7 @@ impl MerkleStore {
             // Is the entry at `v` the newest one of this key?
             vit.seek(prefix);
             let newest = match vit.key() {
-                Some(key) if is_entry(key) => {
-                    Some(u64::MAX - read_be(&key[prefix.len()..]).unwrap())
-                }
+                Some(key) if is_entry(key) => Some(u64::MAX - read_be(&key[prefix.len()..]).unwrap()),
                 _ => None,
             };
             let mut target = prefix.to_vec();
@@ -1032,9 +869,7 @@ impl MerkleStore {
                     // reads the same without it.
                     batch.delete_cf(values, key);
                     if newest == Some(v) {
-                        let raw = parse_value_key(key)
-                            .ok_or_else(|| StoreError::Corrupt("bad values key".into()))?
-                            .raw;
+                        let raw = parse_value_key(key).ok_or_else(|| StoreError::Corrupt("bad values key".into()))?.raw;
                         batch.delete_cf(preimages, preimage_key(prefix[0], &key_hash(&raw)));
                     }
                 }
@@ -1073,36 +908,19 @@ impl MerkleStore {
     ) -> Result<(Option<Vec<u8>>, [ics23::CommitmentProof; 2]), StoreError> {
         let sid = self.sid(substore)?;
         if key.is_empty() {
-            return Err(StoreError::EmptyKey {
-                substore: substore.to_string(),
-            });
+            return Err(StoreError::EmptyKey { substore: substore.to_string() });
         }
         let snap = self.view(version)?;
         let root = self.roots_record(&snap, version)?.1[sid as usize - 1];
         if root == EMPTY_ROOT {
-            return Err(StoreError::EmptySubstoreProof {
-                substore: substore.to_string(),
-                version,
-            });
+            return Err(StoreError::EmptySubstoreProof { substore: substore.to_string(), version });
         }
-        let sub_view = TreeView {
-            inner: &self.inner,
-            snap: &snap,
-            sid,
-            null_root: None,
-        };
-        let (value, sub_proof) = Sha256Jmt::new(&sub_view)
-            .get_with_ics23_proof(key.to_vec(), version)
-            .map_err(tree_err)?;
-        let main_view = TreeView {
-            inner: &self.inner,
-            snap: &snap,
-            sid: MAIN_SID,
-            null_root: None,
-        };
-        let (main_value, main_proof) = Sha256Jmt::new(&main_view)
-            .get_with_ics23_proof(substore.as_bytes().to_vec(), version)
-            .map_err(tree_err)?;
+        let sub_view = TreeView { inner: &self.inner, snap: &snap, sid, null_root: None };
+        let (value, sub_proof) =
+            Sha256Jmt::new(&sub_view).get_with_ics23_proof(key.to_vec(), version).map_err(tree_err)?;
+        let main_view = TreeView { inner: &self.inner, snap: &snap, sid: MAIN_SID, null_root: None };
+        let (main_value, main_proof) =
+            Sha256Jmt::new(&main_view).get_with_ics23_proof(substore.as_bytes().to_vec(), version).map_err(tree_err)?;
         if main_value.as_deref() != Some(&root[..]) {
             return Err(StoreError::Corrupt(format!(
                 "main tree holds {:?} for substore {substore:?} at {version}, roots record {}",

@@ -10,18 +10,10 @@ use paychain_store::{ChangeSet, Version};
 #[test]
 fn prepare_without_commit_is_invisible_after_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let block2 = cs(&[
-        ("acc", b"k", Some(b"v2")),
-        ("bank", b"b", Some(b"x")),
-        ("acc", b"old", None),
-    ]);
+    let block2 = cs(&[("acc", b"k", Some(b"v2")), ("bank", b"b", Some(b"x")), ("acc", b"old", None)]);
     let (h1, h2) = {
         let store = open(dir.path(), Some(5));
-        let h1 = commit(
-            &store,
-            1,
-            &cs(&[("acc", b"k", Some(b"v1")), ("acc", b"old", Some(b"o"))]),
-        );
+        let h1 = commit(&store, 1, &cs(&[("acc", b"k", Some(b"v1")), ("acc", b"old", Some(b"o"))]));
         let p = store.prepare(2, &block2).unwrap();
         assert_ne!(p.app_hash, h1);
         (h1, p.app_hash)
@@ -54,17 +46,10 @@ const RETENTION: u64 = 4;
 fn block(version: Version) -> ChangeSet {
     let mut c = ChangeSet::new();
     for i in 0..8u64 {
-        let x = version
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(i as u32 * 8)
-            ^ i;
+        let x = version.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(i as u32 * 8) ^ i;
         let s = SUBSTORES[(x % 3) as usize];
         let key = format!("key{}", (x >> 8) % 40).into_bytes();
-        let val = if (x >> 20) % 4 == 0 {
-            None
-        } else {
-            Some(format!("{version}:{i}").into_bytes())
-        };
+        let val = if (x >> 20) % 4 == 0 { None } else { Some(format!("{version}:{i}").into_bytes()) };
         c.entry(s.to_string()).or_default().insert(key, val);
     }
     c
@@ -100,31 +85,21 @@ fn kill_during_commits_leaves_a_consistent_version() {
     let mut last = 0;
     for (round, delay_ms) in [150u64, 400, 5, 230, 0].into_iter().enumerate() {
         let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "kill_during_commits_leaves_a_consistent_version",
-                "--test-threads=1",
-            ])
+            .args(["--exact", "kill_during_commits_leaves_a_consistent_version", "--test-threads=1"])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        assert!(
-            lines.any(|l| l.unwrap() == "committing"),
-            "child exited before committing"
-        );
+        assert!(lines.any(|l| l.unwrap() == "committing"), "child exited before committing");
         std::thread::sleep(Duration::from_millis(delay_ms));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
 
         let store = open(dir.path(), Some(RETENTION));
         let latest = store.latest_version().expect("the child committed");
-        assert!(
-            latest > last,
-            "round {round}: went back from {last} to {latest}"
-        );
+        assert!(latest > last, "round {round}: went back from {last} to {latest}");
         last = latest;
         let mut model = Model::new();
         for v in 1..=latest {
@@ -133,24 +108,12 @@ fn kill_during_commits_leaves_a_consistent_version() {
         // Contents at `latest` equal the replay, and the app hash equals that of a store
         // built from scratch with the same contents.
         for s in SUBSTORES {
-            let expect: Vec<(Vec<u8>, Vec<u8>)> = model
-                .get(s)
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default();
-            assert_eq!(
-                collect(store.range(s, b"", None, latest).unwrap()),
-                expect,
-                "{s} @ {latest}"
-            );
+            let expect: Vec<(Vec<u8>, Vec<u8>)> =
+                model.get(s).map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+            assert_eq!(collect(store.range(s, b"", None, latest).unwrap()), expect, "{s} @ {latest}");
         }
-        assert_eq!(
-            store.latest_app_hash().unwrap(),
-            fresh_app_hash(&model, latest)
-        );
-        assert_eq!(
-            store.earliest_version(),
-            Some(latest.saturating_sub(RETENTION - 1).max(1))
-        );
+        assert_eq!(store.latest_app_hash().unwrap(), fresh_app_hash(&model, latest));
+        assert_eq!(store.earliest_version(), Some(latest.saturating_sub(RETENTION - 1).max(1)));
         println!("round {round}: latest {latest}");
     }
 }

@@ -13,9 +13,7 @@ fn random_key(rng: &mut ChaCha8Rng) -> Vec<u8> {
     // are common.
     const ALPHABET: [u8; 5] = [0x00, 0x01, b'a', b'b', 0xFF];
     let len = rng.gen_range(1..=4);
-    (0..len)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())])
-        .collect()
+    (0..len).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())]).collect()
 }
 
 fn random_bound(rng: &mut ChaCha8Rng) -> Vec<u8> {
@@ -26,18 +24,12 @@ fn random_bound(rng: &mut ChaCha8Rng) -> Vec<u8> {
     }
 }
 
-fn model_range(
-    m: &BTreeMap<Vec<u8>, Vec<u8>>,
-    start: &[u8],
-    end: Option<&[u8]>,
-) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn model_range(m: &BTreeMap<Vec<u8>, Vec<u8>>, start: &[u8], end: Option<&[u8]>) -> Vec<(Vec<u8>, Vec<u8>)> {
     if end.is_some_and(|e| e <= start) {
         return vec![];
     }
     let upper = end.map_or(Bound::Unbounded, |e| Bound::Excluded(e.to_vec()));
-    m.range((Bound::Included(start.to_vec()), upper))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    m.range((Bound::Included(start.to_vec()), upper)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 fn run(seed: u64, versions: Version, retention: Option<u64>) {
@@ -70,10 +62,7 @@ fn run(seed: u64, versions: Version, retention: Option<u64>) {
         let earliest = retention.map_or(1, |r| v.saturating_sub(r - 1).max(1));
         assert_eq!(store.earliest_version(), Some(earliest));
         if earliest > 1 {
-            assert!(matches!(
-                store.get("acc", b"a", earliest - 1),
-                Err(StoreError::VersionPruned { .. })
-            ));
+            assert!(matches!(store.get("acc", b"a", earliest - 1), Err(StoreError::VersionPruned { .. })));
         }
         // Random reads at random versions in the window.
         for _ in 0..4 {
@@ -85,18 +74,10 @@ fn run(seed: u64, versions: Version, retention: Option<u64>) {
             let sm = m.get(s).unwrap_or(&empty);
             for _ in 0..5 {
                 let k = random_key(&mut rng);
-                assert_eq!(
-                    store.get(s, &k, at).unwrap(),
-                    sm.get(&k).cloned(),
-                    "{s} {k:?} @ {at}"
-                );
+                assert_eq!(store.get(s, &k, at).unwrap(), sm.get(&k).cloned(), "{s} {k:?} @ {at}");
             }
             let start = random_bound(&mut rng);
-            let end = if rng.gen_bool(0.3) {
-                None
-            } else {
-                Some(random_bound(&mut rng))
-            };
+            let end = if rng.gen_bool(0.3) { None } else { Some(random_bound(&mut rng)) };
             let expect = model_range(sm, &start, end.as_deref());
             let got = collect(store.range(s, &start, end.as_deref(), at).unwrap());
             assert_eq!(got, expect, "range {s} [{start:?}, {end:?}) @ {at}");
@@ -132,12 +113,7 @@ fn run(seed: u64, versions: Version, retention: Option<u64>) {
     check_full_window(&store, &history, versions, retention);
 }
 
-fn check_full_window(
-    store: &MerkleStore,
-    history: &[Model],
-    latest: Version,
-    retention: Option<u64>,
-) {
+fn check_full_window(store: &MerkleStore, history: &[Model], latest: Version, retention: Option<u64>) {
     let earliest = retention.map_or(1, |r| latest.saturating_sub(r - 1).max(1));
     for at in earliest..=latest {
         for s in ["acc", "bank", "escrow", "ibc"] {
@@ -145,11 +121,7 @@ fn check_full_window(
                 .get(s)
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default();
-            assert_eq!(
-                collect(store.range(s, b"", None, at).unwrap()),
-                expect,
-                "{s} @ {at}"
-            );
+            assert_eq!(collect(store.range(s, b"", None, at).unwrap()), expect, "{s} @ {at}");
         }
     }
 }

@@ -7,10 +7,7 @@ use common::*;
 use paychain_store::{ChangeSet, MerkleStore, StoreConfig, StoreError, EMPTY_ROOT};
 
 fn kv(pairs: &[(&[u8], &[u8])]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_vec(), v.to_vec()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect()
 }
 
 #[test]
@@ -20,14 +17,9 @@ fn proofs_existence_and_non_existence() {
     let mut c1 = ChangeSet::new();
     let acc = c1.entry("acc".into()).or_default();
     for i in 0u32..50 {
-        acc.insert(
-            format!("key{i:03}").into_bytes(),
-            Some(format!("val{i}").into_bytes()),
-        );
+        acc.insert(format!("key{i:03}").into_bytes(), Some(format!("val{i}").into_bytes()));
     }
-    c1.entry("bank".into())
-        .or_default()
-        .insert(b"supply".to_vec(), Some(b"1000".to_vec()));
+    c1.entry("bank".into()).or_default().insert(b"supply".to_vec(), Some(b"1000".to_vec()));
     let h1 = commit(&store, 1, &c1);
     let h2 = commit(
         &store,
@@ -41,34 +33,16 @@ fn proofs_existence_and_non_existence() {
     assert_ne!(h1, h2);
 
     // Existence at both versions, against the right app hash.
-    assert_eq!(
-        proven_get(&store, "acc", b"key007", 1),
-        Some(b"val7".to_vec())
-    );
-    assert_eq!(
-        proven_get(&store, "acc", b"key007", 2),
-        Some(b"changed".to_vec())
-    );
-    assert_eq!(
-        proven_get(&store, "acc", b"key010", 1),
-        Some(b"val10".to_vec())
-    );
-    assert_eq!(
-        proven_get(&store, "bank", b"supply", 2),
-        Some(b"1000".to_vec())
-    );
-    assert_eq!(
-        proven_get(&store, "ibc", b"clients/07-tendermint-0", 2),
-        Some(b"state".to_vec())
-    );
+    assert_eq!(proven_get(&store, "acc", b"key007", 1), Some(b"val7".to_vec()));
+    assert_eq!(proven_get(&store, "acc", b"key007", 2), Some(b"changed".to_vec()));
+    assert_eq!(proven_get(&store, "acc", b"key010", 1), Some(b"val10".to_vec()));
+    assert_eq!(proven_get(&store, "bank", b"supply", 2), Some(b"1000".to_vec()));
+    assert_eq!(proven_get(&store, "ibc", b"clients/07-tendermint-0", 2), Some(b"state".to_vec()));
     // Non-existence: deleted key, never-written keys (many of them, so left-most, right-most
     // and middle neighbours all occur), and a single-leaf tree.
     assert_eq!(proven_get(&store, "acc", b"key010", 2), None);
     for i in 0u32..40 {
-        assert_eq!(
-            proven_get(&store, "acc", format!("absent{i}").as_bytes(), 2),
-            None
-        );
+        assert_eq!(proven_get(&store, "acc", format!("absent{i}").as_bytes(), 2), None);
     }
     assert_eq!(proven_get(&store, "bank", b"nope", 2), None);
 
@@ -76,48 +50,21 @@ fn proofs_existence_and_non_existence() {
     let (v, proofs) = store.get_with_proof("acc", b"key007", 2).unwrap();
     assert_eq!(v.as_deref(), Some(&b"changed"[..]));
     assert!(verify("acc", b"key007", Some(b"changed"), &proofs, &h2));
-    assert!(
-        !verify("acc", b"key007", Some(b"val7"), &proofs, &h2),
-        "tampered value"
-    );
-    assert!(
-        !verify("acc", b"key007", Some(b"changed"), &proofs, &h1),
-        "wrong app hash"
-    );
-    assert!(
-        !verify("acc", b"key008", Some(b"changed"), &proofs, &h2),
-        "wrong key"
-    );
-    assert!(
-        !verify("bank", b"key007", Some(b"changed"), &proofs, &h2),
-        "wrong substore"
-    );
-    assert!(
-        !verify("acc", b"key007", None, &proofs, &h2),
-        "existence used as absence"
-    );
+    assert!(!verify("acc", b"key007", Some(b"val7"), &proofs, &h2), "tampered value");
+    assert!(!verify("acc", b"key007", Some(b"changed"), &proofs, &h1), "wrong app hash");
+    assert!(!verify("acc", b"key008", Some(b"changed"), &proofs, &h2), "wrong key");
+    assert!(!verify("bank", b"key007", Some(b"changed"), &proofs, &h2), "wrong substore");
+    assert!(!verify("acc", b"key007", None, &proofs, &h2), "existence used as absence");
     let mut bad_app = h2;
     bad_app[0] ^= 1;
-    assert!(!verify(
-        "acc",
-        b"key007",
-        Some(b"changed"),
-        &proofs,
-        &bad_app
-    ));
+    assert!(!verify("acc", b"key007", Some(b"changed"), &proofs, &bad_app));
     // A non-existence proof does not prove a value, nor absence of another key.
     let (v, proofs) = store.get_with_proof("acc", b"key010", 2).unwrap();
     assert_eq!(v, None);
     assert!(verify("acc", b"key010", None, &proofs, &h2));
     assert!(!verify("acc", b"key010", Some(b"val10"), &proofs, &h2));
-    assert!(
-        !verify("acc", b"key011", None, &proofs, &h2),
-        "key011 exists"
-    );
-    assert!(
-        !verify("acc", b"key010", None, &proofs, &h1),
-        "wrong app hash"
-    );
+    assert!(!verify("acc", b"key011", None, &proofs, &h2), "key011 exists");
+    assert!(!verify("acc", b"key010", None, &proofs, &h1), "wrong app hash");
     // Old proof of an overwritten value still verifies against the old app hash only.
     let (_, old) = store.get_with_proof("acc", b"key007", 1).unwrap();
     assert!(verify("acc", b"key007", Some(b"val7"), &old, &h1));
@@ -125,32 +72,19 @@ fn proofs_existence_and_non_existence() {
 
     // No ICS-23 non-existence proof exists in an empty tree; it is an explicit error.
     assert_eq!(store.substore_root("escrow", 2).unwrap(), EMPTY_ROOT);
-    assert!(matches!(
-        store.get_with_proof("escrow", b"x", 2),
-        Err(StoreError::EmptySubstoreProof { .. })
-    ));
-    assert!(matches!(
-        store.get_with_proof("acc", b"", 2),
-        Err(StoreError::EmptyKey { .. })
-    ));
-    assert!(matches!(
-        store.get_with_proof("nope", b"k", 2),
-        Err(StoreError::UnknownSubstore(_))
-    ));
+    assert!(matches!(store.get_with_proof("escrow", b"x", 2), Err(StoreError::EmptySubstoreProof { .. })));
+    assert!(matches!(store.get_with_proof("acc", b"", 2), Err(StoreError::EmptyKey { .. })));
+    assert!(matches!(store.get_with_proof("nope", b"k", 2), Err(StoreError::UnknownSubstore(_))));
 }
 
 #[test]
 fn past_height_reads_and_range_order() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), None);
-    let keys: [&[u8]; 8] = [
-        b"\0", b"a", b"a\0", b"a\0\0", b"a\0b", b"ab", b"b", b"\xff\0",
-    ];
+    let keys: [&[u8]; 8] = [b"\0", b"a", b"a\0", b"a\0\0", b"a\0b", b"ab", b"b", b"\xff\0"];
     let mut c1 = ChangeSet::new();
     for (i, k) in keys.iter().enumerate() {
-        c1.entry("acc".into())
-            .or_default()
-            .insert(k.to_vec(), Some(vec![b'1', i as u8]));
+        c1.entry("acc".into()).or_default().insert(k.to_vec(), Some(vec![b'1', i as u8]));
     }
     commit(&store, 1, &c1);
     commit(
@@ -174,11 +108,7 @@ fn past_height_reads_and_range_order() {
         ]),
     );
 
-    let v1: Vec<(Vec<u8>, Vec<u8>)> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.to_vec(), vec![b'1', i as u8]))
-        .collect();
+    let v1: Vec<(Vec<u8>, Vec<u8>)> = keys.iter().enumerate().map(|(i, k)| (k.to_vec(), vec![b'1', i as u8])).collect();
     assert_eq!(collect(store.range("acc", b"", None, 1).unwrap()), v1);
     let rev: Vec<_> = v1.iter().rev().cloned().collect();
     assert_eq!(collect(store.range_rev("acc", b"", None, 1).unwrap()), rev);
@@ -204,14 +134,8 @@ fn past_height_reads_and_range_order() {
         (b"\xff\0", b"1\x07"),
     ]);
     assert_eq!(collect(store.range("acc", b"", None, 3).unwrap()), v3);
-    assert_eq!(
-        collect(store.range_rev("acc", b"", None, 3).unwrap()),
-        v3.iter().rev().cloned().collect::<Vec<_>>()
-    );
-    assert_eq!(
-        collect(store.range("bank", b"", None, 3).unwrap()),
-        kv(&[(b"a\0", b"other substore")])
-    );
+    assert_eq!(collect(store.range_rev("acc", b"", None, 3).unwrap()), v3.iter().rev().cloned().collect::<Vec<_>>());
+    assert_eq!(collect(store.range("bank", b"", None, 3).unwrap()), kv(&[(b"a\0", b"other substore")]));
     assert!(collect(store.range("bank", b"", None, 2).unwrap()).is_empty());
 
     // Bounds: [a\0, ab) at version 2 includes the prefix-extended keys, excludes `ab`.
@@ -224,10 +148,7 @@ fn past_height_reads_and_range_order() {
         kv(&[(b"a\0b", b"1\x04"), (b"a\0\0", b"v2"), (b"a\0", b"1\x02")])
     );
     // [a, a\0) contains only `a`; at version 2 `a` is deleted.
-    assert_eq!(
-        collect(store.range("acc", b"a", Some(b"a\0"), 1).unwrap()),
-        kv(&[(b"a", b"1\x01")])
-    );
+    assert_eq!(collect(store.range("acc", b"a", Some(b"a\0"), 1).unwrap()), kv(&[(b"a", b"1\x01")]));
     assert!(collect(store.range("acc", b"a", Some(b"a\0"), 2).unwrap()).is_empty());
     assert!(collect(store.range_rev("acc", b"a", Some(b"a\0"), 2).unwrap()).is_empty());
     // Empty and inverted ranges.
@@ -241,23 +162,11 @@ fn past_height_reads_and_range_order() {
     assert_eq!(store.get("acc", b"a", 3).unwrap(), Some(b"v3".to_vec()));
     assert_eq!(store.get("acc", b"c", 1).unwrap(), None);
     assert_eq!(store.get("acc", b"a\0", 3).unwrap(), None);
-    assert_eq!(
-        store.get("acc", b"a\0", 2).unwrap(),
-        Some(b"1\x02".to_vec())
-    );
+    assert_eq!(store.get("acc", b"a\0", 2).unwrap(), Some(b"1\x02".to_vec()));
     assert_eq!(store.get("bank", b"a\0", 2).unwrap(), None);
     assert_eq!(store.get("acc", b"", 3).unwrap(), None);
-    assert!(matches!(
-        store.get("acc", b"a", 4),
-        Err(StoreError::VersionNotFound {
-            requested: 4,
-            latest: Some(3)
-        })
-    ));
-    assert!(matches!(
-        store.get("nope", b"a", 1),
-        Err(StoreError::UnknownSubstore(_))
-    ));
+    assert!(matches!(store.get("acc", b"a", 4), Err(StoreError::VersionNotFound { requested: 4, latest: Some(3) })));
+    assert!(matches!(store.get("nope", b"a", 1), Err(StoreError::UnknownSubstore(_))));
     // A reopened store reads the same history.
     drop(store);
     let store = open(dir.path(), None);
@@ -271,14 +180,9 @@ fn pruning_with_retention_three() {
     let store = open(dir.path(), Some(3));
     for v in 1..=10u64 {
         let val = format!("v{v}");
-        let mut c = cs(&[
-            ("acc", b"k", Some(val.as_bytes())),
-            ("acc", b"fixed", Some(b"f")),
-        ]);
+        let mut c = cs(&[("acc", b"k", Some(val.as_bytes())), ("acc", b"fixed", Some(b"f"))]);
         if v % 2 == 0 {
-            c.entry("bank".into())
-                .or_default()
-                .insert(b"even".to_vec(), Some(val.clone().into_bytes()));
+            c.entry("bank".into()).or_default().insert(b"even".to_vec(), Some(val.clone().into_bytes()));
         }
         commit(&store, v, &c);
         assert_eq!(store.earliest_version(), Some(v.saturating_sub(2).max(1)));
@@ -298,26 +202,14 @@ fn pruning_with_retention_three() {
             pruned(store.get_with_proof("acc", b"k", v).map(|_| ()));
         }
         for v in 8..=10u64 {
-            assert_eq!(
-                store.get("acc", b"k", v).unwrap(),
-                Some(format!("v{v}").into_bytes())
-            );
+            assert_eq!(store.get("acc", b"k", v).unwrap(), Some(format!("v{v}").into_bytes()));
             assert_eq!(proven_get(store, "acc", b"fixed", v), Some(b"f".to_vec()));
-            assert_eq!(
-                proven_get(store, "acc", b"k", v),
-                Some(format!("v{v}").into_bytes())
-            );
+            assert_eq!(proven_get(store, "acc", b"k", v), Some(format!("v{v}").into_bytes()));
             let even = format!("v{}", v - v % 2).into_bytes();
             assert_eq!(proven_get(store, "bank", b"even", v), Some(even.clone()));
-            assert_eq!(
-                collect(store.range("bank", b"", None, v).unwrap()),
-                vec![(b"even".to_vec(), even)]
-            );
+            assert_eq!(collect(store.range("bank", b"", None, v).unwrap()), vec![(b"even".to_vec(), even)]);
         }
-        assert!(matches!(
-            store.get("acc", b"k", 11),
-            Err(StoreError::VersionNotFound { .. })
-        ));
+        assert!(matches!(store.get("acc", b"k", 11), Err(StoreError::VersionNotFound { .. })));
     };
     check(&store);
     drop(store);
@@ -337,25 +229,16 @@ fn pruning_bounds_disk_usage() {
         let mut c = ChangeSet::new();
         let acc = c.entry("acc".into()).or_default();
         for i in 0..20u32 {
-            acc.insert(
-                format!("key{i}").into_bytes(),
-                Some(format!("{v}-{i}").into_bytes()),
-            );
+            acc.insert(format!("key{i}").into_bytes(), Some(format!("{v}-{i}").into_bytes()));
         }
         // Keys that live for one block only: tombstones and preimages must go too.
         acc.insert(format!("temp{v}").into_bytes(), Some(b"t".to_vec()));
         acc.insert(format!("temp{}", v - 1).into_bytes(), None);
         if v % 3 == 0 {
-            c.entry("bank".into())
-                .or_default()
-                .insert(b"b".to_vec(), Some(v.to_be_bytes().to_vec()));
+            c.entry("bank".into()).or_default().insert(b"b".to_vec(), Some(v.to_be_bytes().to_vec()));
         }
         let h = commit(&pruned, v, &c);
-        assert_eq!(
-            commit(&full, v, &c),
-            h,
-            "pruning must not change app hashes"
-        );
+        assert_eq!(commit(&full, v, &c), h, "pruning must not change app hashes");
         if v == 100 {
             at_100 = Some(pruned.debug_entry_counts().unwrap());
         }
@@ -364,59 +247,27 @@ fn pruning_bounds_disk_usage() {
     let at_200 = pruned.debug_entry_counts().unwrap();
     let full_200 = full.debug_entry_counts().unwrap();
     println!("pruned@100 {at_100:?}\npruned@200 {at_200:?}\nfull@200 {full_200:?}");
-    for cf in [
-        "nodes",
-        "values",
-        "preimages",
-        "stale",
-        "stale_values",
-        "roots",
-    ] {
-        assert!(
-            at_200[cf] <= at_100[cf],
-            "{cf} grew: {} -> {}",
-            at_100[cf],
-            at_200[cf]
-        );
+    for cf in ["nodes", "values", "preimages", "stale", "stale_values", "roots"] {
+        assert!(at_200[cf] <= at_100[cf], "{cf} grew: {} -> {}", at_100[cf], at_200[cf]);
     }
     // 21 live keys + 2 bank/main-ish keys, at most retention+1 versions each.
     assert!(at_200["values"] <= 4 * 30, "{at_200:?}");
     assert!(at_200["preimages"] <= 30, "{at_200:?}");
     assert_eq!(at_200["roots"], 3);
-    assert!(
-        full_200["nodes"] > 10 * at_200["nodes"],
-        "{full_200:?} vs {at_200:?}"
-    );
+    assert!(full_200["nodes"] > 10 * at_200["nodes"], "{full_200:?} vs {at_200:?}");
     assert!(full_200["values"] > 10 * at_200["values"]);
     // Still fully readable inside the window.
     for v in 198..=200u64 {
-        assert_eq!(
-            proven_get(&pruned, "acc", b"key5", v),
-            Some(format!("{v}-5").into_bytes())
-        );
-        assert_eq!(
-            proven_get(&pruned, "acc", format!("temp{v}").as_bytes(), v),
-            Some(b"t".to_vec())
-        );
-        assert_eq!(
-            proven_get(&pruned, "acc", format!("temp{}", v - 1).as_bytes(), v),
-            None
-        );
+        assert_eq!(proven_get(&pruned, "acc", b"key5", v), Some(format!("{v}-5").into_bytes()));
+        assert_eq!(proven_get(&pruned, "acc", format!("temp{v}").as_bytes(), v), Some(b"t".to_vec()));
+        assert_eq!(proven_get(&pruned, "acc", format!("temp{}", v - 1).as_bytes(), v), None);
     }
 }
 
 #[test]
 fn determinism_and_sensitivity() {
-    let (d1, d2, d3) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
-    let (s1, s2, s3) = (
-        open(d1.path(), None),
-        open(d2.path(), Some(2)),
-        open(d3.path(), None),
-    );
+    let (d1, d2, d3) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (s1, s2, s3) = (open(d1.path(), None), open(d2.path(), Some(2)), open(d3.path(), None));
     let mut hashes = vec![];
     for v in 1..=30u64 {
         let mut a = ChangeSet::new();
@@ -426,24 +277,15 @@ fn determinism_and_sensitivity() {
             .map(|i| {
                 let s = common::SUBSTORES[(i % 4) as usize].to_string();
                 let k = format!("k{}", (v * 7 + i * 3) % 13).into_bytes();
-                let val = if (v + i) % 5 == 0 {
-                    None
-                } else {
-                    Some(format!("{v}/{i}").into_bytes())
-                };
+                let val = if (v + i) % 5 == 0 { None } else { Some(format!("{v}/{i}").into_bytes()) };
                 (s, k, val)
             })
             .collect();
         for (s, k, val) in &writes {
-            a.entry(s.clone())
-                .or_default()
-                .insert(k.clone(), val.clone());
+            a.entry(s.clone()).or_default().insert(k.clone(), val.clone());
         }
         for (s, k, val) in writes.iter().rev() {
-            b.entry(s.clone())
-                .or_default()
-                .entry(k.clone())
-                .or_insert(val.clone());
+            b.entry(s.clone()).or_default().entry(k.clone()).or_insert(val.clone());
         }
         // `b` keeps the first write per key, `a` the last: make them agree.
         for (s, kvs) in &a {
@@ -458,41 +300,24 @@ fn determinism_and_sensitivity() {
         // s3 differs in one value at version 10 only.
         let mut c = a.clone();
         if v == 10 {
-            c.entry("bank".into())
-                .or_default()
-                .insert(b"extra".to_vec(), Some(b"1".to_vec()));
+            c.entry("bank".into()).or_default().insert(b"extra".to_vec(), Some(b"1".to_vec()));
         }
         let h3 = commit(&s3, v, &c);
         assert_eq!(h1 == h3, v < 10, "version {v}");
         hashes.push(h1);
     }
     let unique: std::collections::BTreeSet<_> = hashes.iter().collect();
-    assert_eq!(
-        unique.len(),
-        hashes.len(),
-        "every version changed something"
-    );
+    assert_eq!(unique.len(), hashes.len(), "every version changed something");
 
     // Same key/value in a different substore, or a different value, changes the hash.
     let base = fresh_app_hash(&Default::default(), 1);
     let mut m1 = Model::new();
-    m1.entry("acc".into())
-        .or_default()
-        .insert(b"k".to_vec(), b"v".to_vec());
+    m1.entry("acc".into()).or_default().insert(b"k".to_vec(), b"v".to_vec());
     let mut m2 = Model::new();
-    m2.entry("bank".into())
-        .or_default()
-        .insert(b"k".to_vec(), b"v".to_vec());
+    m2.entry("bank".into()).or_default().insert(b"k".to_vec(), b"v".to_vec());
     let mut m3 = Model::new();
-    m3.entry("acc".into())
-        .or_default()
-        .insert(b"k".to_vec(), b"w".to_vec());
-    let hs = [
-        base,
-        fresh_app_hash(&m1, 1),
-        fresh_app_hash(&m2, 1),
-        fresh_app_hash(&m3, 1),
-    ];
+    m3.entry("acc".into()).or_default().insert(b"k".to_vec(), b"w".to_vec());
+    let hs = [base, fresh_app_hash(&m1, 1), fresh_app_hash(&m2, 1), fresh_app_hash(&m3, 1)];
     for i in 0..hs.len() {
         for j in 0..i {
             assert_ne!(hs[i], hs[j]);
@@ -507,83 +332,34 @@ fn config_and_input_validation() {
     let dir = tempfile::tempdir().unwrap();
     let bad = |c: StoreConfig| {
         let d = tempfile::tempdir().unwrap();
-        assert!(matches!(
-            MerkleStore::open(d.path(), c),
-            Err(StoreError::InvalidConfig(_))
-        ));
+        assert!(matches!(MerkleStore::open(d.path(), c), Err(StoreError::InvalidConfig(_))));
     };
-    bad(StoreConfig {
-        substores: vec![],
-        retention: None,
-    });
-    bad(StoreConfig {
-        substores: vec!["a".into(), "a".into()],
-        retention: None,
-    });
-    bad(StoreConfig {
-        substores: vec!["".into()],
-        retention: None,
-    });
-    bad(StoreConfig {
-        substores: vec!["é".into()],
-        retention: None,
-    });
-    bad(StoreConfig {
-        substores: vec!["a".into()],
-        retention: Some(0),
-    });
+    bad(StoreConfig { substores: vec![], retention: None });
+    bad(StoreConfig { substores: vec!["a".into(), "a".into()], retention: None });
+    bad(StoreConfig { substores: vec!["".into()], retention: None });
+    bad(StoreConfig { substores: vec!["é".into()], retention: None });
+    bad(StoreConfig { substores: vec!["a".into()], retention: Some(0) });
 
     let store = open(dir.path(), None);
     assert_eq!(store.latest_version(), None);
     assert_eq!(store.earliest_version(), None);
     assert_eq!(store.latest_app_hash(), None);
-    assert!(matches!(
-        store.app_hash(0),
-        Err(StoreError::VersionNotFound { latest: None, .. })
-    ));
-    assert!(matches!(
-        store.prepare(1, &cs(&[("nope", b"k", Some(b"v"))])),
-        Err(StoreError::UnknownSubstore(_))
-    ));
-    assert!(matches!(
-        store.prepare(1, &cs(&[("acc", b"", Some(b"v"))])),
-        Err(StoreError::EmptyKey { .. })
-    ));
-    assert!(matches!(
-        store.prepare(1, &cs(&[("acc", b"k", Some(b""))])),
-        Err(StoreError::EmptyValue { .. })
-    ));
+    assert!(matches!(store.app_hash(0), Err(StoreError::VersionNotFound { latest: None, .. })));
+    assert!(matches!(store.prepare(1, &cs(&[("nope", b"k", Some(b"v"))])), Err(StoreError::UnknownSubstore(_))));
+    assert!(matches!(store.prepare(1, &cs(&[("acc", b"", Some(b"v"))])), Err(StoreError::EmptyKey { .. })));
+    assert!(matches!(store.prepare(1, &cs(&[("acc", b"k", Some(b""))])), Err(StoreError::EmptyValue { .. })));
     // The first version may be anything (e.g. an initial height of 5); then strictly +1.
     commit(&store, 5, &cs(&[("acc", b"k", Some(b"v"))]));
     assert_eq!(store.earliest_version(), Some(5));
-    assert!(matches!(
-        store.prepare(7, &ChangeSet::new()),
-        Err(StoreError::WrongVersion {
-            expected: 6,
-            got: 7
-        })
-    ));
-    assert!(matches!(
-        store.prepare(5, &ChangeSet::new()),
-        Err(StoreError::WrongVersion { .. })
-    ));
+    assert!(matches!(store.prepare(7, &ChangeSet::new()), Err(StoreError::WrongVersion { expected: 6, got: 7 })));
+    assert!(matches!(store.prepare(5, &ChangeSet::new()), Err(StoreError::WrongVersion { .. })));
     // Two prepares on top of 5: the second commit is rejected.
-    let p1 = store
-        .prepare(6, &cs(&[("acc", b"k", Some(b"p1"))]))
-        .unwrap();
-    let p2 = store
-        .prepare(6, &cs(&[("acc", b"k", Some(b"p2"))]))
-        .unwrap();
+    let p1 = store.prepare(6, &cs(&[("acc", b"k", Some(b"p1"))])).unwrap();
+    let p2 = store.prepare(6, &cs(&[("acc", b"k", Some(b"p2"))])).unwrap();
     assert_ne!(p1.app_hash, p2.app_hash);
     store.commit(p1.clone()).unwrap();
-    assert!(matches!(
-        store.commit(p2),
-        Err(StoreError::StalePrepare { .. })
-    ));
-    assert!(matches!(
-        store.commit(p1),
-        Err(StoreError::StalePrepare { .. })
-    ));
+    assert!(matches!(store.commit(p2), Err(StoreError::StalePrepare { .. })));
+    assert!(matches!(store.commit(p1), Err(StoreError::StalePrepare { .. })));
     assert_eq!(store.get("acc", b"k", 6).unwrap(), Some(b"p1".to_vec()));
     // An empty block keeps the app hash.
     let h6 = store.latest_app_hash().unwrap();
@@ -610,14 +386,7 @@ fn config_and_input_validation() {
 fn concurrent_reads_during_commits() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), Some(2));
-    commit(
-        &store,
-        1,
-        &cs(&[
-            ("acc", b"k", Some(&1u64.to_be_bytes())),
-            ("acc", b"j", Some(b"x")),
-        ]),
-    );
+    commit(&store, 1, &cs(&[("acc", b"k", Some(&1u64.to_be_bytes())), ("acc", b"j", Some(b"x"))]));
     let stop = Arc::new(AtomicBool::new(false));
     let mut readers = vec![];
     for t in 0..2 {
@@ -628,11 +397,7 @@ fn concurrent_reads_during_commits() {
                 let latest = store.latest_version().unwrap();
                 // Alternately the latest version (always readable with retention 2) and the
                 // oldest one in the window (races with pruning).
-                let v = if (ok + pruned) % 2 == 0 {
-                    latest.saturating_sub(1).max(1)
-                } else {
-                    latest
-                };
+                let v = if (ok + pruned) % 2 == 0 { latest.saturating_sub(1).max(1) } else { latest };
                 let res = if t == 0 {
                     store.get_with_proof("acc", b"k", v).map(|(val, _)| val)
                 } else {
@@ -677,14 +442,7 @@ fn retention_change_on_reopen_and_version_zero() {
     let store = open(dir.path(), None);
     for v in 0..=30u64 {
         let val = format!("{v}");
-        commit(
-            &store,
-            v,
-            &cs(&[
-                ("acc", b"k", Some(val.as_bytes())),
-                ("bank", &[v as u8 + 1], Some(b"x")),
-            ]),
-        );
+        commit(&store, v, &cs(&[("acc", b"k", Some(val.as_bytes())), ("bank", &[v as u8 + 1], Some(b"x"))]));
     }
     assert_eq!(store.earliest_version(), Some(0));
     assert_eq!(store.get("acc", b"k", 0).unwrap(), Some(b"0".to_vec()));
@@ -693,37 +451,18 @@ fn retention_change_on_reopen_and_version_zero() {
     drop(store);
 
     let store = open(dir.path(), Some(5));
-    assert_eq!(
-        store.earliest_version(),
-        Some(0),
-        "nothing pruned before a commit"
-    );
+    assert_eq!(store.earliest_version(), Some(0), "nothing pruned before a commit");
     commit(&store, 31, &cs(&[("acc", b"k", Some(b"31"))]));
     assert_eq!(store.earliest_version(), Some(27));
-    assert!(matches!(
-        store.get("acc", b"k", 26),
-        Err(StoreError::VersionPruned { earliest: 27, .. })
-    ));
+    assert!(matches!(store.get("acc", b"k", 26), Err(StoreError::VersionPruned { earliest: 27, .. })));
     for v in 27..=31u64 {
-        assert_eq!(
-            proven_get(&store, "acc", b"k", v),
-            Some(v.to_string().into_bytes())
-        );
-        assert_eq!(
-            collect(store.range("bank", b"", None, v).unwrap()).len() as u64,
-            v.min(30) + 1
-        );
+        assert_eq!(proven_get(&store, "acc", b"k", v), Some(v.to_string().into_bytes()));
+        assert_eq!(collect(store.range("bank", b"", None, v).unwrap()).len() as u64, v.min(30) + 1);
     }
     let after = store.debug_entry_counts().unwrap();
     assert_eq!(after["roots"], 5);
-    assert!(
-        after["nodes"] < before["nodes"] / 2,
-        "{before:?} -> {after:?}"
-    );
-    assert!(
-        after["values"] < before["values"],
-        "{before:?} -> {after:?}"
-    );
+    assert!(after["nodes"] < before["nodes"] / 2, "{before:?} -> {after:?}");
+    assert!(after["values"] < before["values"], "{before:?} -> {after:?}");
     drop(store);
 
     // Loosening retention later cannot bring pruned versions back.
@@ -731,12 +470,6 @@ fn retention_change_on_reopen_and_version_zero() {
     assert_eq!(store.earliest_version(), Some(27));
     commit(&store, 32, &ChangeSet::new());
     assert_eq!(store.earliest_version(), Some(27));
-    assert!(matches!(
-        store.app_hash(20),
-        Err(StoreError::VersionPruned { .. })
-    ));
-    assert!(matches!(
-        store.prepare(u64::MAX, &ChangeSet::new()),
-        Err(StoreError::InvalidVersion(_))
-    ));
+    assert!(matches!(store.app_hash(20), Err(StoreError::VersionPruned { .. })));
+    assert!(matches!(store.prepare(u64::MAX, &ChangeSet::new()), Err(StoreError::InvalidVersion(_))));
 }

@@ -3,7 +3,6 @@
 
 use paychain_framework::state::{decode_tagged_proto, encode_tagged_proto};
 use paychain_framework::{sdk, Address, Context, SdkError, StateRead};
-use prost::Message;
 
 use crate::account::{Account, AuthParams};
 use crate::keys::{self, STORE_KEY};

@@ -11,10 +11,7 @@ use paychain_store::{proof_specs, AppHash, ChangeSet, MerkleStore, StoreConfig, 
 pub const SUBSTORES: [&str; 4] = ["acc", "bank", "escrow", "ibc"];
 
 pub fn cfg(retention: Option<u64>) -> StoreConfig {
-    StoreConfig {
-        substores: SUBSTORES.iter().map(|s| s.to_string()).collect(),
-        retention,
-    }
+    StoreConfig { substores: SUBSTORES.iter().map(|s| s.to_string()).collect(), retention }
 }
 
 pub fn open(path: &Path, retention: Option<u64>) -> MerkleStore {
@@ -28,9 +25,7 @@ pub type Write<'a> = (&'a str, &'a [u8], Option<&'a [u8]>);
 pub fn cs(entries: &[Write<'_>]) -> ChangeSet {
     let mut out = ChangeSet::new();
     for (s, k, v) in entries {
-        out.entry(s.to_string())
-            .or_default()
-            .insert(k.to_vec(), v.map(<[u8]>::to_vec));
+        out.entry(s.to_string()).or_default().insert(k.to_vec(), v.map(<[u8]>::to_vec));
     }
     out
 }
@@ -55,11 +50,7 @@ pub fn collect(
 pub fn implied_root(p: &CommitmentProof) -> Vec<u8> {
     let exist = match p.proof.as_ref().expect("proof set") {
         Proof::Exist(e) => e,
-        Proof::Nonexist(n) => n
-            .left
-            .as_ref()
-            .or(n.right.as_ref())
-            .expect("non-existence proof has a neighbour"),
+        Proof::Nonexist(n) => n.left.as_ref().or(n.right.as_ref()).expect("non-existence proof has a neighbour"),
         other => panic!("unexpected proof kind {other:?}"),
     };
     ics23::calculate_existence_root::<HostFunctionsManager>(exist).expect("calculate root")
@@ -77,12 +68,8 @@ pub fn verify(
     let specs = proof_specs();
     let sub_root = implied_root(&proofs[0]);
     let step1 = match value {
-        Some(v) => ics23::verify_membership::<HostFunctionsManager>(
-            &proofs[0], &specs[0], &sub_root, key, v,
-        ),
-        None => ics23::verify_non_membership::<HostFunctionsManager>(
-            &proofs[0], &specs[0], &sub_root, key,
-        ),
+        Some(v) => ics23::verify_membership::<HostFunctionsManager>(&proofs[0], &specs[0], &sub_root, key, v),
+        None => ics23::verify_non_membership::<HostFunctionsManager>(&proofs[0], &specs[0], &sub_root, key),
     };
     let step2 = ics23::verify_membership::<HostFunctionsManager>(
         &proofs[1],
@@ -96,25 +83,15 @@ pub fn verify(
 
 /// Fetches `key` with proofs at `version`, asserts they verify against the store's app hash
 /// and that the value matches `get`, and returns the value.
-pub fn proven_get(
-    store: &MerkleStore,
-    substore: &str,
-    key: &[u8],
-    version: Version,
-) -> Option<Vec<u8>> {
-    let (value, proofs) = store
-        .get_with_proof(substore, key, version)
-        .expect("get_with_proof");
+pub fn proven_get(store: &MerkleStore, substore: &str, key: &[u8], version: Version) -> Option<Vec<u8>> {
+    let (value, proofs) = store.get_with_proof(substore, key, version).expect("get_with_proof");
     let app = store.app_hash(version).unwrap();
     assert!(
         verify(substore, key, value.as_deref(), &proofs, &app),
         "proof of {substore}/{} at {version} does not verify",
         hex::encode(key)
     );
-    assert_eq!(
-        implied_root(&proofs[0]),
-        store.substore_root(substore, version).unwrap()
-    );
+    assert_eq!(implied_root(&proofs[0]), store.substore_root(substore, version).unwrap());
     assert_eq!(store.get(substore, key, version).unwrap(), value);
     value
 }
