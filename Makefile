@@ -1,0 +1,46 @@
+# paychain: two commands on a fresh machine.
+#   make run    set up, build, and start a single-validator dev chain (Ctrl-C stops it)
+#   make test   set up, then formatting, lints and every test (what CI runs)
+
+SHELL := /bin/bash
+# Where `go install` puts cometbft, so a fresh shell finds it without sourcing Go's profile.
+export PATH := $(HOME)/go/bin:/usr/local/go/bin:$(HOME)/.cargo/bin:$(PATH)
+
+CARGO ?= cargo
+# Extra flags for `paychaind dev`, e.g. make run DEV_ARGS="--home /tmp/pc --rpc-port 36657"
+DEV_ARGS ?=
+
+.PHONY: setup deps build run test fmt fmt-check lint unit e2e
+
+## setup: system packages + pinned CometBFT + release build of paychaind
+setup: deps build
+
+## deps: system packages and the pinned CometBFT (idempotent)
+deps:
+	@scripts/setup.sh
+
+build:
+	$(CARGO) build --release -p paychaind
+
+## run: the dev chain (home ~/.paychain-dev; reused on the next run)
+run: setup
+	target/release/paychaind dev $(DEV_ARGS)
+
+## test: what .ci/run calls. Tests use debug builds, so the release build is skipped.
+test: deps fmt-check lint unit
+
+fmt:
+	$(CARGO) fmt --all
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace
+
+## e2e: only the end-to-end test against real CometBFT
+e2e: deps
+	$(CARGO) test -p paychaind --test e2e_cli -- --nocapture

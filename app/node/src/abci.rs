@@ -1,0 +1,156 @@
+//! The ABCI 2.0 surface: converts CometBFT's requests into [`App`] calls and
+//! app results into responses. A node-level failure (storage, genesis) stops
+//! the process with a clear message rather than answering something other
+//! nodes would not agree with.
+
+use paychain_framework::{BlockTime, Event};
+use tendermint_abci::Application;
+use tendermint_proto::v0_38::abci::{
+    self as pb, response_process_proposal::ProposalStatus, RequestCheckTx, RequestFinalizeBlock, RequestInfo,
+    RequestInitChain, RequestPrepareProposal, RequestProcessProposal, RequestQuery, ResponseCheckTx, ResponseCommit,
+    ResponseFinalizeBlock, ResponseInfo, ResponseInitChain, ResponsePrepareProposal, ResponseProcessProposal,
+    ResponseQuery,
+};
+
+use crate::app::{App, AppError, TxOutcome};
+use crate::tx::decode::decode_tx;
+
+/// The app behind CometBFT's four ABCI connections.
+#[derive(Clone)]
+pub struct AbciApp {
+    pub app: App,
+}
+
+/// Stops the node: continuing after a storage or genesis failure could fork it.
+fn halt(what: &str, err: AppError) -> ! {
+    tracing::error!(target: "paychaind", "{what} failed, stopping the node: {err}");
+    eprintln!("paychaind: {what} failed, stopping the node: {err}");
+    std::process::exit(70)
+}
+
+pub fn to_abci_events(events: Vec<Event>) -> Vec<pb::Event> {
+    events
+        .into_iter()
+        .map(|e| pb::Event {
+            r#type: e.kind,
+            attributes: e
+                .attributes
+                .into_iter()
+                .map(|a| pb::EventAttribute { key: a.key, value: a.value, index: a.index })
+                .collect(),
+        })
+        .collect()
+}
+
+fn exec_result(outcome: TxOutcome) -> pb::ExecTxResult {
+    let (code, codespace, log, data) = match outcome.result {
+        Ok(data) => (0, String::new(), String::new(), data),
+        Err(e) => (e.code, e.codespace.into_owned(), e.log, Vec::new()),
+    };
+    pb::ExecTxResult {
+        code,
+        data: data.into(),
+        log,
+        info: String::new(),
+        gas_wanted: outcome.gas_wanted.min(i64::MAX as u64) as i64,
+        gas_used: outcome.gas_used.min(i64::MAX as u64) as i64,
+        events: to_abci_events(outcome.events),
+        codespace,
+    }
+}
+
+fn block_time(t: Option<&tendermint_proto::google::protobuf::Timestamp>) -> BlockTime {
+    t.map(|t| BlockTime { seconds: t.seconds, nanos: t.nanos }).unwrap_or_default()
+}
+
+impl Application for AbciApp {
+    fn info(&self, _request: RequestInfo) -> ResponseInfo {
+        let (height, app_hash) = self.app.info();
+        ResponseInfo {
+            data: "paychain".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            app_version: 1,
+            last_block_height: height as i64,
+            last_block_app_hash: app_hash.into(),
+        }
+    }
+
+    fn init_chain(&self, request: RequestInitChain) -> ResponseInitChain {
+        let initial_height = u64::try_from(request.initial_height).unwrap_or(1).max(1);
+        match self.app.init_chain(&request.chain_id, initial_height, &request.app_state_bytes) {
+            // Empty validators = take CometBFT's genesis validators as they are.
+            Ok(app_hash) => {
+                ResponseInitChain { consensus_params: None, validators: vec![], app_hash: app_hash.to_vec().into() }
+            }
+            Err(e) => halt("InitChain", e),
+        }
+    }
+
+    fn query(&self, request: RequestQuery) -> ResponseQuery {
+        crate::query::handle_abci_query(&self.app, &request)
+    }
+
+    fn check_tx(&self, request: RequestCheckTx) -> ResponseCheckTx {
+        let recheck = request.r#type == pb::CheckTxType::Recheck as i32;
+        let result = exec_result(self.app.check_tx(&request.tx, recheck));
+        ResponseCheckTx {
+            code: result.code,
+            data: result.data,
+            log: result.log,
+            info: result.info,
+            gas_wanted: result.gas_wanted,
+            gas_used: result.gas_used,
+            events: result.events,
+            codespace: result.codespace,
+        }
+    }
+
+    fn commit(&self) -> ResponseCommit {
+        match self.app.commit() {
+            Ok(_) => ResponseCommit { retain_height: 0 },
+            Err(e) => halt("Commit", e),
+        }
+    }
+
+    /// Keeps txs in mempool order, dropping those that do not decode and
+    /// any beyond `max_tx_bytes`.
+    fn prepare_proposal(&self, request: RequestPrepareProposal) -> ResponsePrepareProposal {
+        let max = usize::try_from(request.max_tx_bytes).unwrap_or(0);
+        let mut total = 0usize;
+        let mut txs = Vec::with_capacity(request.txs.len());
+        for tx in request.txs {
+            if decode_tx(&tx, self.app.modules()).is_err() {
+                continue;
+            }
+            if total + tx.len() > max {
+                break;
+            }
+            total += tx.len();
+            txs.push(tx);
+        }
+        ResponsePrepareProposal { txs }
+    }
+
+    /// Rejects a proposal carrying a tx that does not decode: an honest
+    /// proposer never includes one.
+    fn process_proposal(&self, request: RequestProcessProposal) -> ResponseProcessProposal {
+        let ok = request.txs.iter().all(|tx| decode_tx(tx, self.app.modules()).is_ok());
+        let status = if ok { ProposalStatus::Accept } else { ProposalStatus::Reject };
+        ResponseProcessProposal { status: status as i32 }
+    }
+
+    fn finalize_block(&self, request: RequestFinalizeBlock) -> ResponseFinalizeBlock {
+        let height = u64::try_from(request.height).unwrap_or(0);
+        let txs: Vec<Vec<u8>> = request.txs.iter().map(|t| t.to_vec()).collect();
+        match self.app.finalize_block(height, block_time(request.time.as_ref()), &txs) {
+            Ok(outcome) => ResponseFinalizeBlock {
+                events: to_abci_events(outcome.events),
+                tx_results: outcome.tx_results.into_iter().map(exec_result).collect(),
+                validator_updates: vec![],
+                consensus_param_updates: None,
+                app_hash: outcome.app_hash.to_vec().into(),
+            },
+            Err(e) => halt("FinalizeBlock", e),
+        }
+    }
+}

@@ -1,0 +1,553 @@
+//! The application: module wiring, the block lifecycle and the tx runner.
+//!
+//! Three views of state exist at once, each behind its own lock so that none
+//! waits for another:
+//! - queries read committed versions straight from the store (no lock);
+//! - the mempool state (CheckTx) is an overlay over the last commit;
+//! - the block being finalized is an overlay that becomes a [`PreparedCommit`]
+//!   in FinalizeBlock and is written atomically in Commit.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
+use cosmos_sdk_proto::Any;
+use parking_lot::{Mutex, RwLock};
+use paychain_auth::{AuthKeeper, AuthModule};
+use paychain_bank::{BankKeeper, BankModule};
+use paychain_framework::state::{KvIter, StateRead, Writes};
+use paychain_framework::{
+    sdk, BlockInfo, BlockTime, CacheState, Context, Event, ExecMode, GasMeter, Module, SdkError, StateWrite,
+};
+use paychain_store::{AppHash, MerkleStore, PreparedCommit, StoreConfig};
+use prost::Message;
+use rayon::prelude::*;
+
+use crate::config::AppConfig;
+use crate::tx::ante::{run_ante, AnteEnv, FEE_COLLECTOR};
+use crate::tx::decode::{decode_tx, DecodedTx};
+use crate::tx::fees::{parse_gas_prices, GasPrice};
+use crate::tx::sign::{direct_sign_bytes, SigCache};
+
+/// Substore of app-level values (chain id).
+pub const APP_STORE: &str = "app";
+const CHAIN_ID_KEY: &[u8] = b"chain_id";
+
+/// The modules and how messages and queries reach them.
+pub struct ModuleSet {
+    modules: Vec<Box<dyn Module>>,
+    msg_routes: BTreeMap<&'static str, usize>,
+    query_routes: BTreeMap<&'static str, usize>,
+}
+
+impl ModuleSet {
+    /// Panics on a route claimed by two modules: that is a wiring bug, found at start.
+    pub fn new(modules: Vec<Box<dyn Module>>) -> Self {
+        let mut msg_routes = BTreeMap::new();
+        let mut query_routes = BTreeMap::new();
+        for (i, m) in modules.iter().enumerate() {
+            for url in m.msg_type_urls() {
+                assert!(msg_routes.insert(*url, i).is_none(), "message {url} routed twice");
+            }
+            for path in m.query_paths() {
+                assert!(query_routes.insert(*path, i).is_none(), "query {path} routed twice");
+            }
+        }
+        Self { modules, msg_routes, query_routes }
+    }
+
+    pub fn route_msg(&self, type_url: &str) -> Result<usize, SdkError> {
+        self.msg_routes
+            .get(type_url)
+            .copied()
+            .ok_or_else(|| sdk::tx_decode(format!("unable to resolve type URL {type_url}")))
+    }
+
+    pub fn route_query(&self, path: &str) -> Option<usize> {
+        self.query_routes.get(path).copied()
+    }
+
+    pub fn get(&self, index: usize) -> &dyn Module {
+        self.modules[index].as_ref()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Module> {
+        self.modules.iter().map(|m| m.as_ref())
+    }
+
+    /// Every substore the app needs: the modules' and the app's own.
+    pub fn store_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> =
+            self.modules.iter().flat_map(|m| m.store_keys().iter().map(|k| k.to_string())).collect();
+        keys.push(APP_STORE.to_string());
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
+
+/// The keepers the app itself calls (ante handler), and the module list.
+pub struct Wiring {
+    pub modules: ModuleSet,
+    pub auth: Arc<AuthKeeper>,
+    pub bank: Arc<BankKeeper>,
+}
+
+/// The one place modules are wired together. A new module is one line here.
+pub fn wire_modules() -> Wiring {
+    let auth = Arc::new(AuthKeeper::new(vec![(FEE_COLLECTOR.to_string(), vec![])]));
+    let bank = Arc::new(BankKeeper::new(auth.clone()));
+    let modules: Vec<Box<dyn Module>> =
+        vec![Box::new(AuthModule::new(auth.clone())), Box::new(BankModule::new(bank.clone()))];
+    Wiring { modules: ModuleSet::new(modules), auth, bank }
+}
+
+/// Committed state at one version, read straight from the store.
+pub struct StoreView<'a> {
+    store: &'a MerkleStore,
+    version: Option<u64>,
+}
+
+impl<'a> StoreView<'a> {
+    pub fn new(store: &'a MerkleStore, version: Option<u64>) -> Self {
+        Self { store, version }
+    }
+}
+
+fn store_err(e: paychain_store::StoreError) -> SdkError {
+    SdkError::fatal(format!("state store: {e}"))
+}
+
+impl StateRead for StoreView<'_> {
+    fn get(&self, store: &str, key: &[u8]) -> Result<Option<Vec<u8>>, SdkError> {
+        match self.version {
+            None => Ok(None),
+            Some(v) => self.store.get(store, key, v).map_err(store_err),
+        }
+    }
+
+    fn range(&self, store: &str, start: &[u8], end: Option<&[u8]>, reverse: bool) -> Result<KvIter<'_>, SdkError> {
+        let Some(v) = self.version else { return Ok(Box::new(std::iter::empty())) };
+        let iter: KvIter<'_> = if reverse {
+            Box::new(self.store.range_rev(store, start, end, v).map_err(store_err)?.map(|r| r.map_err(store_err)))
+        } else {
+            Box::new(self.store.range(store, start, end, v).map_err(store_err)?.map(|r| r.map_err(store_err)))
+        };
+        Ok(iter)
+    }
+}
+
+/// What running one tx produced.
+#[derive(Debug)]
+pub struct TxOutcome {
+    pub result: Result<Vec<u8>, SdkError>,
+    pub gas_wanted: u64,
+    pub gas_used: u64,
+    pub events: Vec<Event>,
+    /// The decoded tx's msg responses (for Simulate's `result.msg_responses`).
+    pub msg_responses: Vec<Any>,
+}
+
+impl TxOutcome {
+    fn failed(err: SdkError, gas_wanted: u64, gas_used: u64, events: Vec<Event>) -> Self {
+        Self { result: Err(err), gas_wanted, gas_used, events, msg_responses: Vec::new() }
+    }
+}
+
+/// A node-level failure (storage, genesis): the node must stop.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AppError(pub String);
+
+impl From<SdkError> for AppError {
+    fn from(e: SdkError) -> Self {
+        AppError(e.log)
+    }
+}
+
+impl From<paychain_store::StoreError> for AppError {
+    fn from(e: paychain_store::StoreError) -> Self {
+        AppError(format!("state store: {e}"))
+    }
+}
+
+/// Results of FinalizeBlock, in app terms (the ABCI layer converts them).
+pub struct BlockOutcome {
+    pub tx_results: Vec<TxOutcome>,
+    pub events: Vec<Event>,
+    pub app_hash: AppHash,
+}
+
+#[derive(Default)]
+struct BlockState {
+    /// Genesis writes from InitChain, applied with the first block.
+    genesis_writes: Option<Writes>,
+    initial_height: u64,
+    finalized: Option<PreparedCommit>,
+    last_block_time: BlockTime,
+}
+
+#[derive(Default)]
+struct MempoolState {
+    version: Option<u64>,
+    writes: Writes,
+}
+
+struct Inner {
+    store: MerkleStore,
+    wiring: Wiring,
+    config: AppConfig,
+    min_gas_prices: Vec<GasPrice>,
+    sig_cache: SigCache,
+    chain_id: RwLock<String>,
+    block: Mutex<BlockState>,
+    mempool: Mutex<MempoolState>,
+}
+
+/// The app. Cheap to clone: ABCI connections each hold one.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+impl App {
+    /// Opens (or creates) the state store at `db_path`.
+    pub fn open(db_path: &std::path::Path, config: AppConfig) -> Result<Self, AppError> {
+        let wiring = wire_modules();
+        let retention = (config.state_retention > 0).then_some(config.state_retention);
+        let store = MerkleStore::open(db_path, StoreConfig { substores: wiring.modules.store_keys(), retention })?;
+        Self::with_store(store, wiring, config)
+    }
+
+    pub fn with_store(store: MerkleStore, wiring: Wiring, config: AppConfig) -> Result<Self, AppError> {
+        let min_gas_prices = parse_gas_prices(&config.minimum_gas_prices)
+            .map_err(|e| AppError(format!("minimum_gas_prices: {}", e.log)))?;
+        let view = StoreView::new(&store, store.latest_version());
+        let chain_id =
+            view.get(APP_STORE, CHAIN_ID_KEY)?.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let mempool = MempoolState { version: store.latest_version(), writes: Writes::new() };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                wiring,
+                config,
+                min_gas_prices,
+                sig_cache: SigCache::new(200_000),
+                chain_id: RwLock::new(chain_id),
+                block: Mutex::new(BlockState::default()),
+                mempool: Mutex::new(mempool),
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &MerkleStore {
+        &self.inner.store
+    }
+
+    pub fn modules(&self) -> &ModuleSet {
+        &self.inner.wiring.modules
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.inner.config
+    }
+
+    pub fn chain_id(&self) -> String {
+        self.inner.chain_id.read().clone()
+    }
+
+    /// Last committed height (0 before the first block) and its app hash.
+    pub fn info(&self) -> (u64, Vec<u8>) {
+        match self.inner.store.latest_version() {
+            Some(v) => (v, self.inner.store.latest_app_hash().map(|h| h.to_vec()).unwrap_or_default()),
+            None => (0, Vec::new()),
+        }
+    }
+
+    /// Loads genesis `app_state` (JSON) into state held until the first block;
+    /// returns the app hash of the genesis state.
+    pub fn init_chain(&self, chain_id: &str, initial_height: u64, app_state: &[u8]) -> Result<AppHash, AppError> {
+        let inner = &*self.inner;
+        if inner.store.latest_version().is_some() {
+            return Err(AppError("InitChain called on a store that already has committed blocks".into()));
+        }
+        let app_state: serde_json::Value = if app_state.is_empty() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            serde_json::from_slice(app_state)
+                .map_err(|e| AppError(format!("genesis app_state is not valid JSON: {e}")))?
+        };
+        crate::genesis::validate_app_state(&inner.wiring.modules, &app_state).map_err(AppError)?;
+        *inner.chain_id.write() = chain_id.to_string();
+
+        let block = BlockInfo { height: initial_height, time: BlockTime::default(), chain_id: chain_id.to_string() };
+        let empty = StoreView::new(&inner.store, None);
+        let mut state = CacheState::new(&empty);
+        state.set(APP_STORE, CHAIN_ID_KEY.to_vec(), chain_id.as_bytes().to_vec());
+        let gas = GasMeter::infinite();
+        for module in inner.wiring.modules.iter() {
+            let mut ctx = Context::new(&block, ExecMode::Genesis, &mut state, &gas);
+            module
+                .init_genesis(&mut ctx, app_state.get(module.name()))
+                .map_err(|e| AppError(format!("genesis of module {}: {}", module.name(), e.log)))?;
+        }
+        let writes = state.into_writes();
+        let app_hash = inner.store.prepare(initial_height, &writes)?.app_hash;
+        let mut bs = inner.block.lock();
+        bs.genesis_writes = Some(writes);
+        bs.initial_height = initial_height;
+        Ok(app_hash)
+    }
+
+    fn block_info(&self, height: u64, time: BlockTime) -> BlockInfo {
+        BlockInfo { height, time, chain_id: self.chain_id() }
+    }
+
+    fn ante_env(&self) -> AnteEnv<'_> {
+        let inner = &*self.inner;
+        AnteEnv {
+            auth: &inner.wiring.auth,
+            bank: &inner.wiring.bank,
+            min_gas_prices: &inner.min_gas_prices,
+            sig_cache: &inner.sig_cache,
+        }
+    }
+
+    /// Runs one tx against `state`: ante on an overlay, then (except in
+    /// CheckTx) the messages on a second overlay. Ante effects (fee, sequence)
+    /// land even when a message fails; nothing lands when ante fails.
+    pub fn run_tx(&self, tx_bytes: &[u8], mode: ExecMode, block: &BlockInfo, state: &mut dyn StateWrite) -> TxOutcome {
+        let tx = match decode_tx(tx_bytes, self.modules()) {
+            Ok(tx) => tx,
+            Err(e) => return TxOutcome::failed(e, 0, 0, Vec::new()),
+        };
+        self.run_decoded_tx(&tx, mode, block, state)
+    }
+
+    pub fn run_decoded_tx(
+        &self,
+        tx: &DecodedTx,
+        mode: ExecMode,
+        block: &BlockInfo,
+        state: &mut dyn StateWrite,
+    ) -> TxOutcome {
+        let gas_wanted = tx.gas_limit;
+        let gas = if mode == ExecMode::Simulate { GasMeter::infinite() } else { GasMeter::new(gas_wanted) };
+
+        let mut ante_state = CacheState::new(&*state);
+        let ante_events = {
+            let mut ctx = Context::new(block, mode, &mut ante_state, &gas);
+            if let Err(e) = run_ante(&mut ctx, tx, &self.ante_env()) {
+                return TxOutcome::failed(e, gas_wanted, gas.consumed(), Vec::new());
+            }
+            ctx.take_events()
+        };
+        if matches!(mode, ExecMode::Check | ExecMode::ReCheck) {
+            let writes = ante_state.into_writes();
+            state.apply(writes);
+            return TxOutcome {
+                result: Ok(Vec::new()),
+                gas_wanted,
+                gas_used: gas.consumed(),
+                events: ante_events,
+                msg_responses: Vec::new(),
+            };
+        }
+
+        let mut msg_state = CacheState::new(&ante_state);
+        let mut events = ante_events.clone();
+        let mut responses = Vec::with_capacity(tx.msgs.len());
+        let mut failure = None;
+        for (index, routed) in tx.msgs.iter().enumerate() {
+            let module = self.modules().get(routed.module);
+            let mut ctx = Context::new(block, mode, &mut msg_state, &gas);
+            match module.deliver(&mut ctx, routed.msg.as_ref()) {
+                Ok(resp) => {
+                    let sender = routed.msg.signers().first().map(|s| s.to_string()).unwrap_or_default();
+                    let msg_index = index.to_string();
+                    events.push(
+                        Event::new("message")
+                            .attr("action", routed.msg.type_url())
+                            .attr("sender", sender)
+                            .attr("module", module.name())
+                            .attr("msg_index", msg_index.clone()),
+                    );
+                    events.extend(ctx.take_events().into_iter().map(|e| e.attr("msg_index", msg_index.clone())));
+                    responses.push(Any { type_url: resp.type_url, value: resp.value });
+                }
+                Err(e) => {
+                    failure = Some(if e.fatal {
+                        e
+                    } else {
+                        e.wrap(format!("failed to execute message; message index: {index}"))
+                    });
+                    break;
+                }
+            }
+        }
+        if let Some(err) = failure {
+            drop(msg_state);
+            state.apply(ante_state.into_writes());
+            return TxOutcome::failed(err, gas_wanted, gas.consumed(), ante_events);
+        }
+        let msg_writes = msg_state.into_writes();
+        ante_state.apply(msg_writes);
+        state.apply(ante_state.into_writes());
+        let data = TxMsgData { msg_responses: responses.clone(), ..Default::default() }.encode_to_vec();
+        TxOutcome { result: Ok(data), gas_wanted, gas_used: gas.consumed(), events, msg_responses: responses }
+    }
+
+    /// CheckTx (new or recheck) against the mempool state.
+    pub fn check_tx(&self, tx_bytes: &[u8], recheck: bool) -> TxOutcome {
+        let inner = &*self.inner;
+        let latest = inner.store.latest_version();
+        let mut mp = inner.mempool.lock();
+        if mp.version != latest {
+            mp.version = latest;
+            mp.writes.clear();
+        }
+        let view = StoreView::new(&inner.store, latest);
+        let mut state = CacheState::with_writes(&view, std::mem::take(&mut mp.writes));
+        let time = inner.block.lock().last_block_time;
+        let block = self.block_info(latest.unwrap_or(0) + 1, time);
+        let mode = if recheck { ExecMode::ReCheck } else { ExecMode::Check };
+        let max = inner.config.max_tx_bytes;
+        let outcome = if tx_bytes.len() > max {
+            TxOutcome::failed(
+                sdk::tx_too_large(format!("tx size {} exceeds the maximum {max}", tx_bytes.len())),
+                0,
+                0,
+                Vec::new(),
+            )
+        } else {
+            self.run_tx(tx_bytes, mode, &block, &mut state)
+        };
+        mp.writes = state.into_writes();
+        outcome
+    }
+
+    /// Runs a tx as Simulate against the mempool state without keeping anything.
+    pub fn simulate(&self, tx_bytes: &[u8]) -> TxOutcome {
+        let inner = &*self.inner;
+        let latest = inner.store.latest_version();
+        let pending = {
+            let mp = inner.mempool.lock();
+            if mp.version == latest {
+                mp.writes.clone()
+            } else {
+                Writes::new()
+            }
+        };
+        let view = StoreView::new(&inner.store, latest);
+        let mut state = CacheState::with_writes(&view, pending);
+        let time = inner.block.lock().last_block_time;
+        let block = self.block_info(latest.unwrap_or(0) + 1, time);
+        self.run_tx(tx_bytes, ExecMode::Simulate, &block, &mut state)
+    }
+
+    /// Executes a decided block and computes its app hash; nothing is written
+    /// until [`App::commit`].
+    pub fn finalize_block(&self, height: u64, time: BlockTime, txs: &[Vec<u8>]) -> Result<BlockOutcome, AppError> {
+        let inner = &*self.inner;
+        let mut bs = inner.block.lock();
+        let latest = inner.store.latest_version();
+        let expected = latest.map_or(bs.initial_height.max(1), |v| v + 1);
+        if height != expected {
+            return Err(AppError(format!("FinalizeBlock for height {height}, expected {expected}")));
+        }
+        let block = self.block_info(height, time);
+        let view = StoreView::new(&inner.store, latest);
+        let base = if latest.is_none() { bs.genesis_writes.clone().unwrap_or_default() } else { Writes::new() };
+        let mut state = CacheState::with_writes(&view, base);
+
+        // Decode and verify signatures of the whole block in parallel; the
+        // sequential pass below then hits the signature cache.
+        let decoded: Vec<Result<DecodedTx, SdkError>> =
+            txs.par_iter().map(|bytes| decode_tx(bytes, self.modules())).collect();
+        self.preverify(&decoded, &state, &block.chain_id);
+
+        let mut tx_results = Vec::with_capacity(txs.len());
+        for tx in &decoded {
+            let outcome = match tx {
+                Ok(tx) => self.run_decoded_tx(tx, ExecMode::Finalize, &block, &mut state),
+                Err(e) => TxOutcome::failed(e.clone(), 0, 0, Vec::new()),
+            };
+            if let Err(e) = &outcome.result {
+                if e.fatal {
+                    return Err(AppError(e.log.clone()));
+                }
+            }
+            tx_results.push(outcome);
+        }
+
+        let gas = GasMeter::infinite();
+        let mut events = Vec::new();
+        for module in inner.wiring.modules.iter() {
+            let mut ctx = Context::new(&block, ExecMode::Finalize, &mut state, &gas);
+            module.end_block(&mut ctx).map_err(|e| AppError(format!("end block of {}: {}", module.name(), e.log)))?;
+            events.extend(ctx.take_events().into_iter().map(|e| e.attr("mode", "EndBlock")));
+        }
+
+        let writes = state.into_writes();
+        let prepared = inner.store.prepare(height, &writes)?;
+        let app_hash = prepared.app_hash;
+        bs.finalized = Some(prepared);
+        bs.last_block_time = time;
+        Ok(BlockOutcome { tx_results, events, app_hash })
+    }
+
+    /// Verifies every signature of the block against pre-block accounts, in
+    /// parallel, to warm the signature cache. Results are not trusted: the
+    /// ante handler checks again (cheaply, via the cache) in order.
+    fn preverify(&self, txs: &[Result<DecodedTx, SdkError>], state: &dyn StateRead, chain_id: &str) {
+        let auth = &self.inner.wiring.auth;
+        let jobs: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = txs
+            .iter()
+            .filter_map(|t| t.as_ref().ok())
+            .flat_map(|tx| {
+                tx.signers.iter().filter_map(move |s| {
+                    let acc = auth.account(state, &s.address).ok()??;
+                    let pk = s.pub_key.clone().or(acc.pub_key.clone())?;
+                    let bytes = direct_sign_bytes(&tx.body_bytes, &tx.auth_info_bytes, chain_id, acc.account_number);
+                    Some((pk, bytes, s.signature.clone()))
+                })
+            })
+            .collect();
+        jobs.par_iter().for_each(|(pk, bytes, sig)| {
+            self.inner.sig_cache.verify(pk, bytes, sig);
+        });
+    }
+
+    /// Writes the finalized block atomically and resets the mempool state.
+    pub fn commit(&self) -> Result<u64, AppError> {
+        let inner = &*self.inner;
+        let mut bs = inner.block.lock();
+        let prepared = bs.finalized.take().ok_or_else(|| AppError("Commit without FinalizeBlock".into()))?;
+        let height = prepared.version;
+        inner.store.commit(prepared)?;
+        bs.genesis_writes = None;
+        let mut mp = inner.mempool.lock();
+        mp.version = Some(height);
+        mp.writes.clear();
+        Ok(height)
+    }
+
+    /// Runs every module's invariant checks on committed state.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let view = StoreView::new(&self.inner.store, self.inner.store.latest_version());
+        for m in self.modules().iter() {
+            m.check_invariants(&view).map_err(|e| format!("{}: {e}", m.name()))?;
+        }
+        Ok(())
+    }
+
+    /// Exports every module's genesis section from committed state.
+    pub fn export_app_state(&self) -> Result<serde_json::Value, AppError> {
+        let view = StoreView::new(&self.inner.store, self.inner.store.latest_version());
+        let mut out = serde_json::Map::new();
+        for m in self.modules().iter() {
+            out.insert(m.name().to_string(), m.export_genesis(&view)?);
+        }
+        Ok(serde_json::Value::Object(out))
+    }
+}

@@ -1,0 +1,13 @@
+//! paychaind: the paychain node (ABCI app, tx pipeline, queries) and its CLI.
+
+pub mod abci;
+pub mod app;
+pub mod cli;
+pub mod client;
+pub mod cometbft;
+pub mod config;
+pub mod genesis;
+pub mod keyring;
+pub mod node;
+pub mod query;
+pub mod tx;

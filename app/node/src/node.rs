@@ -1,0 +1,46 @@
+//! Starting the app: open the store, build the app, serve ABCI.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::abci::AbciApp;
+use crate::app::App;
+use crate::config::AppConfig;
+
+/// ABCI read buffer per connection; messages larger than this are still read
+/// (the codec grows its buffer), this only sizes each read.
+const ABCI_READ_BUF: usize = 1 << 20;
+
+/// A running app serving ABCI on `abci_addr`. Dropping it does not stop the
+/// server threads; the process exit does (every commit is atomic, so exiting
+/// at any instant is safe).
+pub struct RunningNode {
+    pub abci_addr: SocketAddr,
+    pub app: App,
+}
+
+/// Opens `<home>/data/application.db` and serves ABCI on
+/// `config.abci_address` in background threads. Returns once the listener is bound.
+pub fn start(home: &Path, config: &AppConfig) -> anyhow::Result<RunningNode> {
+    config.validate()?;
+    let db_path = AppConfig::db_path(home);
+    std::fs::create_dir_all(&db_path).with_context(|| format!("creating {}", db_path.display()))?;
+    let app = App::open(&db_path, config.clone()).with_context(|| format!("opening state at {}", db_path.display()))?;
+    let (height, app_hash) = app.info();
+    tracing::info!(height, app_hash = %hex::encode_upper(&app_hash), chain_id = %app.chain_id(), "state loaded");
+
+    let server = tendermint_abci::ServerBuilder::new(ABCI_READ_BUF)
+        .bind(config.abci_address, AbciApp { app: app.clone() })
+        .map_err(|e| anyhow::anyhow!("cannot listen for ABCI on {}: {e}", config.abci_address))?;
+    let abci_addr: SocketAddr = server.local_addr().parse().context("ABCI listener address")?;
+    std::thread::Builder::new().name("abci-accept".into()).spawn(move || {
+        if let Err(e) = server.listen() {
+            tracing::error!("ABCI server stopped: {e}");
+            std::process::exit(70);
+        }
+    })?;
+    tracing::info!(%abci_addr, "serving ABCI");
+    Ok(RunningNode { abci_addr, app })
+}

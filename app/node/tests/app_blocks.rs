@@ -1,0 +1,374 @@
+//! The app driven in-process block by block, as CometBFT would: real RocksDB
+//! store, real signatures. Covers the tx pipeline's error codes, state
+//! invariants under randomized load, determinism across instances and
+//! recovery from a crash between FinalizeBlock and Commit.
+
+use cosmos_sdk_proto::cosmos::bank::v1beta1::{MsgSend, QueryBalanceRequest, QueryBalanceResponse};
+use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
+use cosmos_sdk_proto::cosmos::tx::v1beta1::Fee;
+use cosmos_sdk_proto::cosmos::tx::v1beta1::{SimulateRequest, SimulateResponse, TxRaw};
+use cosmos_sdk_proto::Any;
+use paychain_framework::Address;
+use paychain_framework::BlockTime;
+use paychaind::app::{App, TxOutcome};
+use paychaind::client::tx::{build_signed_tx, tx_body, SignerData};
+use paychaind::config::AppConfig;
+use paychaind::genesis::default_app_state;
+use paychaind::query::query_grpc;
+use prost::Message;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use secp256k1::{PublicKey, SecretKey, SECP256K1};
+use serde_json::json;
+
+const CHAIN_ID: &str = "paychain-test-1";
+const FUND: u128 = 1_000_000_000;
+
+struct TestKey {
+    secret: SecretKey,
+    address: Address,
+}
+
+fn key(i: usize) -> TestKey {
+    let mut bytes = [0u8; 32];
+    bytes[24..].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+    let secret = SecretKey::from_slice(&bytes).unwrap();
+    let address = Address::from_secp256k1_pubkey(&PublicKey::from_secret_key(SECP256K1, &secret).serialize());
+    TestKey { secret, address }
+}
+
+/// What a wallet fills in besides the message (kept as raw protobuf so tests can send invalid amounts).
+#[derive(Clone)]
+struct SignerParams {
+    chain_id: String,
+    account_number: u64,
+    sequence: u64,
+    fee: Vec<ProtoCoin>,
+    gas_limit: u64,
+    memo: String,
+    timeout_height: u64,
+}
+
+fn genesis(n: usize) -> Vec<u8> {
+    let mut state = default_app_state("upay");
+    let accounts: Vec<_> = (0..n)
+        .map(|i| {
+            json!({"@type": "/cosmos.auth.v1beta1.BaseAccount", "address": key(i).address.to_string(),
+                   "pub_key": null, "account_number": i.to_string(), "sequence": "0"})
+        })
+        .collect();
+    let balances: Vec<_> = (0..n)
+        .map(|i| json!({"address": key(i).address.to_string(), "coins": [{"denom": "upay", "amount": FUND.to_string()}]}))
+        .collect();
+    state["auth"]["accounts"] = json!(accounts);
+    state["bank"]["balances"] = json!(balances);
+    serde_json::to_vec(&state).unwrap()
+}
+
+struct Chain {
+    app: App,
+    height: u64,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn config() -> AppConfig {
+    AppConfig { minimum_gas_prices: "0.025upay".into(), ..AppConfig::default() }
+}
+
+impl Chain {
+    fn new(n: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut chain = Self::open(dir.path());
+        chain._dir = Some(dir);
+        chain.app.init_chain(CHAIN_ID, 1, &genesis(n)).unwrap();
+        chain
+    }
+
+    fn open(path: &std::path::Path) -> Self {
+        let app = App::open(path, config()).unwrap();
+        let height = app.info().0;
+        Self { app, height, _dir: None }
+    }
+
+    fn block(&mut self, txs: &[Vec<u8>]) -> (Vec<TxOutcome>, [u8; 32]) {
+        self.height += 1;
+        let time = BlockTime { seconds: 1_700_000_000 + self.height as i64, nanos: 0 };
+        let out = self.app.finalize_block(self.height, time, txs).unwrap();
+        self.app.commit().unwrap();
+        (out.tx_results, out.app_hash)
+    }
+
+    fn balance(&self, addr: &paychain_framework::Address) -> u128 {
+        let req = QueryBalanceRequest { address: addr.to_string(), denom: "upay".into() };
+        let resp = query_grpc(&self.app, "/cosmos.bank.v1beta1.Query/Balance", &req.encode_to_vec(), 0).unwrap();
+        let coin = QueryBalanceResponse::decode(resp.as_slice()).unwrap().balance.unwrap();
+        coin.amount.parse().unwrap()
+    }
+}
+
+fn send(from: usize, to: &paychain_framework::Address, amount: &str, seq: u64) -> Vec<u8> {
+    send_with(from, to, amount, params(from, seq))
+}
+
+fn params(from: usize, seq: u64) -> SignerParams {
+    SignerParams {
+        chain_id: CHAIN_ID.into(),
+        account_number: from as u64,
+        sequence: seq,
+        fee: vec![ProtoCoin { denom: "upay".into(), amount: "5000".into() }],
+        gas_limit: 200_000,
+        memo: String::new(),
+        timeout_height: 0,
+    }
+}
+
+fn send_with(from: usize, to: &paychain_framework::Address, amount: &str, p: SignerParams) -> Vec<u8> {
+    let msg = MsgSend {
+        from_address: key(from).address.to_string(),
+        to_address: to.to_string(),
+        amount: vec![ProtoCoin { denom: "upay".into(), amount: amount.into() }],
+    };
+    let any = Any { type_url: "/cosmos.bank.v1beta1.MsgSend".into(), value: msg.encode_to_vec() };
+    let body = tx_body(vec![any], &p.memo, p.timeout_height);
+    let fee = Fee { amount: p.fee.clone(), gas_limit: p.gas_limit, ..Default::default() };
+    let k = key(from);
+    let signer =
+        SignerData { key: &k.secret, chain_id: &p.chain_id, account_number: p.account_number, sequence: p.sequence };
+    build_signed_tx(&body, fee, &signer)
+}
+
+fn code(o: &TxOutcome) -> (String, u32) {
+    match &o.result {
+        Ok(_) => (String::new(), 0),
+        Err(e) => (e.codespace.to_string(), e.code),
+    }
+}
+
+#[test]
+fn a_send_moves_funds_pays_the_fee_and_emits_sdk_events() {
+    let mut chain = Chain::new(2);
+    let (_, genesis_hash) = chain.block(&[]);
+    let to = key(1).address;
+    let (results, hash) = chain.block(&[send(0, &to, "12345", 0)]);
+    assert_eq!(code(&results[0]), (String::new(), 0), "{:?}", results[0].result);
+    assert_ne!(hash, genesis_hash);
+    assert_eq!(chain.balance(&key(0).address), FUND - 12345 - 5000);
+    assert_eq!(chain.balance(&to), FUND + 12345);
+    let kinds: Vec<&str> = results[0].events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "tx").count(), 3, "{kinds:?}");
+    let message = results[0].events.iter().find(|e| e.kind == "message" && e.get("action").is_some()).unwrap();
+    assert_eq!(message.get("action"), Some("/cosmos.bank.v1beta1.MsgSend"));
+    assert_eq!(message.get("module"), Some("bank"));
+    assert_eq!(message.get("msg_index"), Some("0"));
+    assert!(results[0].events.iter().all(|e| e.attributes.iter().all(|a| a.index)));
+    assert!(results[0].gas_used > 0 && results[0].gas_used <= 200_000);
+    chain.app.check_invariants().unwrap();
+}
+
+#[test]
+fn bad_input_gets_the_sdk_code_and_changes_nothing() {
+    let mut chain = Chain::new(2);
+    let (_, before) = chain.block(&[]);
+    let to = key(1).address;
+
+    let mut bad_sig = TxRaw::decode(send(0, &to, "1", 0).as_slice()).unwrap();
+    bad_sig.signatures[0][5] ^= 0xFF;
+    let mut wrong_chain = params(0, 0);
+    wrong_chain.chain_id = "other-chain-1".into();
+    let mut long_memo = params(0, 0);
+    long_memo.memo = "m".repeat(257);
+    let mut expired = params(0, 0);
+    expired.timeout_height = 1;
+    let mut poor_fee = params(0, 0);
+    poor_fee.fee = vec![ProtoCoin { denom: "upay".into(), amount: (FUND * 2).to_string() }];
+    let cases: Vec<(&str, Vec<u8>, (&str, u32))> = vec![
+        ("garbage bytes", vec![0xde, 0xad, 0xbe, 0xef], ("sdk", 2)),
+        ("empty tx", vec![], ("sdk", 2)),
+        ("bad signature", bad_sig.encode_to_vec(), ("sdk", 4)),
+        ("wrong chain id", send_with(0, &to, "1", wrong_chain), ("sdk", 4)),
+        ("wrong sequence", send(0, &to, "1", 7), ("sdk", 32)),
+        ("amount overflow", send(0, &to, "340282366920938463463374607431768211456", 0), ("sdk", 10)),
+        ("negative amount", send(0, &to, "-5", 0), ("sdk", 10)),
+        ("memo too long", send_with(0, &to, "1", long_memo), ("sdk", 12)),
+        ("timed out", send_with(0, &to, "1", expired), ("sdk", 30)),
+        ("fee beyond balance", send_with(0, &to, "1", poor_fee), ("sdk", 5)),
+    ];
+    for (name, tx, expected) in &cases {
+        let (results, hash) = chain.block(std::slice::from_ref(tx));
+        assert_eq!(code(&results[0]), (expected.0.to_string(), expected.1), "{name}: {:?}", results[0].result);
+        assert_eq!(hash, before, "{name} changed state");
+    }
+    assert_eq!(chain.balance(&key(0).address), FUND);
+    chain.app.check_invariants().unwrap();
+
+    // Insufficient funds for the message: the fee is charged (as in the SDK), the transfer is not.
+    let (results, _) = chain.block(&[send(0, &to, &(FUND * 2).to_string(), 0)]);
+    assert_eq!(code(&results[0]), ("sdk".to_string(), 5), "{:?}", results[0].result);
+    assert_eq!(chain.balance(&key(0).address), FUND - 5000);
+    assert_eq!(chain.balance(&to), FUND);
+    chain.app.check_invariants().unwrap();
+}
+
+#[test]
+fn check_tx_enforces_min_gas_price_and_tracks_sequences() {
+    let mut chain = Chain::new(2);
+    chain.block(&[]);
+    let to = key(1).address;
+    let mut cheap = params(0, 0);
+    cheap.fee = vec![ProtoCoin { denom: "upay".into(), amount: "10".into() }];
+    let out = chain.app.check_tx(&send_with(0, &to, "1", cheap.clone()), false);
+    assert_eq!(code(&out), ("sdk".into(), 13), "{:?}", out.result);
+    // Block execution does not apply the local minimum: consensus must not depend on it.
+    let (results, _) = chain.block(&[send_with(0, &to, "1", cheap)]);
+    assert_eq!(code(&results[0]), (String::new(), 0));
+
+    assert_eq!(code(&chain.app.check_tx(&send(0, &to, "1", 1), false)).1, 0);
+    assert_eq!(code(&chain.app.check_tx(&send(0, &to, "1", 2), false)).1, 0, "mempool sees the pending sequence");
+    assert_eq!(code(&chain.app.check_tx(&send(0, &to, "1", 2), false)).1, 32);
+    let big = vec![0u8; chain.app.config().max_tx_bytes + 1];
+    assert_eq!(code(&chain.app.check_tx(&big, false)).1, 21);
+}
+
+#[test]
+fn simulate_reports_gas_without_a_signature() {
+    let mut chain = Chain::new(2);
+    chain.block(&[]);
+    let mut p = params(0, 0);
+    p.fee = vec![];
+    p.gas_limit = 0;
+    let mut raw = TxRaw::decode(send_with(0, &key(1).address, "100", p).as_slice()).unwrap();
+    raw.signatures = vec![vec![]];
+    let req = SimulateRequest { tx_bytes: raw.encode_to_vec(), ..Default::default() };
+    let resp = query_grpc(&chain.app, "/cosmos.tx.v1beta1.Service/Simulate", &req.encode_to_vec(), 0).unwrap();
+    let resp = SimulateResponse::decode(resp.as_slice()).unwrap();
+    let used = resp.gas_info.unwrap().gas_used;
+    assert!(used > 20_000 && used < 200_000, "gas used {used}");
+    assert!(!resp.result.unwrap().events.is_empty());
+    // Simulation changes nothing.
+    assert_eq!(chain.balance(&key(0).address), FUND);
+    // Wallets simulate with an empty fee, then pay one: the estimate must cover
+    // the real tx, fee deduction included (CosmJS multiplies by 1.4 at most).
+    let (results, _) = chain.block(&[send(0, &key(1).address, "100", 0)]);
+    let actual = results[0].gas_used;
+    assert!(used * 13 / 10 >= actual, "simulated {used} x1.3 < used {actual}");
+    assert!(used <= actual * 11 / 10, "simulated {used} far above used {actual}");
+}
+
+/// Random sends (valid, overdrawn, wrong sequence) among 20 accounts: the
+/// supply invariant holds after every block and two independent instances
+/// agree on every app hash.
+#[test]
+fn randomized_workload_keeps_invariants_and_is_deterministic() {
+    let n = 20;
+    let mut a = Chain::new(n);
+    let mut b = Chain::new(n);
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let mut seqs = vec![0u64; n];
+    for _ in 0..30 {
+        let mut txs = Vec::new();
+        let mut expected_ok = Vec::new();
+        for _ in 0..rng.gen_range(0..15) {
+            let from = rng.gen_range(0..n);
+            let to = key(rng.gen_range(0..n)).address;
+            let kind = rng.gen_range(0..10);
+            let (amount, seq) = match kind {
+                0 => ((FUND * 10).to_string(), seqs[from]), // overdrawn: fee charged, send fails
+                1 => ("5".to_string(), seqs[from] + 3),     // wrong sequence: nothing happens
+                _ => (rng.gen_range(1..100_000u32).to_string(), seqs[from]),
+            };
+            if kind != 1 {
+                seqs[from] += 1;
+            }
+            expected_ok.push(kind >= 2);
+            txs.push(send(from, &to, &amount, seq));
+        }
+        let (ra, ha) = a.block(&txs);
+        let (rb, hb) = b.block(&txs);
+        assert_eq!(ha, hb, "app hashes diverged at height {}", a.height);
+        for ((r, ok), r2) in ra.iter().zip(&expected_ok).zip(&rb) {
+            assert_eq!(r.result.is_ok(), *ok, "{:?}", r.result);
+            assert_eq!(code(r), code(r2));
+            assert_eq!(r.gas_used, r2.gas_used);
+        }
+        a.app.check_invariants().unwrap();
+    }
+}
+
+/// A crash after FinalizeBlock but before Commit loses nothing: the store
+/// reopens at the previous block and replaying the block gives the same hash.
+#[test]
+fn crash_between_finalize_and_commit_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let to = key(1).address;
+    let tx = send(0, &to, "777", 0);
+    let expected_hash;
+    {
+        let mut chain = Chain::open(dir.path());
+        chain.app.init_chain(CHAIN_ID, 1, &genesis(2)).unwrap();
+        chain.block(&[]);
+        let time = BlockTime { seconds: 1_700_000_002, nanos: 0 };
+        expected_hash = chain.app.finalize_block(2, time, std::slice::from_ref(&tx)).unwrap().app_hash;
+        // dropped here without Commit
+    }
+    let mut chain = Chain::open(dir.path());
+    assert_eq!(chain.app.info().0, 1);
+    assert_eq!(chain.app.chain_id(), CHAIN_ID);
+    let (results, hash) = chain.block(&[tx]);
+    assert_eq!(code(&results[0]).1, 0);
+    assert_eq!(hash, expected_hash);
+    drop(chain);
+    let chain = Chain::open(dir.path());
+    assert_eq!(chain.app.info(), (2, expected_hash.to_vec()));
+    assert_eq!(chain.balance(&to), FUND + 777);
+}
+
+/// `store/<substore>/key` with prove=true answers two ICS-23 proofs that
+/// verify against the app hash of that height: membership for a balance,
+/// non-membership for a key that is absent; a wrong value fails.
+#[test]
+fn store_queries_prove_presence_and_absence_against_the_app_hash() {
+    use ics23::HostFunctionsManager;
+    use tendermint_proto::v0_38::abci::RequestQuery;
+
+    let mut chain = Chain::new(2);
+    let (_, app_hash) = chain.block(&[send(0, &key(1).address, "42", 0)]);
+    let specs = paychain_store::proof_specs();
+    let present = paychain_bank::keys::balance_key(&key(1).address, "upay");
+    let absent = paychain_bank::keys::balance_key(&key(1).address, "uzzz");
+    for (k, expect_present) in [(present, true), (absent, false)] {
+        let req = RequestQuery { data: k.clone().into(), path: "store/bank/key".into(), height: 0, prove: true };
+        let resp = paychaind::query::handle_abci_query(&chain.app, &req);
+        assert_eq!(resp.code, 0, "{}", resp.log);
+        assert_eq!(resp.height as u64, chain.height);
+        let ops = resp.proof_ops.unwrap().ops;
+        assert_eq!(ops.len(), 2);
+        let leaf = ics23::CommitmentProof::decode(ops[0].data.as_slice()).unwrap();
+        let main = ics23::CommitmentProof::decode(ops[1].data.as_slice()).unwrap();
+        // The substore root the first proof commits to, proven under "bank" in the main tree.
+        let root = match &leaf.proof {
+            Some(ics23::commitment_proof::Proof::Exist(p)) => {
+                ics23::calculate_existence_root::<HostFunctionsManager>(p).unwrap()
+            }
+            Some(ics23::commitment_proof::Proof::Nonexist(p)) => {
+                let side = p.left.as_ref().or(p.right.as_ref()).unwrap();
+                ics23::calculate_existence_root::<HostFunctionsManager>(side).unwrap()
+            }
+            other => panic!("unexpected proof {other:?}"),
+        };
+        assert!(ics23::verify_membership::<HostFunctionsManager>(&main, &specs[1], &app_hash.to_vec(), b"bank", &root));
+        if expect_present {
+            assert_eq!(resp.value.as_ref(), (FUND + 42).to_string().as_bytes());
+            assert!(ics23::verify_membership::<HostFunctionsManager>(&leaf, &specs[0], &root, &k, &resp.value));
+            assert!(!ics23::verify_membership::<HostFunctionsManager>(&leaf, &specs[0], &root, &k, b"1"));
+        } else {
+            assert!(resp.value.is_empty());
+            assert!(ics23::verify_non_membership::<HostFunctionsManager>(&leaf, &specs[0], &root, &k));
+        }
+        assert!(!ics23::verify_membership::<HostFunctionsManager>(&main, &specs[1], &vec![0u8; 32], b"bank", &root));
+    }
+    // Heights in the future and unknown substores are clear errors.
+    let future = RequestQuery { data: vec![1].into(), path: "store/bank/key".into(), height: 99, prove: true };
+    assert_eq!(paychaind::query::handle_abci_query(&chain.app, &future).code, 26);
+    let unknown = RequestQuery { data: vec![1].into(), path: "store/nope/key".into(), height: 0, prove: false };
+    assert_ne!(paychaind::query::handle_abci_query(&chain.app, &unknown).code, 0);
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs what building, testing and running paychain needs. Idempotent:
+# each step checks first and does nothing when its tool is already right.
+#
+#   1. Debian packages: librocksdb-dev (RocksDB is linked from the system, see
+#      .cargo/config.toml, instead of a 15-minute C++ build) and libclang-dev
+#      (bindgen, for the RocksDB bindings), plus a C compiler and pkg-config.
+#   2. Go, if missing (to build CometBFT).
+#   3. CometBFT, pinned: `go install github.com/cometbft/cometbft/cmd/cometbft@v0.38.26`
+#      into ~/go/bin (or $GOBIN).
+#
+# Rust itself (cargo) must already be installed.
+set -euo pipefail
+
+COMETBFT_VERSION="${COMETBFT_VERSION:-v0.38.26}"
+export PATH="${GOBIN:-$HOME/go/bin}:/usr/local/go/bin:$HOME/.cargo/bin:$PATH"
+
+say() { printf '==> %s\n' "$*"; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=0
+apt_install() {
+    if [ "$apt_updated" -eq 0 ]; then
+        as_root apt-get update -q
+        apt_updated=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+# 1. System packages.
+missing=()
+for pkg in librocksdb-dev libclang-dev pkg-config; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+if [ "${#missing[@]}" -gt 0 ]; then
+    say "installing ${missing[*]}"
+    apt_install "${missing[@]}"
+else
+    say "system packages present (librocksdb-dev, libclang-dev, pkg-config, cc)"
+fi
+
+command -v cargo >/dev/null 2>&1 || {
+    echo "error: cargo not found; install Rust (https://rustup.rs) first" >&2
+    exit 1
+}
+
+# 2 + 3. CometBFT at the pinned version.
+want="${COMETBFT_VERSION#v}"
+have="$(cometbft version 2>/dev/null || true)"
+if [ "$have" = "$want" ]; then
+    say "cometbft $have present ($(command -v cometbft))"
+else
+    if ! command -v go >/dev/null 2>&1; then
+        say "installing Go (to build CometBFT)"
+        apt_install golang-go ca-certificates git
+    fi
+    say "installing cometbft $COMETBFT_VERSION with $(go version) (had: ${have:-none})"
+    go install "github.com/cometbft/cometbft/cmd/cometbft@${COMETBFT_VERSION}"
+    have="$(cometbft version)"
+    if [ "$have" != "$want" ]; then
+        echo "error: cometbft on PATH is $have ($(command -v cometbft)), expected $want" >&2
+        exit 1
+    fi
+    say "cometbft $have installed at $(command -v cometbft)"
+fi
