@@ -5,6 +5,7 @@ use cosmos_sdk_proto::cosmos::auth::v1beta1 as pb;
 use cosmos_sdk_proto::Any;
 use paychain_framework::address::ACCOUNT_PREFIX as BECH32_PREFIX;
 use paychain_framework::pagination::paginate;
+use paychain_framework::query::{decode_request as decode, parse_address};
 use paychain_framework::{Address, QueryError, StateRead};
 use prost::Message;
 
@@ -35,17 +36,6 @@ pub const QUERY_PATHS: &[&str] = &[
     ACCOUNT_ADDRESS_BY_ID,
     ACCOUNT_INFO,
 ];
-
-fn decode<T: Message + Default>(request: &[u8]) -> Result<T, QueryError> {
-    T::decode(request).map_err(|e| QueryError::invalid_argument(format!("invalid request: {e}")))
-}
-
-fn parse_address(s: &str) -> Result<Address, QueryError> {
-    if s.is_empty() {
-        return Err(QueryError::invalid_argument("Address cannot be empty"));
-    }
-    Address::from_bech32(s).map_err(|e| QueryError::invalid_argument(format!("invalid address: {}", e.log)))
-}
 
 fn found_account(keeper: &AuthKeeper, state: &dyn StateRead, address: &str) -> Result<Account, QueryError> {
     let addr = parse_address(address)?;

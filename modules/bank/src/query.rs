@@ -6,6 +6,7 @@ use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest;
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use paychain_framework::coins::{parse_amount, validate_denom};
 use paychain_framework::pagination::paginate;
+use paychain_framework::query::{decode_request as decode, parse_address};
 use paychain_framework::{Address, QueryError, StateRead};
 use prost::Message;
 
@@ -33,17 +34,6 @@ paths! {
     DENOM_OWNERS = "DenomOwners";
     DENOM_OWNERS_BY_QUERY = "DenomOwnersByQuery";
     SEND_ENABLED = "SendEnabled";
-}
-
-fn decode<T: Message + Default>(request: &[u8]) -> Result<T, QueryError> {
-    T::decode(request).map_err(|e| QueryError::invalid_argument(format!("invalid request: {e}")))
-}
-
-fn parse_address(s: &str) -> Result<Address, QueryError> {
-    if s.is_empty() {
-        return Err(QueryError::invalid_argument("address cannot be empty"));
-    }
-    Address::from_bech32(s).map_err(|e| QueryError::invalid_argument(format!("invalid address: {}", e.log)))
 }
 
 fn check_denom(denom: &str) -> Result<(), QueryError> {

@@ -13,6 +13,7 @@ pub mod events;
 pub mod gas;
 pub mod module;
 pub mod pagination;
+pub mod query;
 pub mod state;
 
 pub use address::Address;
