@@ -372,3 +372,60 @@ fn store_queries_prove_presence_and_absence_against_the_app_hash() {
     let unknown = RequestQuery { data: vec![1].into(), path: "store/nope/key".into(), height: 0, prove: false };
     assert_ne!(paychaind::query::handle_abci_query(&chain.app, &unknown).code, 0);
 }
+
+/// After a block, recheck drops mempool txs whose sequence the block used;
+/// PrepareProposal drops undecodable txs and ProcessProposal rejects blocks with them.
+#[test]
+fn recheck_and_proposals_filter_what_can_no_longer_run() {
+    use paychaind::abci::AbciApp;
+    use tendermint_abci::Application;
+    use tendermint_proto::v0_38::abci::{RequestPrepareProposal, RequestProcessProposal};
+
+    let mut chain = Chain::new(2);
+    chain.block(&[]);
+    let to = key(1).address;
+    let first = send(0, &to, "1", 0);
+    assert_eq!(code(&chain.app.check_tx(&first, false)).1, 0);
+    // Another node's block used sequence 0 with a different tx.
+    let (results, _) = chain.block(&[send(0, &to, "2", 0)]);
+    assert_eq!(code(&results[0]).1, 0);
+    assert_eq!(code(&chain.app.check_tx(&first, true)).1, 32, "recheck must evict the stale tx");
+    assert_eq!(code(&chain.app.check_tx(&send(0, &to, "3", 1), true)).1, 0);
+
+    let abci = AbciApp { app: chain.app.clone() };
+    let good = send(0, &to, "4", 2);
+    let garbage = vec![0xFFu8; 40];
+    let prepared = abci.prepare_proposal(RequestPrepareProposal {
+        max_tx_bytes: 1 << 20,
+        txs: vec![garbage.clone().into(), good.clone().into()],
+        ..Default::default()
+    });
+    assert_eq!(prepared.txs.len(), 1);
+    assert_eq!(prepared.txs[0].as_ref(), good.as_slice());
+    let small = abci.prepare_proposal(RequestPrepareProposal {
+        max_tx_bytes: (good.len() - 1) as i64,
+        txs: vec![good.clone().into()],
+        ..Default::default()
+    });
+    assert!(small.txs.is_empty(), "max_tx_bytes is respected");
+    let status = |txs: Vec<Vec<u8>>| {
+        abci.process_proposal(RequestProcessProposal {
+            txs: txs.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        })
+        .status
+    };
+    assert_eq!(status(vec![good.clone()]), 1, "accept");
+    assert_eq!(status(vec![good, garbage]), 2, "reject");
+}
+
+/// A successful tx's data is the SDK's TxMsgData with one response per message.
+#[test]
+fn tx_data_carries_msg_responses() {
+    use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
+    let mut chain = Chain::new(2);
+    let (results, _) = chain.block(&[send(0, &key(1).address, "5", 0)]);
+    let data = TxMsgData::decode(results[0].result.as_ref().unwrap().as_slice()).unwrap();
+    assert_eq!(data.msg_responses.len(), 1);
+    assert_eq!(data.msg_responses[0].type_url, "/cosmos.bank.v1beta1.MsgSendResponse");
+}
