@@ -10,7 +10,7 @@ CARGO ?= cargo
 # Extra flags for `paychaind dev`, e.g. make run DEV_ARGS="--home /tmp/pc --rpc-port 36657"
 DEV_ARGS ?=
 
-.PHONY: setup deps build run test fmt fmt-check lint unit e2e
+.PHONY: setup deps build run test fmt fmt-check lint unit clients e2e
 
 ## setup: system packages + pinned CometBFT + release build of paychaind
 setup: deps build
@@ -27,7 +27,7 @@ run: setup
 	target/release/paychaind dev $(DEV_ARGS)
 
 ## test: what .ci/run calls. Tests use debug builds, so the release build is skipped.
-test: deps fmt-check lint unit
+test: deps fmt-check lint unit clients
 
 fmt:
 	$(CARGO) fmt --all
@@ -40,6 +40,12 @@ lint:
 
 unit:
 	$(CARGO) test --workspace
+
+## clients: real wallet libraries (CosmJS, cosmpy) against dev chains the tests start themselves
+clients:
+	$(CARGO) build -p paychaind
+	@if [ -d tests/js ]; then cd tests/js && PAYCHAIND_BIN=$(CURDIR)/target/debug/paychaind node --test; fi
+	@if [ -d tests/py ]; then PAYCHAIND_BIN=$(CURDIR)/target/debug/paychaind python3 -m pytest -q tests/py; fi
 
 ## e2e: only the end-to-end test against real CometBFT
 e2e: deps

@@ -67,3 +67,19 @@ else
     fi
     say "cometbft $have installed at $(command -v cometbft)"
 fi
+
+# 4. Client libraries the wallet tests drive (real CosmJS, real cosmpy), if the
+#    suites are present. Pinned by tests/js/package-lock.json and tests/py/requirements.txt.
+if [ -f tests/js/package.json ]; then
+    if [ ! -d tests/js/node_modules ] || [ tests/js/package-lock.json -nt tests/js/node_modules ]; then
+        say "installing JS test dependencies (tests/js)"
+        npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+        touch tests/js/node_modules
+    fi
+fi
+if [ -f tests/py/requirements.txt ]; then
+    if ! python3 -m pip install --quiet --disable-pip-version-check -r tests/py/requirements.txt; then
+        echo "error: could not install tests/py/requirements.txt" >&2
+        exit 1
+    fi
+fi

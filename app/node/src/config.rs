@@ -21,6 +21,14 @@ pub struct AppConfig {
     pub max_tx_bytes: usize,
     /// Log filter (`error`, `warn`, `info`, `debug`, or a tracing filter string).
     pub log_level: String,
+    /// gRPC server (the SDK's query and tx services), e.g. `127.0.0.1:9090`; empty = off.
+    pub grpc_address: String,
+    /// REST server (the SDK's LCD paths, proto3 JSON), e.g. `127.0.0.1:1317`; empty = off.
+    pub rest_address: String,
+    /// Origins browsers may call the REST server from (`*` = any).
+    pub rest_cors_allowed_origins: Vec<String>,
+    /// CometBFT's RPC, for the services that need blocks, txs and broadcast.
+    pub cometbft_rpc: String,
 }
 
 impl Default for AppConfig {
@@ -31,6 +39,10 @@ impl Default for AppConfig {
             state_retention: 100_000,
             max_tx_bytes: 1024 * 1024,
             log_level: "info".to_string(),
+            grpc_address: "127.0.0.1:9090".to_string(),
+            rest_address: "127.0.0.1:1317".to_string(),
+            rest_cors_allowed_origins: vec!["*".to_string()],
+            cometbft_rpc: "http://127.0.0.1:26657".to_string(),
         }
     }
 }
@@ -64,11 +76,34 @@ impl AppConfig {
         if self.max_tx_bytes == 0 {
             bail!("max_tx_bytes: must be positive");
         }
+        self.grpc_socket().map_err(|e| anyhow::anyhow!("grpc_address: {e}"))?;
+        self.rest_socket().map_err(|e| anyhow::anyhow!("rest_address: {e}"))?;
+        if !(self.cometbft_rpc.starts_with("http://") || self.cometbft_rpc.starts_with("https://")) {
+            bail!("cometbft_rpc: {:?} must be an http:// or https:// URL", self.cometbft_rpc);
+        }
         Ok(())
+    }
+
+    /// The gRPC listen address, `None` when disabled.
+    pub fn grpc_socket(&self) -> anyhow::Result<Option<SocketAddr>> {
+        parse_optional_socket(&self.grpc_address)
+    }
+
+    /// The REST listen address, `None` when disabled.
+    pub fn rest_socket(&self) -> anyhow::Result<Option<SocketAddr>> {
+        parse_optional_socket(&self.rest_address)
     }
 
     /// Where the app's RocksDB lives.
     pub fn db_path(home: &Path) -> PathBuf {
         home.join("data").join("application.db")
     }
+}
+
+fn parse_optional_socket(s: &str) -> anyhow::Result<Option<SocketAddr>> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(|e| anyhow::anyhow!("{s:?} is not an address like 127.0.0.1:9090 ({e})"))
 }

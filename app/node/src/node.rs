@@ -18,7 +18,11 @@ const ABCI_READ_BUF: usize = 1 << 20;
 /// at any instant is safe).
 pub struct RunningNode {
     pub abci_addr: SocketAddr,
+    pub grpc_addr: Option<SocketAddr>,
+    pub rest_addr: Option<SocketAddr>,
     pub app: App,
+    /// Runs the gRPC and REST servers; dropped with the node.
+    _runtime: tokio::runtime::Runtime,
 }
 
 /// Opens `<home>/data/application.db` and serves ABCI on
@@ -42,5 +46,20 @@ pub fn start(home: &Path, config: &AppConfig) -> anyhow::Result<RunningNode> {
         }
     })?;
     tracing::info!(%abci_addr, "serving ABCI");
-    Ok(RunningNode { abci_addr, app })
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("paychaind-api")
+        .enable_all()
+        .build()
+        .context("starting the gRPC/REST runtime")?;
+    let grpc_addr = match config.grpc_socket()? {
+        Some(addr) => Some(crate::grpc::serve(app.clone(), addr, runtime.handle())?),
+        None => None,
+    };
+    let rest_addr = match config.rest_socket()? {
+        Some(addr) => Some(crate::rest::serve(app.clone(), addr, runtime.handle())?),
+        None => None,
+    };
+    Ok(RunningNode { abci_addr, grpc_addr, rest_addr, app, _runtime: runtime })
 }

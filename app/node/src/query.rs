@@ -84,6 +84,9 @@ pub fn query_grpc(app: &App, path: &str, data: &[u8], height: u64) -> Result<Vec
     if path == SIMULATE_PATH {
         return simulate(app, data);
     }
+    if let Some(service) = crate::services::route(path) {
+        return service(app, data, height);
+    }
     let Some(module) = app.modules().route_query(path) else {
         return Err(QueryError::unimplemented(format!("unknown query path {path}")));
     };

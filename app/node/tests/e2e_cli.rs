@@ -34,6 +34,8 @@ impl DevNode {
             .args(["--rpc-port", &ports.rpc.to_string()])
             .args(["--p2p-port", &ports.p2p.to_string()])
             .args(["--abci-port", &ports.abci.to_string()])
+            .args(["--grpc-port", &ports.grpc.to_string()])
+            .args(["--rest-port", &ports.rest.to_string()])
             .args(["--timeout-commit", "300ms", "--minimum-gas-prices", MIN_GAS_PRICE])
             .stdin(Stdio::null())
             .stdout(out)
@@ -101,13 +103,15 @@ struct Ports {
     rpc: u16,
     p2p: u16,
     abci: u16,
+    grpc: u16,
+    rest: u16,
 }
 
-/// Three distinct free loopback ports (held open together so they differ).
+/// Distinct free loopback ports (held open together so they differ).
 fn free_ports() -> Ports {
-    let ls: Vec<TcpListener> = (0..3).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let ls: Vec<TcpListener> = (0..5).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
     let p: Vec<u16> = ls.iter().map(|l| l.local_addr().unwrap().port()).collect();
-    Ports { rpc: p[0], p2p: p[1], abci: p[2] }
+    Ports { rpc: p[0], p2p: p[1], abci: p[2], grpc: p[3], rest: p[4] }
 }
 
 /// The binary with no PAYCHAIN_* settings leaking in from the environment.

@@ -42,6 +42,12 @@ pub struct DevArgs {
     /// ABCI port the app serves CometBFT on (loopback)
     #[arg(long, default_value_t = 26658, value_parser = clap::value_parser!(u16).range(1..))]
     pub abci_port: u16,
+    /// gRPC server port (loopback; 0 = off)
+    #[arg(long, default_value_t = 9090)]
+    pub grpc_port: u16,
+    /// REST (LCD) server port (loopback; 0 = off)
+    #[arg(long, default_value_t = 1317)]
+    pub rest_port: u16,
     /// Lowest gas price the mempool accepts, e.g. 0.025upay (kept in app.toml) [default on a new home: none]
     #[arg(long)]
     pub minimum_gas_prices: Option<String>,
@@ -138,6 +144,7 @@ fn update_home(home: &Path, args: &DevArgs) -> anyhow::Result<()> {
     let mut config = AppConfig::load(home)?;
     let before = config.clone();
     config.abci_address = loopback(args.abci_port);
+    set_api_ports(&mut config, args);
     if let Some(p) = &args.minimum_gas_prices {
         config.minimum_gas_prices = p.clone();
     }
@@ -147,13 +154,24 @@ fn update_home(home: &Path, args: &DevArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Points the app's gRPC/REST servers and its CometBFT RPC client at the dev ports.
+fn set_api_ports(config: &mut AppConfig, args: &DevArgs) {
+    let addr = |port: u16| if port == 0 { String::new() } else { loopback(port).to_string() };
+    config.grpc_address = addr(args.grpc_port);
+    config.rest_address = addr(args.rest_port);
+    config.cometbft_rpc = format!("http://{}", loopback(args.rpc_port));
+}
+
 fn validate_args(args: &DevArgs) -> anyhow::Result<()> {
     if let Some(c) = &args.chain_id {
         super::init::validate_chain_id(c)?;
     }
-    let ports = [args.rpc_port, args.p2p_port, args.abci_port];
-    if ports[0] == ports[1] || ports[0] == ports[2] || ports[1] == ports[2] {
-        bail!("--rpc-port, --p2p-port and --abci-port must differ (got {}, {}, {})", ports[0], ports[1], ports[2]);
+    let ports: Vec<u16> = [args.rpc_port, args.p2p_port, args.abci_port, args.grpc_port, args.rest_port]
+        .into_iter()
+        .filter(|p| *p != 0)
+        .collect();
+    if (1..ports.len()).any(|i| ports[..i].contains(&ports[i])) {
+        bail!("--rpc-port, --p2p-port, --abci-port, --grpc-port and --rest-port must differ (got {ports:?})");
     }
     if let Some(p) = &args.minimum_gas_prices {
         crate::tx::fees::parse_gas_prices(p).map_err(|e| anyhow!("--minimum-gas-prices {p:?}: {}", e.log))?;
@@ -177,9 +195,9 @@ pub fn run(ctx: &Ctx, args: DevArgs) -> anyhow::Result<ExitCode> {
         .all(|p| !p.exists());
     if fresh {
         create_home(&comet, &home, &args, &kr)?;
-    } else {
-        update_home(&home, &args)?;
     }
+    // Also on a new home: ports given as flags must mean what they say.
+    update_home(&home, &args)?;
 
     let genesis = super::genesis::read_genesis(&cometbft::genesis_path(&home))?;
     let chain_id = genesis["chain_id"].as_str().unwrap_or_default().to_string();
@@ -276,6 +294,9 @@ fn print_banner(home: &Path, chain_id: &str, args: &DevArgs, key: Option<&DevKey
     }
     println!("  RPC:        http://127.0.0.1:{}", args.rpc_port);
     println!("  ABCI:       127.0.0.1:{}   p2p: 127.0.0.1:{}", args.abci_port, args.p2p_port);
+    if args.grpc_port != 0 || args.rest_port != 0 {
+        println!("  gRPC:       127.0.0.1:{}   REST: http://127.0.0.1:{}", args.grpc_port, args.rest_port);
+    }
     if let Some(k) = key {
         let node = format!("--node http://127.0.0.1:{}", args.rpc_port);
         println!("  try:        paychaind query bank balances {} {node}", k.info.address);
