@@ -24,10 +24,10 @@ use prost::Message;
 use rayon::prelude::*;
 
 use crate::config::AppConfig;
-use crate::tx::ante::{run_ante, AnteEnv, FEE_COLLECTOR};
+use crate::tx::ante::{run_ante, sign_bytes, AnteEnv, FEE_COLLECTOR};
 use crate::tx::decode::{decode_tx, DecodedTx};
 use crate::tx::fees::{parse_gas_prices, GasPrice};
-use crate::tx::sign::{direct_sign_bytes, SigCache};
+use crate::tx::sign::SigCache;
 
 /// Substore of app-level values (chain id).
 pub const APP_STORE: &str = "app";
@@ -184,7 +184,6 @@ struct BlockState {
     genesis_writes: Option<Writes>,
     initial_height: u64,
     finalized: Option<PreparedCommit>,
-    last_block_time: BlockTime,
 }
 
 #[derive(Default)]
@@ -202,6 +201,9 @@ struct Inner {
     chain_id: RwLock<String>,
     block: Mutex<BlockState>,
     mempool: Mutex<MempoolState>,
+    /// Time of the last finalized block (CheckTx and Simulate run "in" the next
+    /// block). Its own lock, so CheckTx never nests the block lock.
+    last_block_time: RwLock<BlockTime>,
 }
 
 /// The app. Cheap to clone: ABCI connections each hold one.
@@ -236,6 +238,7 @@ impl App {
                 chain_id: RwLock::new(chain_id),
                 block: Mutex::new(BlockState::default()),
                 mempool: Mutex::new(mempool),
+                last_block_time: RwLock::new(BlockTime::default()),
             }),
         })
     }
@@ -345,11 +348,13 @@ impl App {
         if matches!(mode, ExecMode::Check | ExecMode::ReCheck) {
             let writes = ante_state.into_writes();
             state.apply(writes);
+            // SDK v0.50 answers a passing CheckTx without events (its ante
+            // events reach only FinalizeBlock and Simulate results).
             return TxOutcome {
                 result: Ok(Vec::new()),
                 gas_wanted,
                 gas_used: gas.consumed(),
-                events: ante_events,
+                events: Vec::new(),
                 msg_responses: Vec::new(),
             };
         }
@@ -408,7 +413,7 @@ impl App {
         }
         let view = StoreView::new(&inner.store, latest);
         let mut state = CacheState::with_writes(&view, std::mem::take(&mut mp.writes));
-        let time = inner.block.lock().last_block_time;
+        let time = *inner.last_block_time.read();
         let block = self.block_info(latest.unwrap_or(0) + 1, time);
         let mode = if recheck { ExecMode::ReCheck } else { ExecMode::Check };
         let max = inner.config.max_tx_bytes;
@@ -440,7 +445,7 @@ impl App {
         };
         let view = StoreView::new(&inner.store, latest);
         let mut state = CacheState::with_writes(&view, pending);
-        let time = inner.block.lock().last_block_time;
+        let time = *inner.last_block_time.read();
         let block = self.block_info(latest.unwrap_or(0) + 1, time);
         self.run_tx(tx_bytes, ExecMode::Simulate, &block, &mut state)
     }
@@ -492,7 +497,7 @@ impl App {
         let prepared = inner.store.prepare(height, &writes)?;
         let app_hash = prepared.app_hash;
         bs.finalized = Some(prepared);
-        bs.last_block_time = time;
+        *inner.last_block_time.write() = time;
         Ok(BlockOutcome { tx_results, events, app_hash })
     }
 
@@ -501,20 +506,20 @@ impl App {
     /// ante handler checks again (cheaply, via the cache) in order.
     fn preverify(&self, txs: &[Result<DecodedTx, SdkError>], state: &dyn StateRead, chain_id: &str) {
         let auth = &self.inner.wiring.auth;
-        let jobs: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = txs
+        let jobs: Vec<_> = txs
             .iter()
             .filter_map(|t| t.as_ref().ok())
             .flat_map(|tx| {
                 tx.signers.iter().filter_map(move |s| {
                     let acc = auth.account(state, &s.address).ok()??;
                     let pk = s.pub_key.clone().or(acc.pub_key.clone())?;
-                    let bytes = direct_sign_bytes(&tx.body_bytes, &tx.auth_info_bytes, chain_id, acc.account_number);
-                    Some((pk, bytes, s.signature.clone()))
+                    let candidates = sign_bytes(tx, s, chain_id, acc.account_number).ok()?;
+                    Some((pk, candidates, s.signature.clone()))
                 })
             })
             .collect();
-        jobs.par_iter().for_each(|(pk, bytes, sig)| {
-            self.inner.sig_cache.verify(pk, bytes, sig);
+        jobs.par_iter().for_each(|(pk, candidates, sig)| {
+            candidates.iter().any(|bytes| self.inner.sig_cache.verify(pk, bytes, sig));
         });
     }
 

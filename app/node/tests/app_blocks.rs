@@ -155,7 +155,31 @@ fn a_send_moves_funds_pays_the_fee_and_emits_sdk_events() {
     assert_eq!(chain.balance(&key(0).address), FUND - 12345 - 5000);
     assert_eq!(chain.balance(&to), FUND + 12345);
     let kinds: Vec<&str> = results[0].events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "tx").count(), 3, "{kinds:?}");
+    // SDK v0.50's order: fee transfer (SendCoins: coin_spent, coin_received,
+    // transfer, message{sender}), tx{fee, fee_payer}, tx{acc_seq},
+    // tx{signature}, then the message's own events.
+    assert_eq!(
+        kinds,
+        [
+            "coin_spent",
+            "coin_received",
+            "transfer",
+            "message",
+            "tx",
+            "tx",
+            "tx",
+            "message",
+            "coin_spent",
+            "coin_received",
+            "transfer",
+            "message"
+        ],
+    );
+    let tx_keys: Vec<Vec<&str>> =
+        results[0].events[4..7].iter().map(|e| e.attributes.iter().map(|a| a.key.as_str()).collect()).collect();
+    assert_eq!(tx_keys, [vec!["fee", "fee_payer"], vec!["acc_seq"], vec!["signature"]]);
+    assert!(results[0].events[..7].iter().all(|e| e.get("msg_index").is_none()), "ante events have no msg_index");
+    assert!(results[0].events[7..].iter().all(|e| e.get("msg_index") == Some("0")));
     let message = results[0].events.iter().find(|e| e.kind == "message" && e.get("action").is_some()).unwrap();
     assert_eq!(message.get("action"), Some("/cosmos.bank.v1beta1.MsgSend"));
     assert_eq!(message.get("module"), Some("bank"));

@@ -86,6 +86,9 @@ impl Msg for MsgSend {
     fn as_any(&self) -> &dyn StdAny {
         self
     }
+    fn amino_json(&self) -> Option<Value> {
+        Some(MsgSend::amino_json(self))
+    }
 }
 
 /// One side of a multi-send.
@@ -179,5 +182,8 @@ impl Msg for MsgMultiSend {
     }
     fn as_any(&self) -> &dyn StdAny {
         self
+    }
+    fn amino_json(&self) -> Option<Value> {
+        Some(MsgMultiSend::amino_json(self))
     }
 }

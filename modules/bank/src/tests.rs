@@ -180,6 +180,8 @@ fn msg_send_validation_codes() {
         json!({"type": "cosmos-sdk/MsgSend", "value": {"amount": [{"amount": "1", "denom": "uatom"}, {"amount": "2", "denom": "upay"}],
                "from_address": a.to_string(), "to_address": b.to_string()}})
     );
+    // The decoded message offers the same form to the ante handler (amino signing).
+    assert_eq!(ok.amino_json(), Some(m.amino_json()));
 }
 
 #[test]
@@ -230,6 +232,7 @@ fn msg_multi_send_validation_codes() {
     let m = ok.as_any().downcast_ref::<MsgMultiSend>().unwrap();
     assert_eq!(MsgMultiSend::from_proto(&m.to_proto()).unwrap(), *m);
     assert_eq!(m.amino_json()["type"], "cosmos-sdk/MsgMultiSend");
+    assert_eq!(ok.amino_json(), Some(m.amino_json()));
 }
 
 #[test]

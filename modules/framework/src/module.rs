@@ -20,6 +20,12 @@ pub trait Msg: Debug + Send + Sync + 'static {
     /// Accounts that must sign, in the order the SDK derives them.
     fn signers(&self) -> Vec<Address>;
     fn as_any(&self) -> &dyn StdAny;
+    /// The legacy amino JSON form (`{"type": "<amino name>", "value": {...}}`)
+    /// that SIGN_MODE_LEGACY_AMINO_JSON signs; `None` if the message has none
+    /// (it can then only be signed with SIGN_MODE_DIRECT).
+    fn amino_json(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// What a message returns: the protobuf-encoded `Msg...Response` (it goes into

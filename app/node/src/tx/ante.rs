@@ -1,7 +1,8 @@
 //! The ante checks that run before a tx's messages, in the SDK's decorator
 //! order: timeout height, memo, tx-size gas, fee (min gas price in CheckTx,
 //! then deduction to the fee collector), public keys, signature count,
-//! signature gas, signature verification, sequence increment.
+//! signature gas, signature verification (SIGN_MODE_DIRECT or
+//! SIGN_MODE_LEGACY_AMINO_JSON), sequence increment.
 //!
 //! Everything here writes through the tx's ante overlay: if any step fails
 //! the app drops the overlay and nothing (not even the fee) is charged.
@@ -11,7 +12,8 @@ use paychain_auth::AuthKeeper;
 use paychain_bank::BankKeeper;
 use paychain_framework::{sdk, Address, Coin, Coins, Context, Event, ExecMode, SdkError};
 
-use super::decode::{DecodedTx, SIGN_MODE_DIRECT};
+use super::amino::std_sign_bytes;
+use super::decode::{DecodedTx, SignerData, SIGN_MODE_DIRECT, SIGN_MODE_LEGACY_AMINO_JSON};
 use super::fees::GasPrice;
 use super::sign::{direct_sign_bytes, SigCache};
 
@@ -104,12 +106,8 @@ pub fn run_ante(ctx: &mut Context, tx: &DecodedTx, env: &AnteEnv) -> Result<(), 
                 .pub_key
                 .as_deref()
                 .ok_or_else(|| sdk::invalid_pubkey(format!("pubkey on account {} is not set", signer.address)))?;
-            if signer.sign_mode != SIGN_MODE_DIRECT {
-                return Err(sdk::not_supported(format!("sign mode {} is not supported", signer.sign_mode)));
-            }
-            let sign_bytes =
-                direct_sign_bytes(&tx.body_bytes, &tx.auth_info_bytes, &ctx.block.chain_id, acc.account_number);
-            if !env.sig_cache.verify(pub_key, &sign_bytes, &signer.signature) {
+            let candidates = sign_bytes(tx, signer, &ctx.block.chain_id, acc.account_number)?;
+            if !candidates.iter().any(|bytes| env.sig_cache.verify(pub_key, bytes, &signer.signature)) {
                 return Err(sdk::unauthorized(format!(
                     "signature verification failed; please verify account number ({}), sequence ({}) and chain-id ({})",
                     acc.account_number, acc.sequence, ctx.block.chain_id
@@ -120,6 +118,23 @@ pub fn run_ante(ctx: &mut Context, tx: &DecodedTx, env: &AnteEnv) -> Result<(), 
         env.auth.set_account(ctx, acc)?;
     }
     Ok(())
+}
+
+/// The bytes `signer`'s signature may cover under its sign mode (one, or for
+/// amino JSON two spellings of the same document; see [`super::amino`]).
+/// SIGN_MODE_DIRECT signs the protobuf `SignDoc`; SIGN_MODE_LEGACY_AMINO_JSON
+/// the SDK's `StdSignDoc`. Other modes are not supported.
+pub fn sign_bytes(
+    tx: &DecodedTx,
+    signer: &SignerData,
+    chain_id: &str,
+    account_number: u64,
+) -> Result<Vec<Vec<u8>>, SdkError> {
+    match signer.sign_mode {
+        SIGN_MODE_DIRECT => Ok(vec![direct_sign_bytes(&tx.body_bytes, &tx.auth_info_bytes, chain_id, account_number)]),
+        SIGN_MODE_LEGACY_AMINO_JSON => std_sign_bytes(tx, chain_id, account_number, signer.sequence),
+        mode => Err(sdk::not_supported(format!("sign mode {mode} is not supported"))),
+    }
 }
 
 /// Wallets simulate with an empty fee (CosmJS, Keplr) and then pay one, so

@@ -1,0 +1,114 @@
+// Starts a `paychaind dev` chain on free loopback ports for a test, and stops
+// it (its whole process group) at the end or when the test process dies.
+import { spawn } from "node:child_process";
+import { mkdtempSync, openSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const BIN = process.env.PAYCHAIND_BIN ?? resolve(here, "../../target/debug/paychaind");
+export const MIN_GAS_PRICE = "0.025upay";
+
+async function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+const running = new Set();
+function killGroup(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+process.on("exit", () => running.forEach(killGroup));
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    running.forEach(killGroup);
+    process.exit(130);
+  });
+}
+
+export async function startDevChain() {
+  if (!existsSync(BIN)) throw new Error(`paychaind binary not found at ${BIN} (set PAYCHAIND_BIN or run cargo build -p paychaind)`);
+  const root = mkdtempSync(join(tmpdir(), "paychain-js-"));
+  const home = join(root, "home");
+  const ports = {};
+  const used = new Set();
+  for (const name of ["rpc", "p2p", "abci", "grpc", "rest"]) {
+    let p;
+    do p = await freePort();
+    while (used.has(p));
+    used.add(p);
+    ports[name] = p;
+  }
+  const logPath = join(root, "dev.log");
+  const log = openSync(logPath, "w");
+  const env = { ...process.env };
+  delete env.PAYCHAIN_HOME;
+  const child = spawn(
+    BIN,
+    [
+      "dev", "--home", home,
+      "--rpc-port", String(ports.rpc), "--p2p-port", String(ports.p2p), "--abci-port", String(ports.abci),
+      "--grpc-port", String(ports.grpc), "--rest-port", String(ports.rest),
+      "--timeout-commit", "300ms", "--minimum-gas-prices", MIN_GAS_PRICE,
+    ],
+    { detached: true, stdio: ["ignore", log, log], env },
+  );
+  running.add(child);
+  const rpc = `http://127.0.0.1:${ports.rpc}`;
+  const logTail = () => {
+    try {
+      return readFileSync(logPath, "utf8").split("\n").slice(-60).join("\n");
+    } catch {
+      return "";
+    }
+  };
+  const chain = {
+    rpc,
+    rest: `http://127.0.0.1:${ports.rest}`,
+    home,
+    logTail,
+    async stop() {
+      killGroup(child);
+      running.delete(child);
+      if (child.exitCode === null && child.signalCode === null) {
+        await new Promise((ok) => child.once("exit", ok));
+      }
+      if (!process.env.KEEP_CHAIN) rmSync(root, { recursive: true, force: true });
+    },
+  };
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`paychaind dev exited early (${child.exitCode})`);
+      try {
+        const r = await fetch(`${rpc}/status`);
+        const s = await r.json();
+        if (Number(s.result.sync_info.latest_block_height) >= 2) break;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) throw new Error("no blocks within 60 s");
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+    chain.mnemonic = readFileSync(join(home, "dev-mnemonic.txt"), "utf8").trim();
+  } catch (e) {
+    const tail = logTail();
+    await chain.stop();
+    throw new Error(`${e.message}\n--- paychaind dev log ---\n${tail}`);
+  }
+  return chain;
+}
