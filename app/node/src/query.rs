@@ -177,6 +177,10 @@ fn simulate(app: &App, data: &[u8]) -> Result<Vec<u8>, QueryError> {
             }
             .encode_to_vec())
         }
+        // Bytes that are not a tx are the caller's error (REST answers 400).
+        Err(e) if e.codespace == paychain_framework::error::SDK_CODESPACE && e.code == 2 => {
+            Err(QueryError::invalid_argument(format!("invalid tx: {}", e.log)))
+        }
         Err(e) => Err(QueryError::new(
             GrpcCode::Unknown,
             format!("{} With gas wanted: '{}' and gas used: '{}' ", e.log, outcome.gas_wanted, outcome.gas_used),

@@ -1,0 +1,356 @@
+//! The LCD path table: (method, path pattern) → gRPC method and its request
+//! and response messages. Query parameters and path parameters fill the
+//! request message's fields by proto name (dotted for nested fields, e.g.
+//! `pagination.limit`), as grpc-gateway does.
+
+use std::collections::BTreeMap;
+
+use axum::http::Method;
+use cosmos_sdk_proto::cosmos::auth::v1beta1 as auth;
+use cosmos_sdk_proto::cosmos::bank::v1beta1 as bank;
+use cosmos_sdk_proto::cosmos::base::node::v1beta1 as node;
+use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1 as tm;
+use cosmos_sdk_proto::cosmos::tx::v1beta1 as tx;
+use prost::Message;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::json::{self, Kind};
+use super::RestError;
+use crate::app::App;
+use crate::query::query_grpc;
+
+/// What a request carries besides the height.
+pub struct Input {
+    pub params: Vec<(String, String)>,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
+pub type Runner = fn(&App, &'static str, Input, u64) -> Result<Value, RestError>;
+
+pub struct Route {
+    pub method: Method,
+    /// `/a/b/{name}`; a last segment `{name*}` captures the rest of the path.
+    pub pattern: &'static str,
+    pub grpc: &'static str,
+    pub run: Runner,
+}
+
+fn call<Req, Resp>(app: &App, grpc: &'static str, input: Input, height: u64) -> Result<Value, RestError>
+where
+    Req: Message + DeserializeOwned + 'static,
+    Resp: Message + Default + Serialize + DeserializeOwned + 'static,
+{
+    let kind = json::kind_for::<Req>();
+    let value = request_json(&kind, input)?;
+    let req: Req = json::from_json(value).map_err(|e| RestError::bad_request(format!("invalid request: {e}")))?;
+    let out = query_grpc(app, grpc, &req.encode_to_vec(), height)?;
+    let mut value = json::proto_to_json::<Resp>(&out).map_err(RestError::internal)?;
+    if grpc.starts_with("/cosmos.base.tendermint.v1beta1.Service/") {
+        tendermint_fixups(&mut value, None);
+    }
+    Ok(value)
+}
+
+/// Fields tendermint-proto's serde writes as hex that proto JSON writes as base64.
+const HEX_BYTES: &[&str] = &[
+    "hash",
+    "app_hash",
+    "consensus_hash",
+    "data_hash",
+    "evidence_hash",
+    "last_commit_hash",
+    "last_results_hash",
+    "next_validators_hash",
+    "validators_hash",
+    "proposer_address",
+    "validator_address",
+];
+
+/// CometBFT types inside the tendermint service's responses carry
+/// tendermint-proto's own serde shape (CometBFT RPC JSON); reshape them to
+/// proto JSON as the gateway writes it: base64 hashes, `part_set_header`,
+/// enum names, uint64 as strings, empty lists instead of null.
+fn tendermint_fixups(v: &mut Value, key: Option<&str>) {
+    use base64::Engine as _;
+    match v {
+        Value::Object(map) => {
+            if let Some(parts) = map.remove("parts") {
+                map.insert("part_set_header".into(), parts);
+            }
+            for (k, child) in map.iter_mut() {
+                tendermint_fixups(child, Some(k.as_str()));
+            }
+        }
+        Value::Array(items) => {
+            if key == Some("channels") && items.iter().all(|i| i.is_u64()) {
+                let bytes: Vec<u8> = items.iter().filter_map(|i| i.as_u64()).map(|b| b as u8).collect();
+                *v = Value::String(base64::engine::general_purpose::STANDARD.encode(bytes));
+                return;
+            }
+            for item in items.iter_mut() {
+                tendermint_fixups(item, None);
+            }
+        }
+        Value::String(s)
+            if key.is_some_and(|k| HEX_BYTES.contains(&k))
+                && !s.is_empty()
+                && s.len() % 2 == 0
+                && s.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            // Even-length hex always decodes.
+            let bytes = hex::decode(&*s).unwrap_or_default();
+            *s = base64::engine::general_purpose::STANDARD.encode(bytes);
+        }
+        Value::Number(n) => match key {
+            Some("block_id_flag") => {
+                let name = match n.as_u64() {
+                    Some(1) => "BLOCK_ID_FLAG_ABSENT",
+                    Some(2) => "BLOCK_ID_FLAG_COMMIT",
+                    Some(3) => "BLOCK_ID_FLAG_NIL",
+                    _ => "BLOCK_ID_FLAG_UNKNOWN",
+                };
+                *v = Value::String(name.into());
+            }
+            Some("p2p" | "block" | "app") => *v = Value::String(n.to_string()),
+            _ => {}
+        },
+        Value::Null if matches!(key, Some("txs" | "evidence" | "signatures")) => *v = Value::Array(Vec::new()),
+        _ => {}
+    }
+}
+
+macro_rules! routes {
+    ($($method:ident $pattern:literal => $grpc:literal, $req:ty, $resp:ty;)*) => {
+        vec![$(Route { method: Method::$method, pattern: $pattern, grpc: $grpc, run: call::<$req, $resp> },)*]
+    };
+}
+
+pub fn table() -> &'static [Route] {
+    static TABLE: std::sync::OnceLock<Vec<Route>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = routes! {
+            GET "/cosmos/auth/v1beta1/accounts/{address}" => "/cosmos.auth.v1beta1.Query/Account", auth::QueryAccountRequest, auth::QueryAccountResponse;
+            GET "/cosmos/auth/v1beta1/accounts" => "/cosmos.auth.v1beta1.Query/Accounts", auth::QueryAccountsRequest, auth::QueryAccountsResponse;
+            GET "/cosmos/auth/v1beta1/params" => "/cosmos.auth.v1beta1.Query/Params", auth::QueryParamsRequest, auth::QueryParamsResponse;
+            GET "/cosmos/auth/v1beta1/module_accounts" => "/cosmos.auth.v1beta1.Query/ModuleAccounts", auth::QueryModuleAccountsRequest, auth::QueryModuleAccountsResponse;
+            GET "/cosmos/auth/v1beta1/module_accounts/{name}" => "/cosmos.auth.v1beta1.Query/ModuleAccountByName", auth::QueryModuleAccountByNameRequest, auth::QueryModuleAccountByNameResponse;
+            GET "/cosmos/auth/v1beta1/bech32" => "/cosmos.auth.v1beta1.Query/Bech32Prefix", auth::Bech32PrefixRequest, auth::Bech32PrefixResponse;
+            GET "/cosmos/auth/v1beta1/account_info/{address}" => "/cosmos.auth.v1beta1.Query/AccountInfo", auth::QueryAccountInfoRequest, auth::QueryAccountInfoResponse;
+            GET "/cosmos/bank/v1beta1/balances/{address}" => "/cosmos.bank.v1beta1.Query/AllBalances", bank::QueryAllBalancesRequest, bank::QueryAllBalancesResponse;
+            GET "/cosmos/bank/v1beta1/balances/{address}/by_denom" => "/cosmos.bank.v1beta1.Query/Balance", bank::QueryBalanceRequest, bank::QueryBalanceResponse;
+            GET "/cosmos/bank/v1beta1/spendable_balances/{address}" => "/cosmos.bank.v1beta1.Query/SpendableBalances", bank::QuerySpendableBalancesRequest, bank::QuerySpendableBalancesResponse;
+            GET "/cosmos/bank/v1beta1/spendable_balances/{address}/by_denom" => "/cosmos.bank.v1beta1.Query/SpendableBalanceByDenom", bank::QuerySpendableBalanceByDenomRequest, bank::QuerySpendableBalanceByDenomResponse;
+            GET "/cosmos/bank/v1beta1/supply" => "/cosmos.bank.v1beta1.Query/TotalSupply", bank::QueryTotalSupplyRequest, bank::QueryTotalSupplyResponse;
+            GET "/cosmos/bank/v1beta1/supply/by_denom" => "/cosmos.bank.v1beta1.Query/SupplyOf", bank::QuerySupplyOfRequest, bank::QuerySupplyOfResponse;
+            GET "/cosmos/bank/v1beta1/params" => "/cosmos.bank.v1beta1.Query/Params", bank::QueryParamsRequest, bank::QueryParamsResponse;
+            GET "/cosmos/bank/v1beta1/denoms_metadata" => "/cosmos.bank.v1beta1.Query/DenomsMetadata", bank::QueryDenomsMetadataRequest, bank::QueryDenomsMetadataResponse;
+            GET "/cosmos/bank/v1beta1/denoms_metadata_by_query_string" => "/cosmos.bank.v1beta1.Query/DenomMetadataByQueryString", bank::QueryDenomMetadataByQueryStringRequest, bank::QueryDenomMetadataByQueryStringResponse;
+            GET "/cosmos/bank/v1beta1/denoms_metadata/{denom*}" => "/cosmos.bank.v1beta1.Query/DenomMetadata", bank::QueryDenomMetadataRequest, bank::QueryDenomMetadataResponse;
+            GET "/cosmos/bank/v1beta1/denom_owners_by_query" => "/cosmos.bank.v1beta1.Query/DenomOwnersByQuery", bank::QueryDenomOwnersByQueryRequest, bank::QueryDenomOwnersByQueryResponse;
+            GET "/cosmos/bank/v1beta1/denom_owners/{denom*}" => "/cosmos.bank.v1beta1.Query/DenomOwners", bank::QueryDenomOwnersRequest, bank::QueryDenomOwnersResponse;
+            GET "/cosmos/bank/v1beta1/send_enabled" => "/cosmos.bank.v1beta1.Query/SendEnabled", bank::QuerySendEnabledRequest, bank::QuerySendEnabledResponse;
+            POST "/cosmos/tx/v1beta1/simulate" => "/cosmos.tx.v1beta1.Service/Simulate", tx::SimulateRequest, tx::SimulateResponse;
+            POST "/cosmos/tx/v1beta1/txs" => "/cosmos.tx.v1beta1.Service/BroadcastTx", tx::BroadcastTxRequest, tx::BroadcastTxResponse;
+            GET "/cosmos/tx/v1beta1/txs" => "/cosmos.tx.v1beta1.Service/GetTxsEvent", tx::GetTxsEventRequest, tx::GetTxsEventResponse;
+            GET "/cosmos/tx/v1beta1/txs/{hash}" => "/cosmos.tx.v1beta1.Service/GetTx", tx::GetTxRequest, tx::GetTxResponse;
+            GET "/cosmos/base/tendermint/v1beta1/node_info" => "/cosmos.base.tendermint.v1beta1.Service/GetNodeInfo", tm::GetNodeInfoRequest, tm::GetNodeInfoResponse;
+            GET "/cosmos/base/tendermint/v1beta1/syncing" => "/cosmos.base.tendermint.v1beta1.Service/GetSyncing", tm::GetSyncingRequest, tm::GetSyncingResponse;
+            GET "/cosmos/base/tendermint/v1beta1/blocks/latest" => "/cosmos.base.tendermint.v1beta1.Service/GetLatestBlock", tm::GetLatestBlockRequest, tm::GetLatestBlockResponse;
+            GET "/cosmos/base/tendermint/v1beta1/blocks/{height}" => "/cosmos.base.tendermint.v1beta1.Service/GetBlockByHeight", tm::GetBlockByHeightRequest, tm::GetBlockByHeightResponse;
+            GET "/cosmos/base/node/v1beta1/config" => "/cosmos.base.node.v1beta1.Service/Config", node::ConfigRequest, node::ConfigResponse;
+            GET "/cosmos/base/node/v1beta1/status" => "/cosmos.base.node.v1beta1.Service/Status", node::StatusRequest, node::StatusResponse;
+        };
+        table.push(Route {
+            method: Method::GET,
+            pattern: "/cosmos/consensus/v1/params",
+            grpc: "/cosmos.consensus.v1.Query/Params",
+            run: consensus_params,
+        });
+        table
+    })
+}
+
+/// `cosmos.consensus.v1.QueryParamsResponse` (not generated by cosmos-sdk-proto 0.26).
+#[derive(Clone, PartialEq, prost::Message)]
+struct ConsensusParamsResponse {
+    #[prost(message, optional, tag = "1")]
+    params: Option<tendermint_proto::types::ConsensusParams>,
+}
+
+/// Consensus params as the gateway writes them (tendermint-proto's own serde
+/// shape differs: numbers, not strings).
+fn consensus_params(app: &App, grpc: &'static str, _input: Input, height: u64) -> Result<Value, RestError> {
+    let out = query_grpc(app, grpc, &[], height)?;
+    let resp = ConsensusParamsResponse::decode(out.as_slice())
+        .map_err(|e| RestError::internal(format!("decoding consensus params: {e}")))?;
+    let Some(p) = resp.params else {
+        return Ok(serde_json::json!({ "params": null }));
+    };
+    let block =
+        p.block.map(|b| serde_json::json!({"max_bytes": b.max_bytes.to_string(), "max_gas": b.max_gas.to_string()}));
+    let evidence = p.evidence.map(|e| {
+        let d = e.max_age_duration.unwrap_or_default();
+        let duration = if d.nanos == 0 {
+            format!("{}s", d.seconds)
+        } else {
+            format!("{}.{:09}s", d.seconds, d.nanos).trim_end_matches('0').to_string()
+        };
+        serde_json::json!({
+            "max_age_num_blocks": e.max_age_num_blocks.to_string(),
+            "max_age_duration": duration,
+            "max_bytes": e.max_bytes.to_string(),
+        })
+    });
+    let validator = p.validator.map(|v| serde_json::json!({ "pub_key_types": v.pub_key_types }));
+    let version = p.version.map(|v| serde_json::json!({ "app": v.app.to_string() }));
+    let abci = p
+        .abci
+        .map(|a| serde_json::json!({ "vote_extensions_enable_height": a.vote_extensions_enable_height.to_string() }));
+    Ok(serde_json::json!({
+        "params": {"block": block, "evidence": evidence, "validator": validator, "version": version, "abci": abci}
+    }))
+}
+
+/// The route for `method` `path` and its path parameters.
+pub fn find(method: &Method, path: &str) -> Option<(&'static Route, Vec<(String, String)>)> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    'routes: for route in table() {
+        if route.method != *method {
+            continue;
+        }
+        let pat: Vec<&str> = route.pattern.split('/').collect();
+        let mut params = Vec::new();
+        for (i, p) in pat.iter().enumerate() {
+            if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix("*}")) {
+                if i >= segs.len() {
+                    continue 'routes;
+                }
+                let rest = segs[i..].join("/");
+                if rest.is_empty() {
+                    continue 'routes;
+                }
+                params.push((name.to_string(), super::percent_decode(&rest)));
+                return Some((route, params));
+            }
+            let Some(seg) = segs.get(i) else { continue 'routes };
+            if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                if seg.is_empty() {
+                    continue 'routes;
+                }
+                params.push((name.to_string(), super::percent_decode(seg)));
+            } else if p != seg {
+                continue 'routes;
+            }
+        }
+        if pat.len() == segs.len() {
+            return Some((route, params));
+        }
+    }
+    None
+}
+
+/// Names of unsigned counters clients send as query parameters.
+const UNSIGNED: &[&str] = &["offset", "limit", "page"];
+
+/// Builds the request message's JSON from the body, query and path parameters.
+fn request_json(kind: &Kind, input: Input) -> Result<Value, RestError> {
+    let mut obj = match input.body {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let mut repeated: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (name, raw) in input.query.iter().chain(input.params.iter()) {
+        let path: Vec<&str> = name.split('.').collect();
+        let Some(field_kind) = lookup(kind, &path) else {
+            continue; // unknown parameters are ignored
+        };
+        let value = param_value(name, raw, &field_kind)?;
+        if let Kind::Seq(_) = field_kind {
+            repeated.entry(name.clone()).or_default().push(value);
+        } else {
+            insert(&mut obj, &path, value);
+        }
+    }
+    for (name, values) in repeated {
+        let path: Vec<&str> = name.split('.').collect();
+        insert(&mut obj, &path, Value::Array(values));
+    }
+    Ok(Value::Object(obj))
+}
+
+fn lookup(kind: &Kind, path: &[&str]) -> Option<Kind> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(kind.clone());
+    };
+    match kind {
+        Kind::Opt(k) => lookup(k, path),
+        Kind::Struct(s) => {
+            let (_, _, k) = s.fields.iter().find(|(snake, camel, _)| snake == first || camel == first)?;
+            lookup(k, rest)
+        }
+        _ => None,
+    }
+}
+
+fn insert(obj: &mut Map<String, Value>, path: &[&str], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            obj.insert(last.to_string(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = obj.entry(first.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(m) = entry {
+                insert(m, rest, value);
+            }
+        }
+    }
+}
+
+fn param_value(name: &str, raw: &str, kind: &Kind) -> Result<Value, RestError> {
+    let leaf = name.rsplit('.').next().unwrap_or(name);
+    Ok(match kind {
+        Kind::Seq(inner) | Kind::Opt(inner) => param_value(name, raw, inner)?,
+        Kind::Bool => match raw {
+            "true" | "1" | "" => Value::Bool(true),
+            "false" | "0" => Value::Bool(false),
+            _ => return Err(RestError::bad_request(format!("{name}: {raw:?} is not a boolean (true or false)"))),
+        },
+        Kind::Int64 | Kind::Int32 => {
+            let n: i128 =
+                raw.trim().parse().map_err(|_| RestError::bad_request(format!("{name}: {raw:?} is not an integer")))?;
+            if n < 0 && UNSIGNED.contains(&leaf) {
+                return Err(RestError::bad_request(format!("{name}: {raw} must not be negative")));
+            }
+            let (min, max): (i128, i128) = match kind {
+                Kind::Int32 if UNSIGNED.contains(&leaf) => (0, u32::MAX as i128),
+                Kind::Int32 => (i32::MIN as i128, u32::MAX as i128),
+                _ if UNSIGNED.contains(&leaf) => (0, u64::MAX as i128),
+                _ => (i64::MIN as i128, u64::MAX as i128),
+            };
+            if n < min || n > max {
+                return Err(RestError::bad_request(format!("{name}: {raw} is out of range")));
+            }
+            match kind {
+                Kind::Int32 => Value::from(n as i64),
+                _ => Value::String(n.to_string()),
+            }
+        }
+        Kind::Enum(variants) => match raw.parse::<i64>() {
+            Ok(n) => Value::from(n),
+            Err(_) if variants.iter().any(|v| v == raw) => Value::String(raw.to_string()),
+            Err(_) => {
+                return Err(RestError::bad_request(format!("{name}: {raw:?} is not one of {}", variants.join(", "))))
+            }
+        },
+        // Base64 (pagination.key) arrives with '+' decoded as a space.
+        Kind::Bytes => Value::String(raw.replace(' ', "+")),
+        _ => Value::String(raw.to_string()),
+    })
+}
