@@ -453,3 +453,38 @@ fn tx_data_carries_msg_responses() {
     assert_eq!(data.msg_responses.len(), 1);
     assert_eq!(data.msg_responses[0].type_url, "/cosmos.bank.v1beta1.MsgSendResponse");
 }
+
+/// Bad ABCI queries get a clear SDK-style error, and the app keeps answering.
+#[test]
+fn bad_abci_queries_are_refused_cleanly() {
+    use tendermint_proto::v0_38::abci::RequestQuery;
+    let mut chain = Chain::new(1);
+    chain.block(&[]);
+    let q = |path: &str, data: Vec<u8>, height: i64| {
+        paychaind::query::handle_abci_query(
+            &chain.app,
+            &RequestQuery { data: data.into(), path: path.into(), height, prove: false },
+        )
+    };
+    let garbage = q("/cosmos.bank.v1beta1.Query/Balance", vec![0xFF, 0xFF, 0xFF], 0);
+    assert_eq!((garbage.codespace.as_str(), garbage.code), ("sdk", 18), "{}", garbage.log);
+    let bad_addr = q(
+        "/cosmos.bank.v1beta1.Query/Balance",
+        QueryBalanceRequest { address: "nope".into(), denom: "upay".into() }.encode_to_vec(),
+        0,
+    );
+    assert_eq!(bad_addr.code, 18, "{}", bad_addr.log);
+    let unknown = q("/cosmos.nothing.v1.Query/Nothing", vec![], 0);
+    assert_eq!(unknown.code, 6, "{}", unknown.log);
+    assert!(unknown.log.contains("Unimplemented"), "{}", unknown.log);
+    assert_eq!(q("/cosmos.bank.v1beta1.Query/Params", vec![], -1).code, 18);
+    let missing = q(
+        "/cosmos.auth.v1beta1.Query/Account",
+        cosmos_sdk_proto::cosmos::auth::v1beta1::QueryAccountRequest { address: key(5).address.to_string() }
+            .encode_to_vec(),
+        0,
+    );
+    assert_eq!(missing.code, 22);
+    assert!(missing.log.starts_with("rpc error: code = NotFound desc = account pay1"), "{}", missing.log);
+    assert_eq!(chain.balance(&key(0).address), FUND, "still serving");
+}
