@@ -5,125 +5,15 @@
 //! Skipped (with a message) only when the `cometbft` binary is not installed,
 //! and never under CI (`CI` set), where `make test` installs it first.
 
-use std::io::Read as _;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_paychaind");
-const MIN_GAS_PRICE: &str = "0.01upay";
-
-/// A `paychaind dev` process, SIGKILLed on drop (its CometBFT child dies with
-/// it through the parent-death signal), so a failing test leaves nothing running.
-struct DevNode {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl DevNode {
-    fn start(home: &Path, ports: &Ports, log_name: &str) -> Self {
-        let log = home.parent().unwrap().join(log_name);
-        let out = std::fs::File::create(&log).unwrap();
-        let err = out.try_clone().unwrap();
-        let child = clean_command()
-            .args(["dev", "--home"])
-            .arg(home)
-            .args(["--rpc-port", &ports.rpc.to_string()])
-            .args(["--p2p-port", &ports.p2p.to_string()])
-            .args(["--abci-port", &ports.abci.to_string()])
-            .args(["--grpc-port", &ports.grpc.to_string()])
-            .args(["--rest-port", &ports.rest.to_string()])
-            .args(["--timeout-commit", "300ms", "--minimum-gas-prices", MIN_GAS_PRICE])
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("spawning paychaind dev");
-        DevNode { child: Some(child), log }
-    }
-
-    fn log_tail(&self) -> String {
-        let mut s = String::new();
-        if let Ok(mut f) = std::fs::File::open(&self.log) {
-            let _ = f.read_to_string(&mut s);
-        }
-        let lines: Vec<&str> = s.lines().collect();
-        lines[lines.len().saturating_sub(80)..].join("\n")
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.as_ref().unwrap().id() as i32
-    }
-
-    /// Fails the test if the process has exited.
-    fn assert_running(&mut self) {
-        if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-            panic!("paychaind dev exited early ({status}); log:\n{}", self.log_tail());
-        }
-    }
-
-    fn sigkill(&mut self) {
-        let mut child = self.child.take().unwrap();
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
-
-    /// SIGTERM; returns the exit status (panics if it does not stop within `within`).
-    fn sigterm(&mut self, within: Duration) -> std::process::ExitStatus {
-        let mut child = self.child.take().unwrap();
-        // SAFETY: plain kill(2) on our own, not yet reaped, child.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                return s;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("paychaind dev did not stop within {within:?} of SIGTERM; log:\n{}", self.log_tail());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for DevNode {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-struct Ports {
-    rpc: u16,
-    p2p: u16,
-    abci: u16,
-    grpc: u16,
-    rest: u16,
-}
-
-/// Distinct free loopback ports (held open together so they differ).
-fn free_ports() -> Ports {
-    let ls: Vec<TcpListener> = (0..5).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-    let p: Vec<u16> = ls.iter().map(|l| l.local_addr().unwrap().port()).collect();
-    Ports { rpc: p[0], p2p: p[1], abci: p[2], grpc: p[3], rest: p[4] }
-}
-
-/// The binary with no PAYCHAIN_* settings leaking in from the environment.
-fn clean_command() -> Command {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PAYCHAIN_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
+mod common;
+use common::{clean_command, cometbft_available, free_ports, DevNode};
 
 fn run(args: &[&str]) -> Output {
     clean_command().args(args).stdin(Stdio::null()).output().expect("running paychaind")
@@ -199,12 +89,7 @@ fn port_closed(port: u16) -> bool {
 
 #[test]
 fn dev_chain_send_query_kill_and_resume() {
-    if paychaind::cometbft::require(None).is_err() {
-        let msg = "cometbft v0.38.x is not installed (run `make setup`)";
-        if std::env::var_os("CI").is_some() {
-            panic!("{msg}: the e2e test must run in CI");
-        }
-        eprintln!("SKIPPED dev_chain_send_query_kill_and_resume: {msg}");
+    if !cometbft_available("dev_chain_send_query_kill_and_resume") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -6,8 +6,8 @@
 //! Skipped (with a message) only when the `cometbft` binary is not installed,
 //! and never under CI (`CI` set).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+use common::{cometbft_available, free_ports, DevNode, MIN_GAS_PRICE};
 use std::time::{Duration, Instant};
 
 use cosmos_sdk_proto::cosmos::auth::v1beta1::query_client::QueryClient as AuthClient;
@@ -32,71 +32,6 @@ use prost::Message;
 use tonic::transport::Channel;
 use tonic::Code;
 
-const BIN: &str = env!("CARGO_BIN_EXE_paychaind");
-const MIN_GAS_PRICE: &str = "0.01upay";
-
-/// A `paychaind dev` process, SIGKILLed on drop (its CometBFT child dies with it).
-struct DevNode {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl DevNode {
-    fn start(home: &Path, ports: &[u16; 5]) -> Self {
-        let log = home.parent().unwrap().join("dev.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let err = out.try_clone().unwrap();
-        let mut cmd = Command::new(BIN);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("PAYCHAIN_") {
-                cmd.env_remove(k);
-            }
-        }
-        let child = cmd
-            .args(["dev", "--home"])
-            .arg(home)
-            .args(["--rpc-port", &ports[0].to_string()])
-            .args(["--p2p-port", &ports[1].to_string()])
-            .args(["--abci-port", &ports[2].to_string()])
-            .args(["--grpc-port", &ports[3].to_string()])
-            .args(["--rest-port", &ports[4].to_string()])
-            .args(["--timeout-commit", "300ms", "--minimum-gas-prices", MIN_GAS_PRICE])
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("spawning paychaind dev");
-        DevNode { child: Some(child), log }
-    }
-
-    fn log_tail(&self) -> String {
-        let s = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = s.lines().collect();
-        lines[lines.len().saturating_sub(60)..].join("\n")
-    }
-
-    fn assert_running(&mut self) {
-        if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-            panic!("paychaind dev exited early ({status}); log:\n{}", self.log_tail());
-        }
-    }
-}
-
-impl Drop for DevNode {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_ports() -> [u16; 5] {
-    let ls: Vec<std::net::TcpListener> = (0..5).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-    let p: Vec<u16> = ls.iter().map(|l| l.local_addr().unwrap().port()).collect();
-    [p[0], p[1], p[2], p[3], p[4]]
-}
-
 async fn raw_call(ch: Channel, path: &'static str, body: Vec<u8>) -> Result<Vec<u8>, tonic::Status> {
     let mut grpc = tonic::client::Grpc::new(ch);
     grpc.ready().await.unwrap();
@@ -106,19 +41,14 @@ async fn raw_call(ch: Channel, path: &'static str, body: Vec<u8>) -> Result<Vec<
 
 #[test]
 fn grpc_services_against_a_dev_chain() {
-    if paychaind::cometbft::require(None).is_err() {
-        let msg = "cometbft v0.38.x is not installed (run `make setup`)";
-        if std::env::var_os("CI").is_some() {
-            panic!("{msg}: the e2e test must run in CI");
-        }
-        eprintln!("SKIPPED grpc_services_against_a_dev_chain: {msg}");
+    if !cometbft_available("grpc_services_against_a_dev_chain") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     let ports = free_ports();
-    let mut dev = DevNode::start(&home, &ports);
-    let url = format!("http://127.0.0.1:{}", ports[3]);
+    let mut dev = DevNode::start(&home, &ports, "dev.log");
+    let url = format!("http://127.0.0.1:{}", ports.grpc);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
 
     // Wait for the gRPC server and the first block.
@@ -300,7 +230,7 @@ fn grpc_services_against_a_dev_chain() {
         assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
 
         // The same handlers answer ABCI queries through CometBFT's RPC.
-        let rpc = paychaind::client::rpc::NodeClient::new(&format!("http://127.0.0.1:{}", ports[0])).unwrap();
+        let rpc = paychaind::client::rpc::NodeClient::new(&format!("http://127.0.0.1:{}", ports.rpc)).unwrap();
         let cfg: cosmos_sdk_proto::cosmos::base::node::v1beta1::ConfigResponse =
             rpc.grpc_query("/cosmos.base.node.v1beta1.Service/Config", &ConfigRequest {}, None).await.unwrap();
         assert_eq!(cfg.minimum_gas_price, MIN_GAS_PRICE);

@@ -5,10 +5,6 @@
 //! Skipped (with a message) only when the `cometbft` binary is not installed,
 //! and never under CI (`CI` set).
 
-use std::io::Read as _;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -22,72 +18,8 @@ use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_paychaind");
-
-/// A `paychaind dev` process, SIGKILLed on drop (CometBFT dies with it).
-struct DevNode {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl DevNode {
-    fn start(home: &Path, ports: &[u16; 5]) -> Self {
-        let log = home.parent().unwrap().join("dev.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let err = out.try_clone().unwrap();
-        let mut cmd = Command::new(BIN);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("PAYCHAIN_") {
-                cmd.env_remove(k);
-            }
-        }
-        let child = cmd
-            .args(["dev", "--home"])
-            .arg(home)
-            .args(["--rpc-port", &ports[0].to_string()])
-            .args(["--p2p-port", &ports[1].to_string()])
-            .args(["--abci-port", &ports[2].to_string()])
-            .args(["--grpc-port", &ports[3].to_string()])
-            .args(["--rest-port", &ports[4].to_string()])
-            .args(["--timeout-commit", "300ms", "--minimum-gas-prices", "0.01upay"])
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("spawning paychaind dev");
-        DevNode { child: Some(child), log }
-    }
-
-    fn log_tail(&self) -> String {
-        let mut s = String::new();
-        if let Ok(mut f) = std::fs::File::open(&self.log) {
-            let _ = f.read_to_string(&mut s);
-        }
-        let lines: Vec<&str> = s.lines().collect();
-        lines[lines.len().saturating_sub(60)..].join("\n")
-    }
-
-    fn assert_running(&mut self) {
-        if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-            panic!("paychaind dev exited early ({status}); log:\n{}", self.log_tail());
-        }
-    }
-}
-
-impl Drop for DevNode {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_ports() -> [u16; 5] {
-    let ls: Vec<TcpListener> = (0..5).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-    let p: Vec<u16> = ls.iter().map(|l| l.local_addr().unwrap().port()).collect();
-    [p[0], p[1], p[2], p[3], p[4]]
-}
+mod common;
+use common::{cometbft_available, free_ports, DevNode};
 
 struct Rest {
     base: String,
@@ -134,20 +66,15 @@ fn send_tx(key: &secp256k1::SecretKey, chain_id: &str, account_number: u64, sequ
 
 #[test]
 fn rest_broadcast_and_tx_lookup_against_cometbft() {
-    if paychaind::cometbft::require(None).is_err() {
-        let msg = "cometbft v0.38.x is not installed (run `make setup`)";
-        if std::env::var_os("CI").is_some() {
-            panic!("{msg}: the e2e test must run in CI");
-        }
-        eprintln!("SKIPPED rest_broadcast_and_tx_lookup_against_cometbft: {msg}");
+    if !cometbft_available("rest_broadcast_and_tx_lookup_against_cometbft") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     let ports = free_ports();
-    let mut dev = DevNode::start(&home, &ports);
+    let mut dev = DevNode::start(&home, &ports, "dev.log");
     let rest = Rest {
-        base: format!("http://127.0.0.1:{}", ports[4]),
+        base: format!("http://127.0.0.1:{}", ports.rest),
         http: Client::builder().timeout(Duration::from_secs(20)).build().unwrap(),
     };
 
