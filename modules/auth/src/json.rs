@@ -26,22 +26,7 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// `account_number` -> `accountNumber` (proto3 JSON's alternative name).
-pub fn camel_case(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use paychain_framework::json::camel_case;
 
 pub fn index(path: &str, i: usize) -> String {
     format!("{path}[{i}]")

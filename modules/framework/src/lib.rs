@@ -11,6 +11,7 @@ pub mod context;
 pub mod error;
 pub mod events;
 pub mod gas;
+pub mod json;
 pub mod module;
 pub mod pagination;
 pub mod query;

@@ -57,21 +57,7 @@ pub struct Schema {
     pub fields: Vec<(String, String, Kind)>,
 }
 
-pub fn camel(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use paychain_framework::json::camel_case as camel;
 
 // ---------------------------------------------------------------- probing
 
