@@ -136,3 +136,16 @@ def dev_chain(tmp_path_factory):
         yield chain
     finally:
         chain.stop()
+
+
+def ledger_client(dev_chain, url):
+    """A cosmpy LedgerClient for the dev chain at `url` (rest+http:// or grpc+http://)."""
+    from cosmpy.aerial.client import LedgerClient, NetworkConfig
+
+    return LedgerClient(NetworkConfig(
+        chain_id=dev_chain.chain_id,
+        url=url,
+        fee_minimum_gas_price=float(MIN_GAS_PRICE.removesuffix(DENOM)),
+        fee_denomination=DENOM,
+        staking_denomination=DENOM,
+    ))

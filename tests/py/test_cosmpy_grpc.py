@@ -3,10 +3,10 @@ balance, send with simulated gas, wait for the tx, exact balance changes."""
 
 import re
 
-from cosmpy.aerial.client import LedgerClient, NetworkConfig
+
 from cosmpy.aerial.wallet import LocalWallet
 
-from conftest import DENOM, MIN_GAS_PRICE
+from conftest import DENOM, ledger_client
 
 AMOUNT = 12345
 
@@ -20,14 +20,7 @@ def fee_of(tx_response) -> int:
 
 
 def test_cosmpy_grpc_balance_send_wait(dev_chain):
-    cfg = NetworkConfig(
-        chain_id=dev_chain.chain_id,
-        url=dev_chain.grpc_url,
-        fee_minimum_gas_price=float(MIN_GAS_PRICE.removesuffix(DENOM)),
-        fee_denomination=DENOM,
-        staking_denomination=DENOM,
-    )
-    client = LedgerClient(cfg)
+    client = ledger_client(dev_chain, dev_chain.grpc_url)
 
     # The dev key (m/44'/118'/0'/0/0 of the dev mnemonic) with the chain's prefix.
     dev = LocalWallet.from_mnemonic(dev_chain.mnemonic, prefix="pay")

@@ -8,10 +8,10 @@ import re
 import urllib.error
 import urllib.request
 
-from cosmpy.aerial.client import LedgerClient, NetworkConfig
+
 from cosmpy.aerial.wallet import LocalWallet
 
-from conftest import DENOM, MIN_GAS_PRICE
+from conftest import DENOM, ledger_client
 
 AMOUNT = 23456
 
@@ -34,14 +34,7 @@ def rest_get(chain, path):
 
 
 def test_cosmpy_rest_balance_send_wait(dev_chain):
-    cfg = NetworkConfig(
-        chain_id=dev_chain.chain_id,
-        url=dev_chain.rest_url,
-        fee_minimum_gas_price=float(MIN_GAS_PRICE.removesuffix(DENOM)),
-        fee_denomination=DENOM,
-        staking_denomination=DENOM,
-    )
-    client = LedgerClient(cfg)
+    client = ledger_client(dev_chain, dev_chain.rest_url)
 
     dev = LocalWallet.from_mnemonic(dev_chain.mnemonic, prefix="pay")
     recipient = LocalWallet.generate(prefix="pay")
