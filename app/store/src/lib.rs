@@ -44,6 +44,12 @@
 //! absence), together with the key's preimage when nothing newer exists. Roots records below
 //! `E` go as well. Reads below `E` return [`StoreError::VersionPruned`].
 //!
+//! A version can be *pinned* ([`MerkleStore::pin`]; every [`Exporter`] holds a pin): `E` never
+//! rises above the smallest pinned version, so a long export in another thread keeps reading a
+//! complete version while blocks keep committing. The deferred pruning happens in the first
+//! commit after the pin is dropped (pruning scans from the old `E`, so skipped steps are caught
+//! up in one go).
+//!
 //! # Crash safety
 //!
 //! [`MerkleStore::prepare`] only reads. [`MerkleStore::commit`] writes *everything* of a version
@@ -62,7 +68,17 @@
 //! that passed both checks contains all of version `v` and none of its pruning. (So the oldest
 //! version of the window may report `VersionPruned` while the commit pruning it is in flight.)
 //! Iterators returned by [`MerkleStore::range`] hold that snapshot, so they are unaffected by
-//! later commits; they borrow the store and are not `Send`.
+//! later commits; they borrow the store and are not `Send`. An [`Exporter`] (state-sync
+//! snapshots) is `Send`: instead of one long-lived RocksDB snapshot it owns a store handle and a
+//! pin on its version, and reads it in pages, each page through its own short-lived iterator.
+//!
+//! # Snapshots
+//!
+//! [`MerkleStore::export`] streams every leaf (substore, raw key, value) of a version in
+//! substore-name order, then raw-key order. [`MerkleStore::importer`] rebuilds such a stream into
+//! an *empty* store as the same version: jmt roots depend only on the key/value set, so the app
+//! hash is identical. The import is a [`PreparedCommit`] (the caller checks its app hash before
+//! anything is written), persisted by [`MerkleStore::commit`] like a block.
 //!
 //! # Input rules
 //!
@@ -72,6 +88,7 @@
 
 mod codec;
 mod iter;
+mod snapshot;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -86,6 +103,7 @@ use sha2::Sha256;
 
 use codec::*;
 pub use iter::StoreIter;
+pub use snapshot::{Exporter, Importer, Leaf, VersionPin};
 
 /// A block height.
 pub type Version = u64;
@@ -183,6 +201,10 @@ pub enum StoreError {
          non-existence proof in an empty tree"
     )]
     EmptySubstoreProof { substore: String, version: Version },
+    #[error("cannot import into a non-empty store (latest committed version is {0})")]
+    NotEmpty(Version),
+    #[error("invalid import stream: {0}")]
+    InvalidImport(String),
     #[error("database error: {0}")]
     Db(#[from] rocksdb::Error),
     #[error("corrupt store: {0}")]
@@ -215,6 +237,8 @@ struct Inner {
     retention: Option<u64>,
     state: RwLock<State>,
     commit_lock: Mutex<()>,
+    /// Pinned versions (refcounts): pruning keeps them readable (see "Pruning").
+    pins: Mutex<BTreeMap<Version, usize>>,
 }
 
 impl Inner {
@@ -441,6 +465,7 @@ impl MerkleStore {
             retention: cfg.retention,
             state: RwLock::new(State { latest: None, earliest: None }),
             commit_lock: Mutex::new(()),
+            pins: Mutex::new(BTreeMap::new()),
         };
         inner.state = RwLock::new(Self::load_meta(&inner)?);
         Ok(MerkleStore { inner: Arc::new(inner) })
@@ -500,6 +525,11 @@ impl MerkleStore {
             }
         }
         Ok(State { latest, earliest })
+    }
+
+    /// The directory the database lives in.
+    pub fn path(&self) -> &Path {
+        self.inner.db.path()
     }
 
     /// The configured substores, sorted by name.
@@ -778,11 +808,15 @@ impl MerkleStore {
         if latest != prepared.base {
             return Err(StoreError::StalePrepare { version: prepared.version, prepared_on: prepared.base, latest });
         }
-        let version = prepared.version;
-        let first = st.earliest.unwrap_or(version);
+        let first = st.earliest.unwrap_or(prepared.version);
         let new_earliest = match inner.retention {
-            Some(r) => first.max((version + 1).saturating_sub(r)),
+            Some(r) => first.max((prepared.version + 1).saturating_sub(r)),
             None => first,
+        };
+        // Pins are only taken under the commit lock (held here) and at versions >= earliest.
+        let new_earliest = match inner.pins.lock().keys().next() {
+            Some(&pinned) => new_earliest.min(pinned).max(first),
+            None => new_earliest,
         };
 
         let mut batch = WriteBatch::default();
@@ -793,8 +827,10 @@ impl MerkleStore {
         }
         batch.put_cf(inner.cf(Cf::Meta), META_EARLIEST, be(new_earliest));
         // Puts after the pruning deletions: a key both pruned and rewritten ends up written.
-        for (cf, k, v) in &prepared.ops {
-            batch.put_cf(inner.cf(*cf), k, v);
+        // Consumed while copied into the batch: a state-sync import holds the whole state here.
+        let PreparedCommit { version, app_hash, ops, .. } = prepared;
+        for (cf, k, v) in ops {
+            batch.put_cf(inner.cf(cf), k, v);
         }
 
         // Raise `earliest` before the data disappears (see "Concurrency").
@@ -805,7 +841,7 @@ impl MerkleStore {
             inner.state.write().earliest = st.earliest;
             return Err(e.into());
         }
-        inner.state.write().latest = Some((version, prepared.app_hash));
+        inner.state.write().latest = Some((version, app_hash));
         Ok(())
     }
 
