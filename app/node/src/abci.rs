@@ -3,6 +3,9 @@
 //! the process with a clear message rather than answering something other
 //! nodes would not agree with.
 
+use std::io::Write as _;
+use std::time::Instant;
+
 use paychain_framework::{BlockTime, Event};
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci::{
@@ -13,6 +16,7 @@ use tendermint_proto::v0_38::abci::{
 };
 
 use crate::app::{App, AppError, TxOutcome};
+use crate::metrics::METRICS;
 use crate::tx::decode::decode_tx;
 
 /// The app behind CometBFT's four ABCI connections.
@@ -21,10 +25,16 @@ pub struct AbciApp {
     pub app: App,
 }
 
-/// Stops the node: continuing after a storage or genesis failure could fork it.
-fn halt(what: &str, err: AppError) -> ! {
-    tracing::error!(target: "paychaind", "{what} failed, stopping the node: {err}");
-    eprintln!("paychaind: {what} failed, stopping the node: {err}");
+/// Stops the node: continuing after a storage or genesis failure could fork
+/// it. Exits rather than panics: the state on disk is the last commit, intact.
+fn halt(app: &App, what: &str, err: AppError) -> ! {
+    let path = app.store().path();
+    let advice = crate::node::store_failure_advice(path, &err.0, app.store().latest_version())
+        .map(|a| format!("\n  State store: {}{a}", path.display()))
+        .unwrap_or_default();
+    tracing::error!(target: "paychaind", "{what} failed, stopping the node: {err}{advice}");
+    // Not eprintln!: it panics when stderr is a file on the disk that just filled up.
+    let _ = writeln!(std::io::stderr(), "paychaind: {what} failed, stopping the node: {err}{advice}");
     std::process::exit(70)
 }
 
@@ -82,7 +92,7 @@ impl Application for AbciApp {
             Ok(app_hash) => {
                 ResponseInitChain { consensus_params: None, validators: vec![], app_hash: app_hash.to_vec().into() }
             }
-            Err(e) => halt("InitChain", e),
+            Err(e) => halt(&self.app, "InitChain", e),
         }
     }
 
@@ -93,6 +103,7 @@ impl Application for AbciApp {
     fn check_tx(&self, request: RequestCheckTx) -> ResponseCheckTx {
         let recheck = request.r#type == pb::CheckTxType::Recheck as i32;
         let result = exec_result(self.app.check_tx(&request.tx, recheck));
+        METRICS.record_check_tx(recheck, result.code, &result.codespace);
         ResponseCheckTx {
             code: result.code,
             data: result.data,
@@ -106,9 +117,18 @@ impl Application for AbciApp {
     }
 
     fn commit(&self) -> ResponseCommit {
+        // Stop while the write can still succeed rather than let RocksDB fail in the middle of it.
+        let store = self.app.store().path();
+        if let Err(e) = crate::node::check_free_disk(store, self.app.config().min_free_disk_mb) {
+            halt(&self.app, "Commit", AppError(e));
+        }
+        let started = Instant::now();
         match self.app.commit() {
-            Ok(_) => ResponseCommit { retain_height: 0 },
-            Err(e) => halt("Commit", e),
+            Ok(_) => {
+                METRICS.commit_seconds.observe(started.elapsed());
+                ResponseCommit { retain_height: 0 }
+            }
+            Err(e) => halt(&self.app, "Commit", e),
         }
     }
 
@@ -142,15 +162,46 @@ impl Application for AbciApp {
     fn finalize_block(&self, request: RequestFinalizeBlock) -> ResponseFinalizeBlock {
         let height = u64::try_from(request.height).unwrap_or(0);
         let txs: Vec<Vec<u8>> = request.txs.iter().map(|t| t.to_vec()).collect();
+        let started = Instant::now();
         match self.app.finalize_block(height, block_time(request.time.as_ref()), &txs) {
-            Ok(outcome) => ResponseFinalizeBlock {
-                events: to_abci_events(outcome.events),
-                tx_results: outcome.tx_results.into_iter().map(exec_result).collect(),
-                validator_updates: vec![],
-                consensus_param_updates: None,
-                app_hash: outcome.app_hash.to_vec().into(),
-            },
-            Err(e) => halt("FinalizeBlock", e),
+            Ok(outcome) => {
+                METRICS.finalize_block_seconds.observe(started.elapsed());
+                let tx_results: Vec<pb::ExecTxResult> = outcome.tx_results.into_iter().map(exec_result).collect();
+                for r in &tx_results {
+                    METRICS.block_txs.inc(r.code, &r.codespace);
+                }
+                ResponseFinalizeBlock {
+                    events: to_abci_events(outcome.events),
+                    tx_results,
+                    validator_updates: vec![],
+                    consensus_param_updates: None,
+                    app_hash: outcome.app_hash.to_vec().into(),
+                }
+            }
+            Err(e) => halt(&self.app, "FinalizeBlock", e),
+        }
+    }
+
+    // State sync (see crate::snapshot for the format and the trust model).
+
+    fn list_snapshots(&self) -> pb::ResponseListSnapshots {
+        pb::ResponseListSnapshots { snapshots: self.app.snapshots().list() }
+    }
+
+    fn load_snapshot_chunk(&self, request: pb::RequestLoadSnapshotChunk) -> pb::ResponseLoadSnapshotChunk {
+        let chunk = self.app.snapshots().load_chunk(request.height, request.format, request.chunk);
+        pb::ResponseLoadSnapshotChunk { chunk: chunk.into() }
+    }
+
+    fn offer_snapshot(&self, request: pb::RequestOfferSnapshot) -> pb::ResponseOfferSnapshot {
+        let result = self.app.offer_snapshot(request.snapshot.as_ref(), &request.app_hash);
+        pb::ResponseOfferSnapshot { result: result as i32 }
+    }
+
+    fn apply_snapshot_chunk(&self, request: pb::RequestApplySnapshotChunk) -> pb::ResponseApplySnapshotChunk {
+        match self.app.apply_snapshot_chunk(request.index, &request.chunk, &request.sender) {
+            Ok(response) => response,
+            Err(e) => halt(&self.app, "ApplySnapshotChunk", e),
         }
     }
 }

@@ -22,16 +22,43 @@ use paychain_framework::{
 use paychain_store::{AppHash, MerkleStore, PreparedCommit, StoreConfig};
 use prost::Message;
 use rayon::prelude::*;
+use tendermint_proto::v0_38::abci::{self as pb, response_offer_snapshot::Result as OfferResult};
 
 use crate::config::AppConfig;
+use crate::snapshot::{self, SnapshotManager};
 use crate::tx::ante::{run_ante, sign_bytes, AnteEnv, FEE_COLLECTOR};
 use crate::tx::decode::{decode_tx, DecodedTx};
 use crate::tx::fees::{parse_gas_prices, GasPrice};
 use crate::tx::sign::SigCache;
 
-/// Substore of app-level values (chain id).
+/// Substore of app-level values (chain id, last block time).
 pub const APP_STORE: &str = "app";
 const CHAIN_ID_KEY: &[u8] = b"chain_id";
+/// Time of the last committed block: in state so that a restart or a state sync gives CheckTx
+/// the right time. Seconds (i64) then nanos (i32), big-endian.
+const BLOCK_TIME_KEY: &[u8] = b"block_time";
+
+fn encode_block_time(t: BlockTime) -> Vec<u8> {
+    [&t.seconds.to_be_bytes()[..], &t.nanos.to_be_bytes()[..]].concat()
+}
+
+fn decode_block_time(b: &[u8]) -> Option<BlockTime> {
+    let seconds = i64::from_be_bytes(b.get(..8)?.try_into().ok()?);
+    let nanos = i32::from_be_bytes(b.get(8..)?.try_into().ok()?);
+    Some(BlockTime { seconds, nanos })
+}
+
+/// What the app keeps in memory of committed state, read back at start and after a state sync.
+fn load_committed(store: &MerkleStore) -> Result<(String, BlockTime), AppError> {
+    let view = StoreView::new(store, store.latest_version());
+    let chain_id =
+        view.get(APP_STORE, CHAIN_ID_KEY)?.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let time = match view.get(APP_STORE, BLOCK_TIME_KEY)? {
+        Some(b) => decode_block_time(&b).ok_or_else(|| AppError(format!("malformed block time {}", hex::encode(b))))?,
+        None => BlockTime::default(),
+    };
+    Ok((chain_id, time))
+}
 
 /// The modules and how messages and queries reach them.
 pub struct ModuleSet {
@@ -204,6 +231,7 @@ struct Inner {
     /// Time of the last finalized block (CheckTx and Simulate run "in" the next
     /// block). Its own lock, so CheckTx never nests the block lock.
     last_block_time: RwLock<BlockTime>,
+    snapshots: SnapshotManager,
 }
 
 /// The app. Cheap to clone: ABCI connections each hold one.
@@ -218,15 +246,25 @@ impl App {
         let wiring = wire_modules();
         let retention = (config.state_retention > 0).then_some(config.state_retention);
         let store = MerkleStore::open(db_path, StoreConfig { substores: wiring.modules.store_keys(), retention })?;
-        Self::with_store(store, wiring, config)
+        Self::build(store, wiring, config, Some(snapshot::snapshot_dir_for(db_path)))
     }
 
+    /// An app over `store` without a snapshot directory (takes and serves no snapshots).
     pub fn with_store(store: MerkleStore, wiring: Wiring, config: AppConfig) -> Result<Self, AppError> {
+        Self::build(store, wiring, config, None)
+    }
+
+    fn build(
+        store: MerkleStore,
+        wiring: Wiring,
+        config: AppConfig,
+        snapshot_dir: Option<std::path::PathBuf>,
+    ) -> Result<Self, AppError> {
         let min_gas_prices = parse_gas_prices(&config.minimum_gas_prices)
             .map_err(|e| AppError(format!("minimum_gas_prices: {}", e.log)))?;
-        let view = StoreView::new(&store, store.latest_version());
-        let chain_id =
-            view.get(APP_STORE, CHAIN_ID_KEY)?.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let snapshots =
+            SnapshotManager::new(snapshot_dir, &config).map_err(|e| AppError(format!("snapshots: {e:#}")))?;
+        let (chain_id, last_block_time) = load_committed(&store)?;
         let mempool = MempoolState { version: store.latest_version(), writes: Writes::new() };
         Ok(Self {
             inner: Arc::new(Inner {
@@ -238,7 +276,8 @@ impl App {
                 chain_id: RwLock::new(chain_id),
                 block: Mutex::new(BlockState::default()),
                 mempool: Mutex::new(mempool),
-                last_block_time: RwLock::new(BlockTime::default()),
+                last_block_time: RwLock::new(last_block_time),
+                snapshots,
             }),
         })
     }
@@ -272,7 +311,14 @@ impl App {
     pub fn init_chain(&self, chain_id: &str, initial_height: u64, app_state: &[u8]) -> Result<AppHash, AppError> {
         let inner = &*self.inner;
         if inner.store.latest_version().is_some() {
-            return Err(AppError("InitChain called on a store that already has committed blocks".into()));
+            // CometBFT starts from genesis only when its own data is empty.
+            return Err(AppError(format!(
+                "CometBFT is starting the chain from genesis, but the app store already holds blocks up to height \
+                 {}: CometBFT's data directory was reset (or is new) while the app's was kept. To recover: restore \
+                 CometBFT's data/ from the same backup as the app store, or also remove data/application.db so both \
+                 start from genesis (or state-sync a fresh home)",
+                inner.store.latest_version().unwrap_or_default()
+            )));
         }
         let app_state: serde_json::Value = if app_state.is_empty() {
             serde_json::Value::Object(Default::default())
@@ -493,6 +539,7 @@ impl App {
             events.extend(ctx.take_events().into_iter().map(|e| e.attr("mode", "EndBlock")));
         }
 
+        state.set(APP_STORE, BLOCK_TIME_KEY.to_vec(), encode_block_time(time));
         let writes = state.into_writes();
         let prepared = inner.store.prepare(height, &writes)?;
         let app_hash = prepared.app_hash;
@@ -534,7 +581,52 @@ impl App {
         let mut mp = inner.mempool.lock();
         mp.version = Some(height);
         mp.writes.clear();
+        drop((mp, bs));
+        inner.snapshots.on_commit(&inner.store, height);
         Ok(height)
+    }
+
+    /// Time of the last finalized block (what CheckTx and Simulate run with).
+    pub fn last_block_time(&self) -> BlockTime {
+        *self.inner.last_block_time.read()
+    }
+
+    /// State-sync snapshots: taking, listing, serving chunks.
+    pub fn snapshots(&self) -> &SnapshotManager {
+        &self.inner.snapshots
+    }
+
+    /// Snapshot chunks refused since start because they did not match their snapshot.
+    pub fn snapshot_chunks_rejected(&self) -> u64 {
+        self.inner.snapshots.chunks_rejected()
+    }
+
+    /// OfferSnapshot (see [`SnapshotManager::offer`]).
+    pub fn offer_snapshot(&self, snapshot: Option<&pb::Snapshot>, trusted_app_hash: &[u8]) -> OfferResult {
+        self.inner.snapshots.offer(&self.inner.store, snapshot, trusted_app_hash)
+    }
+
+    /// ApplySnapshotChunk; once the last chunk is in and committed, reloads what the app keeps
+    /// in memory so Info, queries and CheckTx see the restored state.
+    pub fn apply_snapshot_chunk(
+        &self,
+        index: u32,
+        chunk: &[u8],
+        sender: &str,
+    ) -> Result<pb::ResponseApplySnapshotChunk, AppError> {
+        let inner = &*self.inner;
+        let applied = inner.snapshots.apply_chunk(&inner.store, index, chunk, sender)?;
+        if applied.restored {
+            let (chain_id, time) = load_committed(&inner.store)?;
+            let mut bs = inner.block.lock();
+            *bs = BlockState::default();
+            *inner.chain_id.write() = chain_id;
+            *inner.last_block_time.write() = time;
+            let mut mp = inner.mempool.lock();
+            mp.version = inner.store.latest_version();
+            mp.writes.clear();
+        }
+        Ok(applied.response)
     }
 
     /// Runs every module's invariant checks on committed state.

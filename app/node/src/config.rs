@@ -21,6 +21,8 @@ pub struct AppConfig {
     pub max_tx_bytes: usize,
     /// Log filter (`error`, `warn`, `info`, `debug`, or a tracing filter string).
     pub log_level: String,
+    /// Log line format on stderr: `text` (for people) or `json` (one object per line, for log shippers).
+    pub log_format: LogFormat,
     /// gRPC server (the SDK's query and tx services), e.g. `127.0.0.1:9090`; empty = off.
     pub grpc_address: String,
     /// REST server (the SDK's LCD paths, proto3 JSON), e.g. `127.0.0.1:1317`; empty = off.
@@ -29,6 +31,31 @@ pub struct AppConfig {
     pub rest_cors_allowed_origins: Vec<String>,
     /// CometBFT's RPC, for the services that need blocks, txs and broadcast.
     pub cometbft_rpc: String,
+    /// Prometheus metrics (`GET /metrics`), e.g. `127.0.0.1:26661`; empty = off.
+    /// Not 26660: that is CometBFT's own `prometheus_listen_addr` default.
+    pub metrics_address: String,
+    /// The node stops (and refuses to start) when the disk holding its state has less than
+    /// this many MiB free (0 = no check): RocksDB failing mid-write is avoided by stopping
+    /// first, with a clear message. Room for a few memtable flushes, not for every compaction.
+    pub min_free_disk_mb: u64,
+    /// Take a state-sync snapshot after committing every height that is a multiple of this
+    /// (0 = off, the default: each snapshot costs a full state read and disk space, so only
+    /// nodes meant to serve state sync opt in, as with the SDK's `snapshot-interval`).
+    pub snapshot_interval: u64,
+    /// How many of the newest snapshots to keep (at least 1).
+    pub snapshot_keep_recent: u32,
+    /// Snapshot chunk size in bytes. Every node serving a snapshot must use the same value to
+    /// produce byte-identical chunks; CometBFT caps a chunk message at 16 MB.
+    pub snapshot_chunk_bytes: usize,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for AppConfig {
@@ -39,10 +66,16 @@ impl Default for AppConfig {
             state_retention: 100_000,
             max_tx_bytes: 1024 * 1024,
             log_level: "info".to_string(),
+            log_format: LogFormat::Text,
             grpc_address: "127.0.0.1:9090".to_string(),
             rest_address: "127.0.0.1:1317".to_string(),
             rest_cors_allowed_origins: vec!["*".to_string()],
             cometbft_rpc: "http://127.0.0.1:26657".to_string(),
+            metrics_address: "127.0.0.1:26661".to_string(),
+            min_free_disk_mb: 256,
+            snapshot_interval: 0,
+            snapshot_keep_recent: 2,
+            snapshot_chunk_bytes: crate::snapshot::DEFAULT_CHUNK_BYTES,
         }
     }
 }
@@ -78,9 +111,11 @@ impl AppConfig {
         }
         self.grpc_socket().map_err(|e| anyhow::anyhow!("grpc_address: {e}"))?;
         self.rest_socket().map_err(|e| anyhow::anyhow!("rest_address: {e}"))?;
+        self.metrics_socket().map_err(|e| anyhow::anyhow!("metrics_address: {e}"))?;
         if !(self.cometbft_rpc.starts_with("http://") || self.cometbft_rpc.starts_with("https://")) {
             bail!("cometbft_rpc: {:?} must be an http:// or https:// URL", self.cometbft_rpc);
         }
+        crate::snapshot::validate_config(self)?;
         Ok(())
     }
 
@@ -94,9 +129,19 @@ impl AppConfig {
         parse_optional_socket(&self.rest_address)
     }
 
+    /// The metrics listen address, `None` when disabled.
+    pub fn metrics_socket(&self) -> anyhow::Result<Option<SocketAddr>> {
+        parse_optional_socket(&self.metrics_address)
+    }
+
     /// Where the app's RocksDB lives.
     pub fn db_path(home: &Path) -> PathBuf {
         home.join("data").join("application.db")
+    }
+
+    /// Where state-sync snapshots live (what [`crate::app::App::open`] derives from `db_path`).
+    pub fn snapshot_dir(home: &Path) -> PathBuf {
+        home.join("data").join("snapshots")
     }
 }
 
@@ -106,4 +151,38 @@ fn parse_optional_socket(s: &str) -> anyhow::Result<Option<SocketAddr>> {
         return Ok(None);
     }
     s.parse().map(Some).map_err(|e| anyhow::anyhow!("{s:?} is not an address like 127.0.0.1:9090 ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_app_toml_from_before_the_observability_settings_still_loads() {
+        let old = "abci_address = \"127.0.0.1:26658\"\nlog_level = \"info\"\ngrpc_address = \"\"\n";
+        let cfg: AppConfig = toml::from_str(old).unwrap();
+        assert_eq!(cfg.log_format, LogFormat::Text);
+        assert_eq!(cfg.metrics_socket().unwrap(), Some("127.0.0.1:26661".parse().unwrap()));
+        assert_eq!(cfg.min_free_disk_mb, 256);
+        cfg.validate().unwrap();
+    }
+
+    #[test]
+    fn observability_settings_round_trip_and_are_validated() {
+        let cfg = AppConfig {
+            log_format: LogFormat::Json,
+            metrics_address: String::new(),
+            min_free_disk_mb: 0,
+            ..Default::default()
+        };
+        let text = toml::to_string_pretty(&cfg).unwrap();
+        assert!(text.contains("log_format = \"json\""), "{text}");
+        let back: AppConfig = toml::from_str(&text).unwrap();
+        assert_eq!(back, cfg);
+        assert_eq!(back.metrics_socket().unwrap(), None, "empty = off");
+
+        let bad: AppConfig = toml::from_str("metrics_address = \"localhost\"").unwrap();
+        assert!(format!("{:#}", bad.validate().unwrap_err()).contains("metrics_address"));
+        assert!(toml::from_str::<AppConfig>("log_format = \"xml\"").is_err());
+    }
 }

@@ -5,7 +5,6 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
@@ -23,8 +22,6 @@ pub const DEFAULT_CHAIN_ID: &str = "paychain-dev-1";
 pub const DEV_KEY: &str = "dev";
 /// File in the home that keeps the dev mnemonic for later runs.
 pub const MNEMONIC_FILE: &str = "dev-mnemonic.txt";
-/// How long CometBFT gets to stop after SIGTERM before SIGKILL.
-const CHILD_STOP_GRACE: Duration = Duration::from_secs(10);
 /// CometBFT's log on the dev console: startup and one line per block, errors otherwise.
 const DEV_COMETBFT_LOG_LEVEL: &str = "main:info,state:info,*:error";
 
@@ -48,6 +45,9 @@ pub struct DevArgs {
     /// REST (LCD) server port (loopback; 0 = off)
     #[arg(long, default_value_t = 1317)]
     pub rest_port: u16,
+    /// Prometheus metrics port, GET /metrics (loopback; 0 = off)
+    #[arg(long, default_value_t = 26661)]
+    pub metrics_port: u16,
     /// Lowest gas price the mempool accepts, e.g. 0.025upay (kept in app.toml) [default on a new home: none]
     #[arg(long)]
     pub minimum_gas_prices: Option<String>,
@@ -60,6 +60,9 @@ pub struct DevArgs {
     /// Log filter for the app, e.g. info or paychaind=debug,info [default: app.toml's]
     #[arg(long)]
     pub log_level: Option<String>,
+    /// Log line format for the app [default: app.toml's]
+    #[arg(long, value_enum)]
+    pub log_format: Option<crate::config::LogFormat>,
     /// The cometbft binary [default: from PATH or ~/go/bin]
     #[arg(long, env = "PAYCHAIN_COMETBFT", value_name = "PATH")]
     pub cometbft: Option<PathBuf>,
@@ -159,6 +162,7 @@ fn set_api_ports(config: &mut AppConfig, args: &DevArgs) {
     let addr = |port: u16| if port == 0 { String::new() } else { loopback(port).to_string() };
     config.grpc_address = addr(args.grpc_port);
     config.rest_address = addr(args.rest_port);
+    config.metrics_address = addr(args.metrics_port);
     config.cometbft_rpc = format!("http://{}", loopback(args.rpc_port));
 }
 
@@ -166,12 +170,13 @@ fn validate_args(args: &DevArgs) -> anyhow::Result<()> {
     if let Some(c) = &args.chain_id {
         super::init::validate_chain_id(c)?;
     }
-    let ports: Vec<u16> = [args.rpc_port, args.p2p_port, args.abci_port, args.grpc_port, args.rest_port]
-        .into_iter()
-        .filter(|p| *p != 0)
-        .collect();
+    let ports: Vec<u16> =
+        [args.rpc_port, args.p2p_port, args.abci_port, args.grpc_port, args.rest_port, args.metrics_port]
+            .into_iter()
+            .filter(|p| *p != 0)
+            .collect();
     if (1..ports.len()).any(|i| ports[..i].contains(&ports[i])) {
-        bail!("--rpc-port, --p2p-port, --abci-port, --grpc-port and --rest-port must differ (got {ports:?})");
+        bail!("--rpc-port, --p2p-port, --abci-port, --grpc-port, --rest-port, --metrics-port must differ ({ports:?})");
     }
     if let Some(p) = &args.minimum_gas_prices {
         crate::tx::fees::parse_gas_prices(p).map_err(|e| anyhow!("--minimum-gas-prices {p:?}: {}", e.log))?;
@@ -218,7 +223,10 @@ pub fn run(ctx: &Ctx, args: DevArgs) -> anyhow::Result<ExitCode> {
     print_banner(&home, &chain_id, &args, dev_key.as_ref(), fresh);
 
     let config = AppConfig::load(&home)?;
-    super::init_tracing(args.log_level.as_deref().unwrap_or(&config.log_level))?;
+    super::init_tracing(
+        args.log_level.as_deref().unwrap_or(&config.log_level),
+        args.log_format.unwrap_or(config.log_format),
+    )?;
 
     let rt = super::runtime()?;
     let mut signals = {
@@ -228,53 +236,7 @@ pub fn run(ctx: &Ctx, args: DevArgs) -> anyhow::Result<ExitCode> {
     let node = crate::node::start(&home, &config).context("starting the app")?;
     tracing::info!(abci = %node.abci_addr, "app serving ABCI; starting CometBFT");
 
-    let mut cmd = comet.start_command(&home);
-    cmd.stdin(std::process::Stdio::null());
-    let outcome = rt.block_on(async {
-        // Spawned from the main thread (block_on runs here), which the
-        // parent-death signal of the child is tied to.
-        let mut child = tokio::process::Command::from(cmd)
-            .spawn()
-            .with_context(|| format!("starting {} start --home {}", comet.bin.display(), home.display()))?;
-        tokio::select! {
-            status = child.wait() => Ok::<_, anyhow::Error>(Err(status.context("waiting for cometbft")?)),
-            sig = signals.recv() => {
-                tracing::info!("received {sig}: stopping CometBFT, then the app");
-                stop_child(&mut child).await;
-                Ok(Ok(sig))
-            }
-        }
-    })?;
-    drop(node);
-    match outcome {
-        Ok(_) => Ok(ExitCode::SUCCESS),
-        Err(status) => {
-            use std::os::unix::process::ExitStatusExt as _;
-            eprintln!("Error: cometbft exited unexpectedly ({status}); see its log above");
-            let code = match (status.code(), status.signal()) {
-                (Some(c), _) if c != 0 => c,
-                (_, Some(sig)) => 128 + sig,
-                _ => 1,
-            };
-            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
-        }
-    }
-}
-
-/// SIGTERM, a grace period, then SIGKILL.
-async fn stop_child(child: &mut tokio::process::Child) {
-    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: kill with a pid we own and have not reaped yet.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-    }
-    match tokio::time::timeout(CHILD_STOP_GRACE, child.wait()).await {
-        Ok(Ok(status)) => tracing::info!("cometbft stopped ({status})"),
-        Ok(Err(e)) => tracing::warn!("waiting for cometbft: {e}"),
-        Err(_) => {
-            tracing::warn!("cometbft did not stop within {} s; killing it", CHILD_STOP_GRACE.as_secs());
-            let _ = child.kill().await;
-        }
-    }
+    super::supervisor::run_with_cometbft(&rt, &mut signals, &comet, &home, node)
 }
 
 fn print_banner(home: &Path, chain_id: &str, args: &DevArgs, key: Option<&DevKey>, fresh: bool) {
@@ -296,6 +258,9 @@ fn print_banner(home: &Path, chain_id: &str, args: &DevArgs, key: Option<&DevKey
     println!("  ABCI:       127.0.0.1:{}   p2p: 127.0.0.1:{}", args.abci_port, args.p2p_port);
     if args.grpc_port != 0 || args.rest_port != 0 {
         println!("  gRPC:       127.0.0.1:{}   REST: http://127.0.0.1:{}", args.grpc_port, args.rest_port);
+    }
+    if args.metrics_port != 0 {
+        println!("  metrics:    http://127.0.0.1:{}/metrics", args.metrics_port);
     }
     if let Some(k) = key {
         let node = format!("--node http://127.0.0.1:{}", args.rpc_port);

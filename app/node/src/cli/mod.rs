@@ -5,11 +5,13 @@ pub mod dev;
 pub mod genesis;
 pub mod init;
 pub mod keys;
+pub mod localnet;
 pub mod output;
 pub mod prompt;
 pub mod query;
 pub mod start;
 pub mod status;
+pub mod supervisor;
 pub mod tx;
 
 use std::path::{Path, PathBuf};
@@ -53,6 +55,8 @@ pub enum Command {
     Start(start::StartArgs),
     /// One-command single-validator dev chain (app + CometBFT child process)
     Dev(dev::DevArgs),
+    /// A local network of N validators on loopback: start, stop, status, add a node
+    Localnet(localnet::LocalnetArgs),
     /// Show the node's status (chain id, height, app hash)
     Status(status::StatusArgs),
     /// Manage local keys
@@ -146,22 +150,40 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Installs the log subscriber (stderr). `level` is a tracing filter such as `info` or `paychaind=debug,info`.
-pub fn init_tracing(level: &str) -> anyhow::Result<()> {
+pub fn init_tracing(level: &str, format: crate::config::LogFormat) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .map_err(|e| anyhow::anyhow!("invalid log level {level:?}: {e}"))?;
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init().ok();
+    use std::io::IsTerminal as _;
+    // Colour codes only for a terminal, not for log files and collectors.
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        crate::config::LogFormat::Text => fmt.try_init().ok(),
+        // Event fields at the top level, as log shippers expect (`{"timestamp","level","message",...}`).
+        crate::config::LogFormat::Json => fmt.json().flatten_event(true).try_init().ok(),
+    };
     Ok(())
 }
 
 /// Parses the command line and runs it; errors are printed with their causes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Start(_) | Command::Dev(_)) {
+        // A one-shot command whose output is piped into `head` should end
+        // quietly like other Unix tools, not panic in println!. Servers keep
+        // Rust's default (ignore), so a closed socket is an error, not death.
+        // SAFETY: setting a signal disposition before any thread exists.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let ctx = Ctx { home: cli.home, output: cli.output };
     let result = match cli.command {
         Command::Init(a) => init::run(&ctx, a).map(|()| ExitCode::SUCCESS),
         Command::Genesis(c) => genesis::run(&ctx, c).map(|()| ExitCode::SUCCESS),
-        Command::Start(a) => start::run(&ctx, a).map(|()| ExitCode::SUCCESS),
+        Command::Start(a) => start::run(&ctx, a),
         Command::Dev(a) => dev::run(&ctx, a),
+        Command::Localnet(a) => localnet::run(&ctx, a).map(|()| ExitCode::SUCCESS),
         Command::Status(a) => status::run(&ctx, a).map(|()| ExitCode::SUCCESS),
         Command::Keys(c) => keys::run(&ctx, c).map(|()| ExitCode::SUCCESS),
         Command::Tx(c) => tx::run(&ctx, c).map(|()| ExitCode::SUCCESS),
@@ -197,5 +219,8 @@ mod tests {
         assert!(parse(&["tx", "bank", "send", "a", "b", "1upay", "--fees", "1upay", "--gas-prices", "1upay"]).is_err());
         parse(&["tx", "bank", "multi-send", "a", "b", "c", "1upay", "--yes"]).unwrap();
         parse(&["q", "tx", "AB", "-o", "json"]).unwrap();
+        assert!(parse(&["dev", "--log-format", "xml"]).is_err());
+        parse(&["start", "--log-format", "json", "--log-level", "debug"]).unwrap();
+        parse(&["dev", "--metrics-port", "0", "--log-format", "text"]).unwrap();
     }
 }
