@@ -10,7 +10,7 @@ CARGO ?= cargo
 # Extra flags for `paychaind dev`, e.g. make run DEV_ARGS="--home /tmp/pc --rpc-port 36657"
 DEV_ARGS ?=
 
-.PHONY: setup deps build run test fmt fmt-check lint unit clients e2e
+.PHONY: setup deps build run test fmt fmt-check lint unit clients e2e localnet localnet-status localnet-stop localnet-wipe
 
 ## setup: system packages + pinned CometBFT + release build of paychaind
 setup: deps build
@@ -50,3 +50,16 @@ clients:
 ## e2e: only the end-to-end test against real CometBFT
 e2e: deps
 	$(CARGO) test -p paychaind --test e2e_cli -- --nocapture
+
+## localnet: 4 validators on loopback (see localnet/README.md)
+localnet: setup
+	localnet/localnet.sh start
+
+localnet-status:
+	localnet/localnet.sh status
+
+localnet-stop:
+	localnet/localnet.sh stop
+
+localnet-wipe:
+	localnet/localnet.sh wipe

@@ -115,6 +115,141 @@ impl CometBft {
     }
 }
 
+/// How long `cometbft inspect` gets to open CometBFT's stores and answer.
+const INSPECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// What to tell an operator whose two stores disagree.
+const RECOVERY_HINT: &str = "The app store and CometBFT's data must come from the same node history. To recover: \
+     restore both directories from the same backup; or keep CometBFT's data and replace the app store with one \
+     at or below CometBFT's height (CometBFT replays the missing blocks); or start this node afresh by state sync \
+     (stop it, remove data/application.db, run `cometbft unsafe-reset-all --home <home>` with \
+     data/priv_validator_state.json backed up and put back if this is a validator, and enable [statesync] in config.toml).";
+
+/// A `cometbft inspect` server, killed on drop.
+struct InspectServer(tokio::process::Child);
+
+impl Drop for InspectServer {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
+}
+
+impl CometBft {
+    /// Refuses to go on when the app store (at `app_height` with `app_hash`)
+    /// and CometBFT's block store on `home` describe different histories:
+    /// app ahead of CometBFT's blocks, or a different app hash at the app's
+    /// height. Reads CometBFT's stores through `cometbft inspect`, so run it
+    /// only while CometBFT is stopped (it also fails if CometBFT still holds
+    /// them, which is then the error to report). An app behind CometBFT is
+    /// fine: CometBFT's handshake replays the missing blocks.
+    pub async fn check_history(
+        &self,
+        home: &Path,
+        app_db: &Path,
+        app_height: u64,
+        app_hash: &[u8],
+    ) -> anyhow::Result<()> {
+        use tendermint_rpc::Client as _;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .context("finding a free port for cometbft inspect")?
+            .port();
+        let mut cmd = tokio::process::Command::new(&self.bin);
+        cmd.arg("inspect")
+            .arg("--home")
+            .arg(home)
+            .arg("--rpc.laddr")
+            .arg(format!("tcp://127.0.0.1:{port}"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let child = cmd.spawn().with_context(|| format!("running {} inspect", self.bin.display()))?;
+        let mut server = InspectServer(child);
+        let client = crate::client::NodeClient::new(&format!("http://127.0.0.1:{port}"))?;
+        let deadline = tokio::time::Instant::now() + INSPECT_TIMEOUT;
+        let comet_height = loop {
+            match client.http().blockchain(1u32, 1u32).await {
+                Ok(info) => break info.last_height.value(),
+                // CometBFT refuses any range over an empty block store.
+                Err(e) if crate::client::rpc::rpc_error_text(&e).contains("greater than max height 0") => break 0,
+                Err(e) => {
+                    if let Some(status) = server.0.try_wait()? {
+                        let mut err = String::new();
+                        if let Some(mut pipe) = server.0.stderr.take() {
+                            use tokio::io::AsyncReadExt as _;
+                            let _ = pipe.read_to_string(&mut err).await;
+                        }
+                        bail!(
+                            "cannot read CometBFT's data in {} ({status}; is another node running on this home?): {}",
+                            home.join("data").display(),
+                            err.trim()
+                        );
+                    }
+                    if tokio::time::Instant::now() > deadline {
+                        bail!(
+                            "cometbft inspect on {} did not answer: {}",
+                            home.display(),
+                            crate::client::rpc::rpc_error_text(&e)
+                        );
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        };
+        if app_height == 0 {
+            return Ok(());
+        }
+        if comet_height == 0 {
+            // No blocks but app state: fine right after a state sync (CometBFT
+            // then has its state at that height, validators included), else
+            // CometBFT's data was reset under a kept app store.
+            let next = tendermint::block::Height::try_from(app_height + 1)?;
+            if client.http().validators(next, tendermint_rpc::Paging::Default).await.is_ok() {
+                return Ok(());
+            }
+            bail!(
+                "the app store {} holds blocks up to height {app_height}, but CometBFT's data in {} is empty: it was \
+                 reset (or is new) while the app store was kept. {RECOVERY_HINT}",
+                app_db.display(),
+                home.join("data").display()
+            );
+        }
+        if app_height > comet_height {
+            bail!(
+                "the app store {} is at height {app_height}, ahead of CometBFT's block store in {} (height \
+                 {comet_height}): CometBFT's data is older than the app's. {RECOVERY_HINT}",
+                app_db.display(),
+                home.join("data").display()
+            );
+        }
+        // The app hash after block N is in the header of N+1, or, for the
+        // latest block, in its results.
+        let expected = if app_height < comet_height {
+            let h = tendermint::block::Height::try_from(app_height + 1)?;
+            client.http().header(h).await.ok().map(|r| r.header.app_hash.as_bytes().to_vec())
+        } else {
+            let h = tendermint::block::Height::try_from(app_height)?;
+            client.http().block_results(h).await.ok().map(|r| r.app_hash.as_bytes().to_vec())
+        };
+        match expected {
+            Some(expected) if expected != app_hash => bail!(
+                "the app store {} does not match CometBFT's data in {}: at height {app_height} the app has app hash \
+                 {} but CometBFT recorded {}. {RECOVERY_HINT}",
+                app_db.display(),
+                home.join("data").display(),
+                hex::encode_upper(app_hash),
+                hex::encode_upper(&expected)
+            ),
+            Some(_) => Ok(()),
+            None => {
+                tracing::warn!(app_height, "CometBFT no longer has the app hash of this height; not checked");
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Makes the child get SIGKILL when the thread that spawned it dies (Linux
 /// `PR_SET_PDEATHSIG`), so a SIGKILLed `paychaind dev` leaves no orphan
 /// CometBFT behind. Spawn from the main thread: the signal follows the
@@ -158,6 +293,8 @@ pub struct ConfigPatch {
     /// `[tx_index] indexer = "kv"` and `[rpc] cors_allowed_origins = ["*"]`,
     /// which wallets need (tx lookup by hash, browser access).
     pub wallet_defaults: bool,
+    /// Any other settings: `(table, key, value)`, `table` "" for the top level.
+    pub extra: Vec<(String, String, toml_edit::Value)>,
 }
 
 /// Applies `patch` to the text of a `config.toml`, keeping its comments and layout.
@@ -208,6 +345,10 @@ pub fn patch_config(text: &str, patch: &ConfigPatch) -> anyhow::Result<String> {
     if patch.wallet_defaults {
         set_in(&mut doc, Some("tx_index"), "indexer", value("kv"))?;
         set_in(&mut doc, Some("rpc"), "cors_allowed_origins", value(Array::from_iter(["*"])))?;
+    }
+    for (table, key, v) in &patch.extra {
+        let table = (!table.is_empty()).then_some(table.as_str());
+        set_in(&mut doc, table, key, toml_edit::Item::Value(v.clone()))?;
     }
     Ok(doc.to_string())
 }
@@ -321,6 +462,10 @@ indexer = "null"
             mempool_size: Some(100),
             log_level: None,
             wallet_defaults: true,
+            extra: vec![
+                ("p2p".into(), "persistent_peers".into(), "id@127.0.0.1:1".into()),
+                ("statesync".into(), "enable".into(), true.into()),
+            ],
         };
         let out = patch_config(SAMPLE, &patch).unwrap();
         let doc: toml_edit::DocumentMut = out.parse().unwrap();
@@ -334,6 +479,8 @@ indexer = "null"
         assert_eq!(doc["tx_index"]["indexer"].as_str(), Some("kv"));
         assert_eq!(doc["rpc"]["cors_allowed_origins"].as_array().unwrap().get(0).unwrap().as_str(), Some("*"));
         assert!(out.contains("# TCP or UNIX socket address for the RPC server to listen on"));
+        assert_eq!(doc["p2p"]["persistent_peers"].as_str(), Some("id@127.0.0.1:1"));
+        assert_eq!(doc["statesync"]["enable"].as_bool(), Some(true));
         assert!(out.contains("# top comment"));
 
         assert!(

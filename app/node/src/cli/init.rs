@@ -185,6 +185,7 @@ pub fn init_home(comet: &CometBft, home: &Path, opts: &InitOptions) -> anyhow::R
             mempool_size: Some(opts.mempool_size),
             log_level: opts.cometbft_log_level.clone(),
             wallet_defaults: true,
+            extra: Vec::new(),
         },
     )?;
 

@@ -162,6 +162,11 @@ impl NodeClient {
         &self.url
     }
 
+    /// The underlying RPC client, for endpoints without a wrapper here.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
     fn unreachable(&self, e: tendermint_rpc::Error) -> anyhow::Error {
         anyhow!("CometBFT RPC at {} failed (is the node running?): {}", self.url, rpc_error_text(&e))
     }

@@ -2,6 +2,8 @@
 //! loopback ports that is killed on drop, so a failing test leaves nothing running.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod localnet;
+
 use std::io::Read as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -34,6 +36,11 @@ pub struct DevNode {
 
 impl DevNode {
     pub fn start(home: &Path, ports: &Ports, log_name: &str) -> Self {
+        Self::start_with(home, ports, log_name, &[])
+    }
+
+    /// [`DevNode::start`] with extra `paychaind dev` flags.
+    pub fn start_with(home: &Path, ports: &Ports, log_name: &str, extra: &[&str]) -> Self {
         let log = home.parent().unwrap().join(log_name);
         let out = std::fs::File::create(&log).unwrap();
         let err = out.try_clone().unwrap();
@@ -45,7 +52,9 @@ impl DevNode {
             .args(["--abci-port", &ports.abci.to_string()])
             .args(["--grpc-port", &ports.grpc.to_string()])
             .args(["--rest-port", &ports.rest.to_string()])
+            .args(["--metrics-port", &ports.metrics.to_string()])
             .args(["--timeout-commit", "300ms", "--minimum-gas-prices", MIN_GAS_PRICE])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -72,6 +81,26 @@ impl DevNode {
         if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
             panic!("paychaind dev exited early ({status}); log:\n{}", self.log_tail());
         }
+    }
+
+    /// Waits for the process to exit by itself; `None` if it still runs after `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(s) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                self.child = None;
+                return Some(s);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The whole log (stdout and stderr of paychaind and its CometBFT).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     pub fn sigkill(&mut self) {
@@ -114,13 +143,14 @@ pub struct Ports {
     pub abci: u16,
     pub grpc: u16,
     pub rest: u16,
+    pub metrics: u16,
 }
 
 /// Distinct free loopback ports (held open together so they differ).
 pub fn free_ports() -> Ports {
-    let ls: Vec<TcpListener> = (0..5).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+    let ls: Vec<TcpListener> = (0..6).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
     let p: Vec<u16> = ls.iter().map(|l| l.local_addr().unwrap().port()).collect();
-    Ports { rpc: p[0], p2p: p[1], abci: p[2], grpc: p[3], rest: p[4] }
+    Ports { rpc: p[0], p2p: p[1], abci: p[2], grpc: p[3], rest: p[4], metrics: p[5] }
 }
 
 /// The binary with no PAYCHAIN_* settings leaking in from the environment.
