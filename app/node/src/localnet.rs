@@ -376,6 +376,15 @@ impl Localnet {
             .with_context(|| format!("starting {}", node.name))?;
         let pid = child.id();
         cometbft::write_atomic(&home.join(PID_FILE), format!("{pid}\n").as_bytes())?;
+        // Until it has exec'd, the child still shows our command line, which
+        // `pid()` would not recognize as this node.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !process_alive(pid, &home) {
+            if Instant::now() > deadline {
+                bail!("{} did not start; the end of {}:\n{}", node.name, log_path.display(), self.log_tail(node, 30));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         Ok(pid)
     }
 

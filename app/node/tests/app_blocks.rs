@@ -3,6 +3,9 @@
 //! invariants under randomized load, determinism across instances and
 //! recovery from a crash between FinalizeBlock and Commit.
 
+mod common;
+
+use common::accounts::{funded_app_state, numbered_key, FUND};
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{MsgSend, QueryBalanceRequest, QueryBalanceResponse};
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::Fee;
@@ -13,16 +16,13 @@ use paychain_framework::BlockTime;
 use paychaind::app::{App, TxOutcome};
 use paychaind::client::tx::{build_signed_tx, tx_body, SignerData};
 use paychaind::config::AppConfig;
-use paychaind::genesis::default_app_state;
 use paychaind::query::query_grpc;
 use prost::Message;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use secp256k1::{PublicKey, SecretKey, SECP256K1};
-use serde_json::json;
+use secp256k1::SecretKey;
 
 const CHAIN_ID: &str = "paychain-test-1";
-const FUND: u128 = 1_000_000_000;
 
 struct TestKey {
     secret: SecretKey,
@@ -30,10 +30,7 @@ struct TestKey {
 }
 
 fn key(i: usize) -> TestKey {
-    let mut bytes = [0u8; 32];
-    bytes[24..].copy_from_slice(&(i as u64 + 1).to_be_bytes());
-    let secret = SecretKey::from_slice(&bytes).unwrap();
-    let address = Address::from_secp256k1_pubkey(&PublicKey::from_secret_key(SECP256K1, &secret).serialize());
+    let (secret, address) = numbered_key(i);
     TestKey { secret, address }
 }
 
@@ -47,22 +44,6 @@ struct SignerParams {
     gas_limit: u64,
     memo: String,
     timeout_height: u64,
-}
-
-fn genesis(n: usize) -> Vec<u8> {
-    let mut state = default_app_state("upay");
-    let accounts: Vec<_> = (0..n)
-        .map(|i| {
-            json!({"@type": "/cosmos.auth.v1beta1.BaseAccount", "address": key(i).address.to_string(),
-                   "pub_key": null, "account_number": i.to_string(), "sequence": "0"})
-        })
-        .collect();
-    let balances: Vec<_> = (0..n)
-        .map(|i| json!({"address": key(i).address.to_string(), "coins": [{"denom": "upay", "amount": FUND.to_string()}]}))
-        .collect();
-    state["auth"]["accounts"] = json!(accounts);
-    state["bank"]["balances"] = json!(balances);
-    serde_json::to_vec(&state).unwrap()
 }
 
 struct Chain {
@@ -80,7 +61,7 @@ impl Chain {
         let dir = tempfile::tempdir().unwrap();
         let mut chain = Self::open(dir.path());
         chain._dir = Some(dir);
-        chain.app.init_chain(CHAIN_ID, 1, &genesis(n)).unwrap();
+        chain.app.init_chain(CHAIN_ID, 1, &funded_app_state(n)).unwrap();
         chain
     }
 
@@ -337,7 +318,7 @@ fn crash_between_finalize_and_commit_recovers() {
     let expected_hash;
     {
         let mut chain = Chain::open(dir.path());
-        chain.app.init_chain(CHAIN_ID, 1, &genesis(2)).unwrap();
+        chain.app.init_chain(CHAIN_ID, 1, &funded_app_state(2)).unwrap();
         chain.block(&[]);
         let time = BlockTime { seconds: 1_700_000_002, nanos: 0 };
         expected_hash = chain.app.finalize_block(2, time, std::slice::from_ref(&tx)).unwrap().app_hash;

@@ -3,6 +3,9 @@
 //! generated tonic clients talking to it. Also raw calls (garbage bytes,
 //! unknown methods, oversized messages) and a CometBFT outage.
 
+mod common;
+
+use common::accounts::{funded_app_state, numbered_key as key, FUND};
 use cosmos_sdk_proto::cosmos::auth::v1beta1::query_client::QueryClient as AuthClient;
 use cosmos_sdk_proto::cosmos::auth::v1beta1::{BaseAccount, QueryAccountRequest};
 use cosmos_sdk_proto::cosmos::bank::v1beta1::query_client::QueryClient as BankClient;
@@ -16,40 +19,12 @@ use paychain_framework::{Address, BlockTime};
 use paychaind::app::App;
 use paychaind::client::tx::{build_signed_tx, tx_body, SignerData};
 use paychaind::config::AppConfig;
-use paychaind::genesis::default_app_state;
 use paychaind::grpc::{RawCodec, HEIGHT_HEADER, MAX_MESSAGE_BYTES};
 use prost::Message;
-use secp256k1::{PublicKey, SecretKey, SECP256K1};
-use serde_json::json;
 use tonic::transport::Channel;
 use tonic::Code;
 
 const CHAIN_ID: &str = "paychain-test-1";
-const FUND: u128 = 1_000_000_000;
-
-fn key(i: usize) -> (SecretKey, Address) {
-    let mut bytes = [0u8; 32];
-    bytes[24..].copy_from_slice(&(i as u64 + 1).to_be_bytes());
-    let secret = SecretKey::from_slice(&bytes).unwrap();
-    let address = Address::from_secp256k1_pubkey(&PublicKey::from_secret_key(SECP256K1, &secret).serialize());
-    (secret, address)
-}
-
-fn genesis(n: usize) -> Vec<u8> {
-    let mut state = default_app_state("upay");
-    let accounts: Vec<_> = (0..n)
-        .map(|i| {
-            json!({"@type": "/cosmos.auth.v1beta1.BaseAccount", "address": key(i).1.to_string(),
-                   "pub_key": null, "account_number": i.to_string(), "sequence": "0"})
-        })
-        .collect();
-    let balances: Vec<_> = (0..n)
-        .map(|i| json!({"address": key(i).1.to_string(), "coins": [{"denom": "upay", "amount": FUND.to_string()}]}))
-        .collect();
-    state["auth"]["accounts"] = json!(accounts);
-    state["bank"]["balances"] = json!(balances);
-    serde_json::to_vec(&state).unwrap()
-}
 
 fn send(from: usize, to: &Address, amount: u128, seq: u64) -> Vec<u8> {
     let (secret, from_addr) = key(from);
@@ -90,7 +65,7 @@ fn fixture() -> Fixture {
         ..AppConfig::default()
     };
     let app = App::open(dir.path(), config).unwrap();
-    app.init_chain(CHAIN_ID, 1, &genesis(2)).unwrap();
+    app.init_chain(CHAIN_ID, 1, &funded_app_state(2)).unwrap();
     for (height, txs) in [(1u64, vec![]), (2, vec![send(0, &key(1).1, 1000, 0)])] {
         let out =
             app.finalize_block(height, BlockTime { seconds: 1_700_000_000 + height as i64, nanos: 0 }, &txs).unwrap();

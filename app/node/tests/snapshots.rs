@@ -3,23 +3,24 @@
 //! LoadSnapshotChunk, OfferSnapshot, ApplySnapshotChunk), real RocksDB stores
 //! and signed bank sends.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::accounts::{funded_app_state, numbered_key as key, FUND};
 
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{MsgSend, QueryBalanceRequest, QueryBalanceResponse};
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::Fee;
 use cosmos_sdk_proto::Any;
-use paychain_framework::{Address, BlockTime};
+use paychain_framework::BlockTime;
 use paychaind::abci::AbciApp;
 use paychaind::app::App;
 use paychaind::client::tx::{build_signed_tx, tx_body, SignerData};
 use paychaind::config::AppConfig;
-use paychaind::genesis::default_app_state;
 use paychaind::query::query_grpc;
 use paychaind::snapshot::{Metadata, FORMAT};
 use prost::Message;
-use secp256k1::{PublicKey, SecretKey, SECP256K1};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci::{
@@ -27,32 +28,7 @@ use tendermint_proto::v0_38::abci::{
 };
 
 const CHAIN_ID: &str = "paychain-test-1";
-const FUND: u128 = 1_000_000_000;
 const ACCOUNTS: usize = 8;
-
-fn key(i: usize) -> (SecretKey, Address) {
-    let mut bytes = [0u8; 32];
-    bytes[24..].copy_from_slice(&(i as u64 + 1).to_be_bytes());
-    let secret = SecretKey::from_slice(&bytes).unwrap();
-    let address = Address::from_secp256k1_pubkey(&PublicKey::from_secret_key(SECP256K1, &secret).serialize());
-    (secret, address)
-}
-
-fn genesis() -> Vec<u8> {
-    let mut state = default_app_state("upay");
-    let accounts: Vec<_> = (0..ACCOUNTS)
-        .map(|i| {
-            json!({"@type": "/cosmos.auth.v1beta1.BaseAccount", "address": key(i).1.to_string(),
-                   "pub_key": null, "account_number": i.to_string(), "sequence": "0"})
-        })
-        .collect();
-    let balances: Vec<_> = (0..ACCOUNTS)
-        .map(|i| json!({"address": key(i).1.to_string(), "coins": [{"denom": "upay", "amount": FUND.to_string()}]}))
-        .collect();
-    state["auth"]["accounts"] = json!(accounts);
-    state["bank"]["balances"] = json!(balances);
-    serde_json::to_vec(&state).unwrap()
-}
 
 fn send(from: usize, to: usize, amount: u64, seq: u64) -> Vec<u8> {
     let msg = MsgSend {
@@ -105,7 +81,7 @@ impl Node {
 
     fn with_genesis(cfg: AppConfig) -> Self {
         let node = Self::new(cfg);
-        node.app().init_chain(CHAIN_ID, 1, &genesis()).unwrap();
+        node.app().init_chain(CHAIN_ID, 1, &funded_app_state(ACCOUNTS)).unwrap();
         node
     }
 

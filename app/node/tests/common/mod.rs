@@ -2,6 +2,7 @@
 //! loopback ports that is killed on drop, so a failing test leaves nothing running.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod accounts;
 pub mod localnet;
 
 use std::io::Read as _;
