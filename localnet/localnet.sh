@@ -11,9 +11,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 export PATH="${GOBIN:-$HOME/go/bin}:$HOME/.cargo/bin:$PATH"
-bin="${PAYCHAIND:-$root/target/release/paychaind}"
-if [ ! -x "$bin" ]; then
-    echo "==> building paychaind (release; once)" >&2
-    (cd "$root" && cargo build --release -p paychaind)
+bin="${PAYCHAIND:-}"
+if [ -z "$bin" ]; then
+    # A no-op when the release binary is up to date; rebuilds it after a pull.
+    (cd "$root" && cargo build --release -q -p paychaind)
+    bin="$root/target/release/paychaind"
 fi
 exec "$bin" localnet --dir "${PAYCHAIN_LOCALNET_DIR:-$root/localnet/.data}" "$@"
