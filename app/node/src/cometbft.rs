@@ -142,13 +142,14 @@ impl CometBft {
     /// only while CometBFT is stopped (it also fails if CometBFT still holds
     /// them, which is then the error to report). An app behind CometBFT is
     /// fine: CometBFT's handshake replays the missing blocks.
+    /// Returns the height of CometBFT's block store.
     pub async fn check_history(
         &self,
         home: &Path,
         app_db: &Path,
         app_height: u64,
         app_hash: &[u8],
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<u64> {
         use tendermint_rpc::Client as _;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -198,7 +199,7 @@ impl CometBft {
             }
         };
         if app_height == 0 {
-            return Ok(());
+            return Ok(comet_height);
         }
         if comet_height == 0 {
             // No blocks but app state: fine right after a state sync (CometBFT
@@ -206,7 +207,7 @@ impl CometBft {
             // CometBFT's data was reset under a kept app store.
             let next = tendermint::block::Height::try_from(app_height + 1)?;
             if client.http().validators(next, tendermint_rpc::Paging::Default).await.is_ok() {
-                return Ok(());
+                return Ok(0);
             }
             bail!(
                 "the app store {} holds blocks up to height {app_height}, but CometBFT's data in {} is empty: it was \
@@ -241,12 +242,44 @@ impl CometBft {
                 hex::encode_upper(app_hash),
                 hex::encode_upper(&expected)
             ),
-            Some(_) => Ok(()),
+            Some(_) => Ok(comet_height),
             None => {
                 tracing::warn!(app_height, "CometBFT no longer has the app hash of this height; not checked");
-                Ok(())
+                Ok(comet_height)
             }
         }
+    }
+
+    /// Re-indexes the txs and events of the last few blocks up to `height`.
+    /// CometBFT indexes a block asynchronously after committing it, so a
+    /// node killed at that moment keeps the block but loses its entries in
+    /// the tx index (`/tx`, `tx_search`), and nothing re-indexes them.
+    /// Offline, like `check_history`; a failure is only logged (the index is
+    /// a lookup aid, not state).
+    pub fn reindex_recent(&self, home: &Path, height: u64) {
+        const RECENT_BLOCKS: u64 = 3;
+        if height == 0 {
+            return;
+        }
+        // The last block may be stored but not yet executed (no results to index).
+        for end in [height, height - 1].into_iter().filter(|h| *h > 0) {
+            let start = end.saturating_sub(RECENT_BLOCKS - 1).max(1);
+            let out = Command::new(&self.bin)
+                .arg("reindex-event")
+                .arg("--home")
+                .arg(home)
+                .arg("--start-height")
+                .arg(start.to_string())
+                .arg("--end-height")
+                .arg(end.to_string())
+                .output();
+            match out {
+                Ok(o) if o.status.success() => return,
+                Ok(o) => tracing::debug!(start, end, "reindex-event: {}", String::from_utf8_lossy(&o.stderr).trim()),
+                Err(e) => tracing::warn!("running cometbft reindex-event: {e}"),
+            }
+        }
+        tracing::warn!(height, "could not re-index the last blocks; /tx may miss txs of the block before a crash");
     }
 }
 

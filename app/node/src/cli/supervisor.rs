@@ -27,7 +27,8 @@ pub fn run_with_cometbft(
 ) -> anyhow::Result<ExitCode> {
     let (height, app_hash) = node.app.info();
     let db = crate::config::AppConfig::db_path(home);
-    rt.block_on(comet.check_history(home, &db, height, &app_hash))?;
+    let comet_height = rt.block_on(comet.check_history(home, &db, height, &app_hash))?;
+    comet.reindex_recent(home, comet_height);
 
     let mut cmd = comet.start_command(home);
     cmd.stdin(std::process::Stdio::null());
