@@ -155,7 +155,10 @@ impl CometBft {
             .and_then(|l| l.local_addr())
             .context("finding a free port for cometbft inspect")?
             .port();
-        let mut cmd = tokio::process::Command::new(&self.bin);
+        let mut std_cmd = Command::new(&self.bin);
+        // Gone with us even if we are killed while it runs.
+        die_with_parent(&mut std_cmd);
+        let mut cmd = tokio::process::Command::from(std_cmd);
         cmd.arg("inspect")
             .arg("--home")
             .arg(home)
