@@ -5,19 +5,15 @@
 
 mod common;
 
-use common::accounts::{funded_app_state, numbered_key as key, FUND};
+use common::accounts::{funded_app_state, numbered_key as key, signed_send, FUND};
 use cosmos_sdk_proto::cosmos::auth::v1beta1::query_client::QueryClient as AuthClient;
 use cosmos_sdk_proto::cosmos::auth::v1beta1::{BaseAccount, QueryAccountRequest};
 use cosmos_sdk_proto::cosmos::bank::v1beta1::query_client::QueryClient as BankClient;
-use cosmos_sdk_proto::cosmos::bank::v1beta1::{MsgSend, QueryAllBalancesRequest, QueryBalanceRequest};
+use cosmos_sdk_proto::cosmos::bank::v1beta1::{QueryAllBalancesRequest, QueryBalanceRequest};
 use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::service_client::ServiceClient as TmClient;
 use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::GetNodeInfoRequest;
-use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
-use cosmos_sdk_proto::cosmos::tx::v1beta1::Fee;
-use cosmos_sdk_proto::Any;
-use paychain_framework::{Address, BlockTime};
+use paychain_framework::BlockTime;
 use paychaind::app::App;
-use paychaind::client::tx::{build_signed_tx, tx_body, SignerData};
 use paychaind::config::AppConfig;
 use paychaind::grpc::{RawCodec, HEIGHT_HEADER, MAX_MESSAGE_BYTES};
 use prost::Message;
@@ -25,24 +21,6 @@ use tonic::transport::Channel;
 use tonic::Code;
 
 const CHAIN_ID: &str = "paychain-test-1";
-
-fn send(from: usize, to: &Address, amount: u128, seq: u64) -> Vec<u8> {
-    let (secret, from_addr) = key(from);
-    let msg = MsgSend {
-        from_address: from_addr.to_string(),
-        to_address: to.to_string(),
-        amount: vec![ProtoCoin { denom: "upay".into(), amount: amount.to_string() }],
-    };
-    let any = Any { type_url: "/cosmos.bank.v1beta1.MsgSend".into(), value: msg.encode_to_vec() };
-    let body = tx_body(vec![any], "", 0);
-    let fee = Fee {
-        amount: vec![ProtoCoin { denom: "upay".into(), amount: "5000".into() }],
-        gas_limit: 200_000,
-        ..Default::default()
-    };
-    let signer = SignerData { key: &secret, chain_id: CHAIN_ID, account_number: from as u64, sequence: seq };
-    build_signed_tx(&body, fee, &signer)
-}
 
 /// A port nothing listens on (bound, then released).
 fn dead_port() -> u16 {
@@ -66,7 +44,7 @@ fn fixture() -> Fixture {
     };
     let app = App::open(dir.path(), config).unwrap();
     app.init_chain(CHAIN_ID, 1, &funded_app_state(2)).unwrap();
-    for (height, txs) in [(1u64, vec![]), (2, vec![send(0, &key(1).1, 1000, 0)])] {
+    for (height, txs) in [(1u64, vec![]), (2, vec![signed_send(CHAIN_ID, 0, &key(1).1, 1000, 0)])] {
         let out =
             app.finalize_block(height, BlockTime { seconds: 1_700_000_000 + height as i64, nanos: 0 }, &txs).unwrap();
         for r in &out.tx_results {

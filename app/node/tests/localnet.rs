@@ -157,13 +157,6 @@ fn repeated_sigkill_of_one_node_always_recovers() {
     let hashes: Vec<String> = on_node0.keys().cloned().collect();
     let on_node1 = committed(&net, "node1", &hashes);
     for (hash, at) in &on_node0 {
-        if on_node1.get(hash) != Some(at) {
-            for n in all {
-                let url = format!("{}/tx?hash=0x{hash}", net.node(n).ports.rpc_url());
-                let out = std::process::Command::new("curl").arg("-s").arg(&url).output().unwrap();
-                eprintln!("DEBUG {n}: {}", String::from_utf8_lossy(&out.stdout));
-            }
-        }
         assert_eq!(on_node1.get(hash), Some(at), "node1 lost or moved committed tx {hash} (top {top})");
     }
     let addrs: Vec<Address> = senders.iter().map(|s| s.address.clone()).collect();

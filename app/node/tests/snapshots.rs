@@ -7,16 +7,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::accounts::{funded_app_state, numbered_key as key, FUND};
+use common::accounts::{funded_app_state, numbered_key as key, signed_send, FUND};
 
-use cosmos_sdk_proto::cosmos::bank::v1beta1::{MsgSend, QueryBalanceRequest, QueryBalanceResponse};
-use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
-use cosmos_sdk_proto::cosmos::tx::v1beta1::Fee;
-use cosmos_sdk_proto::Any;
+use cosmos_sdk_proto::cosmos::bank::v1beta1::{QueryBalanceRequest, QueryBalanceResponse};
 use paychain_framework::BlockTime;
 use paychaind::abci::AbciApp;
 use paychaind::app::App;
-use paychaind::client::tx::{build_signed_tx, tx_body, SignerData};
 use paychaind::config::AppConfig;
 use paychaind::query::query_grpc;
 use paychaind::snapshot::{Metadata, FORMAT};
@@ -29,27 +25,6 @@ use tendermint_proto::v0_38::abci::{
 
 const CHAIN_ID: &str = "paychain-test-1";
 const ACCOUNTS: usize = 8;
-
-fn send(from: usize, to: usize, amount: u64, seq: u64) -> Vec<u8> {
-    let msg = MsgSend {
-        from_address: key(from).1.to_string(),
-        to_address: key(to).1.to_string(),
-        amount: vec![ProtoCoin { denom: "upay".into(), amount: amount.to_string() }],
-    };
-    let any = Any { type_url: "/cosmos.bank.v1beta1.MsgSend".into(), value: msg.encode_to_vec() };
-    let body = tx_body(vec![any], "", 0);
-    let fee = Fee {
-        amount: vec![ProtoCoin { denom: "upay".into(), amount: "5000".into() }],
-        gas_limit: 200_000,
-        ..Default::default()
-    };
-    let secret = key(from).0;
-    build_signed_tx(
-        &body,
-        fee,
-        &SignerData { key: &secret, chain_id: CHAIN_ID, account_number: from as u64, sequence: seq },
-    )
-}
 
 fn config(snapshot_interval: u64, snapshot_chunk_bytes: usize) -> AppConfig {
     AppConfig {
@@ -114,7 +89,13 @@ impl Node {
             .map(|i| {
                 let from = (self.height as usize * 3 + i) % ACCOUNTS;
                 let to = (from + 1 + i) % ACCOUNTS;
-                let tx = send(from, to, 1000 + self.height * 10 + i as u64, self.seqs[from]);
+                let tx = signed_send(
+                    CHAIN_ID,
+                    from,
+                    &key(to).1,
+                    u128::from(1000 + self.height * 10 + i as u64),
+                    self.seqs[from],
+                );
                 self.seqs[from] += 1;
                 tx
             })
@@ -207,10 +188,10 @@ fn a_restored_node_answers_and_executes_like_its_source() {
     b.app().check_invariants().unwrap();
 
     // The mempool state follows the restored height: sequences are the source's.
-    let next = send(2, 3, 77, b.seqs[2]);
+    let next = signed_send(CHAIN_ID, 2, &key(3).1, 77, b.seqs[2]);
     let checked = b.app().check_tx(&next, false);
     assert!(checked.result.is_ok(), "{:?}", checked.result);
-    assert!(b.app().check_tx(&send(2, 3, 77, b.seqs[2] + 5), false).result.is_err());
+    assert!(b.app().check_tx(&signed_send(CHAIN_ID, 2, &key(3).1, 77, b.seqs[2] + 5), false).result.is_err());
 
     // Both execute the next block to the same state.
     assert_eq!(b.busy_block(), a.busy_block());

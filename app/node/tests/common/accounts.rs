@@ -36,3 +36,14 @@ pub fn funded_app_state(n: usize) -> Vec<u8> {
     state["bank"]["balances"] = json!(balances);
     serde_json::to_vec(&state).unwrap()
 }
+
+/// A signed (DIRECT) `MsgSend` of `amount` upay from account `from` (account
+/// number `from`, as [`funded_app_state`] assigns) with a 5000upay fee.
+pub fn signed_send(chain_id: &str, from: usize, to: &Address, amount: u128, sequence: u64) -> Vec<u8> {
+    use paychaind::client::tx::{build_signed_tx, fee, msg_send, tx_body, SignerData};
+    let (secret, from_addr) = numbered_key(from);
+    let amount: paychain_framework::Coins = format!("{amount}upay").parse().unwrap();
+    let body = tx_body(vec![msg_send(&from_addr, to, &amount)], "", 0);
+    let fee = fee(&"5000upay".parse().unwrap(), 200_000);
+    build_signed_tx(&body, fee, &SignerData { key: &secret, chain_id, account_number: from as u64, sequence })
+}
