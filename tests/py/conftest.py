@@ -81,7 +81,9 @@ class DevChain:
             start_new_session=True,
         )
         log.close()
-        status = self.wait_for_height(1, timeout=120)
+        # CometBFT reports a block as soon as it is stored, before the app has
+        # committed it; at 2, block 1 (genesis state) is surely committed.
+        status = self.wait_for_height(2, timeout=120)
         self.chain_id = status["node_info"]["network"]
         self.mnemonic = (self.home / "dev-mnemonic.txt").read_text().strip()
         return self
