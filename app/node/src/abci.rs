@@ -163,7 +163,12 @@ impl Application for AbciApp {
         let height = u64::try_from(request.height).unwrap_or(0);
         let txs: Vec<Vec<u8>> = request.txs.iter().map(|t| t.to_vec()).collect();
         let started = Instant::now();
-        match self.app.finalize_block(height, block_time(request.time.as_ref()), &txs) {
+        match self.app.finalize_block_with(
+            height,
+            block_time(request.time.as_ref()),
+            &request.next_validators_hash,
+            &txs,
+        ) {
             Ok(outcome) => {
                 METRICS.finalize_block_seconds.observe(started.elapsed());
                 let tx_results: Vec<pb::ExecTxResult> = outcome.tx_results.into_iter().map(exec_result).collect();

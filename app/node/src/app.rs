@@ -13,12 +13,14 @@ use std::sync::Arc;
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
 use cosmos_sdk_proto::Any;
 use parking_lot::{Mutex, RwLock};
-use paychain_auth::{AuthKeeper, AuthModule};
+use paychain_auth::{AuthKeeper, AuthModule, BURNER, MINTER};
 use paychain_bank::{BankKeeper, BankModule};
 use paychain_framework::state::{KvIter, StateRead, Writes};
 use paychain_framework::{
-    sdk, BlockInfo, BlockTime, CacheState, Context, Event, ExecMode, GasMeter, Module, SdkError, StateWrite,
+    sdk, BlockHeader, BlockInfo, BlockTime, CacheState, Context, Event, ExecMode, GasMeter, Module, SdkError,
+    StateWrite,
 };
+use paychain_ibc::{IbcModule, TransferModule};
 use paychain_store::{AppHash, MerkleStore, PreparedCommit, StoreConfig};
 use prost::Message;
 use rayon::prelude::*;
@@ -122,11 +124,25 @@ pub struct Wiring {
 
 /// The one place modules are wired together. A new module is one line here.
 pub fn wire_modules() -> Wiring {
-    let auth = Arc::new(AuthKeeper::new(vec![(FEE_COLLECTOR.to_string(), vec![])]));
+    let auth = Arc::new(AuthKeeper::new(vec![
+        (FEE_COLLECTOR.to_string(), vec![]),
+        (paychain_ibc::transfer::MODULE_ACCOUNT.to_string(), vec![MINTER.to_string(), BURNER.to_string()]),
+    ]));
     let bank = Arc::new(BankKeeper::new(auth.clone()));
-    let modules: Vec<Box<dyn Module>> =
-        vec![Box::new(AuthModule::new(auth.clone())), Box::new(BankModule::new(bank.clone()))];
+    let modules: Vec<Box<dyn Module>> = vec![
+        Box::new(AuthModule::new(auth.clone())),
+        Box::new(BankModule::new(bank.clone())),
+        Box::new(IbcModule::new(bank.clone(), auth.clone())),
+        Box::new(TransferModule::new(bank.clone(), auth.clone())),
+    ];
     Wiring { modules: ModuleSet::new(modules), auth, bank }
+}
+
+/// `ibc.core.commitment.v1.MerkleProof`: the proofs of one key, substore level first.
+#[derive(Clone, PartialEq, prost::Message)]
+struct MerkleProof {
+    #[prost(message, repeated, tag = "1")]
+    proofs: Vec<ics23::CommitmentProof>,
 }
 
 /// Committed state at one version, read straight from the store.
@@ -151,6 +167,16 @@ impl StateRead for StoreView<'_> {
             None => Ok(None),
             Some(v) => self.store.get(store, key, v).map_err(store_err),
         }
+    }
+
+    fn committed_version(&self) -> Option<u64> {
+        self.version
+    }
+
+    fn commitment_proof(&self, store: &str, key: &[u8]) -> Result<Option<Vec<u8>>, SdkError> {
+        let Some(v) = self.version else { return Ok(None) };
+        let (_, proofs) = self.store.get_with_proof(store, key, v).map_err(store_err)?;
+        Ok(Some(MerkleProof { proofs: proofs.to_vec() }.encode_to_vec()))
     }
 
     fn range(&self, store: &str, start: &[u8], end: Option<&[u8]>, reverse: bool) -> Result<KvIter<'_>, SdkError> {
@@ -209,6 +235,8 @@ pub struct BlockOutcome {
 struct BlockState {
     /// Genesis writes from InitChain, applied with the first block.
     genesis_writes: Option<Writes>,
+    /// App hash of the genesis state: the first block's header carries it.
+    genesis_app_hash: Option<AppHash>,
     initial_height: u64,
     finalized: Option<PreparedCommit>,
 }
@@ -344,6 +372,7 @@ impl App {
         let app_hash = inner.store.prepare(initial_height, &writes)?.app_hash;
         let mut bs = inner.block.lock();
         bs.genesis_writes = Some(writes);
+        bs.genesis_app_hash = Some(app_hash);
         bs.initial_height = initial_height;
         Ok(app_hash)
     }
@@ -496,9 +525,21 @@ impl App {
         self.run_tx(tx_bytes, ExecMode::Simulate, &block, &mut state)
     }
 
-    /// Executes a decided block and computes its app hash; nothing is written
-    /// until [`App::commit`].
+    /// [`App::finalize_block_with`] without a next validator set hash (tests, benchmarks).
     pub fn finalize_block(&self, height: u64, time: BlockTime, txs: &[Vec<u8>]) -> Result<BlockOutcome, AppError> {
+        self.finalize_block_with(height, time, &[], txs)
+    }
+
+    /// Executes a decided block and computes its app hash; nothing is written
+    /// until [`App::commit`]. `next_validators_hash` is the block header's (IBC's record of
+    /// our own consensus state needs it).
+    pub fn finalize_block_with(
+        &self,
+        height: u64,
+        time: BlockTime,
+        next_validators_hash: &[u8],
+        txs: &[Vec<u8>],
+    ) -> Result<BlockOutcome, AppError> {
         let inner = &*self.inner;
         let mut bs = inner.block.lock();
         let latest = inner.store.latest_version();
@@ -510,6 +551,21 @@ impl App {
         let view = StoreView::new(&inner.store, latest);
         let base = if latest.is_none() { bs.genesis_writes.clone().unwrap_or_default() } else { Writes::new() };
         let mut state = CacheState::with_writes(&view, base);
+
+        // The header's app hash is the state root before this block.
+        let last_app_hash = match latest {
+            Some(_) => inner.store.latest_app_hash().map(|h| h.to_vec()),
+            None => bs.genesis_app_hash.map(|h| h.to_vec()),
+        }
+        .unwrap_or_default();
+        let header = BlockHeader { app_hash: last_app_hash, next_validators_hash: next_validators_hash.to_vec() };
+        let begin_gas = GasMeter::infinite();
+        for module in inner.wiring.modules.iter() {
+            let mut ctx = Context::new(&block, ExecMode::Finalize, &mut state, &begin_gas);
+            module
+                .begin_block(&mut ctx, &header)
+                .map_err(|e| AppError(format!("begin block of {}: {}", module.name(), e.log)))?;
+        }
 
         // Decode and verify signatures of the whole block in parallel; the
         // sequential pass below then hits the signature cache.
@@ -578,6 +634,7 @@ impl App {
         let height = prepared.version;
         inner.store.commit(prepared)?;
         bs.genesis_writes = None;
+        bs.genesis_app_hash = None;
         let mut mp = inner.mempool.lock();
         mp.version = Some(height);
         mp.writes.clear();

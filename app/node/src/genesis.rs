@@ -42,7 +42,9 @@ pub fn default_app_state(denom: &str) -> Value {
                 "uri_hash": ""
             }],
             "send_enabled": []
-        }
+        },
+        "ibc": paychain_ibc::HostParams::default().to_json(),
+        "transfer": paychain_ibc::TransferGenesis::default().to_json()
     })
 }
 

@@ -21,6 +21,17 @@ pub struct BlockInfo {
     pub chain_id: String,
 }
 
+/// Header fields of the block being finalized that [`BlockInfo`] does not carry (CometBFT 0.38
+/// sends no header in FinalizeBlock; these come from the request and the last commit).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockHeader {
+    /// The header's app hash: the state root after the previous block (the genesis app hash
+    /// for the first block).
+    pub app_hash: Vec<u8>,
+    /// Hash of the validator set of the next block.
+    pub next_validators_hash: Vec<u8>,
+}
+
 /// Why code is running: some checks differ (e.g. min gas price only in CheckTx,
 /// no signature checks in Simulate).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,7 +19,7 @@ pub mod state;
 
 pub use address::Address;
 pub use coins::{Coin, Coins};
-pub use context::{BlockInfo, BlockTime, Context, ExecMode};
+pub use context::{BlockHeader, BlockInfo, BlockTime, Context, ExecMode};
 pub use error::{sdk, GrpcCode, QueryError, SdkError};
 pub use events::{Event, EventAttribute};
 pub use gas::{Gas, GasMeter};

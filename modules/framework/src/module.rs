@@ -9,7 +9,7 @@ use std::fmt::Debug;
 use cosmos_sdk_proto::Any;
 
 use crate::address::Address;
-use crate::context::Context;
+use crate::context::{BlockHeader, Context};
 use crate::error::{QueryError, SdkError};
 use crate::state::StateRead;
 
@@ -88,6 +88,12 @@ pub trait Module: Send + Sync {
     fn export_genesis(&self, state: &dyn StateRead) -> Result<serde_json::Value, SdkError> {
         let _ = state;
         Ok(serde_json::Value::Null)
+    }
+
+    /// Work at the start of every block, before its txs (bounded).
+    fn begin_block(&self, ctx: &mut Context, header: &BlockHeader) -> Result<(), SdkError> {
+        let _ = (ctx, header);
+        Ok(())
     }
 
     /// Work at the end of every block (bounded).

@@ -28,6 +28,19 @@ pub trait StateRead {
     /// ascending, or descending when `reverse`.
     fn range(&self, store: &str, start: &[u8], end: Option<&[u8]>, reverse: bool) -> Result<KvIter<'_>, SdkError>;
 
+    /// The committed height this state is, if it is one (queries answer "as of" it).
+    fn committed_version(&self) -> Option<u64> {
+        None
+    }
+
+    /// An ICS-23 proof of `key` in `store` (its presence or its absence), protobuf-encoded as
+    /// `ibc.core.commitment.v1.MerkleProof` (substore level first). Only committed state can
+    /// be proven: overlays answer `None`.
+    fn commitment_proof(&self, store: &str, key: &[u8]) -> Result<Option<Vec<u8>>, SdkError> {
+        let _ = (store, key);
+        Ok(None)
+    }
+
     /// Entries whose key starts with `prefix`.
     fn prefix(&self, store: &str, prefix: &[u8], reverse: bool) -> Result<KvIter<'_>, SdkError> {
         let end = prefix_end(prefix);
