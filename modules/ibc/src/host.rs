@@ -34,6 +34,7 @@ use ibc::primitives::{Signer, Timestamp};
 use ibc_proto::google::protobuf::Any;
 use ibc_proto::ibc::core::channel::v1::Channel as RawChannelEnd;
 use ibc_proto::ibc::core::connection::v1::{ClientPaths, ConnectionEnd as RawConnectionEnd};
+use paychain_framework::state::KvPair;
 use paychain_framework::{Address, BlockInfo, Context, SdkError, StateRead};
 use prost::Message;
 
@@ -156,7 +157,7 @@ impl<'a, 'b> IbcHost<'a, 'b> {
         end: Option<&[u8]>,
         reverse: bool,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, HostError> {
+    ) -> Result<Vec<KvPair>, HostError> {
         let ctx = self.ctx.borrow();
         let iter = ctx.range(store, start, end, reverse).map_err(|e| self.state_err(e))?;
         let mut out = Vec::new();
@@ -166,7 +167,7 @@ impl<'a, 'b> IbcHost<'a, 'b> {
         Ok(out)
     }
 
-    pub(crate) fn scan_prefix(&self, store: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, HostError> {
+    pub(crate) fn scan_prefix(&self, store: &str, prefix: &[u8]) -> Result<Vec<KvPair>, HostError> {
         let end = paychain_framework::state::prefix_end(prefix);
         self.scan(store, prefix, end.as_deref(), false, usize::MAX)
     }

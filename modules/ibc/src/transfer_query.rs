@@ -11,6 +11,7 @@ use ibc_proto::ibc::applications::transfer::v1 as pb;
 use paychain_bank::BankKeeper;
 use paychain_framework::pagination::paginate;
 use paychain_framework::query::decode_request;
+use paychain_framework::state::KvPair;
 use paychain_framework::{GrpcCode, QueryError, SdkError, StateRead};
 use prost::Message;
 
@@ -190,7 +191,7 @@ pub fn query(state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8
     })
 }
 
-fn all_under(state: &dyn StateRead, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, SdkError> {
+fn all_under(state: &dyn StateRead, prefix: &[u8]) -> Result<Vec<KvPair>, SdkError> {
     state.prefix(TRANSFER_STORE, prefix, false)?.collect()
 }
 
