@@ -10,7 +10,9 @@ use cosmos_sdk_proto::cosmos::auth::v1beta1 as auth;
 use cosmos_sdk_proto::cosmos::bank::v1beta1 as bank;
 use cosmos_sdk_proto::cosmos::base::node::v1beta1 as node;
 use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1 as tm;
+use cosmos_sdk_proto::cosmos::staking::v1beta1 as staking;
 use cosmos_sdk_proto::cosmos::tx::v1beta1 as tx;
+use ibc_proto::ibc::applications::transfer::v1 as transfer;
 use prost::Message;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -162,6 +164,13 @@ pub fn table() -> &'static [Route] {
             GET "/cosmos/base/tendermint/v1beta1/blocks/{height}" => "/cosmos.base.tendermint.v1beta1.Service/GetBlockByHeight", tm::GetBlockByHeightRequest, tm::GetBlockByHeightResponse;
             GET "/cosmos/base/node/v1beta1/config" => "/cosmos.base.node.v1beta1.Service/Config", node::ConfigRequest, node::ConfigResponse;
             GET "/cosmos/base/node/v1beta1/status" => "/cosmos.base.node.v1beta1.Service/Status", node::StatusRequest, node::StatusResponse;
+            GET "/cosmos/staking/v1beta1/params" => "/cosmos.staking.v1beta1.Query/Params", staking::QueryParamsRequest, staking::QueryParamsResponse;
+            GET "/ibc/apps/transfer/v1/params" => "/ibc.applications.transfer.v1.Query/Params", transfer::QueryParamsRequest, transfer::QueryParamsResponse;
+            GET "/ibc/apps/transfer/v1/denom_traces" => "/ibc.applications.transfer.v1.Query/DenomTraces", transfer::QueryDenomTracesRequest, transfer::QueryDenomTracesResponse;
+            GET "/ibc/apps/transfer/v1/denom_traces/{hash*}" => "/ibc.applications.transfer.v1.Query/DenomTrace", transfer::QueryDenomTraceRequest, transfer::QueryDenomTraceResponse;
+            GET "/ibc/apps/transfer/v1/denom_hashes/{trace*}" => "/ibc.applications.transfer.v1.Query/DenomHash", transfer::QueryDenomHashRequest, transfer::QueryDenomHashResponse;
+            GET "/ibc/apps/transfer/v1/channels/{channel_id}/ports/{port_id}/escrow_address" => "/ibc.applications.transfer.v1.Query/EscrowAddress", transfer::QueryEscrowAddressRequest, transfer::QueryEscrowAddressResponse;
+            GET "/ibc/apps/transfer/v1/total_escrow/{denom*}" => "/ibc.applications.transfer.v1.Query/TotalEscrowForDenom", transfer::QueryTotalEscrowForDenomRequest, transfer::QueryTotalEscrowForDenomResponse;
         };
         table.push(Route {
             method: Method::GET,
