@@ -421,6 +421,22 @@ fn get_node_info(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryE
         app_name: "paychaind".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         cosmos_sdk_version: "v0.50-compatible".to_string(),
+        // Relayers (Hermes) read the consensus engine's version from the build deps, as a Go
+        // chain reports it; ours is the CometBFT binary we run beside the app.
+        // The SDK entry is the version whose interfaces (messages, queries, events) we serve;
+        // Hermes's health check requires one in its supported range.
+        build_deps: vec![
+            tm_svc::Module {
+                path: "github.com/cometbft/cometbft".to_string(),
+                version: format!("v{}", ni.version.to_string().trim_start_matches('v')),
+                sum: String::new(),
+            },
+            tm_svc::Module {
+                path: "github.com/cosmos/cosmos-sdk".to_string(),
+                version: "v0.50.0".to_string(),
+                sum: String::new(),
+            },
+        ],
         ..Default::default()
     };
     Ok(tm_svc::GetNodeInfoResponse {
