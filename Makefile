@@ -10,7 +10,7 @@ CARGO ?= cargo
 # Extra flags for `paychaind dev`, e.g. make run DEV_ARGS="--home /tmp/pc --rpc-port 36657"
 DEV_ARGS ?=
 
-.PHONY: setup deps build run test fmt fmt-check lint unit clients e2e localnet localnet-status localnet-stop localnet-wipe
+.PHONY: setup deps build run test fmt fmt-check lint unit clients e2e localnet localnet-status localnet-stop localnet-wipe ibc-localnet ibc-localnet-stop
 
 ## setup: system packages + pinned CometBFT + release build of paychaind
 setup: deps build
@@ -22,7 +22,9 @@ deps:
 build:
 	$(CARGO) build --release -p paychaind
 
-## run: the dev chain (home ~/.paychain-dev; reused on the next run)
+## run: the dev chain (home ~/.paychain-dev; reused on the next run). Hermes is only
+## needed by the IBC tests and ibc-localnet, so `make run` does not build it.
+run: export SKIP_HERMES ?= 1
 run: setup
 	target/release/paychaind dev $(DEV_ARGS)
 
@@ -63,3 +65,10 @@ localnet-stop:
 
 localnet-wipe:
 	localnet/localnet.sh wipe
+
+## ibc-localnet: two chains, a transfer channel and Hermes relaying (see localnet/README.md)
+ibc-localnet: setup
+	localnet/ibc.sh start
+
+ibc-localnet-stop:
+	localnet/ibc.sh stop

@@ -8,11 +8,16 @@
 #   2. Go, if missing (to build CometBFT).
 #   3. CometBFT, pinned: `go install github.com/cometbft/cometbft/cmd/cometbft@v0.38.26`
 #      into ~/go/bin (or $GOBIN).
+#   4. Hermes, the IBC relayer, pinned: `cargo install ibc-relayer-cli --locked
+#      --version 1.13.2` (binary `hermes`, into ~/.cargo/bin), with protoc
+#      (Debian protobuf-compiler, libprotobuf-dev) for its build. A first build takes several
+#      minutes; SKIP_HERMES=1 skips this step.
 #
 # Rust itself (cargo) must already be installed.
 set -euo pipefail
 
 COMETBFT_VERSION="${COMETBFT_VERSION:-v0.38.26}"
+HERMES_VERSION="${HERMES_VERSION:-1.13.2}"
 export PATH="${GOBIN:-$HOME/go/bin}:/usr/local/go/bin:$HOME/.cargo/bin:$PATH"
 
 say() { printf '==> %s\n' "$*"; }
@@ -68,7 +73,38 @@ else
     say "cometbft $have installed at $(command -v cometbft)"
 fi
 
-# 4. Client libraries the wallet tests drive (real CosmJS, real cosmpy), if the
+# 4. Hermes (the IBC relayer the IBC end-to-end test and localnet/ibc.sh drive),
+#    any 1.13.x; installs $HERMES_VERSION when missing or another version.
+if [ "${SKIP_HERMES:-0}" = 1 ]; then
+    say "skipping hermes (SKIP_HERMES=1)"
+else
+    have="$(hermes version 2>/dev/null | awk 'NR==1{print $2}' || true)"
+    case "$have" in
+    1.13.*)
+        say "hermes $have present ($(command -v hermes))"
+        ;;
+    *)
+        # Hermes's build compiles protobuf files (namada_tx): protoc and the
+        # well-known types (google/protobuf/timestamp.proto, from libprotobuf-dev).
+        if ! command -v protoc >/dev/null 2>&1 || ! dpkg -s libprotobuf-dev >/dev/null 2>&1; then
+            say "installing protobuf-compiler and libprotobuf-dev (to build hermes)"
+            apt_install protobuf-compiler libprotobuf-dev
+        fi
+        say "installing hermes $HERMES_VERSION with cargo install ibc-relayer-cli (had: ${have:-none}; takes a few minutes)"
+        cargo install ibc-relayer-cli --locked --version "$HERMES_VERSION"
+        have="$(hermes version 2>/dev/null | awk 'NR==1{print $2}' || true)"
+        case "$have" in
+        1.13.*) say "hermes $have installed at $(command -v hermes)" ;;
+        *)
+            echo "error: hermes on PATH is ${have:-missing} ($(command -v hermes || echo 'not found')), expected 1.13.x" >&2
+            exit 1
+            ;;
+        esac
+        ;;
+    esac
+fi
+
+# 5. Client libraries the wallet tests drive (real CosmJS, real cosmpy), if the
 #    suites are present. Pinned by tests/js/package-lock.json and tests/py/requirements.txt.
 if [ -f tests/js/package.json ]; then
     if [ ! -d tests/js/node_modules ] || [ tests/js/package-lock.json -nt tests/js/node_modules ]; then

@@ -436,6 +436,12 @@ fn get_node_info(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryE
                 version: "v0.50.0".to_string(),
                 sum: String::new(),
             },
+            // Likewise the IBC interfaces: ibc-go v8's core and ICS-20 (through ibc-rs).
+            tm_svc::Module {
+                path: "github.com/cosmos/ibc-go/v8".to_string(),
+                version: "v8.0.0".to_string(),
+                sum: String::new(),
+            },
         ],
         ..Default::default()
     };

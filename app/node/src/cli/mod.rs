@@ -3,6 +3,7 @@
 
 pub mod dev;
 pub mod genesis;
+pub mod ibc;
 pub mod init;
 pub mod keys;
 pub mod localnet;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Query chain state
     #[command(subcommand, alias = "q")]
     Query(query::QueryCmd),
+    /// IBC relaying helpers: a Hermes config for our chains, our proof specs
+    #[command(subcommand)]
+    Ibc(ibc::IbcCmd),
 }
 
 /// What every command gets besides its own flags.
@@ -188,6 +192,7 @@ pub fn main() -> ExitCode {
         Command::Keys(c) => keys::run(&ctx, c).map(|()| ExitCode::SUCCESS),
         Command::Tx(c) => tx::run(&ctx, c).map(|()| ExitCode::SUCCESS),
         Command::Query(c) => query::run(&ctx, c).map(|()| ExitCode::SUCCESS),
+        Command::Ibc(c) => ibc::run(&ctx, c).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod accounts;
+pub mod hermes;
 pub mod localnet;
 
 use std::io::Read as _;
