@@ -396,6 +396,11 @@ fn ibc_transfers_relayed_by_hermes() {
     assert_eq!(b.supply(&rt, &voucher), 1000, "voucher supply on {CHAIN_B}{}", rctx(&relayer));
     check_invariants("after A→B");
 
+    // 2b. What Hermes relayed, replayed and tampered with by hand: refused by B, nothing changes.
+    step("2b", "a replayed MsgRecvPacket, a forged one and one at a wrong proof height", t0);
+    refuse_tampered_recv_packets(&rt, &b, &relayer_secret, &voucher, &|| rctx(&relayer));
+    check_invariants("after the refused replays");
+
     // 3. 400 of the voucher back B→A.
     step("3", "transfer 400 of the voucher back B→A", t0);
     let a_upay_before = a.balance(&rt, &a.dev_addr, "upay");
@@ -511,6 +516,86 @@ fn ibc_transfers_relayed_by_hermes() {
 
     relayer.stop();
     eprintln!("[{:>6.1?}] == done", t0.elapsed());
+}
+
+/// Takes the MsgRecvPacket Hermes delivered to `b` (packet 1) and submits, signed by the
+/// relayer, (1) the same message again, (2) the same proof for a packet with other data,
+/// (3) the same packet with a proof height beyond the latest height B's client of A knows.
+/// Each must fail in DeliverTx with an IBC error and leave the voucher supply unchanged.
+fn refuse_tampered_recv_packets(
+    rt: &Runtime,
+    b: &Chain,
+    relayer: &secp256k1::SecretKey,
+    voucher: &str,
+    context: &dyn Fn() -> String,
+) {
+    use cosmos_sdk_proto::cosmos::tx::v1beta1::{TxBody, TxRaw};
+    use ibc_proto::ibc::core::channel::v1::MsgRecvPacket;
+    use paychaind::client::{prepare_tx, rpc::NodeClient, FeeChoice, TxOptions};
+    use tendermint_rpc::Client as _;
+
+    let client = NodeClient::new(&format!("http://127.0.0.1:{}", b.ports.rpc)).unwrap();
+    let supply_before = b.supply(rt, voucher);
+    let original: MsgRecvPacket = rt.block_on(async {
+        let query = "recv_packet.packet_sequence='1'".parse().unwrap();
+        let found = client
+            .http()
+            .tx_search(query, false, 1, 10, tendermint_rpc::Order::Ascending)
+            .await
+            .unwrap_or_else(|e| panic!("tx_search recv_packet on {}: {e}{}", b.id, context()));
+        let tx = found.txs.first().unwrap_or_else(|| panic!("no recv_packet tx on {}{}", b.id, context()));
+        let raw = TxRaw::decode(tx.tx.as_slice()).unwrap();
+        let body = TxBody::decode(raw.body_bytes.as_slice()).unwrap();
+        let any = body
+            .messages
+            .iter()
+            .find(|m| m.type_url == "/ibc.core.channel.v1.MsgRecvPacket")
+            .unwrap_or_else(|| panic!("no MsgRecvPacket in Hermes's tx: {:?}", body.messages));
+        MsgRecvPacket::decode(any.value.as_slice()).unwrap()
+    });
+    let packet = original.packet.clone().unwrap();
+
+    let mut forged = original.clone();
+    let mut forged_packet = packet.clone();
+    forged_packet.data =
+        String::from_utf8(packet.data.clone()).unwrap().replace("\"1000\"", "\"1000000\"").into_bytes();
+    assert_ne!(forged_packet.data, packet.data, "the forged packet must differ");
+    forged_packet.sequence = 99;
+    forged.packet = Some(forged_packet);
+
+    let mut wrong_height = original.clone();
+    let h = wrong_height.proof_height.as_mut().unwrap();
+    h.revision_height += 1_000_000;
+
+    for (what, msg, expect) in [
+        ("the same MsgRecvPacket again", original, "already"),
+        ("a packet with other data and the first one's proof", forged, "verif"),
+        ("a proof height beyond what the client of A has", wrong_height, "proof height"),
+    ] {
+        let any =
+            cosmos_sdk_proto::Any { type_url: "/ibc.core.channel.v1.MsgRecvPacket".into(), value: msg.encode_to_vec() };
+        let opts = TxOptions {
+            gas: paychaind::client::Gas::Fixed(400_000),
+            fee: FeeChoice::GasPrices("0.025upay".into()),
+            ..Default::default()
+        };
+        let res = rt.block_on(async {
+            let tx = prepare_tx(&client, relayer, vec![any], &opts).await.unwrap();
+            let sent = client.broadcast_sync(tx.bytes.clone()).await.unwrap();
+            assert_eq!(sent.code, 0, "{what}: CheckTx runs only the ante handler: {sent:?}");
+            let hash: [u8; 32] = hex::decode(&tx.hash).unwrap().try_into().unwrap();
+            client.wait_for_tx(hash, Duration::from_secs(30)).await.unwrap()
+        });
+        let log = &res.tx_result.log;
+        assert_ne!(res.tx_result.code.value(), 0, "{what}: must fail in DeliverTx{}", context());
+        assert!(
+            log.to_lowercase().contains(expect),
+            "{what}: the error should mention {expect:?}: code {} {log}",
+            res.tx_result.code.value()
+        );
+        eprintln!("   refused {what}: {log}");
+        assert_eq!(b.supply(rt, voucher), supply_before, "{what} changed the voucher supply{}", context());
+    }
 }
 
 /// A one-line summary of a Hermes result for the progress output.
