@@ -1,0 +1,27 @@
+//! Compiles `proto/paychain/escrow/v1/*.proto` with protox (pure Rust, no system
+//! `protoc`) and generates the Rust types with prost-build. The SDK types the
+//! files import map to `cosmos-sdk-proto`'s, `google.protobuf.Timestamp` to
+//! `prost_types::Timestamp` (prost-build's default).
+
+use std::path::PathBuf;
+
+const FILES: &[&str] = &["escrow.proto", "tx.proto", "query.proto", "genesis.proto", "events.proto"];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let proto_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let dir = proto_root.join("paychain/escrow/v1");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    println!("cargo:rerun-if-changed={}", proto_root.join("cosmos").display());
+    let files: Vec<PathBuf> = FILES.iter().map(|f| dir.join(f)).collect();
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
+    }
+    // Only our own files go to the generator; their imports are resolved by protox and
+    // mapped to existing crates below.
+    let fds = protox::Compiler::new([&proto_root])?.include_imports(false).open_files(&files)?.file_descriptor_set();
+    prost_build::Config::new()
+        .extern_path(".cosmos.base.v1beta1", "::cosmos_sdk_proto::cosmos::base::v1beta1")
+        .extern_path(".cosmos.base.query.v1beta1", "::cosmos_sdk_proto::cosmos::base::query::v1beta1")
+        .compile_fds(fds)?;
+    Ok(())
+}

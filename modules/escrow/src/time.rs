@@ -1,0 +1,223 @@
+//! Timestamps: validity (proto `Timestamp` rules, limited to 1970..=9999 so that
+//! the expiry index can use unsigned big-endian seconds) and RFC 3339 text, as
+//! proto3 JSON writes it (`2026-01-02T03:04:05Z`, fractions in 3, 6 or 9 digits).
+
+use paychain_framework::BlockTime;
+use prost_types::Timestamp;
+
+/// 1970-01-01T00:00:00Z.
+pub const MIN_SECONDS: i64 = 0;
+/// 9999-12-31T23:59:59Z, the last second proto3 JSON can write.
+pub const MAX_SECONDS: i64 = 253_402_300_799;
+
+/// Checks a timestamp is one we accept; the error says why.
+pub fn validate(t: &Timestamp) -> Result<(), String> {
+    if !(0..1_000_000_000).contains(&t.nanos) {
+        return Err(format!("nanos {} out of range [0, 999999999]", t.nanos));
+    }
+    if !(MIN_SECONDS..=MAX_SECONDS).contains(&t.seconds) {
+        return Err(format!(
+            "seconds {} out of range (must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z)",
+            t.seconds
+        ));
+    }
+    Ok(())
+}
+
+pub fn from_block_time(t: BlockTime) -> Timestamp {
+    Timestamp { seconds: t.seconds, nanos: t.nanos }
+}
+
+pub fn to_block_time(t: &Timestamp) -> BlockTime {
+    BlockTime { seconds: t.seconds, nanos: t.nanos }
+}
+
+/// Orders timestamps (seconds, then nanos).
+pub fn key(t: &Timestamp) -> (i64, i32) {
+    (t.seconds, t.nanos)
+}
+
+/// Whether block time `now` has reached `t` (`now >= t`).
+pub fn reached(now: BlockTime, t: &Timestamp) -> bool {
+    (now.seconds, now.nanos) >= key(t)
+}
+
+// Howard Hinnant's civil-date algorithms (proleptic Gregorian calendar).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// RFC 3339 in UTC, as proto3 JSON writes a `Timestamp` (`2026-01-02T03:04:05Z`,
+/// `...05.500Z`). Out-of-range values are written as best as possible (callers
+/// validate first).
+pub fn format(t: &Timestamp) -> String {
+    let days = t.seconds.div_euclid(86_400);
+    let secs = t.seconds.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let (hh, mm, ss) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}");
+    let nanos = t.nanos.clamp(0, 999_999_999);
+    if nanos != 0 {
+        if nanos % 1_000_000 == 0 {
+            out.push_str(&format!(".{:03}", nanos / 1_000_000));
+        } else if nanos % 1_000 == 0 {
+            out.push_str(&format!(".{:06}", nanos / 1_000));
+        } else {
+            out.push_str(&format!(".{nanos:09}"));
+        }
+    }
+    out.push('Z');
+    out
+}
+
+/// `format` of an optional timestamp; unset = empty string (event attributes).
+pub fn format_opt(t: Option<&Timestamp>) -> String {
+    t.map(format).unwrap_or_default()
+}
+
+fn digits(s: &[u8], what: &str) -> Result<i64, String> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return Err(format!("invalid {what}"));
+    }
+    Ok(s.iter().fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0')))
+}
+
+/// Parses RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, fraction of 1 to 9
+/// digits) into a valid timestamp in UTC.
+pub fn parse(s: &str) -> Result<Timestamp, String> {
+    let err = |why: &str| format!("invalid RFC 3339 timestamp {s:?}: {why}");
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return Err(err("too short (expected e.g. 2026-01-02T03:04:05Z)"));
+    }
+    let sep_ok = b[4] == b'-' && b[7] == b'-' && matches!(b[10], b'T' | b't') && b[13] == b':' && b[16] == b':';
+    if !sep_ok {
+        return Err(err("expected YYYY-MM-DDTHH:MM:SS"));
+    }
+    let y = digits(&b[0..4], "year").map_err(|e| err(&e))?;
+    let m = digits(&b[5..7], "month").map_err(|e| err(&e))?;
+    let d = digits(&b[8..10], "day").map_err(|e| err(&e))?;
+    let hh = digits(&b[11..13], "hour").map_err(|e| err(&e))?;
+    let mm = digits(&b[14..16], "minute").map_err(|e| err(&e))?;
+    let ss = digits(&b[17..19], "second").map_err(|e| err(&e))?;
+    if !(1..=12).contains(&m) {
+        return Err(err("month out of range"));
+    }
+    if d < 1 || d > days_in_month(y, m) {
+        return Err(err("day out of range"));
+    }
+    if hh > 23 || mm > 59 || ss > 59 {
+        return Err(err("time of day out of range"));
+    }
+    let mut rest = &b[19..];
+    let mut nanos = 0i64;
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 9 {
+            return Err(err("fraction of a second must have 1 to 9 digits"));
+        }
+        nanos = digits(&frac[..n], "fraction").map_err(|e| err(&e))? * 10i64.pow(9 - n as u32);
+        rest = &frac[n..];
+    }
+    let offset = match rest {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let oh = digits(&[*h1, *h2], "offset hour").map_err(|e| err(&e))?;
+            let om = digits(&[*m1, *m2], "offset minute").map_err(|e| err(&e))?;
+            if oh > 23 || om > 59 {
+                return Err(err("offset out of range"));
+            }
+            let off = oh * 3600 + om * 60;
+            if *sign == b'+' {
+                off
+            } else {
+                -off
+            }
+        }
+        _ => return Err(err("expected Z or a ±HH:MM offset after the time")),
+    };
+    let seconds = days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss - offset;
+    let t = Timestamp { seconds, nanos: nanos as i32 };
+    validate(&t).map_err(|e| err(&e))?;
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(seconds: i64, nanos: i32) -> Timestamp {
+        Timestamp { seconds, nanos }
+    }
+
+    #[test]
+    fn formats_and_parses_rfc3339() {
+        assert_eq!(format(&ts(0, 0)), "1970-01-01T00:00:00Z");
+        assert_eq!(format(&ts(1_767_323_045, 0)), "2026-01-02T03:04:05Z");
+        assert_eq!(format(&ts(1_767_323_045, 500_000_000)), "2026-01-02T03:04:05.500Z");
+        assert_eq!(format(&ts(1_767_323_045, 1_000)), "2026-01-02T03:04:05.000001Z");
+        assert_eq!(format(&ts(1_767_323_045, 7)), "2026-01-02T03:04:05.000000007Z");
+        assert_eq!(format(&ts(951_782_400, 0)), "2000-02-29T00:00:00Z");
+        assert_eq!(format(&ts(MAX_SECONDS, 999_999_999)), "9999-12-31T23:59:59.999999999Z");
+        for (s, t) in [
+            ("2026-01-02T03:04:05Z", ts(1_767_323_045, 0)),
+            ("2026-01-02T03:04:05.5Z", ts(1_767_323_045, 500_000_000)),
+            ("2026-01-02T04:04:05+01:00", ts(1_767_323_045, 0)),
+            ("2026-01-01T23:04:05.000000007-04:00", ts(1_767_323_045, 7)),
+            ("2000-02-29T00:00:00z", ts(951_782_400, 0)),
+        ] {
+            assert_eq!(parse(s).unwrap(), t, "{s}");
+        }
+        for t in [ts(0, 0), ts(1, 1), ts(86_399, 999_000_000), ts(4_102_444_800, 0), ts(MAX_SECONDS, 0)] {
+            assert_eq!(parse(&format(&t)).unwrap(), t);
+        }
+        for bad in [
+            "",
+            "2026-01-02",
+            "2026-01-02 03:04:05Z",
+            "2026-13-02T03:04:05Z",
+            "2026-02-29T03:04:05Z",
+            "2026-01-02T24:04:05Z",
+            "2026-01-02T03:04:05",
+            "2026-01-02T03:04:05.Z",
+            "2026-01-02T03:04:05.1234567890Z",
+            "1969-12-31T23:59:59Z",
+            "2026-01-02T03:04:05+1:00",
+            "+026-01-02T03:04:05Z",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert!(validate(&ts(0, -1)).is_err());
+        assert!(validate(&ts(0, 1_000_000_000)).is_err());
+        assert!(validate(&ts(-1, 0)).is_err());
+        assert!(validate(&ts(MAX_SECONDS + 1, 0)).is_err());
+    }
+}
