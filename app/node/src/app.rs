@@ -127,6 +127,8 @@ pub fn wire_modules() -> Wiring {
     let auth = Arc::new(AuthKeeper::new(vec![
         (FEE_COLLECTOR.to_string(), vec![]),
         (paychain_ibc::transfer::MODULE_ACCOUNT.to_string(), vec![MINTER.to_string(), BURNER.to_string()]),
+        // Holds escrowed coins; it never mints or burns.
+        (paychain_escrow::MODULE_ACCOUNT.to_string(), vec![]),
     ]));
     let bank = Arc::new(BankKeeper::new(auth.clone()));
     let modules: Vec<Box<dyn Module>> = vec![
@@ -134,6 +136,7 @@ pub fn wire_modules() -> Wiring {
         Box::new(BankModule::new(bank.clone())),
         Box::new(IbcModule::new(bank.clone(), auth.clone())),
         Box::new(TransferModule::new(bank.clone(), auth.clone())),
+        Box::new(paychain_escrow::EscrowModule::new(bank.clone(), auth.clone())),
     ];
     Wiring { modules: ModuleSet::new(modules), auth, bank }
 }

@@ -44,7 +44,8 @@ pub fn default_app_state(denom: &str) -> Value {
             "send_enabled": []
         },
         "ibc": paychain_ibc::HostParams::default().to_json(),
-        "transfer": paychain_ibc::TransferGenesis::default().to_json()
+        "transfer": paychain_ibc::TransferGenesis::default().to_json(),
+        "escrow": paychain_escrow::json::genesis_json(&paychain_escrow::genesis::default_genesis())
     })
 }
 

@@ -164,7 +164,10 @@ fn keplr_and_cosmpy_paths() {
     // Module accounts expand their Any too.
     let (st, v) = s.get("/cosmos/auth/v1beta1/module_accounts");
     assert_eq!(st, StatusCode::OK, "{v}");
-    let fee_collector = &v["accounts"][0];
+    // Sorted by name, as the SDK lists them.
+    let names: Vec<&str> = v["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["escrow", "fee_collector", "transfer"], "{v}");
+    let fee_collector = &v["accounts"][1];
     assert_eq!(fee_collector["@type"], json!("/cosmos.auth.v1beta1.ModuleAccount"), "{v}");
     assert_eq!(fee_collector["name"], json!("fee_collector"), "{v}");
     assert!(fee_collector["base_account"]["account_number"].is_string(), "{v}");
