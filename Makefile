@@ -43,10 +43,11 @@ lint:
 unit:
 	$(CARGO) test --workspace
 
-## clients: real wallet libraries (CosmJS, cosmpy) against dev chains the tests start themselves
+## clients: real wallet libraries (CosmJS, cosmpy) against dev chains the tests start themselves;
+## `npm run gen` first writes tests/js/gen/escrow.js (pbjs) from our proto/ files
 clients:
 	$(CARGO) build -p paychaind
-	@if [ -d tests/js ]; then cd tests/js && PAYCHAIND_BIN=$(CURDIR)/target/debug/paychaind node --test; fi
+	@if [ -d tests/js ]; then cd tests/js && npm run --silent gen && PAYCHAIND_BIN=$(CURDIR)/target/debug/paychaind node --test; fi
 	@if [ -d tests/py ]; then PAYCHAIND_BIN=$(CURDIR)/target/debug/paychaind python3 -m pytest -q tests/py; fi
 
 ## e2e: only the end-to-end test against real CometBFT

@@ -112,6 +112,13 @@ if [ -f tests/js/package.json ]; then
         npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
         touch tests/js/node_modules
     fi
+    # JS encoders of our own .proto files (paychain.escrow.v1) for the CosmJS
+    # escrow test: tests/js/gen/escrow.js, regenerated when a .proto is newer.
+    gen=tests/js/gen/escrow.js
+    if [ ! -f "$gen" ] || [ -n "$(find proto -name '*.proto' -newer "$gen" -print -quit)" ]; then
+        say "generating $gen from proto/ (npm run gen)"
+        npm run --prefix tests/js --silent gen
+    fi
 fi
 if [ -f tests/py/requirements.txt ]; then
     if ! python3 -m pip install --quiet --disable-pip-version-check -r tests/py/requirements.txt; then

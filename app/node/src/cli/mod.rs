@@ -2,6 +2,7 @@
 //! `dev`, `status`) and the wallet (`keys`, `tx`, `query`).
 
 pub mod dev;
+pub mod escrow;
 pub mod genesis;
 pub mod ibc;
 pub mod init;
@@ -72,6 +73,9 @@ pub enum Command {
     /// IBC relaying helpers: a Hermes config for our chains, our proof specs
     #[command(subcommand)]
     Ibc(ibc::IbcCmd),
+    /// Escrow helpers: a new secret and its hash lock (`tx escrow`, `query escrow` do the rest)
+    #[command(subcommand)]
+    Escrow(escrow::EscrowCmd),
 }
 
 /// What every command gets besides its own flags.
@@ -193,6 +197,7 @@ pub fn main() -> ExitCode {
         Command::Tx(c) => tx::run(&ctx, c).map(|()| ExitCode::SUCCESS),
         Command::Query(c) => query::run(&ctx, c).map(|()| ExitCode::SUCCESS),
         Command::Ibc(c) => ibc::run(&ctx, c).map(|()| ExitCode::SUCCESS),
+        Command::Escrow(c) => escrow::run(&ctx, c).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -1,4 +1,4 @@
-//! `paychaind query bank balances | auth account | tx`.
+//! `paychaind query bank balances | auth account | tx` (and `query escrow ...`, in [`super::escrow`]).
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
@@ -15,6 +15,9 @@ pub enum QueryCmd {
     /// Auth module queries
     #[command(subcommand)]
     Auth(AuthQuery),
+    /// Escrow module queries
+    #[command(subcommand)]
+    Escrow(super::escrow::EscrowQueryCmd),
     /// A committed transaction by hash
     Tx {
         /// Tx hash (64 hex digits)
@@ -95,6 +98,7 @@ pub fn run(ctx: &Ctx, cmd: QueryCmd) -> anyhow::Result<()> {
                 None => bail!("account {address} not found (it has never received funds)"),
             }
         }
+        QueryCmd::Escrow(q) => super::escrow::run_query(ctx, q)?,
         QueryCmd::Tx { hash, node } => {
             let h = crate::client::tx::parse_tx_hash(&hash)?;
             let client = node.client()?;

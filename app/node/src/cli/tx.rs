@@ -1,4 +1,5 @@
-//! `paychaind tx bank send | multi-send`, `paychaind tx ibc-transfer transfer`.
+//! `paychaind tx bank send | multi-send`, `paychaind tx ibc-transfer transfer`
+//! (and `paychaind tx escrow ...`, in [`super::escrow`]).
 
 use std::time::Duration;
 
@@ -20,6 +21,9 @@ pub enum TxCmd {
     /// ICS-20 transfers to another chain over IBC
     #[command(subcommand)]
     IbcTransfer(IbcTransferTxCmd),
+    /// Escrow: coins held for a recipient until released (sender, secret, arbiters) or refunded
+    #[command(subcommand)]
+    Escrow(Box<super::escrow::EscrowTxCmd>),
 }
 
 #[derive(Subcommand, Debug)]
@@ -162,6 +166,7 @@ pub fn run(ctx: &Ctx, cmd: TxCmd) -> anyhow::Result<()> {
     let home = ctx.home()?;
     let bank = match cmd {
         TxCmd::Bank(bank) => bank,
+        TxCmd::Escrow(escrow) => return super::escrow::run_tx(ctx, &home, *escrow),
         TxCmd::IbcTransfer(IbcTransferTxCmd::Transfer {
             from,
             channel,
@@ -241,12 +246,12 @@ pub fn run(ctx: &Ctx, cmd: TxCmd) -> anyhow::Result<()> {
     }
 }
 
-fn parse_address(what: &str, s: &str) -> anyhow::Result<Address> {
+pub(super) fn parse_address(what: &str, s: &str) -> anyhow::Result<Address> {
     Address::from_bech32(s).map_err(|e| anyhow!("{what}: {}", e.log))
 }
 
 /// The signing key, named by key name or by the address of a local key.
-fn signer_info(from: &str, keyring: &KeyringArgs, home: &std::path::Path) -> anyhow::Result<KeyInfo> {
+pub(super) fn signer_info(from: &str, keyring: &KeyringArgs, home: &std::path::Path) -> anyhow::Result<KeyInfo> {
     let kr = keyring.open(home);
     match Address::from_bech32(from) {
         Ok(addr) => kr.find_by_address(&addr)?.with_context(|| {
@@ -262,6 +267,19 @@ fn broadcast(
     signer: &KeyInfo,
     msgs: Vec<Any>,
     flags: &TxFlags,
+) -> anyhow::Result<()> {
+    broadcast_with(ctx, home, signer, msgs, flags, &|_| serde_json::Map::new())
+}
+
+/// [`broadcast`], adding to a committed (`--wait`) result the fields `extras`
+/// reads from the tx's result data (a `TxMsgData`), e.g. a new escrow's id.
+pub(super) fn broadcast_with(
+    ctx: &Ctx,
+    home: &std::path::Path,
+    signer: &KeyInfo,
+    msgs: Vec<Any>,
+    flags: &TxFlags,
+    extras: &dyn Fn(&[u8]) -> serde_json::Map<String, serde_json::Value>,
 ) -> anyhow::Result<()> {
     let opts = flags.options()?;
     let node = flags.node.client()?;
@@ -297,12 +315,18 @@ fn broadcast(
     let hash = client::tx::parse_tx_hash(&res.txhash)?;
     let committed = rt.block_on(node.wait_for_tx(hash, Duration::from_secs(flags.wait_timeout)))?;
     let time = rt.block_on(node.block_time(committed.height.value())).ok();
-    let full = client::rpc::tx_response_json(&committed, time);
+    let mut full = client::rpc::tx_response_json(&committed, time);
+    let data = full["data"].as_str().and_then(|h| hex::decode(h).ok()).unwrap_or_default();
+    let extra = extras(&data);
     match ctx.output {
-        OutputFormat::Json => println!("{full}"),
-        OutputFormat::Text => print!(
-            "{}",
-            super::output::to_text(&json!({
+        OutputFormat::Json => {
+            if let Some(obj) = full.as_object_mut() {
+                obj.extend(extra);
+            }
+            println!("{full}")
+        }
+        OutputFormat::Text => {
+            let mut summary = json!({
                 "txhash": full["txhash"],
                 "height": full["height"],
                 "code": full["code"],
@@ -310,8 +334,12 @@ fn broadcast(
                 "raw_log": full["raw_log"],
                 "gas_wanted": full["gas_wanted"],
                 "gas_used": full["gas_used"],
-            }))
-        ),
+            });
+            if let Some(obj) = summary.as_object_mut() {
+                obj.extend(extra);
+            }
+            print!("{}", super::output::to_text(&summary))
+        }
     }
     let code = committed.tx_result.code.value();
     if code != 0 {

@@ -2,6 +2,7 @@
 //! CometBFT RPC calls and ABCI queries ([`rpc`]), tx building and signing
 //! ([`tx`]), and the whole "plan, sign, broadcast" flow ([`plan_tx`], [`prepare_tx`]).
 
+pub mod escrow;
 pub mod rpc;
 pub mod tx;
 

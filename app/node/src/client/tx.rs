@@ -163,7 +163,15 @@ pub fn any_to_json(any: &Any) -> serde_json::Value {
             Ok(k) => serde_json::json!({ "@type": any.type_url, "key": b64(&k.key) }),
             Err(_) => serde_json::json!({ "@type": any.type_url, "value": b64(&any.value) }),
         },
-        _ => serde_json::json!({ "@type": any.type_url, "value": b64(&any.value) }),
+        url => match super::escrow::to_json(url, &any.value) {
+            Some(serde_json::Value::Object(fields)) => {
+                let mut out = serde_json::Map::new();
+                out.insert("@type".into(), url.into());
+                out.extend(fields);
+                serde_json::Value::Object(out)
+            }
+            _ => serde_json::json!({ "@type": any.type_url, "value": b64(&any.value) }),
+        },
     }
 }
 

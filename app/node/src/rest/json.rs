@@ -428,12 +428,12 @@ fn entry<T: Message + Default + Serialize + DeserializeOwned + 'static>() -> Any
     AnyType { to_json: proto_to_json::<T>, from_json: encode_json::<T> }
 }
 
-/// The `Any` types we know: accounts, keys, bank messages and responses, txs.
+/// The `Any` types we know: accounts, keys, bank and escrow messages and responses, txs.
 pub fn registry() -> &'static HashMap<&'static str, AnyType> {
     use cosmos_sdk_proto::cosmos::{auth, bank, crypto, tx};
     static REG: OnceLock<HashMap<&'static str, AnyType>> = OnceLock::new();
     REG.get_or_init(|| {
-        HashMap::from([
+        let mut reg = HashMap::from([
             ("/cosmos.auth.v1beta1.BaseAccount", entry::<auth::v1beta1::BaseAccount>()),
             ("/cosmos.auth.v1beta1.ModuleAccount", entry::<auth::v1beta1::ModuleAccount>()),
             ("/cosmos.crypto.secp256k1.PubKey", entry::<crypto::secp256k1::PubKey>()),
@@ -444,8 +444,36 @@ pub fn registry() -> &'static HashMap<&'static str, AnyType> {
             ("/cosmos.bank.v1beta1.MsgMultiSend", entry::<bank::v1beta1::MsgMultiSend>()),
             ("/cosmos.bank.v1beta1.MsgMultiSendResponse", entry::<bank::v1beta1::MsgMultiSendResponse>()),
             ("/cosmos.tx.v1beta1.Tx", entry::<tx::v1beta1::Tx>()),
-        ])
+        ]);
+        reg.extend(escrow_entries());
+        reg
     })
+}
+
+/// The escrow module's messages and responses (prost types without serde:
+/// their JSON is [`crate::client::escrow`]'s).
+fn escrow_entries() -> Vec<(&'static str, AnyType)> {
+    use crate::client::escrow as ce;
+    macro_rules! entries {
+        ($($url:path),* $(,)?) => {
+            vec![$(($url, AnyType {
+                to_json: |b| ce::to_json($url, b).ok_or_else(|| format!("{} does not decode", $url)),
+                from_json: |v| ce::from_json($url, &v).expect("escrow type URL").map_err(|e| format!("{e:#}")),
+            }),)*]
+        };
+    }
+    entries![
+        ce::MSG_CREATE,
+        ce::MSG_RELEASE,
+        ce::MSG_APPROVE,
+        ce::MSG_REFUND,
+        ce::MSG_CANCEL,
+        ce::MSG_CREATE_RESPONSE,
+        ce::MSG_RELEASE_RESPONSE,
+        ce::MSG_APPROVE_RESPONSE,
+        ce::MSG_REFUND_RESPONSE,
+        ce::MSG_CANCEL_RESPONSE,
+    ]
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! response message as the gateway does (see [`json`]). The height comes
 //! from the `x-cosmos-block-height` header (absent = latest).
 
+pub mod escrow;
 pub mod json;
 pub mod routes;
 

@@ -172,6 +172,7 @@ pub fn table() -> &'static [Route] {
             GET "/ibc/apps/transfer/v1/channels/{channel_id}/ports/{port_id}/escrow_address" => "/ibc.applications.transfer.v1.Query/EscrowAddress", transfer::QueryEscrowAddressRequest, transfer::QueryEscrowAddressResponse;
             GET "/ibc/apps/transfer/v1/total_escrow/{denom*}" => "/ibc.applications.transfer.v1.Query/TotalEscrowForDenom", transfer::QueryTotalEscrowForDenomRequest, transfer::QueryTotalEscrowForDenomResponse;
         };
+        table.extend(super::escrow::routes());
         table.push(Route {
             method: Method::GET,
             pattern: "/cosmos/consensus/v1/params",
@@ -258,7 +259,7 @@ pub fn find(method: &Method, path: &str) -> Option<(&'static Route, Vec<(String,
 const UNSIGNED: &[&str] = &["offset", "limit", "page"];
 
 /// Builds the request message's JSON from the body, query and path parameters.
-fn request_json(kind: &Kind, input: Input) -> Result<Value, RestError> {
+pub(super) fn request_json(kind: &Kind, input: Input) -> Result<Value, RestError> {
     let mut obj = match input.body {
         Some(Value::Object(m)) => m,
         _ => Map::new(),
