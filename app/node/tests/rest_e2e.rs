@@ -78,12 +78,14 @@ fn rest_broadcast_and_tx_lookup_against_cometbft() {
         http: Client::builder().timeout(Duration::from_secs(20)).build().unwrap(),
     };
 
-    // node_info answers once CometBFT is up and has a block.
+    // node_info answers once CometBFT is up. Wait for height 2: CometBFT stores block 1
+    // before the app commits it (with the genesis state), as the wallet tests do.
     let deadline = Instant::now() + Duration::from_secs(90);
     let chain_id = loop {
         dev.assert_running();
         let (st, v) = rest.get("/cosmos/base/tendermint/v1beta1/blocks/latest");
-        if st == StatusCode::OK {
+        let height: u64 = v["block"]["header"]["height"].as_str().and_then(|h| h.parse().ok()).unwrap_or(0);
+        if st == StatusCode::OK && height >= 2 {
             let (st2, info) = rest.get("/cosmos/base/tendermint/v1beta1/node_info");
             assert_eq!(st2, StatusCode::OK, "{info}");
             let network = info["default_node_info"]["network"].as_str().unwrap().to_string();
