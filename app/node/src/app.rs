@@ -21,6 +21,7 @@ use paychain_framework::{
     StateWrite,
 };
 use paychain_ibc::{IbcModule, TransferModule};
+use paychain_store::timing::{PhaseCounter, PhaseTotal};
 use paychain_store::{AppHash, MerkleStore, PreparedCommit, StoreConfig};
 use prost::Message;
 use rayon::prelude::*;
@@ -234,6 +235,59 @@ pub struct BlockOutcome {
     pub app_hash: AppHash,
 }
 
+/// Where the app's time goes (blocks and CheckTx), for benchmarks: filled only while
+/// [`paychain_store::timing`] is enabled. The rest of a block, the Merkle update and the
+/// RocksDB write, is in the store's [`MerkleStore::timings`].
+#[derive(Debug, Default)]
+struct AppTimings {
+    begin_block: PhaseCounter,
+    decode: PhaseCounter,
+    signature_prepass: PhaseCounter,
+    execute: PhaseCounter,
+    end_block: PhaseCounter,
+    check_tx: PhaseCounter,
+}
+
+/// A reading of the app's phase timers (see [`App::timings`]); subtract two readings with
+/// [`AppTimingsTotal::since`] to get one block's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppTimingsTotal {
+    /// Every module's BeginBlock.
+    pub begin_block: PhaseTotal,
+    /// Decoding the block's txs (in parallel).
+    pub decode: PhaseTotal,
+    /// FinalizeBlock's parallel signature pass: signer accounts read, sign bytes built,
+    /// signatures verified (wall time).
+    pub signature_prepass: PhaseTotal,
+    /// Running the txs in order: ante (fee, sequence, signature checks, which the pass above
+    /// has cached) and messages.
+    pub execute: PhaseTotal,
+    /// Every module's EndBlock and collecting the block's writes for the store.
+    pub end_block: PhaseTotal,
+    /// CheckTx calls (not part of a block; on a node they run beside it).
+    pub check_tx: PhaseTotal,
+    /// secp256k1 verifications actually run, time summed over threads.
+    pub signature_verifications: PhaseTotal,
+    /// Signature checks answered by the verified-signature cache (count only).
+    pub signature_cache_hits: PhaseTotal,
+}
+
+impl AppTimingsTotal {
+    /// What happened between `earlier` and this reading.
+    pub fn since(&self, earlier: &AppTimingsTotal) -> AppTimingsTotal {
+        AppTimingsTotal {
+            begin_block: self.begin_block.since(&earlier.begin_block),
+            decode: self.decode.since(&earlier.decode),
+            signature_prepass: self.signature_prepass.since(&earlier.signature_prepass),
+            execute: self.execute.since(&earlier.execute),
+            end_block: self.end_block.since(&earlier.end_block),
+            check_tx: self.check_tx.since(&earlier.check_tx),
+            signature_verifications: self.signature_verifications.since(&earlier.signature_verifications),
+            signature_cache_hits: self.signature_cache_hits.since(&earlier.signature_cache_hits),
+        }
+    }
+}
+
 #[derive(Default)]
 struct BlockState {
     /// Genesis writes from InitChain, applied with the first block.
@@ -263,6 +317,7 @@ struct Inner {
     /// block). Its own lock, so CheckTx never nests the block lock.
     last_block_time: RwLock<BlockTime>,
     snapshots: SnapshotManager,
+    timings: AppTimings,
 }
 
 /// The app. Cheap to clone: ABCI connections each hold one.
@@ -309,6 +364,7 @@ impl App {
                 mempool: Mutex::new(mempool),
                 last_block_time: RwLock::new(last_block_time),
                 snapshots,
+                timings: AppTimings::default(),
             }),
         })
     }
@@ -323,6 +379,21 @@ impl App {
 
     pub fn config(&self) -> &AppConfig {
         &self.inner.config
+    }
+
+    /// The app's phase timers so far (all zero unless [`paychain_store::timing`] is enabled).
+    pub fn timings(&self) -> AppTimingsTotal {
+        let t = &self.inner.timings;
+        AppTimingsTotal {
+            begin_block: t.begin_block.total(),
+            decode: t.decode.total(),
+            signature_prepass: t.signature_prepass.total(),
+            execute: t.execute.total(),
+            end_block: t.end_block.total(),
+            check_tx: t.check_tx.total(),
+            signature_verifications: self.inner.sig_cache.verifications(),
+            signature_cache_hits: self.inner.sig_cache.hits(),
+        }
     }
 
     pub fn chain_id(&self) -> String {
@@ -483,6 +554,7 @@ impl App {
     /// CheckTx (new or recheck) against the mempool state.
     pub fn check_tx(&self, tx_bytes: &[u8], recheck: bool) -> TxOutcome {
         let inner = &*self.inner;
+        let _timer = inner.timings.check_tx.time();
         let latest = inner.store.latest_version();
         let mut mp = inner.mempool.lock();
         if mp.version != latest {
@@ -562,6 +634,7 @@ impl App {
         }
         .unwrap_or_default();
         let header = BlockHeader { app_hash: last_app_hash, next_validators_hash: next_validators_hash.to_vec() };
+        let timer = inner.timings.begin_block.time();
         let begin_gas = GasMeter::infinite();
         for module in inner.wiring.modules.iter() {
             let mut ctx = Context::new(&block, ExecMode::Finalize, &mut state, &begin_gas);
@@ -569,13 +642,19 @@ impl App {
                 .begin_block(&mut ctx, &header)
                 .map_err(|e| AppError(format!("begin block of {}: {}", module.name(), e.log)))?;
         }
+        drop(timer);
 
         // Decode and verify signatures of the whole block in parallel; the
         // sequential pass below then hits the signature cache.
+        let timer = inner.timings.decode.time();
         let decoded: Vec<Result<DecodedTx, SdkError>> =
             txs.par_iter().map(|bytes| decode_tx(bytes, self.modules())).collect();
+        drop(timer);
+        let timer = inner.timings.signature_prepass.time();
         self.preverify(&decoded, &state, &block.chain_id);
+        drop(timer);
 
+        let execute_timer = inner.timings.execute.time();
         let mut tx_results = Vec::with_capacity(txs.len());
         for tx in &decoded {
             let outcome = match tx {
@@ -589,7 +668,9 @@ impl App {
             }
             tx_results.push(outcome);
         }
+        drop(execute_timer);
 
+        let end_block_timer = inner.timings.end_block.time();
         let gas = GasMeter::infinite();
         let mut events = Vec::new();
         for module in inner.wiring.modules.iter() {
@@ -600,6 +681,7 @@ impl App {
 
         state.set(APP_STORE, BLOCK_TIME_KEY.to_vec(), encode_block_time(time));
         let writes = state.into_writes();
+        drop(end_block_timer);
         let prepared = inner.store.prepare(height, &writes)?;
         let app_hash = prepared.app_hash;
         bs.finalized = Some(prepared);

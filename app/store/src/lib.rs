@@ -89,6 +89,7 @@
 mod codec;
 mod iter;
 mod snapshot;
+pub mod timing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -104,6 +105,7 @@ use sha2::Sha256;
 use codec::*;
 pub use iter::StoreIter;
 pub use snapshot::{Exporter, Importer, Leaf, VersionPin};
+pub use timing::{StoreTimings, StoreTimingsTotal};
 
 /// A block height.
 pub type Version = u64;
@@ -239,6 +241,8 @@ struct Inner {
     commit_lock: Mutex<()>,
     /// Pinned versions (refcounts): pruning keeps them readable (see "Pruning").
     pins: Mutex<BTreeMap<Version, usize>>,
+    /// Phase times for benchmarks (filled only while [`timing::set_enabled`] is on).
+    timings: StoreTimings,
 }
 
 impl Inner {
@@ -373,6 +377,7 @@ impl TreeReader for TreeView<'_> {
         if self.is_null_root(node_key) {
             return Ok(Some(Node::Null));
         }
+        let _timer = self.inner.timings.node_reads.time();
         let bytes = self.snap.get_pinned_cf(self.inner.cf(Cf::Nodes), node_db_key(self.sid, node_key))?;
         match bytes {
             Some(b) => Ok(Some(
@@ -466,6 +471,7 @@ impl MerkleStore {
             state: RwLock::new(State { latest: None, earliest: None }),
             commit_lock: Mutex::new(()),
             pins: Mutex::new(BTreeMap::new()),
+            timings: StoreTimings::default(),
         };
         inner.state = RwLock::new(Self::load_meta(&inner)?);
         Ok(MerkleStore { inner: Arc::new(inner) })
@@ -530,6 +536,11 @@ impl MerkleStore {
     /// The directory the database lives in.
     pub fn path(&self) -> &Path {
         self.inner.db.path()
+    }
+
+    /// Where the store's time went (see [`timing`]; all zero unless timing is enabled).
+    pub fn timings(&self) -> &StoreTimings {
+        &self.inner.timings
     }
 
     /// The configured substores, sorted by name.
@@ -599,6 +610,7 @@ impl MerkleStore {
 
     /// Value of `key` in `substore` at `version`.
     pub fn get(&self, substore: &str, key: &[u8], version: Version) -> Result<Option<Vec<u8>>, StoreError> {
+        let _timer = self.inner.timings.value_reads.time();
         let sid = self.sid(substore)?;
         let snap = self.view(version)?;
         Ok(read_entry(&self.inner, &snap, sid, key, version)?.flatten())
@@ -654,6 +666,7 @@ impl MerkleStore {
     /// Keys and values must be non-empty (ICS-23 cannot prove empty ones). Deleting an absent
     /// key is a no-op.
     pub fn prepare(&self, version: Version, changes: &ChangeSet) -> Result<PreparedCommit, StoreError> {
+        let _timer = self.inner.timings.prepare.time();
         for (name, kvs) in changes {
             self.sid(name)?;
             for (k, v) in kvs {
@@ -819,6 +832,7 @@ impl MerkleStore {
             None => new_earliest,
         };
 
+        let batch_timer = inner.timings.commit_batch.time();
         let mut batch = WriteBatch::default();
         if let Some(old) = st.earliest {
             if new_earliest > old {
@@ -832,12 +846,19 @@ impl MerkleStore {
         for (cf, k, v) in ops {
             batch.put_cf(inner.cf(cf), k, v);
         }
+        drop(batch_timer);
+        if timing::is_enabled() {
+            inner.timings.record_batch(batch.size_in_bytes(), batch.len());
+        }
 
         // Raise `earliest` before the data disappears (see "Concurrency").
         inner.state.write().earliest = Some(new_earliest);
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
-        if let Err(e) = inner.db.write_opt(batch, &wo) {
+        let write_timer = inner.timings.commit_write.time();
+        let written = inner.db.write_opt(batch, &wo);
+        drop(write_timer);
+        if let Err(e) = written {
             inner.state.write().earliest = st.earliest;
             return Err(e.into());
         }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use cosmos_sdk_proto::cosmos::tx::v1beta1::SignDoc;
 use parking_lot::Mutex;
+use paychain_store::timing::{PhaseCounter, PhaseTotal};
 use prost::Message;
 use secp256k1::{ecdsa::Signature, Message as SecpMessage, PublicKey, SECP256K1};
 use sha2::{Digest, Sha256};
@@ -37,11 +38,30 @@ pub fn verify_secp256k1(pub_key: &[u8], msg: &[u8], signature: &[u8]) -> bool {
 pub struct SigCache {
     verified: Mutex<HashMap<[u8; 32], ()>>,
     capacity: usize,
+    /// Lookups answered by the cache (counted while phase timing is on).
+    hits: PhaseCounter,
+    /// secp256k1 verifications actually run, and their time summed over threads.
+    verifications: PhaseCounter,
 }
 
 impl SigCache {
     pub fn new(capacity: usize) -> Self {
-        Self { verified: Mutex::new(HashMap::new()), capacity }
+        Self {
+            verified: Mutex::new(HashMap::new()),
+            capacity,
+            hits: PhaseCounter::new(),
+            verifications: PhaseCounter::new(),
+        }
+    }
+
+    /// Lookups the cache answered (see [`paychain_store::timing`]).
+    pub fn hits(&self) -> PhaseTotal {
+        self.hits.total()
+    }
+
+    /// Verifications run and their CPU time (see [`paychain_store::timing`]).
+    pub fn verifications(&self) -> PhaseTotal {
+        self.verifications.total()
     }
 
     fn key(pub_key: &[u8], msg: &[u8], signature: &[u8]) -> [u8; 32] {
@@ -58,9 +78,12 @@ impl SigCache {
     pub fn verify(&self, pub_key: &[u8], msg: &[u8], signature: &[u8]) -> bool {
         let key = Self::key(pub_key, msg, signature);
         if self.verified.lock().contains_key(&key) {
+            self.hits.count_one();
             return true;
         }
+        let timer = self.verifications.time();
         let ok = verify_secp256k1(pub_key, msg, signature);
+        drop(timer);
         if ok {
             let mut map = self.verified.lock();
             if map.len() >= self.capacity {

@@ -1,0 +1,497 @@
+//! `paychain-bench app`: blocks of signed bank sends through FinalizeBlock + Commit, in process,
+//! on the real RocksDB store, no consensus. Reports tx/s and where the time goes: decode,
+//! signature checks, execution, Merkle update, RocksDB write (the app's and the store's phase
+//! timers, see `paychain_store::timing`). Ends by checking every tx succeeded and the supply
+//! invariant.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context as _};
+use clap::Args;
+use paychain_framework::{BlockTime, Coins};
+use paychain_store::timing;
+use paychain_store::StoreTimingsTotal;
+use paychaind::app::{App, AppTimingsTotal};
+use paychaind::client::tx::fee;
+use paychaind::config::AppConfig;
+use rand::{Rng as _, SeedableRng as _};
+use rayon::prelude::*;
+
+use crate::accounts::{derive_accounts, fund_in_app_state, secret_from_u64, Send};
+use crate::report::{average, mib, ms, per_sec, percent, today, us};
+
+const CHAIN_ID: &str = "paychain-bench-1";
+const DENOM: &str = "upay";
+/// Each genesis account's balance: enough for any number of 1upay sends and their fees.
+const FUNDS: &str = "1000000000000upay";
+/// Fee and gas limit of every send (what a wallet would pay on a chain with a 0.025 gas price).
+const FEE: &str = "5000upay";
+const GAS_LIMIT: u64 = 200_000;
+
+#[derive(Args, Debug)]
+pub struct AppArgs {
+    /// Funded accounts in genesis (the state the blocks run over)
+    #[arg(long, default_value_t = 1_000_000)]
+    pub accounts: usize,
+    /// Bank sends per block
+    #[arg(long, default_value_t = 10_000)]
+    pub txs_per_block: usize,
+    /// Blocks measured (after the genesis block)
+    #[arg(long, default_value_t = 5)]
+    pub blocks: usize,
+    /// Run CheckTx on each block's txs before FinalizeBlock, as the mempool does, so FinalizeBlock
+    /// finds their signatures already verified; CheckTx time is reported apart
+    #[arg(long)]
+    pub check_tx: bool,
+    /// Directory for the store; must not exist yet, and is kept [default: a temporary directory]
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Keep the genesis store here and reuse it in later runs with the same accounts (a copy
+    /// with hard-linked table files): InitChain over 1M accounts takes minutes
+    #[arg(long)]
+    pub genesis_cache: Option<PathBuf>,
+    /// Seed of the random choice of recipients
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// One measured block.
+struct BlockRun {
+    height: u64,
+    txs: usize,
+    check_tx: Duration,
+    finalize: Duration,
+    commit: Duration,
+    app: AppTimingsTotal,
+    store: StoreTimingsTotal,
+}
+
+impl BlockRun {
+    fn total(&self) -> Duration {
+        self.finalize + self.commit
+    }
+}
+
+pub fn run(args: &AppArgs) -> anyhow::Result<()> {
+    ensure!(args.accounts >= 2, "--accounts must be at least 2");
+    ensure!(args.txs_per_block >= 1 && args.blocks >= 1, "--txs-per-block and --blocks must be positive");
+    let (_tmp, dir) = match &args.dir {
+        Some(d) => {
+            ensure!(!d.exists(), "--dir {} already exists; give a new path", d.display());
+            (None, d.clone())
+        }
+        None => {
+            let tmp = tempfile::Builder::new().prefix("paychain-bench-app").tempdir()?;
+            let path = tmp.path().join("application.db");
+            (Some(tmp), path)
+        }
+    };
+    println!(
+        "app benchmark: {} funded accounts, {} blocks of {} bank sends{}, store {}",
+        args.accounts,
+        args.blocks,
+        args.txs_per_block,
+        if args.check_tx { ", CheckTx first" } else { "" },
+        dir.display()
+    );
+    println!("  {} threads (rayon), release build: {}", rayon::current_num_threads(), !cfg!(debug_assertions));
+    println!("  {}", crate::report::machine_line());
+
+    // Setup: not measured by the phase timers.
+    timing::set_enabled(false);
+    let t = Instant::now();
+    let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
+    let keys_time = t.elapsed();
+    let app = match &args.genesis_cache {
+        Some(cache) => {
+            let entry = cache.join(format!("app-genesis-{}-{}", args.accounts, genesis_fingerprint(args.accounts)?));
+            let cached_db = entry.join("application.db");
+            if entry.join(CACHE_COMPLETE).exists() {
+                println!("setup: keys {} ms; genesis store from the cache {}", ms(keys_time), entry.display());
+            } else {
+                if entry.exists() {
+                    std::fs::remove_dir_all(&entry)
+                        .with_context(|| format!("removing the partial {}", entry.display()))?;
+                }
+                std::fs::create_dir_all(&entry)?;
+                drop(build_genesis(&cached_db, &accounts, keys_time)?);
+                // The genesis is one write batch, still only in RocksDB's log; opening the store
+                // again replays it into table files, which later copies hard-link instead of
+                // copying and replaying a log as big as the genesis.
+                drop(App::open(&cached_db, AppConfig::default()).map_err(|e| anyhow::anyhow!("reopening: {e}"))?);
+                std::fs::write(entry.join(CACHE_COMPLETE), b"")?;
+                println!("  genesis store cached in {}", entry.display());
+            }
+            let t = Instant::now();
+            copy_store(&cached_db, &dir)?;
+            let app = App::open(&dir, AppConfig::default()).map_err(|e| anyhow::anyhow!("opening the app: {e}"))?;
+            println!("  genesis store copied and opened in {} ms", ms(t.elapsed()));
+            app
+        }
+        None => build_genesis(&dir, &accounts, keys_time)?,
+    };
+
+    let t = Instant::now();
+    let blocks = sign_blocks(&accounts, args)?;
+    let sign_time = t.elapsed();
+    let total_txs = (args.blocks * args.txs_per_block) as u64;
+    println!(
+        "signed {total_txs} sends offline in {} ms ({}/s, client side, not part of the results)",
+        ms(sign_time),
+        per_sec(total_txs, sign_time)
+    );
+    drop(accounts);
+
+    timing::set_enabled(true);
+    println!();
+    println!(
+        "{:>6} {:>6} {:>9} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "height", "txs", "CheckTx", "Finalize", "Commit", "tx/s", "decode", "sigs", "execute", "merkle", "write"
+    );
+    println!(
+        "{:>6} {:>6} {:>9} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "", "", "ms", "ms", "ms", "", "ms", "ms", "ms", "ms", "ms"
+    );
+    let mut runs = Vec::with_capacity(blocks.len());
+    for (index, txs) in blocks.iter().enumerate() {
+        let height = 2 + index as u64;
+        let run = run_block(&app, height, txs, args.check_tx)?;
+        println!(
+            "{:>6} {:>6} {:>9} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            run.height,
+            run.txs,
+            if args.check_tx { ms(run.check_tx) } else { "-".to_string() },
+            ms(run.finalize),
+            ms(run.commit),
+            per_sec(run.txs as u64, run.total()),
+            ms(run.app.decode.duration()),
+            ms(run.app.signature_prepass.duration()),
+            ms(run.app.execute.duration()),
+            ms(run.store.prepare.duration()),
+            ms(run.store.commit_batch.duration() + run.store.commit_write.duration()),
+        );
+        runs.push(run);
+    }
+    timing::set_enabled(false);
+
+    print_breakdown(&runs, args);
+
+    app.check_invariants().map_err(|e| anyhow::anyhow!("supply invariant violated: {e}"))?;
+    println!("every tx succeeded; supply invariant holds");
+    Ok(())
+}
+
+/// The genesis store: InitChain with every account funded, then the (empty) first block.
+fn build_genesis(db: &Path, accounts: &[crate::accounts::Account], keys_time: Duration) -> anyhow::Result<App> {
+    let t = Instant::now();
+    let mut app_state = paychaind::genesis::default_app_state(DENOM);
+    fund_in_app_state(&mut app_state, accounts, 0, &FUNDS.parse()?);
+    let genesis_bytes = serde_json::to_vec(&app_state)?;
+    drop(app_state);
+    let json_time = t.elapsed();
+
+    let app = App::open(db, AppConfig::default()).map_err(|e| anyhow::anyhow!("opening the app: {e}"))?;
+    let t = Instant::now();
+    app.init_chain(CHAIN_ID, 1, &genesis_bytes).map_err(|e| anyhow::anyhow!("InitChain: {e}"))?;
+    let init_time = t.elapsed();
+    drop(genesis_bytes);
+    let t = Instant::now();
+    app.finalize_block(1, block_time(1), &[]).map_err(|e| anyhow::anyhow!("genesis block: {e}"))?;
+    let genesis_finalize = t.elapsed();
+    let t = Instant::now();
+    app.commit().map_err(|e| anyhow::anyhow!("genesis commit: {e}"))?;
+    let genesis_commit = t.elapsed();
+    println!(
+        "setup: keys {} ms ({}/s), genesis JSON {} ms, InitChain {} ms, genesis block FinalizeBlock {} ms + Commit {} ms",
+        ms(keys_time),
+        per_sec(accounts.len() as u64, keys_time),
+        ms(json_time),
+        ms(init_time),
+        ms(genesis_finalize),
+        ms(genesis_commit)
+    );
+    Ok(app)
+}
+
+/// Marks a finished genesis cache entry.
+const CACHE_COMPLETE: &str = "complete";
+
+/// Names what a cached genesis holds: the accounts, their funds, the chain id and the app's
+/// genesis defaults and substores (a cache written by another version of the app is not reused).
+fn genesis_fingerprint(accounts: usize) -> anyhow::Result<String> {
+    use sha2::{Digest as _, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"paychain-bench app genesis v1\0");
+    h.update(format!("{CHAIN_ID}\0{FUNDS}\0{accounts}\0").as_bytes());
+    h.update(serde_json::to_vec(&paychaind::genesis::default_app_state(DENOM))?);
+    for key in paychaind::app::wire_modules().modules.store_keys() {
+        h.update(key.as_bytes());
+        h.update(b"\0");
+    }
+    Ok(hex::encode(&h.finalize()[..6]))
+}
+
+/// Copies a closed RocksDB directory: table files (`*.sst`, never modified in place) as hard
+/// links where the file system allows, everything else (manifest, WAL, options) as copies.
+fn copy_store(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            continue; // not RocksDB's (it keeps every file at the top level)
+        }
+        let target = to.join(entry.file_name());
+        let is_table = entry.path().extension().is_some_and(|e| e == "sst");
+        if !(is_table && std::fs::hard_link(entry.path(), &target).is_ok()) {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {} to {}", entry.path().display(), target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn block_time(height: u64) -> BlockTime {
+    BlockTime { seconds: 1_700_000_000 + height as i64, nanos: 0 }
+}
+
+/// Every block's txs, signed in parallel. Block `b`'s tx `i` is sent by account
+/// `(b * N + i) mod M` (so a block's senders are distinct while N <= M) to a random other account.
+fn sign_blocks(accounts: &[crate::accounts::Account], args: &AppArgs) -> anyhow::Result<Vec<Vec<Vec<u8>>>> {
+    let m = accounts.len();
+    let n = args.txs_per_block;
+    let total = args.blocks * n;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+    let recipients: Vec<usize> = (0..total)
+        .map(|g| {
+            let from = g % m;
+            let to = rng.gen_range(0..m - 1);
+            // Uniform over every account but the sender.
+            if to >= from {
+                to + 1
+            } else {
+                to
+            }
+        })
+        .collect();
+    let amount: Coins = format!("1{DENOM}").parse()?;
+    let fee = fee(&FEE.parse()?, GAS_LIMIT);
+    let signed: Vec<Vec<u8>> = (0..total)
+        .into_par_iter()
+        .map(|g| {
+            let from = g % m;
+            Send {
+                from: &accounts[from],
+                to: &accounts[recipients[g]].address,
+                amount: &amount,
+                account_number: from as u64,
+                sequence: (g / m) as u64,
+            }
+            .sign(CHAIN_ID, &fee)
+        })
+        .collect();
+    let mut blocks = Vec::with_capacity(args.blocks);
+    let mut rest = signed.into_iter();
+    for _ in 0..args.blocks {
+        blocks.push(rest.by_ref().take(n).collect());
+    }
+    Ok(blocks)
+}
+
+fn run_block(app: &App, height: u64, txs: &[Vec<u8>], check_tx: bool) -> anyhow::Result<BlockRun> {
+    let mut check_time = Duration::ZERO;
+    if check_tx {
+        let t = Instant::now();
+        for (i, tx) in txs.iter().enumerate() {
+            let outcome = app.check_tx(tx, false);
+            if let Err(e) = &outcome.result {
+                bail!("CheckTx of tx {i} for height {height} failed: {}", e.log);
+            }
+        }
+        check_time = t.elapsed();
+    }
+    // Read after CheckTx: its state reads and signature checks are not the block's.
+    let app_before = app.timings();
+    let store_before = app.store().timings().total();
+    let t = Instant::now();
+    let outcome = app
+        .finalize_block(height, block_time(height), txs)
+        .map_err(|e| anyhow::anyhow!("FinalizeBlock {height}: {e}"))?;
+    let finalize = t.elapsed();
+    let t = Instant::now();
+    app.commit().map_err(|e| anyhow::anyhow!("Commit {height}: {e}"))?;
+    let commit = t.elapsed();
+    if let Some((i, e)) =
+        outcome.tx_results.iter().enumerate().find_map(|(i, r)| r.result.as_ref().err().map(|e| (i, e)))
+    {
+        bail!("tx {i} of height {height} failed: {}", e.log);
+    }
+    ensure!(
+        outcome.tx_results.len() == txs.len(),
+        "height {height}: {} results for {} txs",
+        outcome.tx_results.len(),
+        txs.len()
+    );
+    Ok(BlockRun {
+        height,
+        txs: txs.len(),
+        check_tx: check_time,
+        finalize,
+        commit,
+        app: app.timings().since(&app_before),
+        store: app.store().timings().total().since(&store_before),
+    })
+}
+
+/// Per-phase averages over the measured blocks, as shares of FinalizeBlock + Commit.
+fn print_breakdown(runs: &[BlockRun], args: &AppArgs) {
+    let blocks = runs.len() as u32;
+    let sum = |f: &dyn Fn(&BlockRun) -> Duration| runs.iter().map(f).sum::<Duration>();
+    let count = |f: &dyn Fn(&BlockRun) -> u64| runs.iter().map(f).sum::<u64>();
+    let txs = count(&|r| r.txs as u64);
+    let finalize = sum(&|r| r.finalize);
+    let commit = sum(&|r| r.commit);
+    let total = finalize + commit;
+
+    let begin = sum(&|r| r.app.begin_block.duration());
+    let decode = sum(&|r| r.app.decode.duration());
+    let sigs = sum(&|r| r.app.signature_prepass.duration());
+    let execute = sum(&|r| r.app.execute.duration());
+    let end = sum(&|r| r.app.end_block.duration());
+    let merkle = sum(&|r| r.store.prepare.duration());
+    let finalize_other = finalize.saturating_sub(begin + decode + sigs + execute + end + merkle);
+    let batch = sum(&|r| r.store.commit_batch.duration());
+    let write = sum(&|r| r.store.commit_write.duration());
+    let commit_other = commit.saturating_sub(batch + write);
+
+    let per_block = |d: Duration| ms(d / blocks);
+    let per_tx = |d: Duration| us(average(d, txs));
+    println!();
+    println!("where the time goes (average per block of {} txs; share of FinalizeBlock + Commit):", args.txs_per_block);
+    println!("  {:<44} {:>9} {:>7} {:>9}", "phase", "ms/block", "share", "us/tx");
+    let line = |name: &str, d: Duration| {
+        println!("  {:<44} {:>9} {:>7} {:>9}", name, per_block(d), percent(d, total), per_tx(d));
+    };
+    line("decode (parallel)", decode);
+    line("signature checks (parallel pass, wall)", sigs);
+    line("execution (ante + messages, in order)", execute);
+    line("begin/end block, collecting writes", begin + end);
+    line("Merkle update (store prepare)", merkle);
+    line("other FinalizeBlock", finalize_other);
+    line("RocksDB write: filling the batch", batch);
+    line("RocksDB write: synced write", write);
+    line("other Commit", commit_other);
+    line("total FinalizeBlock + Commit", total);
+    println!("  => {} tx/s over {} blocks ({} sends)", per_sec(txs, total), runs.len(), txs);
+
+    let verifications = runs.iter().fold(timing::PhaseTotal::default(), |a, r| add(a, r.app.signature_verifications));
+    let hits = count(&|r| r.app.signature_cache_hits.count);
+    let value_reads = runs.iter().fold(timing::PhaseTotal::default(), |a, r| add(a, r.store.value_reads));
+    let node_reads = runs.iter().fold(timing::PhaseTotal::default(), |a, r| add(a, r.store.node_reads));
+    let batch_bytes = count(&|r| r.store.batch_bytes);
+    let batch_entries = count(&|r| r.store.batch_entries);
+    println!();
+    println!(
+        "signatures in blocks: {} verified ({} ms CPU per block, {} us each; wall of the parallel pass {} ms), {} answered by the cache",
+        verifications.count,
+        per_block(verifications.duration()),
+        us(average(verifications.duration(), verifications.count)),
+        per_block(sigs),
+        hits
+    );
+    println!(
+        "state reads from RocksDB: {} per block ({} per tx), {} us each, {} ms per block (in the signature pass and execution)",
+        value_reads.count / u64::from(blocks),
+        value_reads.count / txs.max(1),
+        us(average(value_reads.duration(), value_reads.count)),
+        per_block(value_reads.duration())
+    );
+    println!(
+        "tree node reads in the Merkle update: {} per block ({} per tx), {} us each, {} ms per block",
+        node_reads.count / u64::from(blocks),
+        node_reads.count / txs.max(1),
+        us(average(node_reads.duration(), node_reads.count)),
+        per_block(node_reads.duration())
+    );
+    println!(
+        "write batch: {} MiB and {} records per block ({} records per tx)",
+        mib(batch_bytes / u64::from(blocks)),
+        batch_entries / u64::from(blocks),
+        batch_entries / txs.max(1)
+    );
+    if args.check_tx {
+        let check = sum(&|r| r.check_tx);
+        println!(
+            "CheckTx beforehand (not in the totals): {} ms per block, {} tx/s",
+            per_block(check),
+            per_sec(txs, check)
+        );
+    }
+    println!();
+    println!("docs/benchmarks.md row:");
+    println!(
+        "| {} | {} | {} × {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        today(),
+        args.accounts,
+        runs.len(),
+        args.txs_per_block,
+        if args.check_tx { "yes" } else { "no" },
+        per_sec(txs, total),
+        per_block(finalize),
+        per_block(commit),
+        per_block(decode),
+        per_block(sigs),
+        per_block(execute),
+        per_block(merkle),
+        per_block(batch + write),
+    );
+}
+
+fn add(a: timing::PhaseTotal, b: timing::PhaseTotal) -> timing::PhaseTotal {
+    timing::PhaseTotal { nanos: a.nanos + b.nanos, count: a.count + b.count }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_run_measures_every_phase() {
+        let args = AppArgs {
+            accounts: 40,
+            txs_per_block: 30,
+            blocks: 2,
+            check_tx: false,
+            dir: None,
+            genesis_cache: None,
+            seed: 1,
+        };
+        let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+        let tmp = tempfile::tempdir().unwrap();
+        let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
+        let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO).unwrap();
+        let blocks = sign_blocks(&accounts, &args).unwrap();
+        timing::set_enabled(true);
+        let run = run_block(&app, 2, &blocks[0], false).unwrap();
+        assert_eq!(run.txs, 30);
+        for (name, phase) in [
+            ("decode", run.app.decode),
+            ("signature pass", run.app.signature_prepass),
+            ("execute", run.app.execute),
+            ("end block", run.app.end_block),
+            ("prepare", run.store.prepare),
+            ("commit write", run.store.commit_write),
+        ] {
+            assert_eq!(phase.count, 1, "{name}");
+        }
+        assert_eq!(run.app.signature_verifications.count, 30);
+        assert_eq!(run.app.signature_cache_hits.count, 30, "ante finds the pre-pass's verifications");
+        assert!(run.store.value_reads.count > 0 && run.store.batch_entries > 0);
+
+        // With CheckTx first, the block verifies nothing itself.
+        let run = run_block(&app, 3, &blocks[1], true).unwrap();
+        timing::set_enabled(false);
+        assert_eq!(run.app.signature_verifications.count, 0);
+        app.check_invariants().unwrap();
+    }
+}

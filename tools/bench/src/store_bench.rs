@@ -1,0 +1,242 @@
+//! `paychain-bench store`: the Merkle store alone (`paychain_store::MerkleStore`, prepare +
+//! commit, the real RocksDB). Preloads a state, then for each block size commits blocks that
+//! update that many random existing keys; reports leaf updates per second and commit latency.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context as _};
+use clap::Args;
+use paychain_store::{timing, ChangeSet, MerkleStore, StoreConfig, StoreTimingsTotal};
+use rand::SeedableRng as _;
+use sha2::{Digest as _, Sha256};
+
+use crate::report::{average, mib, ms, per_sec, today, us};
+
+/// The one substore the benchmark writes (the app's busiest trees, `acc` and `bank`, hold
+/// similar keys: a prefix and a 20-byte address).
+const SUBSTORE: &str = "bench";
+/// Versions kept readable, as the app's default `state_retention` (so no pruning here).
+const RETENTION: u64 = 100_000;
+
+#[derive(Args, Debug)]
+pub struct StoreArgs {
+    /// Leaf updates per block, comma-separated
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,30000")]
+    pub block_sizes: Vec<usize>,
+    /// Blocks measured per block size
+    #[arg(long, default_value_t = 5)]
+    pub blocks: usize,
+    /// Keys written before measuring: the state the updates land in
+    #[arg(long, default_value_t = 1_000_000)]
+    pub preload: usize,
+    /// Keys per preload version (bounds each preload write batch)
+    #[arg(long, default_value_t = 100_000)]
+    pub preload_batch: usize,
+    /// Bytes per value (an account with its public key is ~100, a balance ~20)
+    #[arg(long, default_value_t = 64)]
+    pub value_bytes: usize,
+    /// Directory for the store; must not exist yet, and is kept [default: a temporary directory]
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Seed of the random choice of keys
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// Key `i`: a prefix byte and 20 bytes, like an address-keyed entry.
+fn key(i: usize) -> Vec<u8> {
+    let digest = Sha256::digest((i as u64).to_be_bytes());
+    let mut k = Vec::with_capacity(21);
+    k.push(0x02);
+    k.extend_from_slice(&digest[..20]);
+    k
+}
+
+/// A value of `len` bytes (at least 16) that differs per key and version.
+fn value(i: usize, version: u64, len: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(len.max(16));
+    v.extend_from_slice(&(i as u64).to_be_bytes());
+    v.extend_from_slice(&version.to_be_bytes());
+    v.resize(len.max(16), 0xAB);
+    v
+}
+
+fn change_set(entries: impl Iterator<Item = (Vec<u8>, Vec<u8>)>) -> ChangeSet {
+    let kvs: BTreeMap<Vec<u8>, Option<Vec<u8>>> = entries.map(|(k, v)| (k, Some(v))).collect();
+    BTreeMap::from([(SUBSTORE.to_string(), kvs)])
+}
+
+/// One measured block.
+struct BlockRun {
+    prepare: Duration,
+    commit: Duration,
+    store: StoreTimingsTotal,
+}
+
+pub fn run(args: &StoreArgs) -> anyhow::Result<()> {
+    ensure!(args.preload >= 1 && args.preload_batch >= 1, "--preload and --preload-batch must be positive");
+    ensure!(args.blocks >= 1, "--blocks must be positive");
+    ensure!(!args.block_sizes.is_empty(), "--block-sizes is empty");
+    for &size in &args.block_sizes {
+        ensure!(
+            size >= 1 && size <= args.preload,
+            "block size {size} must be between 1 and --preload ({})",
+            args.preload
+        );
+    }
+    let (_tmp, dir) = match &args.dir {
+        Some(d) => {
+            ensure!(!d.exists(), "--dir {} already exists; give a new path", d.display());
+            (None, d.clone())
+        }
+        None => {
+            let tmp = tempfile::Builder::new().prefix("paychain-bench-store").tempdir()?;
+            let path = tmp.path().join("store.db");
+            (Some(tmp), path)
+        }
+    };
+    let store =
+        MerkleStore::open(&dir, StoreConfig { substores: vec![SUBSTORE.to_string()], retention: Some(RETENTION) })
+            .with_context(|| format!("opening the store at {}", dir.display()))?;
+    println!(
+        "store benchmark: {} preloaded keys ({}-byte values), {} blocks per size {:?}, store {}",
+        args.preload,
+        args.value_bytes,
+        args.blocks,
+        args.block_sizes,
+        dir.display()
+    );
+
+    println!("  {}", crate::report::machine_line());
+    timing::set_enabled(false);
+    let t = Instant::now();
+    let mut version = 0u64;
+    for start in (0..args.preload).step_by(args.preload_batch) {
+        version += 1;
+        let end = (start + args.preload_batch).min(args.preload);
+        let changes = change_set((start..end).map(|i| (key(i), value(i, version, args.value_bytes))));
+        let prepared = store.prepare(version, &changes)?;
+        store.commit(prepared)?;
+    }
+    let preload_time = t.elapsed();
+    println!(
+        "preload: {} keys in {version} versions, {} ms ({} keys/s)",
+        args.preload,
+        ms(preload_time),
+        per_sec(args.preload as u64, preload_time)
+    );
+
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+    timing::set_enabled(true);
+    let mut results = Vec::new();
+    for &size in &args.block_sizes {
+        let mut runs = Vec::with_capacity(args.blocks);
+        for _ in 0..args.blocks {
+            version += 1;
+            let picked = rand::seq::index::sample(&mut rng, args.preload, size);
+            let changes = change_set(picked.iter().map(|i| (key(i), value(i, version, args.value_bytes))));
+            let before = store.timings().total();
+            let t = Instant::now();
+            let prepared = store.prepare(version, &changes)?;
+            let prepare = t.elapsed();
+            let t = Instant::now();
+            store.commit(prepared)?;
+            let commit = t.elapsed();
+            runs.push(BlockRun { prepare, commit, store: store.timings().total().since(&before) });
+        }
+        results.push((size, runs));
+    }
+    timing::set_enabled(false);
+
+    println!();
+    println!(
+        "{:>7} {:>6} {:>11} {:>11} {:>10} {:>10} {:>10} {:>11} {:>10} {:>9}",
+        "leaves",
+        "blocks",
+        "prepare ms",
+        "commit ms",
+        "batch ms",
+        "write ms",
+        "max ms",
+        "leaves/s",
+        "node rd/lf",
+        "MiB/blk"
+    );
+    let mut rows = Vec::new();
+    for (size, runs) in &results {
+        let n = runs.len() as u32;
+        let prepare: Duration = runs.iter().map(|r| r.prepare).sum();
+        let commit: Duration = runs.iter().map(|r| r.commit).sum();
+        let batch: Duration = runs.iter().map(|r| r.store.commit_batch.duration()).sum();
+        let write: Duration = runs.iter().map(|r| r.store.commit_write.duration()).sum();
+        let worst = runs.iter().map(|r| r.prepare + r.commit).max().unwrap_or_default();
+        let node_reads: u64 = runs.iter().map(|r| r.store.node_reads.count).sum();
+        let node_read_time: Duration = runs.iter().map(|r| r.store.node_reads.duration()).sum();
+        let bytes: u64 = runs.iter().map(|r| r.store.batch_bytes).sum();
+        let leaves = (*size * runs.len()) as u64;
+        println!(
+            "{:>7} {:>6} {:>11} {:>11} {:>10} {:>10} {:>10} {:>11} {:>10} {:>9}",
+            size,
+            runs.len(),
+            ms(prepare / n),
+            ms(commit / n),
+            ms(batch / n),
+            ms(write / n),
+            ms(worst),
+            per_sec(leaves, prepare + commit),
+            format!("{:.1}", node_reads as f64 / leaves as f64),
+            mib(bytes / u64::from(n)),
+        );
+        println!(
+            "{:>7}   node reads {} us each, {} ms per block of the prepare",
+            "",
+            us(average(node_read_time, node_reads)),
+            ms(node_read_time / n)
+        );
+        rows.push(format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            today(),
+            args.preload,
+            size,
+            runs.len(),
+            per_sec(leaves, prepare + commit),
+            ms(prepare / n),
+            ms(commit / n),
+            ms(worst)
+        ));
+    }
+    let on_disk = paychaind::metrics::dir_size(&dir).unwrap_or(0);
+    println!();
+    println!("store on disk: {} MiB", mib(on_disk));
+    println!();
+    println!("docs/benchmarks.md rows:");
+    for row in rows {
+        println!("{row}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_run_completes() {
+        let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+        let tmp = tempfile::tempdir().unwrap();
+        let args = StoreArgs {
+            block_sizes: vec![10, 40],
+            blocks: 2,
+            preload: 100,
+            preload_batch: 30,
+            value_bytes: 20,
+            dir: Some(tmp.path().join("store.db")),
+            seed: 3,
+        };
+        run(&args).unwrap();
+        let too_big = StoreArgs { block_sizes: vec![101], dir: None, ..args };
+        assert!(run(&too_big).is_err());
+    }
+}
