@@ -2,24 +2,9 @@
 //! (`x/bank/types/errors.go`). Logs read `"<detail>: <description>"` as
 //! `errorsmod.Wrap` formats them.
 
-use paychain_framework::SdkError;
-
 pub const CODESPACE: &str = "bank";
 
-macro_rules! bank_errors {
-    ($($name:ident = $code:literal, $desc:literal;)*) => {
-        $(
-            #[doc = $desc]
-            pub fn $name(detail: impl std::fmt::Display) -> SdkError {
-                let detail = detail.to_string();
-                let log = if detail.is_empty() { $desc.to_string() } else { format!("{detail}: {}", $desc) };
-                SdkError::new(CODESPACE, $code, log)
-            }
-        )*
-    };
-}
-
-bank_errors! {
+paychain_framework::codespace_errors! { CODESPACE;
     no_inputs = 2, "no inputs to send transaction";
     no_outputs = 3, "no outputs to send transaction";
     input_output_mismatch = 4, "sum inputs != sum outputs";

@@ -3,26 +3,9 @@
 //! SDK's root codes (`sdk`/7, `sdk`/10) as every SDK module does; insufficient
 //! funds and disabled denoms are bank's own errors (`sdk`/5, `bank`/5).
 
-use paychain_framework::SdkError;
-
 pub const CODESPACE: &str = "escrow";
 
-macro_rules! escrow_errors {
-    ($($name:ident = $code:literal, $desc:literal;)*) => {
-        $(
-            #[doc = $desc]
-            pub fn $name(detail: impl std::fmt::Display) -> SdkError {
-                let detail = detail.to_string();
-                let log = if detail.is_empty() { $desc.to_string() } else { format!("{detail}: {}", $desc) };
-                SdkError::new(CODESPACE, $code, log)
-            }
-        )*
-        /// Every (code, description) of the codespace, for documentation and tests.
-        pub const CODES: &[(u32, &str)] = &[$(($code, $desc)),*];
-    };
-}
-
-escrow_errors! {
+paychain_framework::codespace_errors! { CODESPACE;
     escrow_not_found = 2, "escrow not found";
     escrow_closed = 3, "escrow is closed";
     same_sender_recipient = 4, "sender and recipient must differ";

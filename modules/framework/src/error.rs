@@ -44,30 +44,37 @@ impl fmt::Display for SdkError {
 
 impl std::error::Error for SdkError {}
 
+/// Declares a codespace's errors: for each `name = code, "description";` a constructor
+/// `name(detail) -> SdkError` whose log reads `"<detail>: <description>"` (as the SDK's
+/// `errorsmod.Wrap` formats it, or just the description when the detail is empty), plus
+/// `CODES` (every code and description) and `description(code)`.
+#[macro_export]
+macro_rules! codespace_errors {
+    ($codespace:expr; $($name:ident = $code:literal, $desc:literal;)*) => {
+        $(
+            #[doc = $desc]
+            pub fn $name(detail: impl ::std::fmt::Display) -> $crate::SdkError {
+                let detail = detail.to_string();
+                let log = if detail.is_empty() { $desc.to_string() } else { format!("{detail}: {}", $desc) };
+                $crate::SdkError::new($codespace, $code, log)
+            }
+        )*
+        /// Every (code, description) of the codespace, for documentation and tests.
+        pub const CODES: &[(u32, &str)] = &[$(($code, $desc)),*];
+        /// The description registered for `code`, if any.
+        pub fn description(code: u32) -> Option<&'static str> {
+            CODES.iter().find(|(c, _)| *c == code).map(|(_, d)| *d)
+        }
+    };
+}
+
 /// The Cosmos SDK's registered root errors (`types/errors/errors.go`), with the
 /// same codes and descriptions. The log of an error is `"<detail>: <description>"`
 /// as the SDK's `errorsmod.Wrap` formats it.
 pub mod sdk {
-    use super::{SdkError, SDK_CODESPACE};
+    use super::SDK_CODESPACE;
 
-    macro_rules! sdk_errors {
-        ($($name:ident = $code:literal, $desc:literal;)*) => {
-            $(
-                #[doc = $desc]
-                pub fn $name(detail: impl std::fmt::Display) -> SdkError {
-                    let detail = detail.to_string();
-                    let log = if detail.is_empty() { $desc.to_string() } else { format!("{detail}: {}", $desc) };
-                    SdkError::new(SDK_CODESPACE, $code, log)
-                }
-            )*
-            /// The description the SDK registers for a root code, if any.
-            pub fn description(code: u32) -> Option<&'static str> {
-                match code { $($code => Some($desc),)* _ => None }
-            }
-        };
-    }
-
-    sdk_errors! {
+    crate::codespace_errors! { SDK_CODESPACE;
         tx_decode = 2, "tx parse error";
         invalid_sequence = 3, "invalid sequence";
         unauthorized = 4, "unauthorized";
