@@ -72,18 +72,9 @@ pub fn machine_line() -> String {
 
 /// Today's UTC date, `YYYY-MM-DD` (for the results rows of docs/benchmarks.md).
 pub fn today() -> String {
-    let days = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400);
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    // The date part of the node's own RFC 3339 formatting.
+    paychaind::services::rfc3339_seconds(i64::try_from(secs).unwrap_or(0))[..10].to_string()
 }
 
 /// Parses a duration such as `60s`, `500ms`, `2m` or `1m30s`.
