@@ -86,6 +86,7 @@
 //! Deleting a key that does not exist is a no-op (no tombstone). An empty substore has no
 //! ICS-23 non-existence proof; `get_with_proof` returns [`StoreError::EmptySubstoreProof`].
 
+mod cache;
 mod codec;
 mod iter;
 mod snapshot;
@@ -102,8 +103,10 @@ use parking_lot::{Mutex, RwLock};
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Options, ReadOptions, WriteBatch, WriteOptions, DB};
 use sha2::Sha256;
 
+use cache::{LatestValues, NodeCache, ValueWrite, NODE_CACHE_ENTRIES, VALUE_CACHE_ENTRIES};
 use codec::*;
 pub use iter::StoreIter;
+use rayon::prelude::*;
 pub use snapshot::{Exporter, Importer, Leaf, VersionPin};
 pub use timing::{StoreTimings, StoreTimingsTotal};
 
@@ -243,6 +246,13 @@ struct Inner {
     pins: Mutex<BTreeMap<Version, usize>>,
     /// Phase times for benchmarks (filled only while [`timing::set_enabled`] is on).
     timings: StoreTimings,
+    /// Decoded internal tree nodes (see [`cache`]).
+    nodes: NodeCache,
+    /// Values of the latest version, for the app's state reads (see [`cache`]).
+    latest_values: LatestValues,
+    /// jmt's batch insertion for change sets without deletions (off only to test it against
+    /// per-key insertion).
+    batch_insertion: bool,
 }
 
 impl Inner {
@@ -276,6 +286,13 @@ const _: fn() = || {
     assert_send_sync::<PreparedCommit>();
 };
 
+/// One tree's part of a [`PreparedCommit`].
+struct TreeUpdate {
+    root: [u8; 32],
+    ops: Vec<(Cf, Vec<u8>, Vec<u8>)>,
+    new_nodes: Vec<(Vec<u8>, Node)>,
+}
+
 /// The result of [`MerkleStore::prepare`]: new roots plus every write of the version, to be
 /// persisted by [`MerkleStore::commit`].
 #[derive(Clone)]
@@ -288,6 +305,11 @@ pub struct PreparedCommit {
     roots: Vec<(String, [u8; 32])>,
     /// Puts of the version (pruning deletions are computed at commit).
     ops: Vec<(Cf, Vec<u8>, Vec<u8>)>,
+    /// The version's writes `(substore id, raw key, value)` for the latest-value cache;
+    /// `None` for a bulk import (the cache starts over).
+    value_writes: Option<Vec<ValueWrite>>,
+    /// The version's new internal nodes by RocksDB key, for the node cache.
+    new_nodes: Vec<(Vec<u8>, Node)>,
 }
 
 impl PreparedCommit {
@@ -377,12 +399,20 @@ impl TreeReader for TreeView<'_> {
         if self.is_null_root(node_key) {
             return Ok(Some(Node::Null));
         }
+        let db_key = node_db_key(self.sid, node_key);
+        if let Some(node) = self.inner.nodes.get(&db_key) {
+            self.inner.timings.node_cache_hits.count_one();
+            return Ok(Some(node));
+        }
         let _timer = self.inner.timings.node_reads.time();
-        let bytes = self.snap.get_pinned_cf(self.inner.cf(Cf::Nodes), node_db_key(self.sid, node_key))?;
+        let bytes = self.snap.get_pinned_cf(self.inner.cf(Cf::Nodes), &db_key)?;
         match bytes {
-            Some(b) => Ok(Some(
-                decode_node(&b).map_err(|e| StoreError::Corrupt(format!("undecodable node {node_key:?}: {e}")))?,
-            )),
+            Some(b) => {
+                let node =
+                    decode_node(&b).map_err(|e| StoreError::Corrupt(format!("undecodable node {node_key:?}: {e}")))?;
+                self.inner.nodes.offer(db_key, &node);
+                Ok(Some(node))
+            }
             None => Ok(None),
         }
     }
@@ -472,9 +502,22 @@ impl MerkleStore {
             commit_lock: Mutex::new(()),
             pins: Mutex::new(BTreeMap::new()),
             timings: StoreTimings::default(),
+            nodes: NodeCache::new(NODE_CACHE_ENTRIES),
+            latest_values: LatestValues::new(VALUE_CACHE_ENTRIES),
+            batch_insertion: true,
         };
-        inner.state = RwLock::new(Self::load_meta(&inner)?);
+        let state = Self::load_meta(&inner)?;
+        inner.latest_values.advance(None, state.latest.map_or(0, |l| l.0), None);
+        inner.state = RwLock::new(state);
         Ok(MerkleStore { inner: Arc::new(inner) })
+    }
+
+    /// Turns jmt's batch insertion off, so tests can compare it with per-key insertion.
+    #[doc(hidden)]
+    pub fn open_with_per_key_insertion(path: &Path, cfg: StoreConfig) -> Result<Self, StoreError> {
+        let mut store = Self::open(path, cfg)?;
+        Arc::get_mut(&mut store.inner).expect("just opened").batch_insertion = false;
+        Ok(store)
     }
 
     fn load_meta(inner: &Inner) -> Result<State, StoreError> {
@@ -610,10 +653,16 @@ impl MerkleStore {
 
     /// Value of `key` in `substore` at `version`.
     pub fn get(&self, substore: &str, key: &[u8], version: Version) -> Result<Option<Vec<u8>>, StoreError> {
-        let _timer = self.inner.timings.value_reads.time();
         let sid = self.sid(substore)?;
+        if let Some(hit) = self.inner.latest_values.get(version, sid, key) {
+            self.inner.timings.value_cache_hits.count_one();
+            return Ok(hit);
+        }
+        let _timer = self.inner.timings.value_reads.time();
         let snap = self.view(version)?;
-        Ok(read_entry(&self.inner, &snap, sid, key, version)?.flatten())
+        let value = read_entry(&self.inner, &snap, sid, key, version)?.flatten();
+        self.inner.latest_values.fill(version, sid, key, &value);
+        Ok(value)
     }
 
     /// Ascending iteration over the keys of `substore` in `[start, end)` (`end` `None` =
@@ -705,32 +754,50 @@ impl MerkleStore {
             None => vec![EMPTY_ROOT; n],
         };
 
+        // The substore trees are independent: update them in parallel, then the main tree
+        // over their roots. Each tree's writes are collected apart and appended in name order,
+        // so the result does not depend on scheduling.
+        let empty = BTreeMap::new();
+        let trees: Vec<TreeUpdate> = self
+            .inner
+            .names
+            .par_iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let sid = (i + 1) as u8;
+                let mut effective = BTreeMap::new();
+                for (k, v) in changes.get(name).unwrap_or(&empty) {
+                    if v.is_none() {
+                        let exists = match base {
+                            Some(b) => read_entry(&self.inner, &snap, sid, k, b)?.flatten().is_some(),
+                            None => false,
+                        };
+                        if !exists {
+                            continue;
+                        }
+                    }
+                    effective.insert(k.clone(), v.clone());
+                }
+                self.apply_tree(&snap, sid, version, base, null_root, &effective)
+            })
+            .collect::<Result<_, StoreError>>()?;
+
         let mut ops = Vec::new();
+        let mut new_nodes = Vec::new();
         let mut roots = Vec::with_capacity(n);
         let mut main_changes = BTreeMap::new();
-        let empty = BTreeMap::new();
-        for (i, name) in self.inner.names.iter().enumerate() {
-            let sid = (i + 1) as u8;
-            let mut effective = BTreeMap::new();
-            for (k, v) in changes.get(name).unwrap_or(&empty) {
-                if v.is_none() {
-                    let exists = match base {
-                        Some(b) => read_entry(&self.inner, &snap, sid, k, b)?.flatten().is_some(),
-                        None => false,
-                    };
-                    if !exists {
-                        continue;
-                    }
-                }
-                effective.insert(k.clone(), v.clone());
+        for ((i, name), tree) in self.inner.names.iter().enumerate().zip(trees) {
+            if base.is_none() || tree.root != prev_roots[i] {
+                main_changes.insert(name.as_bytes().to_vec(), Some(tree.root.to_vec()));
             }
-            let root = self.apply_tree(&snap, sid, version, base, null_root, &effective, &mut ops)?;
-            if base.is_none() || root != prev_roots[i] {
-                main_changes.insert(name.as_bytes().to_vec(), Some(root.to_vec()));
-            }
-            roots.push((name.clone(), root));
+            roots.push((name.clone(), tree.root));
+            ops.extend(tree.ops);
+            new_nodes.extend(tree.new_nodes);
         }
-        let app_hash = self.apply_tree(&snap, MAIN_SID, version, base, null_root, &main_changes, &mut ops)?;
+        let main = self.apply_tree(&snap, MAIN_SID, version, base, null_root, &main_changes)?;
+        let app_hash = main.root;
+        ops.extend(main.ops);
+        new_nodes.extend(main.new_nodes);
 
         let mut rec = Vec::with_capacity(32 * (n + 1));
         rec.extend_from_slice(&app_hash);
@@ -742,12 +809,16 @@ impl MerkleStore {
         latest.extend_from_slice(&app_hash);
         ops.push((Cf::Meta, META_LATEST.to_vec(), latest));
 
-        Ok(PreparedCommit { version, app_hash, base, roots, ops })
+        let mut value_writes = Vec::new();
+        for (name, kvs) in changes {
+            let sid = self.sid(name)?;
+            value_writes.extend(kvs.iter().map(|(k, v)| (sid, k.clone(), v.clone())));
+        }
+        Ok(PreparedCommit { version, app_hash, base, roots, ops, value_writes: Some(value_writes), new_nodes })
     }
 
-    /// Applies `changes` (already filtered of no-op deletes) to tree `sid`, appending the writes
-    /// to `ops`; returns the new root hash.
-    #[allow(clippy::too_many_arguments)]
+    /// Applies `changes` (already filtered of no-op deletes) to tree `sid`: its new root and
+    /// writes.
     fn apply_tree(
         &self,
         snap: &Snapshot<'_>,
@@ -756,8 +827,9 @@ impl MerkleStore {
         base: Option<Version>,
         null_root: Option<Version>,
         changes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-        ops: &mut Vec<(Cf, Vec<u8>, Vec<u8>)>,
-    ) -> Result<[u8; 32], StoreError> {
+    ) -> Result<TreeUpdate, StoreError> {
+        let mut ops = Vec::new();
+        let mut new_nodes = Vec::new();
         let reader = TreeView { inner: &self.inner, snap, sid, null_root };
         let new_root_key = root_key(version);
         if changes.is_empty() {
@@ -774,18 +846,36 @@ impl MerkleStore {
                 }
                 None => Node::Null,
             };
-            ops.push((Cf::Nodes, node_db_key(sid, &new_root_key), encode_node(&node)));
-            return Ok(node_hash(&node));
+            let db_key = node_db_key(sid, &new_root_key);
+            ops.push((Cf::Nodes, db_key.clone(), encode_node(&node)));
+            let root = node_hash(&node);
+            if matches!(node, Node::Internal(_)) {
+                new_nodes.push((db_key, node));
+            }
+            return Ok(TreeUpdate { root, ops, new_nodes });
         }
 
         let tree = Sha256Jmt::new(&reader);
-        let value_set = changes.iter().map(|(k, v)| (key_hash(k), v.clone()));
-        let (root, batch) = tree.put_value_set(value_set, version).map_err(tree_err)?;
+        let (root, batch) = if self.inner.batch_insertion && changes.values().all(Option::is_some) {
+            // jmt's batch insertion builds and hashes each touched node once per block, where
+            // per-key insertion rebuilds and rehashes the whole path of every key. It takes no
+            // deletions; the roots are the same (they depend only on the key/value set).
+            let values = changes.iter().filter_map(|(k, v)| Some((key_hash(k), v.clone()?))).collect();
+            let (mut roots, batch) = tree.batch_put_value_sets(vec![values], None, version).map_err(tree_err)?;
+            (roots.pop().ok_or_else(|| StoreError::Tree("jmt returned no root".into()))?, batch)
+        } else {
+            let value_set = changes.iter().map(|(k, v)| (key_hash(k), v.clone()));
+            tree.put_value_set(value_set, version).map_err(tree_err)?
+        };
         if !batch.node_batch.nodes().contains_key(&new_root_key) {
             return Err(StoreError::Tree(format!("jmt produced no root for tree {sid} at version {version}")));
         }
         for (nk, node) in batch.node_batch.nodes() {
-            ops.push((Cf::Nodes, node_db_key(sid, nk), encode_node(node)));
+            let db_key = node_db_key(sid, nk);
+            ops.push((Cf::Nodes, db_key.clone(), encode_node(node)));
+            if matches!(node, Node::Internal(_)) {
+                new_nodes.push((db_key, node.clone()));
+            }
         }
         let old_root = base.map(root_key);
         let mut old_root_stale = false;
@@ -807,7 +897,7 @@ impl MerkleStore {
                 ops.push((Cf::Preimages, preimage_key(sid, &key_hash(k)), k.clone()));
             }
         }
-        Ok(root.0)
+        Ok(TreeUpdate { root: root.0, ops, new_nodes })
     }
 
     /// Persists a prepared commit as one atomic, synced RocksDB write batch, including pruning
@@ -842,7 +932,7 @@ impl MerkleStore {
         batch.put_cf(inner.cf(Cf::Meta), META_EARLIEST, be(new_earliest));
         // Puts after the pruning deletions: a key both pruned and rewritten ends up written.
         // Consumed while copied into the batch: a state-sync import holds the whole state here.
-        let PreparedCommit { version, app_hash, ops, .. } = prepared;
+        let PreparedCommit { version, app_hash, ops, value_writes, new_nodes, .. } = prepared;
         for (cf, k, v) in ops {
             batch.put_cf(inner.cf(cf), k, v);
         }
@@ -863,6 +953,9 @@ impl MerkleStore {
             return Err(e.into());
         }
         inner.state.write().latest = Some((version, app_hash));
+        // The caches follow the disk, never lead it (see `cache`).
+        inner.latest_values.advance(latest, version, value_writes.as_deref());
+        inner.nodes.offer_all(new_nodes.iter().map(|(k, n)| (k, n)));
         Ok(())
     }
 

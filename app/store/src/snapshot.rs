@@ -251,7 +251,15 @@ impl Importer {
         let mut latest = be(self.version).to_vec();
         latest.extend_from_slice(&app_hash);
         self.ops.push((Cf::Meta, META_LATEST.to_vec(), latest));
-        Ok(PreparedCommit { version: self.version, app_hash, base: None, roots: self.roots, ops: self.ops })
+        Ok(PreparedCommit {
+            version: self.version,
+            app_hash,
+            base: None,
+            roots: self.roots,
+            ops: self.ops,
+            value_writes: None,
+            new_nodes: Vec::new(),
+        })
     }
 
     fn build_current(&mut self) -> Result<(), StoreError> {

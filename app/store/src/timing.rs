@@ -114,8 +114,12 @@ pub struct StoreTimings {
     pub commit_batch: PhaseCounter,
     /// [`crate::MerkleStore::commit`]: the one synced RocksDB write of the batch.
     pub commit_write: PhaseCounter,
-    /// Values read with [`crate::MerkleStore::get`] (the app's state reads).
+    /// Values read from RocksDB by [`crate::MerkleStore::get`] (the app's state reads).
     pub value_reads: PhaseCounter,
+    /// [`crate::MerkleStore::get`]s answered by the latest-value cache (count only).
+    pub value_cache_hits: PhaseCounter,
+    /// Tree node reads answered by the node cache (count only).
+    pub node_cache_hits: PhaseCounter,
     /// Bytes of the committed write batches.
     pub batch_bytes: AtomicU64,
     /// Records (puts and deletes) of the committed write batches.
@@ -130,6 +134,8 @@ pub struct StoreTimingsTotal {
     pub commit_batch: PhaseTotal,
     pub commit_write: PhaseTotal,
     pub value_reads: PhaseTotal,
+    pub value_cache_hits: PhaseTotal,
+    pub node_cache_hits: PhaseTotal,
     pub batch_bytes: u64,
     pub batch_entries: u64,
 }
@@ -148,6 +154,8 @@ impl StoreTimings {
             commit_batch: self.commit_batch.total(),
             commit_write: self.commit_write.total(),
             value_reads: self.value_reads.total(),
+            value_cache_hits: self.value_cache_hits.total(),
+            node_cache_hits: self.node_cache_hits.total(),
             batch_bytes: self.batch_bytes.load(Relaxed),
             batch_entries: self.batch_entries.load(Relaxed),
         }
@@ -163,6 +171,8 @@ impl StoreTimingsTotal {
             commit_batch: self.commit_batch.since(&earlier.commit_batch),
             commit_write: self.commit_write.since(&earlier.commit_write),
             value_reads: self.value_reads.since(&earlier.value_reads),
+            value_cache_hits: self.value_cache_hits.since(&earlier.value_cache_hits),
+            node_cache_hits: self.node_cache_hits.since(&earlier.node_cache_hits),
             batch_bytes: self.batch_bytes.saturating_sub(earlier.batch_bytes),
             batch_entries: self.batch_entries.saturating_sub(earlier.batch_entries),
         }

@@ -1,0 +1,169 @@
+//! In-memory caches in front of RocksDB: decoded tree nodes, and the values of the latest
+//! version. Both only ever hold what is (or is being atomically made) the on-disk truth, so a
+//! hit returns exactly what a RocksDB read would; they change speed, never results.
+//!
+//! Bounded by entry count and cleared when full (like the app's signature cache): the hot
+//! entries (the trees' top nodes, params, module accounts) come back within a block, and there
+//! is no eviction order to keep. Nothing iterates them, so hash maps are fine here.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use jmt::storage::Node;
+use parking_lot::Mutex;
+
+use crate::Version;
+
+/// Entries of the node cache: about 0.8 KiB per internal node, ~100 MiB when full. Blocks of
+/// 10,000 sends write ~30,000 internal nodes over the trees; the cache keeps a few blocks'.
+pub const NODE_CACHE_ENTRIES: usize = 131_072;
+/// Entries of the latest-value cache: accounts and balances are ~100-200 bytes, ~50 MiB when full.
+pub const VALUE_CACHE_ENTRIES: usize = 262_144;
+
+/// A map that forgets everything when it reaches its capacity.
+struct Bounded<K, V> {
+    map: HashMap<K, V>,
+    capacity: usize,
+}
+
+impl<K: Eq + Hash, V> Bounded<K, V> {
+    fn new(capacity: usize) -> Self {
+        Self { map: HashMap::new(), capacity }
+    }
+
+    fn insert(&mut self, k: K, v: V) {
+        if self.map.len() >= self.capacity && !self.map.contains_key(&k) {
+            self.map.clear();
+        }
+        self.map.insert(k, v);
+    }
+}
+
+/// Decoded tree nodes by their RocksDB key (`sid ++ borsh(NodeKey)`). A node key names one
+/// node forever: jmt writes a node only at its own version, and a version is written once
+/// (`commit` refuses anything but `latest + 1`). Only internal nodes are kept: leaves are read
+/// once, when their key changes, while the internal nodes near the roots are read by every
+/// block.
+pub struct NodeCache {
+    nodes: Mutex<Bounded<Vec<u8>, Node>>,
+}
+
+impl NodeCache {
+    pub fn new(capacity: usize) -> Self {
+        Self { nodes: Mutex::new(Bounded::new(capacity)) }
+    }
+
+    pub fn get(&self, db_key: &[u8]) -> Option<Node> {
+        self.nodes.lock().map.get(db_key).cloned()
+    }
+
+    /// Keeps `node` if it is worth keeping (an internal node).
+    pub fn offer(&self, db_key: Vec<u8>, node: &Node) {
+        if matches!(node, Node::Internal(_)) {
+            self.nodes.lock().insert(db_key, node.clone());
+        }
+    }
+
+    /// Keeps the internal nodes among `nodes` (a committed version's new nodes).
+    pub fn offer_all<'a>(&self, nodes: impl IntoIterator<Item = (&'a Vec<u8>, &'a Node)>) {
+        let mut map = self.nodes.lock();
+        for (k, n) in nodes {
+            if matches!(n, Node::Internal(_)) {
+                map.insert(k.clone(), n.clone());
+            }
+        }
+    }
+}
+
+/// One write of a committed version: `(substore id, raw key, value or None = deleted)`.
+pub type ValueWrite = (u8, Vec<u8>, Option<Vec<u8>>);
+
+/// `(substore id, raw key)` -> value at [`LatestValues`]' version (`None` = absent).
+type ValueKey = (u8, Vec<u8>);
+
+/// Values as of one version, the latest committed one. Readers at that version are served
+/// from it; a commit moves it to the new version under the same lock, carrying the version's
+/// writes over, so an entry can never be read at a version it does not belong to.
+pub struct LatestValues {
+    inner: Mutex<LatestInner>,
+}
+
+struct LatestInner {
+    version: Option<Version>,
+    values: Bounded<ValueKey, Option<Vec<u8>>>,
+}
+
+impl LatestValues {
+    pub fn new(capacity: usize) -> Self {
+        Self { inner: Mutex::new(LatestInner { version: None, values: Bounded::new(capacity) }) }
+    }
+
+    /// The cached value of `key` at `version`: `None` when not cached (or another version).
+    pub fn get(&self, version: Version, sid: u8, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        let inner = self.inner.lock();
+        if inner.version != Some(version) {
+            return None;
+        }
+        // A tuple key cannot be looked up by borrowed parts; the copy is small next to a read.
+        inner.values.map.get(&(sid, key.to_vec())).cloned()
+    }
+
+    /// Remembers what a read of `key` at `version` found, if the cache is still at `version`
+    /// (a commit may have moved it on while the read went to RocksDB).
+    pub fn fill(&self, version: Version, sid: u8, key: &[u8], value: &Option<Vec<u8>>) {
+        let mut inner = self.inner.lock();
+        if inner.version == Some(version) {
+            inner.values.insert((sid, key.to_vec()), value.clone());
+        }
+    }
+
+    /// Moves the cache from `base` to `version`, applying that version's writes. If the cache
+    /// was not at `base` (or `writes` is `None`: a bulk import), it starts over empty.
+    pub fn advance(&self, base: Option<Version>, version: Version, writes: Option<&[ValueWrite]>) {
+        let mut inner = self.inner.lock();
+        match writes {
+            Some(writes) if inner.version == base && base.is_some() => {
+                for (sid, k, v) in writes {
+                    inner.values.insert((*sid, k.clone()), v.clone());
+                }
+            }
+            _ => inner.values.map.clear(),
+        }
+        inner.version = Some(version);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_map_clears_when_full() {
+        let mut b = Bounded::new(2);
+        b.insert(1, 'a');
+        b.insert(2, 'b');
+        b.insert(2, 'c'); // an existing key never clears
+        assert_eq!(b.map.len(), 2);
+        b.insert(3, 'd');
+        assert_eq!(b.map.len(), 1);
+        assert_eq!(b.map.get(&3), Some(&'d'));
+    }
+
+    #[test]
+    fn latest_values_only_answer_for_their_version() {
+        let c = LatestValues::new(10);
+        c.advance(None, 1, None);
+        c.fill(1, 1, b"k", &Some(b"v1".to_vec()));
+        assert_eq!(c.get(1, 1, b"k"), Some(Some(b"v1".to_vec())));
+        assert_eq!(c.get(2, 1, b"k"), None, "another version");
+        // Version 2 rewrites k and deletes d; a read at 1 finishing late must not fill it.
+        c.advance(Some(1), 2, Some(&[(1, b"k".to_vec(), Some(b"v2".to_vec())), (1, b"d".to_vec(), None)]));
+        c.fill(1, 1, b"x", &Some(b"old".to_vec()));
+        assert_eq!(c.get(2, 1, b"x"), None);
+        assert_eq!(c.get(2, 1, b"k"), Some(Some(b"v2".to_vec())));
+        assert_eq!(c.get(2, 1, b"d"), Some(None));
+        // A jump (not from the cached version) starts over.
+        c.advance(Some(5), 6, Some(&[]));
+        assert_eq!(c.get(6, 1, b"k"), None);
+    }
+}
