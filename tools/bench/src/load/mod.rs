@@ -128,10 +128,10 @@ pub struct LoadArgs {
     #[arg(long, default_value = "load")]
     pub seed: String,
     /// Started validator: CometBFT consensus.timeout_commit
-    #[arg(long, default_value = "1s")]
+    #[arg(long, default_value = "500ms")]
     pub timeout_commit: String,
     /// Started validator: CometBFT mempool.size (txs)
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = 10_000)]
     pub mempool_size: u32,
     /// Started validator: consensus_params.block.max_bytes
     #[arg(long, default_value_t = 22_020_096)]
