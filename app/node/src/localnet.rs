@@ -533,7 +533,7 @@ fn init_node_home(
         p2p_laddr: format!("tcp://127.0.0.1:{}", ports.p2p),
         abci_address: ([127, 0, 0, 1], ports.abci).into(),
         timeout_commit: timeout_commit.to_string(),
-        mempool_size: 10_000,
+        mempool_size: 20_000,
         minimum_gas_prices: String::new(),
         overwrite: false,
         cometbft_log_level: Some(COMETBFT_LOG_LEVEL.to_string()),

@@ -51,7 +51,7 @@ pub struct DevArgs {
     /// Lowest gas price the mempool accepts, e.g. 0.025upay (kept in app.toml) [default on a new home: none]
     #[arg(long)]
     pub minimum_gas_prices: Option<String>,
-    /// Block interval (CometBFT timeout_commit) [default on a new home: 1s]
+    /// Block interval (CometBFT timeout_commit) [default on a new home: 500ms]
     #[arg(long)]
     pub timeout_commit: Option<String>,
     /// Coins given to the dev key in a new genesis
@@ -112,8 +112,9 @@ fn create_home(comet: &cometbft::CometBft, home: &Path, args: &DevArgs, kr: &Key
         // Loopback only: a dev chain has no peers.
         p2p_laddr: format!("tcp://{}", loopback(args.p2p_port)),
         abci_address: loopback(args.abci_port),
-        timeout_commit: args.timeout_commit.clone().unwrap_or_else(|| "1s".to_string()),
-        mempool_size: 5000,
+        // A payments chain: short blocks, and room in the mempool for a few blocks of sends.
+        timeout_commit: args.timeout_commit.clone().unwrap_or_else(|| "500ms".to_string()),
+        mempool_size: 10_000,
         minimum_gas_prices: args.minimum_gas_prices.clone().unwrap_or_default(),
         overwrite: false,
         cometbft_log_level: Some(DEV_COMETBFT_LOG_LEVEL.to_string()),

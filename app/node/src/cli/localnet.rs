@@ -37,7 +37,7 @@ pub struct InitFlags {
     #[arg(long, default_value_t = 27000)]
     pub base_port: u16,
     /// Block interval (CometBFT timeout_commit)
-    #[arg(long, default_value = "500ms")]
+    #[arg(long, default_value = "200ms")]
     pub timeout_commit: String,
     /// Take a state-sync snapshot every this many blocks (0 = off)
     #[arg(long, default_value_t = 50)]
