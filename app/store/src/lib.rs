@@ -291,6 +291,8 @@ struct TreeUpdate {
     root: [u8; 32],
     ops: Vec<(Cf, Vec<u8>, Vec<u8>)>,
     new_nodes: Vec<(Vec<u8>, Node)>,
+    /// RocksDB keys of the nodes this version replaced (stale from it on).
+    replaced_nodes: Vec<Vec<u8>>,
 }
 
 /// The result of [`MerkleStore::prepare`]: new roots plus every write of the version, to be
@@ -310,6 +312,9 @@ pub struct PreparedCommit {
     value_writes: Option<Vec<ValueWrite>>,
     /// The version's new internal nodes by RocksDB key, for the node cache.
     new_nodes: Vec<(Vec<u8>, Node)>,
+    /// The nodes it replaced: the node cache drops them, so it holds the live trees rather
+    /// than filling up with old versions of the nodes near the roots.
+    replaced_nodes: Vec<Vec<u8>>,
 }
 
 impl PreparedCommit {
@@ -808,6 +813,7 @@ impl MerkleStore {
 
         let mut ops = Vec::new();
         let mut new_nodes = Vec::new();
+        let mut replaced_nodes = Vec::new();
         let mut roots = Vec::with_capacity(n);
         let mut main_changes = BTreeMap::new();
         for ((i, name), tree) in self.inner.names.iter().enumerate().zip(trees) {
@@ -817,11 +823,13 @@ impl MerkleStore {
             roots.push((name.clone(), tree.root));
             ops.extend(tree.ops);
             new_nodes.extend(tree.new_nodes);
+            replaced_nodes.extend(tree.replaced_nodes);
         }
         let main = self.apply_tree(&snap, MAIN_SID, version, base, null_root, &main_changes)?;
         let app_hash = main.root;
         ops.extend(main.ops);
         new_nodes.extend(main.new_nodes);
+        replaced_nodes.extend(main.replaced_nodes);
 
         let mut rec = Vec::with_capacity(32 * (n + 1));
         rec.extend_from_slice(&app_hash);
@@ -838,7 +846,16 @@ impl MerkleStore {
             let sid = self.sid(name)?;
             value_writes.extend(kvs.iter().map(|(k, v)| (sid, k.clone(), v.clone())));
         }
-        Ok(PreparedCommit { version, app_hash, base, roots, ops, value_writes: Some(value_writes), new_nodes })
+        Ok(PreparedCommit {
+            version,
+            app_hash,
+            base,
+            roots,
+            ops,
+            value_writes: Some(value_writes),
+            new_nodes,
+            replaced_nodes,
+        })
     }
 
     /// Applies `changes` (already filtered of no-op deletes) to tree `sid`: its new root and
@@ -854,6 +871,7 @@ impl MerkleStore {
     ) -> Result<TreeUpdate, StoreError> {
         let mut ops = Vec::new();
         let mut new_nodes = Vec::new();
+        let mut replaced_nodes = Vec::new();
         let reader = TreeView { inner: &self.inner, snap, sid, null_root };
         let new_root_key = root_key(version);
         if changes.is_empty() {
@@ -866,6 +884,7 @@ impl MerkleStore {
                         .map_err(tree_err)?
                         .ok_or_else(|| StoreError::Corrupt(format!("missing root of tree {sid} at {b}")))?;
                     ops.push((Cf::Stale, stale_node_key(version, sid, &old), vec![]));
+                    replaced_nodes.push(node_db_key(sid, &old));
                     node
                 }
                 None => Node::Null,
@@ -876,7 +895,7 @@ impl MerkleStore {
             if matches!(node, Node::Internal(_)) {
                 new_nodes.push((db_key, node));
             }
-            return Ok(TreeUpdate { root, ops, new_nodes });
+            return Ok(TreeUpdate { root, ops, new_nodes, replaced_nodes });
         }
 
         let tree = Sha256Jmt::new(&reader);
@@ -909,10 +928,12 @@ impl MerkleStore {
             }
             old_root_stale |= Some(&s.node_key) == old_root.as_ref();
             ops.push((Cf::Stale, stale_node_key(s.stale_since_version, sid, &s.node_key), vec![]));
+            replaced_nodes.push(node_db_key(sid, &s.node_key));
         }
         if let (Some(old), false) = (&old_root, old_root_stale) {
             // jmt copies an unchanged root without marking the old one stale.
             ops.push((Cf::Stale, stale_node_key(version, sid, old), vec![]));
+            replaced_nodes.push(node_db_key(sid, old));
         }
         for (k, v) in changes {
             ops.push((Cf::Values, value_key(sid, k, version), encode_value(v.as_deref())));
@@ -921,7 +942,7 @@ impl MerkleStore {
                 ops.push((Cf::Preimages, preimage_key(sid, &key_hash(k)), k.clone()));
             }
         }
-        Ok(TreeUpdate { root: root.0, ops, new_nodes })
+        Ok(TreeUpdate { root: root.0, ops, new_nodes, replaced_nodes })
     }
 
     /// Persists a prepared commit as one atomic, synced RocksDB write batch, including pruning
@@ -956,7 +977,7 @@ impl MerkleStore {
         batch.put_cf(inner.cf(Cf::Meta), META_EARLIEST, be(new_earliest));
         // Puts after the pruning deletions: a key both pruned and rewritten ends up written.
         // Consumed while copied into the batch: a state-sync import holds the whole state here.
-        let PreparedCommit { version, app_hash, ops, value_writes, new_nodes, .. } = prepared;
+        let PreparedCommit { version, app_hash, ops, value_writes, new_nodes, replaced_nodes, .. } = prepared;
         for (cf, k, v) in ops {
             batch.put_cf(inner.cf(cf), k, v);
         }
@@ -979,7 +1000,7 @@ impl MerkleStore {
         inner.state.write().latest = Some((version, app_hash));
         // The caches follow the disk, never lead it (see `cache`).
         inner.latest_values.advance(latest, version, value_writes.as_deref());
-        inner.nodes.offer_all(new_nodes);
+        inner.nodes.replace(&replaced_nodes, new_nodes);
         Ok(())
     }
 

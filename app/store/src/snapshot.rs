@@ -259,6 +259,7 @@ impl Importer {
             ops: self.ops,
             value_writes: None,
             new_nodes: Vec::new(),
+            replaced_nodes: Vec::new(),
         })
     }
 
