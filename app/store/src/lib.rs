@@ -532,13 +532,19 @@ impl MerkleStore {
             pins: Mutex::new(BTreeMap::new()),
             timings: StoreTimings::default(),
             nodes: NodeCache::new(NODE_CACHE_ENTRIES),
-            latest_values: LatestValues::new(VALUE_CACHE_ENTRIES),
+            latest_values: LatestValues::new(VALUE_CACHE_ENTRIES, None),
             batch_insertion: true,
         };
         let state = Self::load_meta(&inner)?;
-        inner.latest_values.advance(None, state.latest.map_or(0, |l| l.0), None);
+        inner.latest_values = LatestValues::new(VALUE_CACHE_ENTRIES, state.latest.map(|l| l.0));
         inner.state = RwLock::new(state);
         Ok(MerkleStore { inner: Arc::new(inner) })
+    }
+
+    /// Whether change sets without deletions use jmt's batch insertion (tests).
+    #[doc(hidden)]
+    pub fn uses_batch_insertion(&self) -> bool {
+        self.inner.batch_insertion
     }
 
     /// Turns jmt's batch insertion off, so tests can compare it with per-key insertion.
@@ -999,7 +1005,7 @@ impl MerkleStore {
         }
         inner.state.write().latest = Some((version, app_hash));
         // The caches follow the disk, never lead it (see `cache`).
-        inner.latest_values.advance(latest, version, value_writes.as_deref());
+        inner.latest_values.advance(latest, version, value_writes);
         inner.nodes.replace(&replaced_nodes, new_nodes);
         Ok(())
     }

@@ -151,6 +151,7 @@ fn batch_insertion_matches_per_key_insertion() {
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let batch = open(d1.path(), Some(10));
     let per_key = MerkleStore::open_with_per_key_insertion(d2.path(), cfg(Some(10))).unwrap();
+    assert!(batch.uses_batch_insertion() && !per_key.uses_batch_insertion(), "two different paths compared");
     let mut model = Model::new();
     for v in 1..=60u64 {
         let mut changes = ChangeSet::new();
