@@ -76,17 +76,7 @@ impl BlockRun {
 pub fn run(args: &AppArgs) -> anyhow::Result<()> {
     ensure!(args.accounts >= 2, "--accounts must be at least 2");
     ensure!(args.txs_per_block >= 1 && args.blocks >= 1, "--txs-per-block and --blocks must be positive");
-    let (_tmp, dir) = match &args.dir {
-        Some(d) => {
-            ensure!(!d.exists(), "--dir {} already exists; give a new path", d.display());
-            (None, d.clone())
-        }
-        None => {
-            let tmp = tempfile::Builder::new().prefix("paychain-bench-app").tempdir()?;
-            let path = tmp.path().join("application.db");
-            (Some(tmp), path)
-        }
-    };
+    let (_tmp, dir) = crate::work_dir(args.dir.as_deref(), "--dir", "paychain-bench-app", "application.db")?;
     println!(
         "app benchmark: {} funded accounts, {} blocks of {} bank sends{}, store {}",
         args.accounts,
@@ -406,20 +396,18 @@ fn print_breakdown(runs: &[BlockRun], args: &AppArgs) {
         per_block(sigs),
         hits
     );
-    println!(
-        "state reads from RocksDB: {} per block ({} per tx), {} us each, {} ms per block (in the signature pass and execution)",
-        value_reads.count / u64::from(blocks),
-        value_reads.count / txs.max(1),
-        us(average(value_reads.duration(), value_reads.count)),
-        per_block(value_reads.duration())
-    );
-    println!(
-        "tree node reads in the Merkle update: {} per block ({} per tx), {} us each, {} ms per block",
-        node_reads.count / u64::from(blocks),
-        node_reads.count / txs.max(1),
-        us(average(node_reads.duration(), node_reads.count)),
-        per_block(node_reads.duration())
-    );
+    let reads = |what: &str, from_db: timing::PhaseTotal, cache_hits: u64| {
+        println!(
+            "{what}: {} per block ({} per tx) from RocksDB, {} us each, {} ms per block; {} per block from the cache",
+            from_db.count / u64::from(blocks),
+            from_db.count / txs.max(1),
+            us(average(from_db.duration(), from_db.count)),
+            per_block(from_db.duration()),
+            cache_hits / u64::from(blocks)
+        );
+    };
+    reads("state reads (signature pass and execution)", value_reads, count(&|r| r.store.value_cache_hits.count));
+    reads("tree node reads (Merkle update)", node_reads, count(&|r| r.store.node_cache_hits.count));
     println!(
         "write batch: {} MiB and {} records per block ({} records per tx)",
         mib(batch_bytes / u64::from(blocks)),

@@ -86,17 +86,7 @@ pub fn run(args: &StoreArgs) -> anyhow::Result<()> {
             args.preload
         );
     }
-    let (_tmp, dir) = match &args.dir {
-        Some(d) => {
-            ensure!(!d.exists(), "--dir {} already exists; give a new path", d.display());
-            (None, d.clone())
-        }
-        None => {
-            let tmp = tempfile::Builder::new().prefix("paychain-bench-store").tempdir()?;
-            let path = tmp.path().join("store.db");
-            (Some(tmp), path)
-        }
-    };
+    let (_tmp, dir) = crate::work_dir(args.dir.as_deref(), "--dir", "paychain-bench-store", "store.db")?;
     let store =
         MerkleStore::open(&dir, StoreConfig { substores: vec![SUBSTORE.to_string()], retention: Some(RETENTION) })
             .with_context(|| format!("opening the store at {}", dir.display()))?;

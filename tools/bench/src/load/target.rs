@@ -177,17 +177,7 @@ impl SpawnedValidator {
     /// parent-death signal follows the thread that spawned CometBFT.
     pub fn start(opts: &SpawnOptions, accounts: &[Account]) -> anyhow::Result<(Self, u64)> {
         let comet = cometbft::require(opts.cometbft.as_deref())?;
-        let (tmp, home) = match &opts.home {
-            Some(h) => {
-                ensure!(!h.exists(), "--home {} already exists; give a new path", h.display());
-                (None, h.clone())
-            }
-            None => {
-                let tmp = tempfile::Builder::new().prefix("paychain-bench-load").tempdir()?;
-                let home = tmp.path().join("home");
-                (Some(tmp), home)
-            }
-        };
+        let (tmp, home) = crate::work_dir(opts.home.as_deref(), "--home", "paychain-bench-load", "home")?;
         let ports = free_ports(3)?;
         let loopback = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let rpc_url = format!("http://{}", loopback(ports[0]));
