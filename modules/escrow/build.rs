@@ -8,7 +8,10 @@ use std::path::PathBuf;
 const FILES: &[&str] = &["escrow.proto", "tx.proto", "query.proto", "genesis.proto", "events.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let proto_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not baked in with env!(): cargo may reuse this compiled script for
+    // another checkout sharing the target directory, and must then read that checkout's files.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR is not set")?;
+    let proto_root = PathBuf::from(manifest_dir).join("../../proto");
     let dir = proto_root.join("paychain/escrow/v1");
     println!("cargo:rerun-if-changed={}", dir.display());
     println!("cargo:rerun-if-changed={}", proto_root.join("cosmos").display());
