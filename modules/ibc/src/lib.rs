@@ -23,11 +23,16 @@ use ibc::apps::transfer::handler::send_transfer;
 use ibc::apps::transfer::types::msgs::transfer::MsgTransfer as DomainMsgTransfer;
 use ibc::clients::tendermint::consensus_state::ConsensusState as TmConsensusState;
 use ibc::clients::tendermint::types::ConsensusState as TmConsensusStateType;
+use ibc::core::channel::types::channel::Order;
+use ibc::core::channel::types::msgs::PacketMsg;
 use ibc::core::commitment_types::commitment::CommitmentRoot;
 use ibc::core::entrypoint::dispatch;
 use ibc::core::handler::types::error::HandlerError;
-use ibc::core::host::types::path::SeqSendPath;
+use ibc::core::handler::types::msgs::MsgEnvelope;
+use ibc::core::host::types::identifiers::{ChannelId, PortId, Sequence};
+use ibc::core::host::types::path::{ChannelEndPath, CommitmentPath, ReceiptPath, SeqRecvPath, SeqSendPath};
 use ibc::core::host::ValidationContext;
+use ibc_proto::ibc::core::channel::v1::ResponseResultType;
 use paychain_auth::AuthKeeper;
 use paychain_bank::BankKeeper;
 use paychain_framework::module::downcast;
@@ -88,6 +93,42 @@ fn with_host<T, E>(
         return Err(failure);
     }
     result.map_err(on_err)
+}
+
+/// True when another relayer got this packet message in first: the packet is
+/// already received (MsgRecvPacket), or its commitment is gone because it was
+/// acknowledged or timed out (MsgAcknowledgement, MsgTimeout(OnClose)). ibc-go
+/// answers these with a NOOP success before verifying any proof, so that two
+/// relayers racing for a packet waste no fees and log no errors; ibc-rs 0.57
+/// does so for acknowledgements and timeouts but refuses a second MsgRecvPacket
+/// ("packet acknowledgment for sequence already exists"). A storage failure
+/// here is kept by the host and wins in [`with_host`].
+fn packet_msg_is_redundant(host: &IbcHost, msg: &PacketMsg) -> bool {
+    let commitment_gone = |port: &PortId, channel: &ChannelId, seq: Sequence| {
+        host.get_packet_commitment(&CommitmentPath::new(port, channel, seq)).is_err()
+    };
+    match msg {
+        PacketMsg::Recv(m) => {
+            let p = &m.packet;
+            let Ok(end) = host.channel_end(&ChannelEndPath::new(&p.port_id_on_b, &p.chan_id_on_b)) else {
+                return false; // no such channel: the handler's own error
+            };
+            match end.ordering {
+                Order::Unordered => host
+                    .get_packet_receipt(&ReceiptPath::new(&p.port_id_on_b, &p.chan_id_on_b, p.seq_on_a))
+                    .is_ok_and(|r| r.is_ok()),
+                Order::Ordered => host
+                    .get_next_sequence_recv(&SeqRecvPath::new(&p.port_id_on_b, &p.chan_id_on_b))
+                    .is_ok_and(|next| p.seq_on_a < next),
+                Order::None => false,
+            }
+        }
+        PacketMsg::Ack(m) => commitment_gone(&m.packet.port_id_on_a, &m.packet.chan_id_on_a, m.packet.seq_on_a),
+        PacketMsg::Timeout(m) => commitment_gone(&m.packet.port_id_on_a, &m.packet.chan_id_on_a, m.packet.seq_on_a),
+        PacketMsg::TimeoutOnClose(m) => {
+            commitment_gone(&m.packet.port_id_on_a, &m.packet.chan_id_on_a, m.packet.seq_on_a)
+        }
+    }
 }
 
 /// IBC core: clients, connections, channels, packets.
@@ -176,6 +217,9 @@ fn core_query(host: &IbcHost, path: &str, req: &[u8]) -> Result<Vec<u8>, QueryEr
         let params = Params { allowed_clients: vec!["07-tendermint".to_string()] };
         return Ok(QueryClientParamsResponse { params: Some(params) }.encode_to_vec());
     }
+    if path == "/ibc.core.connection.v1.Query/ConnectionParams" {
+        return Ok(connection_params(host));
+    }
     ibc_queries! { path, host, req;
         client: "ClientState" => QueryClientStateRequest, QueryClientStateResponse, query_client_state;
         client: "ClientStates" => QueryClientStatesRequest, QueryClientStatesResponse, query_client_states;
@@ -192,8 +236,6 @@ fn core_query(host: &IbcHost, path: &str, req: &[u8]) -> Result<Vec<u8>, QueryEr
             query_connection_client_state;
         connection: "ConnectionConsensusState" => QueryConnectionConsensusStateRequest,
             QueryConnectionConsensusStateResponse, query_connection_consensus_state;
-        connection: "ConnectionParams" => QueryConnectionParamsRequest, QueryConnectionParamsResponse,
-            query_connection_params;
         channel: "Channel" => QueryChannelRequest, QueryChannelResponse, query_channel;
         channel: "Channels" => QueryChannelsRequest, QueryChannelsResponse, query_channels;
         channel: "ConnectionChannels" => QueryConnectionChannelsRequest, QueryConnectionChannelsResponse,
@@ -219,6 +261,14 @@ fn core_query(host: &IbcHost, path: &str, req: &[u8]) -> Result<Vec<u8>, QueryEr
         channel: "NextSequenceSend" => QueryNextSequenceSendRequest, QueryNextSequenceSendResponse,
             query_next_sequence_send;
     }
+}
+
+/// ibc-go's connection Params: `max_expected_time_per_block` in nanoseconds (ibc-rs 0.57's
+/// `query_connection_params` puts seconds there, which Hermes reads as a 30 ns block time).
+fn connection_params(host: &IbcHost) -> Vec<u8> {
+    use ibc_proto::ibc::core::connection::v1::{Params, QueryConnectionParamsResponse};
+    let nanos = u64::try_from(host.max_expected_time_per_block().as_nanos()).unwrap_or(u64::MAX);
+    QueryConnectionParamsResponse { params: Some(Params { max_expected_time_per_block: nanos }) }.encode_to_vec()
 }
 
 /// The SDK staking Params relayers read: the unbonding period from genesis and a non-zero
@@ -259,8 +309,28 @@ impl Module for IbcModule {
     fn deliver(&self, ctx: &mut Context, msg: &dyn Msg) -> Result<MsgResponse, SdkError> {
         let m = downcast::<IbcCoreMsg>(msg)?;
         let envelope = m.envelope.clone();
-        with_host(ctx, &self.bank, &self.auth, |host, router| dispatch(host, router, envelope), handler_error)?;
-        Ok(MsgResponse { type_url: format!("{}Response", m.type_url), value: Vec::new() })
+        let result = with_host(
+            ctx,
+            &self.bank,
+            &self.auth,
+            |host, router| {
+                if let MsgEnvelope::Packet(packet_msg) = &envelope {
+                    if packet_msg_is_redundant(host, packet_msg) {
+                        return Ok(ResponseResultType::Noop);
+                    }
+                }
+                dispatch(host, router, envelope).map(|()| ResponseResultType::Success)
+            },
+            handler_error,
+        )?;
+        let value = match &m.envelope {
+            // ibc-go's packet message responses: `result` (field 1) says NOOP or SUCCESS.
+            MsgEnvelope::Packet(_) => {
+                ibc_proto::ibc::core::channel::v1::MsgRecvPacketResponse { result: result as i32 }.encode_to_vec()
+            }
+            _ => Vec::new(),
+        };
+        Ok(MsgResponse { type_url: format!("{}Response", m.type_url), value })
     }
 
     fn query_paths(&self) -> &'static [&'static str] {

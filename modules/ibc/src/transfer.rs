@@ -18,6 +18,7 @@ use ibc::core::host::types::error::HostError;
 use ibc::core::host::types::identifiers::{ChannelId, ConnectionId, PortId};
 use ibc::core::router::module::Module as IbcModule;
 use ibc::core::router::router::Router;
+use ibc::core::router::types::event::ModuleEvent;
 use ibc::core::router::types::module::{ModuleExtras, ModuleId};
 use ibc::primitives::Signer;
 use paychain_auth::AuthKeeper;
@@ -111,6 +112,31 @@ impl fmt::Debug for TransferApp<'_, '_> {
 
 fn host_err(e: SdkError) -> HostError {
     HostError::invalid_state(e.log)
+}
+
+/// ibc-rs 0.57 writes an ICS-20 error acknowledgement as `{"error":"<reason>"}`
+/// with the reason pasted in unescaped (`format!`): a reason holding a `"` or a
+/// `\` (a receiver string is echoed in it) is not JSON, ibc-go cannot decode it,
+/// and the sender's coins stay in its escrow for good. This is that reason, if
+/// `ack` is such an error acknowledgement.
+fn recv_error_text(ack: &Acknowledgement) -> Option<String> {
+    let inner = ack.as_bytes().strip_prefix(br#"{"error":""#)?.strip_suffix(br#""}"#)?;
+    Some(String::from_utf8_lossy(inner).into_owned())
+}
+
+/// The ABCI code in our ICS-20 error acknowledgements. ibc-rs's transfer errors
+/// carry no registered codes, so one fixed code; the reason is in the event.
+pub const RECV_ERROR_ACK_CODE: u32 = 1;
+
+/// The error acknowledgement exactly as ibc-go writes it
+/// (`channeltypes.NewErrorAcknowledgement`): valid JSON of
+/// `ibc.core.channel.v1.Acknowledgement` whose text holds only the code, since
+/// the acknowledgement's commitment is consensus state on both chains and an
+/// error's wording may change between versions.
+pub fn ibc_go_error_ack(code: u32) -> Acknowledgement {
+    let text = format!("ABCI code: {code}: error handling packet: see events for details");
+    let json = serde_json::json!({ "error": text }).to_string();
+    Acknowledgement::try_from(json.into_bytes()).expect("a non-empty acknowledgement")
 }
 
 fn app_err(e: TokenTransferError) -> ChannelError {
@@ -471,7 +497,18 @@ impl IbcModule for TransferApp<'_, '_> {
         packet: &Packet,
         _relayer: &Signer,
     ) -> (ModuleExtras, Option<Acknowledgement>) {
-        let (extras, ack) = ics20::on_recv_packet_execute(self, packet);
+        let (mut extras, ack) = ics20::on_recv_packet_execute(self, packet);
+        let ack = match recv_error_text(&ack) {
+            None => ack,
+            Some(reason) => {
+                // The reason goes where ibc-go puts it: the `error` attribute of a `fungible_token_packet` event.
+                extras.events.push(ModuleEvent {
+                    kind: "fungible_token_packet".into(),
+                    attributes: vec![("error", reason).into()],
+                });
+                ibc_go_error_ack(RECV_ERROR_ACK_CODE)
+            }
+        };
         (extras, Some(ack))
     }
 
@@ -551,5 +588,26 @@ mod tests {
             "ibc/27394FB092D2ECCD56123C74F36E4C1F926001CEADA9CA97EA622B25F41E5EB2"
         );
         assert_eq!(bank_denom("upay"), "upay");
+    }
+
+    #[test]
+    fn error_acks_are_what_ibc_go_writes_whatever_the_reason_holds() {
+        use ibc::core::channel::types::acknowledgement::{AcknowledgementStatus, StatusValue};
+        let reason = r#"invalid receiver "pay1 \"bad\"" \ ✓"#;
+        let from_ibc_rs: Acknowledgement = AcknowledgementStatus::error(StatusValue::new(reason).unwrap()).into();
+        // Why we re-encode: ibc-rs's own bytes are not JSON for such a reason.
+        assert!(serde_json::from_slice::<serde_json::Value>(from_ibc_rs.as_bytes()).is_err());
+        assert_eq!(recv_error_text(&from_ibc_rs).as_deref(), Some(reason));
+
+        let ours = ibc_go_error_ack(RECV_ERROR_ACK_CODE);
+        // Byte for byte what ibc-go v8's NewErrorAcknowledgement writes for ABCI code 1.
+        assert_eq!(ours.as_bytes(), br#"{"error":"ABCI code: 1: error handling packet: see events for details"}"#);
+        // And ibc-rs (our own ack handling) reads it back as an error.
+        let status: AcknowledgementStatus = serde_json::from_slice(ours.as_bytes()).unwrap();
+        assert!(!status.is_successful());
+
+        let success: Acknowledgement = AcknowledgementStatus::success(StatusValue::new("AQ==").unwrap()).into();
+        assert_eq!(success.as_bytes(), br#"{"result":"AQ=="}"#);
+        assert_eq!(recv_error_text(&success), None);
     }
 }

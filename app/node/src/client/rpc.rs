@@ -326,7 +326,7 @@ pub fn rpc_error_text(e: &tendermint_rpc::Error) -> String {
 /// `ExecTxResult.data` as tendermint-rpc hands it over in v0.38 mode: the
 /// base64 text from the JSON, not decoded. Decode it (falling back to the
 /// bytes as they are).
-fn exec_data_bytes(data: &[u8]) -> Vec<u8> {
+pub fn exec_data_bytes(data: &[u8]) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(data).unwrap_or_else(|_| data.to_vec())
 }
