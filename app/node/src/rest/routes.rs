@@ -34,7 +34,8 @@ pub type Runner = fn(&App, &'static str, Input, u64) -> Result<Value, RestError>
 
 pub struct Route {
     pub method: Method,
-    /// `/a/b/{name}`; a last segment `{name*}` captures the rest of the path.
+    /// `/a/b/{name}`; a segment `{name*}` captures one or more segments, up to
+    /// the fixed segments that follow it (or the end of the path).
     pub pattern: &'static str,
     pub grpc: &'static str,
     pub run: Runner,
@@ -170,7 +171,7 @@ pub fn table() -> &'static [Route] {
             GET "/ibc/apps/transfer/v1/denom_traces/{hash*}" => "/ibc.applications.transfer.v1.Query/DenomTrace", transfer::QueryDenomTraceRequest, transfer::QueryDenomTraceResponse;
             GET "/ibc/apps/transfer/v1/denom_hashes/{trace*}" => "/ibc.applications.transfer.v1.Query/DenomHash", transfer::QueryDenomHashRequest, transfer::QueryDenomHashResponse;
             GET "/ibc/apps/transfer/v1/channels/{channel_id}/ports/{port_id}/escrow_address" => "/ibc.applications.transfer.v1.Query/EscrowAddress", transfer::QueryEscrowAddressRequest, transfer::QueryEscrowAddressResponse;
-            GET "/ibc/apps/transfer/v1/total_escrow/{denom*}" => "/ibc.applications.transfer.v1.Query/TotalEscrowForDenom", transfer::QueryTotalEscrowForDenomRequest, transfer::QueryTotalEscrowForDenomResponse;
+            GET "/ibc/apps/transfer/v1/denoms/{denom*}/total_escrow" => "/ibc.applications.transfer.v1.Query/TotalEscrowForDenom", transfer::QueryTotalEscrowForDenomRequest, transfer::QueryTotalEscrowForDenomResponse;
         };
         table.extend(super::escrow::routes());
         table.push(Route {
@@ -228,10 +229,16 @@ pub fn find(method: &Method, path: &str) -> Option<(&'static Route, Vec<(String,
         let mut params = Vec::new();
         for (i, p) in pat.iter().enumerate() {
             if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix("*}")) {
-                if i >= segs.len() {
+                // Fixed segments after it (grpc-gateway's `{denom=**}/total_escrow`) end the capture.
+                let fixed_tail = &pat[i + 1..];
+                if segs.len() < i + 1 + fixed_tail.len() {
                     continue 'routes;
                 }
-                let rest = segs[i..].join("/");
+                let end = segs.len() - fixed_tail.len();
+                if segs[end..] != *fixed_tail {
+                    continue 'routes;
+                }
+                let rest = segs[i..end].join("/");
                 if rest.is_empty() {
                     continue 'routes;
                 }
