@@ -1,7 +1,9 @@
 //! `paychaind ibc`: helpers around IBC relaying with an unmodified Hermes.
 //!
 //! * `paychaind ibc hermes-config --chain id=paychain-a-1,rpc=127.0.0.1:27100,grpc=127.0.0.1:27103 --chain ...`
-//!   prints (or, with `--out`, writes) a Hermes 1.13 config for our chains.
+//!   prints (or, with `--out`, writes) a Hermes 1.11 config for our chains and,
+//!   with `prefix=`, `gas-price=` and `store=iavl`, for the Cosmos SDK chains
+//!   they bridge to.
 //! * `paychaind ibc proof-specs` prints the store's ICS-23 proof specs as the
 //!   JSON Hermes's `proof_specs` option takes.
 //!
@@ -25,7 +27,7 @@ pub const DEFAULT_KEY_NAME: &str = "relayer";
 
 #[derive(Subcommand, Debug)]
 pub enum IbcCmd {
-    /// Print (or write with --out) a Hermes 1.13 config for one or more paychain chains
+    /// Print (or write with --out) a Hermes 1.11 config for paychain chains and their counterparties
     HermesConfig(HermesConfigArgs),
     /// Print the store's ICS-23 proof specs as JSON (Hermes's `proof_specs`)
     ProofSpecs,
@@ -33,7 +35,10 @@ pub enum IbcCmd {
 
 #[derive(Args, Debug)]
 pub struct HermesConfigArgs {
-    /// A chain: id=<chain-id>,rpc=<host:port>,grpc=<host:port>[,key=<hermes key name>] (repeatable)
+    /// A chain: id=<chain-id>,rpc=<host:port>,grpc=<host:port>[,key=<hermes key name>][,prefix=<bech32 prefix>]
+    /// [,gas-price=<price><denom>][,store=jmt|iavl] (repeatable). The defaults describe a paychain chain
+    /// (prefix pay, --gas-price, store=jmt); a Cosmos SDK chain such as ibc-go's simd is e.g.
+    /// `id=simd-1,rpc=..,grpc=..,prefix=cosmos,gas-price=0.01stake,store=iavl`.
     #[arg(long = "chain", required = true, value_name = "SPEC", value_parser = parse_chain_spec)]
     pub chains: Vec<ChainSpec>,
     /// Write the config to this file instead of stdout
@@ -48,7 +53,7 @@ pub struct HermesConfigArgs {
     /// Hermes clears pending packets every this many blocks (0 = only on start)
     #[arg(long, default_value_t = 10)]
     pub clear_interval: u64,
-    /// Gas price Hermes pays, e.g. 0.025upay
+    /// Gas price Hermes pays on chains without their own `gas-price=`, e.g. 0.025upay
     #[arg(long, default_value = "0.025upay", value_parser = parse_gas_price)]
     pub gas_price: GasPrice,
     /// Trusting period of the clients Hermes creates of these chains (must stay below the 21-day unbonding period)
@@ -57,7 +62,7 @@ pub struct HermesConfigArgs {
 }
 
 /// One `--chain`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChainSpec {
     pub id: String,
     /// `host:port` of CometBFT's RPC.
@@ -65,6 +70,21 @@ pub struct ChainSpec {
     /// `host:port` of the app's gRPC server.
     pub grpc: String,
     pub key: String,
+    /// Bech32 account prefix (`account_prefix`).
+    pub prefix: String,
+    /// This chain's gas price; `None`: `--gas-price`.
+    pub gas_price: Option<GasPrice>,
+    pub store: StoreKind,
+}
+
+/// The chain's state store, which decides the ICS-23 proof specs Hermes puts
+/// into the clients it creates of that chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// paychain's Jellyfish Merkle tree: `proof_specs` from `paychaind ibc proof-specs`.
+    Jmt,
+    /// The Cosmos SDK's IAVL: Hermes's default specs (no `proof_specs` line).
+    Iavl,
 }
 
 /// `--gas-price`: amount and denom.
@@ -90,6 +110,7 @@ fn host_port(what: &str, s: &str) -> Result<String, String> {
 
 fn parse_chain_spec(s: &str) -> Result<ChainSpec, String> {
     let (mut id, mut rpc, mut grpc, mut key) = (None, None, None, None);
+    let (mut prefix, mut gas_price, mut store) = (None, None, None);
     for part in s.split(',').filter(|p| !p.trim().is_empty()) {
         let (k, v) = part.split_once('=').ok_or_else(|| format!("{part:?}: expected key=value"))?;
         let slot = match k.trim() {
@@ -97,7 +118,12 @@ fn parse_chain_spec(s: &str) -> Result<ChainSpec, String> {
             "rpc" => &mut rpc,
             "grpc" => &mut grpc,
             "key" => &mut key,
-            other => return Err(format!("unknown field {other:?} (expected id, rpc, grpc, key)")),
+            "prefix" => &mut prefix,
+            "gas-price" => &mut gas_price,
+            "store" => &mut store,
+            other => {
+                return Err(format!("unknown field {other:?} (expected id, rpc, grpc, key, prefix, gas-price, store)"))
+            }
         };
         if slot.replace(v.trim().to_string()).is_some() {
             return Err(format!("{k} given twice"));
@@ -109,11 +135,23 @@ fn parse_chain_spec(s: &str) -> Result<ChainSpec, String> {
     if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
         return Err(format!("key={key:?}: use letters, digits, '-', '_' or '.'"));
     }
+    let prefix = prefix.unwrap_or_else(|| "pay".to_string());
+    if prefix.is_empty() || prefix.len() > 32 || !prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+        return Err(format!("prefix={prefix:?}: a bech32 prefix is 1-32 lowercase letters or digits"));
+    }
+    let store = match store.as_deref() {
+        None | Some("jmt") => StoreKind::Jmt,
+        Some("iavl") => StoreKind::Iavl,
+        Some(other) => return Err(format!("store={other:?}: expected jmt (paychain) or iavl (Cosmos SDK)")),
+    };
     Ok(ChainSpec {
         id,
         rpc: host_port("rpc", &rpc.ok_or("missing rpc=<host:port>")?)?,
         grpc: host_port("grpc", &grpc.ok_or("missing grpc=<host:port>")?)?,
         key,
+        prefix,
+        gas_price: gas_price.map(|g| parse_gas_price(&g)).transpose()?,
+        store,
     })
 }
 
@@ -155,7 +193,7 @@ pub fn hermes_config(args: &HermesConfigArgs) -> anyhow::Result<String> {
     let specs_toml = if specs.contains(['\'', '\n']) { q(&specs) } else { format!("'{specs}'") };
     let mut out = String::new();
     let w = &mut out;
-    writeln!(w, "# Hermes 1.13 config for paychain, written by `paychaind ibc hermes-config`.")?;
+    writeln!(w, "# Hermes 1.11 config for paychain, written by `paychaind ibc hermes-config`.")?;
     writeln!(w, "# Check it with: hermes --config <this file> config validate")?;
     writeln!(w)?;
     writeln!(w, "[global]\nlog_level = {}\n", q(&args.log_level))?;
@@ -182,7 +220,7 @@ pub fn hermes_config(args: &HermesConfigArgs) -> anyhow::Result<String> {
         )?;
         writeln!(w, "rpc_timeout = \"10s\"")?;
         writeln!(w, "trusted_node = false")?;
-        writeln!(w, "account_prefix = \"pay\"")?;
+        writeln!(w, "account_prefix = {}", q(&c.prefix))?;
         writeln!(w, "key_name = {}", q(&c.key))?;
         if let Some(dir) = &args.key_store {
             let dir = dir.to_str().context("--key-store is not UTF-8")?;
@@ -192,7 +230,8 @@ pub fn hermes_config(args: &HermesConfigArgs) -> anyhow::Result<String> {
         writeln!(w, "store_prefix = \"ibc\"")?;
         writeln!(w, "default_gas = 400000")?;
         writeln!(w, "max_gas = 4000000")?;
-        writeln!(w, "gas_price = {{ price = {:?}, denom = {} }}", args.gas_price.price, q(&args.gas_price.denom))?;
+        let gas_price = c.gas_price.as_ref().unwrap_or(&args.gas_price);
+        writeln!(w, "gas_price = {{ price = {:?}, denom = {} }}", gas_price.price, q(&gas_price.denom))?;
         writeln!(w, "gas_multiplier = 1.3")?;
         writeln!(w, "max_msg_num = 30")?;
         writeln!(w, "max_tx_size = 180000")?;
@@ -205,8 +244,10 @@ pub fn hermes_config(args: &HermesConfigArgs) -> anyhow::Result<String> {
         writeln!(w, "sequential_batch_tx = false")?;
         writeln!(w, "ccv_consumer_chain = false")?;
         writeln!(w, "memo_prefix = \"\"")?;
-        writeln!(w, "# [ibc substore proof, main tree proof]: jmt::ics23_spec() twice")?;
-        writeln!(w, "proof_specs = {specs_toml}")?;
+        if c.store == StoreKind::Jmt {
+            writeln!(w, "# [ibc substore proof, main tree proof]: jmt::ics23_spec() twice")?;
+            writeln!(w, "proof_specs = {specs_toml}")?;
+        }
         writeln!(w)?;
     }
     Ok(out)
@@ -292,6 +333,7 @@ mod tests {
         let a = args(&[
             "id=paychain-a-1,rpc=127.0.0.1:27100,grpc=http://127.0.0.1:27103",
             "id=paychain-b-1,rpc=tcp://127.0.0.1:27200/,grpc=127.0.0.1:27203,key=rly",
+            "id=simd-1,rpc=127.0.0.1:26657,grpc=127.0.0.1:9090,prefix=cosmos,gas-price=0.01stake,store=iavl",
         ]);
         let text = hermes_config(&a).unwrap();
         let doc: toml::Value = toml::from_str(&text).unwrap();
@@ -302,8 +344,8 @@ mod tests {
         assert_eq!(doc["rest"]["enabled"].as_bool(), Some(false));
         assert_eq!(doc["telemetry"]["enabled"].as_bool(), Some(false));
         let chains = doc["chains"].as_array().unwrap();
-        assert_eq!(chains.len(), 2);
-        let (ca, cb) = (&chains[0], &chains[1]);
+        assert_eq!(chains.len(), 3);
+        let (ca, cb, simd) = (&chains[0], &chains[1], &chains[2]);
         assert_eq!(ca["id"].as_str(), Some("paychain-a-1"));
         assert_eq!(ca["rpc_addr"].as_str(), Some("http://127.0.0.1:27100"));
         assert_eq!(ca["grpc_addr"].as_str(), Some("http://127.0.0.1:27103"));
@@ -315,7 +357,13 @@ mod tests {
         assert_eq!(cb["gas_price"]["price"].as_float(), Some(0.025));
         assert_eq!(cb["gas_price"]["denom"].as_str(), Some("upay"));
         assert_eq!(cb["compat_mode"].as_str(), Some("0.38"));
-        for c in chains {
+        assert_eq!(ca["account_prefix"].as_str(), Some("pay"));
+        // The Cosmos SDK chain: its own prefix and gas price, and Hermes's default (IAVL) proof specs.
+        assert_eq!(simd["account_prefix"].as_str(), Some("cosmos"));
+        assert_eq!(simd["gas_price"]["price"].as_float(), Some(0.01));
+        assert_eq!(simd["gas_price"]["denom"].as_str(), Some("stake"));
+        assert!(simd.get("proof_specs").is_none(), "an IAVL chain keeps Hermes's default specs: {simd}");
+        for c in &chains[..2] {
             let specs: HermesProofSpecs = serde_json::from_str(c["proof_specs"].as_str().unwrap()).unwrap();
             assert_eq!(specs.0, paychain_store::proof_specs());
             assert!(specs.0.iter().all(|s| s.prehash_key_before_comparison));
@@ -332,6 +380,9 @@ mod tests {
             "id=x,rpc=1.2.3.4:1,grpc=1.2.3.4:2,foo=1",
             "id=x,id=y,rpc=1.2.3.4:1,grpc=1.2.3.4:2",
             "id=bad id,rpc=1.2.3.4:1,grpc=1.2.3.4:2",
+            "id=x,rpc=1.2.3.4:1,grpc=1.2.3.4:2,store=avl",
+            "id=x,rpc=1.2.3.4:1,grpc=1.2.3.4:2,prefix=Cosmos",
+            "id=x,rpc=1.2.3.4:1,grpc=1.2.3.4:2,gas-price=stake",
         ] {
             assert!(parse_chain_spec(bad).is_err(), "{bad}");
         }
