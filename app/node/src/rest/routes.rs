@@ -364,3 +364,25 @@ fn param_value(name: &str, raw: &str, kind: &Kind) -> Result<Value, RestError> {
         _ => Value::String(raw.to_string()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rest_capture_may_be_followed_by_fixed_segments() {
+        let find = |p: &str| find(&Method::GET, p).map(|(r, params)| (r.grpc, params));
+        let total = "/ibc.applications.transfer.v1.Query/TotalEscrowForDenom";
+        let (grpc, params) = find("/ibc/apps/transfer/v1/denoms/upay/total_escrow").unwrap();
+        assert_eq!((grpc, params), (total, vec![("denom".to_string(), "upay".to_string())]));
+        // A voucher denom spans segments, as grpc-gateway's `{denom=**}` does.
+        let (_, params) = find("/ibc/apps/transfer/v1/denoms/ibc/ABC123/total_escrow").unwrap();
+        assert_eq!(params, vec![("denom".to_string(), "ibc/ABC123".to_string())]);
+        assert!(find("/ibc/apps/transfer/v1/denoms/total_escrow").is_none(), "an empty capture");
+        assert!(find("/ibc/apps/transfer/v1/denoms/upay").is_none(), "the fixed tail is required");
+        assert!(find("/ibc/apps/transfer/v1/total_escrow/upay").is_none(), "not ibc-go's path");
+        // A capture at the end still takes the rest of the path.
+        let (_, params) = find("/ibc/apps/transfer/v1/denom_traces/ibc/ABC123").unwrap();
+        assert_eq!(params, vec![("hash".to_string(), "ibc/ABC123".to_string())]);
+    }
+}
