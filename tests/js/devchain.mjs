@@ -11,16 +11,35 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const BIN = process.env.PAYCHAIND_BIN ?? resolve(here, "../../target/debug/paychaind");
 export const MIN_GAS_PRICE = "0.025upay";
 
-async function freePort() {
-  return new Promise((ok, fail) => {
+// The kernel's ephemeral range: ports the tests must not use, since any
+// outgoing connection on the host may take one of them as its local port.
+function ephemeralLow() {
+  try {
+    const [low] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && low > 12000) return low;
+  } catch {
+    // not Linux: use Linux's default
+  }
+  return 32768;
+}
+
+function portIsFree(port) {
+  return new Promise((ok) => {
     const srv = createServer();
     srv.unref();
-    srv.on("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
+    srv.on("error", () => ok(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => ok(true)));
   });
+}
+
+// A free loopback port below the ephemeral range, not in `used`.
+async function freePort(used) {
+  const high = ephemeralLow();
+  for (let i = 0; i < 1000; i++) {
+    const port = 10000 + Math.floor(Math.random() * (high - 10000));
+    if (!used.has(port) && (await portIsFree(port))) return port;
+  }
+  throw new Error(`no free port in 10000..${high}`);
 }
 
 const running = new Set();
@@ -47,9 +66,7 @@ export async function startDevChain() {
   const ports = {};
   const used = new Set();
   for (const name of ["rpc", "p2p", "abci", "grpc", "rest"]) {
-    let p;
-    do p = await freePort();
-    while (used.has(p));
+    const p = await freePort(used);
     used.add(p);
     ports[name] = p;
   }

@@ -8,6 +8,7 @@ a temporary home, killed at the end (or on failure).
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -30,17 +31,25 @@ def paychaind_bin() -> str:
 
 
 def free_ports(n: int):
-    """n distinct free loopback ports (held open together so they differ)."""
-    socks = []
+    """n distinct free loopback ports below the kernel's ephemeral range (an
+    outgoing connection on the host may take a port inside it at any time)."""
     try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            high = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        high = 32768
+    ports = []
+    while len(ports) < n:
+        port = random.randrange(10000, high)
+        if port in ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+    return ports
 
 
 class DevChain:

@@ -1,5 +1,5 @@
 //! Driving an unmodified Hermes (the `hermes` binary of `ibc-relayer-cli`
-//! 1.13, installed by scripts/setup.sh) against `paychaind dev` chains: the
+//! 1.11, installed by scripts/setup.sh) against `paychaind dev` chains: the
 //! config (written by `paychaind ibc hermes-config`), one-shot commands with
 //! a timeout and their captured output, and the relayer process, killed on
 //! drop and on the death of the test thread, so Hermes never outlives a test.
@@ -29,19 +29,19 @@ pub fn hermes_bin() -> Option<PathBuf> {
     })
 }
 
-/// `hermes version`'s version when it is 1.13.x.
+/// `hermes version`'s version when it is 1.11.x.
 fn hermes_version(bin: &Path) -> Result<String, String> {
     let out = Command::new(bin).arg("version").output().map_err(|e| format!("running {}: {e}", bin.display()))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let version = text.split_whitespace().nth(1).unwrap_or_default().to_string();
-    if version.starts_with("1.13.") {
+    if version.starts_with("1.11.") {
         Ok(version)
     } else {
-        Err(format!("{} reports {:?}, expected 1.13.x", bin.display(), text.trim()))
+        Err(format!("{} reports {:?}, expected 1.11.x", bin.display(), text.trim()))
     }
 }
 
-/// False (with a message) when Hermes 1.13 is missing outside CI; under CI a
+/// False (with a message) when Hermes 1.11 is missing outside CI; under CI a
 /// missing Hermes fails the test instead of skipping it (as `cometbft_available`).
 pub fn hermes_available(test: &str) -> bool {
     let problem = match hermes_bin() {
@@ -51,7 +51,7 @@ pub fn hermes_available(test: &str) -> bool {
             Err(e) => e,
         },
     };
-    let msg = format!("{problem} (run `make setup`: cargo install ibc-relayer-cli --locked --version 1.13.2)");
+    let msg = format!("{problem} (run `make setup`: cargo install ibc-relayer-cli --locked --version 1.11.0)");
     if std::env::var_os("CI").is_some() {
         panic!("{msg}: {test} must run in CI");
     }
@@ -79,6 +79,36 @@ pub struct HermesChain {
     pub grpc_port: u16,
     /// Hermes's default signing key on this chain (`key_name`).
     pub key: String,
+    /// `hermes-config`'s extra chain fields (`prefix=..`, `gas-price=..`, `store=..`); empty for paychain.
+    pub extra: String,
+}
+
+impl HermesChain {
+    /// A paychain chain (the config's defaults).
+    pub fn paychain(id: &str, rpc_port: u16, grpc_port: u16, key: &str) -> Self {
+        HermesChain { id: id.into(), rpc_port, grpc_port, key: key.into(), extra: String::new() }
+    }
+
+    /// A Cosmos SDK chain (IAVL store, Hermes's default proof specs).
+    pub fn cosmos_sdk(id: &str, rpc_port: u16, grpc_port: u16, key: &str, prefix: &str, gas_price: &str) -> Self {
+        let extra = format!(",prefix={prefix},gas-price={gas_price},store=iavl");
+        HermesChain { id: id.into(), rpc_port, grpc_port, key: key.into(), extra }
+    }
+}
+
+/// One `hermes tx ft-transfer`.
+pub struct Transfer<'a> {
+    pub src: &'a str,
+    pub dst: &'a str,
+    pub channel: &'a str,
+    pub receiver: &'a str,
+    pub amount: u128,
+    pub denom: &'a str,
+    /// e.g. `["--timeout-seconds", "120"]` or `["--timeout-height-offset", "2"]`.
+    pub timeout: &'a [&'a str],
+    /// Hermes's key on `src` that signs and pays.
+    pub key: &'a str,
+    pub memo: Option<&'a str>,
 }
 
 /// What a one-shot `hermes` command did.
@@ -134,6 +164,12 @@ pub fn tail(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// The lines Hermes logged at level ERROR in `dir/<log_name>` (every `hermes start` of a test appends there).
+pub fn logged_errors(dir: &Path, log_name: &str) -> Vec<String> {
+    let log = std::fs::read_to_string(dir.join(log_name)).unwrap_or_default();
+    log.lines().filter(|l| l.contains(" ERROR ")).map(str::to_string).collect()
+}
+
 /// Hermes with a config of its own in a test directory (its key store too,
 /// so nothing touches ~/.hermes).
 pub struct Hermes {
@@ -155,8 +191,10 @@ impl Hermes {
         // IBC_E2E_HERMES_LOG=debug for Hermes's debug log.
         cmd.args(["--log-level", &std::env::var("IBC_E2E_HERMES_LOG").unwrap_or_else(|_| "info".into())]);
         for c in chains {
-            cmd.arg("--chain")
-                .arg(format!("id={},rpc=127.0.0.1:{},grpc=127.0.0.1:{},key={}", c.id, c.rpc_port, c.grpc_port, c.key));
+            cmd.arg("--chain").arg(format!(
+                "id={},rpc=127.0.0.1:{},grpc=127.0.0.1:{},key={}{}",
+                c.id, c.rpc_port, c.grpc_port, c.key, c.extra
+            ));
         }
         let out = cmd.output().expect("running paychaind ibc hermes-config");
         assert!(
@@ -227,6 +265,58 @@ impl Hermes {
             Duration::from_secs(30),
         );
         assert!(out.success(), "adding key {key_name} for {chain} to hermes:\n{}", out.show());
+    }
+
+    /// `hermes tx ft-transfer` of `t`; panics (with `context()`) unless it succeeded.
+    pub fn ft_transfer(&self, t: &Transfer, context: &dyn Fn() -> String) -> Value {
+        let amount = t.amount.to_string();
+        let mut args = vec![
+            "tx",
+            "ft-transfer",
+            "--dst-chain",
+            t.dst,
+            "--src-chain",
+            t.src,
+            "--src-port",
+            "transfer",
+            "--src-channel",
+            t.channel,
+            "--amount",
+            &amount,
+            "--denom",
+            t.denom,
+            "--receiver",
+            t.receiver,
+            "--key-name",
+            t.key,
+        ];
+        args.extend_from_slice(t.timeout);
+        if let Some(memo) = t.memo {
+            args.extend_from_slice(&["--memo", memo]);
+        }
+        let res = self.run_ok(&args, Duration::from_secs(120), context);
+        let mut line = res.to_string();
+        line.truncate(line.char_indices().nth(300).map_or(line.len(), |(i, _)| i));
+        eprintln!("   ft-transfer {amount}{} {} → {} over {}: {line}", t.denom, t.src, t.dst, t.channel);
+        res
+    }
+
+    /// `Some(())` when `hermes query packet pending` shows nothing pending either way on `chain`'s `channel`.
+    pub fn nothing_pending(&self, chain: &str, channel: &str, context: &dyn Fn() -> String) -> Option<()> {
+        let out = self.run(
+            &["query", "packet", "pending", "--chain", chain, "--port", "transfer", "--channel", channel],
+            Duration::from_secs(120),
+        );
+        if !out.success() {
+            panic!("hermes query packet pending:\n{}{}", out.show(), context());
+        }
+        let r = out.result();
+        let empty = |v: &Value| v.as_array().is_none_or(|x| x.is_empty());
+        (empty(&r["src"]["unreceived_packets"])
+            && empty(&r["src"]["unreceived_acks"])
+            && empty(&r["dst"]["unreceived_packets"])
+            && empty(&r["dst"]["unreceived_acks"]))
+        .then_some(())
     }
 
     /// `hermes start` in the background, logging to `dir/<log_name>` (appended).

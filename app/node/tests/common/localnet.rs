@@ -4,7 +4,6 @@
 //! SIGKILLed when the guard drops, also when a test fails.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,52 +28,13 @@ pub struct TestNet {
     pub chain_id: String,
 }
 
-/// The kernel's ephemeral port range (`ip_local_port_range`); Linux's default if unreadable.
-fn ephemeral_ports() -> (u32, u32) {
-    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
-    let mut range = text.split_whitespace().map(|p| p.parse::<u32>().ok());
-    match (range.next().flatten(), range.next().flatten()) {
-        (Some(low), Some(high)) if low <= high => (low, high),
-        _ => (32768, 60999),
-    }
-}
-
-/// A base port with `nodes * PORTS_PER_NODE` free ports above it, all
-/// outside the kernel's ephemeral port range. The tests kill and restart
-/// nodes on the same ports: while a node is down, a port of it inside that
-/// range can become the local port of any outgoing connection on the host
-/// (a peer's dial, an RPC poll, another test), which then holds it (open or
-/// in TIME_WAIT) and the restarted node fails with "bind: address already in
-/// use". `paychaind localnet`'s default ports (27000 up) are outside it too.
-fn free_base_port(nodes: usize) -> u16 {
-    let span = nodes as u32 * u32::from(PORTS_PER_NODE);
-    let (eph_low, eph_high) = ephemeral_ports();
-    // Below the ephemeral range if there is room, else above it.
-    let (low, high) = if eph_low >= 10_000 + 2_000 + span { (10_000, eph_low) } else { (eph_high + 1, 65_536) };
-    assert!(high >= low + span + 100, "no room for {span} ports outside the ephemeral range {eph_low}-{eph_high}");
-    let slots = (high - low - span) / 100;
-    // Spread the search by pid so concurrent test binaries start apart.
-    let mut base = low + (std::process::id() % slots) * 100;
-    for _ in 0..=slots {
-        let all_free = (base..base + span).all(|p| TcpListener::bind(("127.0.0.1", p as u16)).is_ok());
-        if all_free {
-            return base as u16;
-        }
-        base += span + 100;
-        if base + span > high {
-            base = low;
-        }
-    }
-    panic!("no {span} free ports in {low}..{high}");
-}
-
 impl TestNet {
     /// `paychaind localnet init` with `validators` validators, room for
     /// `spare` extra nodes, and `accounts` funded in genesis.
     pub fn init(validators: usize, spare: usize, accounts: &[(Address, Coins)], extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let chain_id = "paychain-local-test-1".to_string();
-        let base = free_base_port(validators + spare);
+        let base = super::free_port_block((validators + spare) as u32 * u32::from(PORTS_PER_NODE));
         let mut args: Vec<String> = vec![
             "init".into(),
             "--validators".into(),

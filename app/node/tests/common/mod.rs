@@ -4,7 +4,9 @@
 
 pub mod accounts;
 pub mod hermes;
+pub mod ibc;
 pub mod localnet;
+pub mod simd;
 
 use std::io::Read as _;
 use std::net::TcpListener;
@@ -148,11 +150,51 @@ pub struct Ports {
     pub metrics: u16,
 }
 
-/// Distinct free loopback ports (held open together so they differ).
+/// Six free loopback ports, outside the kernel's ephemeral range (see [`free_port_block`]).
 pub fn free_ports() -> Ports {
-    let ls: Vec<TcpListener> = (0..6).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-    let p: Vec<u16> = ls.iter().map(|l| l.local_addr().unwrap().port()).collect();
-    Ports { rpc: p[0], p2p: p[1], abci: p[2], grpc: p[3], rest: p[4], metrics: p[5] }
+    let b = free_port_block(6);
+    Ports { rpc: b, p2p: b + 1, abci: b + 2, grpc: b + 3, rest: b + 4, metrics: b + 5 }
+}
+
+/// The kernel's ephemeral port range (`ip_local_port_range`); Linux's default if unreadable.
+fn ephemeral_ports() -> (u32, u32) {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let mut range = text.split_whitespace().map(|p| p.parse::<u32>().ok());
+    match (range.next().flatten(), range.next().flatten()) {
+        (Some(low), Some(high)) if low <= high => (low, high),
+        _ => (32768, 60999),
+    }
+}
+
+/// The first of `span` consecutive free loopback ports, all outside the
+/// kernel's ephemeral port range. Tests stop and restart servers on the same
+/// ports: while one is down, a port of it inside that range can become the
+/// local port of any outgoing connection on the host (a peer's dial, an RPC
+/// poll, another test), which then holds it (open or in TIME_WAIT) and the
+/// restart fails with "bind: address already in use". Blocks handed out in
+/// one test process never overlap (a process-wide cursor); concurrent test
+/// processes start their search apart (by pid) and skip ports in use.
+pub fn free_port_block(span: u32) -> u16 {
+    static CURSOR: std::sync::Mutex<Option<u32>> = std::sync::Mutex::new(None);
+    let (eph_low, eph_high) = ephemeral_ports();
+    // Below the ephemeral range if there is room, else above it.
+    let (low, high) = if eph_low >= 10_000 + 2_000 + span { (10_000, eph_low) } else { (eph_high + 1, 65_536) };
+    assert!(high >= low + span + 100, "no room for {span} ports outside the ephemeral range {eph_low}-{eph_high}");
+    let slots = (high - low - span) / 100;
+    let mut cursor = CURSOR.lock().unwrap_or_else(|p| p.into_inner());
+    let mut base = cursor.unwrap_or(low + (std::process::id() % slots) * 100);
+    for _ in 0..=slots {
+        if base + span > high {
+            base = low;
+        }
+        let all_free = (base..base + span).all(|p| TcpListener::bind(("127.0.0.1", p as u16)).is_ok());
+        if all_free {
+            *cursor = Some(base + span + 10);
+            return base as u16;
+        }
+        base += span + 100;
+    }
+    panic!("no {span} free ports in {low}..{high}");
 }
 
 /// The binary with no PAYCHAIN_* settings leaking in from the environment.
