@@ -10,26 +10,29 @@ CARGO ?= cargo
 # Extra flags for `paychaind dev`, e.g. make run DEV_ARGS="--home /tmp/pc --rpc-port 36657"
 DEV_ARGS ?=
 
-.PHONY: setup deps build run test fmt fmt-check lint unit clients e2e localnet localnet-status localnet-stop localnet-wipe ibc-localnet ibc-localnet-stop
+.PHONY: setup deps build run test fmt fmt-check lint unit ibc clients e2e localnet localnet-status localnet-stop localnet-wipe ibc-localnet ibc-localnet-stop
 
 ## setup: system packages + pinned CometBFT + release build of paychaind
 setup: deps build
 
-## deps: system packages and the pinned CometBFT (idempotent)
+## deps: system packages, pinned CometBFT, Hermes and simd, test libraries (idempotent; scripts/setup.sh)
 deps:
 	@scripts/setup.sh
 
 build:
 	$(CARGO) build --release -p paychaind
 
-## run: the dev chain (home ~/.paychain-dev; reused on the next run). Hermes is only
-## needed by the IBC tests and ibc-localnet, so `make run` does not build it.
+## run: the dev chain (home ~/.paychain-dev; reused on the next run). Hermes and simd are
+## only needed by the IBC tests (and Hermes by ibc-localnet), so `make run` builds neither.
 run: export SKIP_HERMES ?= 1
+run: export SKIP_SIMD ?= 1
 run: setup
 	target/release/paychaind dev $(DEV_ARGS)
 
 ## test: what .ci/run calls. Tests use debug builds, so the release build is skipped.
-test: deps fmt-check lint unit clients
+## A missing Hermes builds in the background meanwhile; the IBC tests, last, wait for it.
+test: export HERMES_BACKGROUND ?= 1
+test: deps fmt-check lint unit clients ibc
 
 fmt:
 	$(CARGO) fmt --all
@@ -40,21 +43,32 @@ fmt-check:
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+## unit: every Rust test but the two relayed by Hermes (`make ibc`)
+HERMES_TESTS := relayed_by_hermes
 unit:
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace -- --skip $(HERMES_TESTS)
+
+## ibc: the Rust tests relayed by a real Hermes (paychain <-> paychain, paychain <-> ibc-go simd)
+ibc:
+	@scripts/setup.sh --wait-hermes
+	$(CARGO) test -p paychaind --test ibc_e2e --test ibc_simd_e2e -- $(HERMES_TESTS)
 
 ## clients: real wallet libraries (CosmJS, cosmpy) against dev chains the tests start themselves;
 ## `npm run gen` first writes tests/js/gen/escrow.js (pbjs) from our proto/ files
 clients:
 	$(CARGO) build -p paychaind
 	@if [ -d tests/js ]; then cd tests/js && npm run --silent gen && PAYCHAIND_BIN=$(CURDIR)/target/debug/paychaind node --test; fi
-	@if [ -d tests/py ]; then PAYCHAIND_BIN=$(CURDIR)/target/debug/paychaind python3 -m pytest -q tests/py; fi
+	@if [ -d tests/py ]; then PAYCHAIND_BIN=$(CURDIR)/target/debug/paychaind .venv/bin/python -m pytest -q tests/py; fi
 
 ## e2e: only the end-to-end test against real CometBFT
+e2e: export SKIP_HERMES ?= 1
+e2e: export SKIP_SIMD ?= 1
 e2e: deps
 	$(CARGO) test -p paychaind --test e2e_cli -- --nocapture
 
 ## localnet: 4 validators on loopback (see localnet/README.md)
+localnet: export SKIP_HERMES ?= 1
+localnet: export SKIP_SIMD ?= 1
 localnet: setup
 	localnet/localnet.sh start
 
@@ -68,6 +82,7 @@ localnet-wipe:
 	localnet/localnet.sh wipe
 
 ## ibc-localnet: two chains, a transfer channel and Hermes relaying (see localnet/README.md)
+ibc-localnet: export SKIP_SIMD ?= 1
 ibc-localnet: setup
 	localnet/ibc.sh start
 

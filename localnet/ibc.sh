@@ -45,8 +45,8 @@ fi
 need_hermes() {
     command -v hermes >/dev/null 2>&1 || die "hermes is not installed (run scripts/setup.sh)"
     case "$(hermes version 2>/dev/null | awk 'NR==1{print $2}')" in
-    1.13.*) ;;
-    *) die "hermes 1.13.x expected, found $(hermes version 2>/dev/null | head -1)" ;;
+    1.11.*) ;;
+    *) die "hermes 1.11.x expected, found $(hermes version 2>/dev/null | head -1)" ;;
     esac
 }
 
