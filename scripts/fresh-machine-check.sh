@@ -11,6 +11,8 @@
 #   - a fresh HOME, CARGO_HOME, GOPATH/GOMODCACHE/GOCACHE, npm and pip caches
 #     (all under the temporary directory), so every crate, Go module, npm and
 #     PyPI package is fetched from its registry and every tool is built anew;
+#   - the machine's registry settings (certificate bundles, proxies, and the
+#     npm, git, pip, cargo and Go config files of HOME), as a new machine has them;
 #   - a PATH holding only the system directories, the Go toolchain in
 #     /usr/local/go, rustup's toolchain (rustup's own toolchain may stay) and
 #     pyenv's Python, if the image has them: no hermes, cometbft or simd
@@ -68,10 +70,19 @@ envs=(
     PIP_CACHE_DIR="$home/.cache/pip"
 )
 [ -d "$pyenv_root" ] && envs+=(PYENV_ROOT="$pyenv_root")
-# The image's own settings for pip and Go (certificates, wheel folder, flags), as CI has them.
+# The machine's own settings for reaching the registries (certificate bundles,
+# proxies, pip's and Go's options), which a new machine of this kind has too and
+# CI's environment keeps: settings, never caches or installed tools.
 while IFS='=' read -r name value; do
     envs+=("$name=$value")
-done < <(env | grep -E '^(PIP_[A-Z_]+|GOFLAGS|GOPROXY|GOSUMDB|SSL_CERT_FILE|SSL_CERT_DIR)=' || true)
+done < <(env | grep -E '^(PIP_[A-Z_]+|GOFLAGS|GOPROXY|GOSUMDB|GONOSUMDB|GOPRIVATE|[A-Za-z_]*_CA_[A-Z_]*|[A-Z_]*CA_BUNDLE|[A-Z_]*CAINFO|NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|[Hh][Tt][Tt][Pp][Ss]?_[Pp][Rr][Oo][Xx][Yy]|[Nn][Oo]_[Pp][Rr][Oo][Xx][Yy])=' || true)
+# Likewise the clients' own config files in HOME (npm's and git's), not their caches.
+for f in .npmrc .gitconfig .config/pip/pip.conf .pip/pip.conf .cargo/config.toml .config/go/env; do
+    if [ -f "$HOME/$f" ]; then
+        mkdir -p "$(dirname "$home/$f")"
+        cp "$HOME/$f" "$home/$f"
+    fi
+done
 
 log="$work/make-test.log"
 say "running make test (log: $log)"

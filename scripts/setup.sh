@@ -48,10 +48,15 @@ die() {
     exit 1
 }
 
-# The most telling line of a failed step's log: its last error line, else its last line.
+# The most telling line of a failed step's log: its first error line (cargo's
+# "failed to run custom build command for ...", npm's "request to ... failed,
+# reason: ...", go's "go: <module>: ..."), else its last line. Progress lines
+# and pointers to other logs are not errors.
 last_error() {
     local line
-    line="$(grep -E '^(error|ERROR|E: |go: |npm ERR!|fatal|.*[Ee]rror:)' "$1" | tail -n 1 || true)"
+    line="$(grep -E '^(error|ERROR|E: |go: |npm (ERR!|error)|fatal|curl: )|[Ee]rror:|failed' "$1" |
+        grep -vE '^go: (downloading|finding|extracting)|complete log of this run|npm error (code|errno) ' |
+        head -n 1 || true)"
     [ -n "$line" ] || line="$(grep -v '^[[:space:]]*$' "$1" | tail -n 1 || true)"
     printf '%s' "${line:0:300}"
 }
@@ -180,12 +185,20 @@ if [ $((need_cometbft + need_simd)) -gt 0 ]; then
     [ -n "$goproxy" ] || die "GOPROXY ($(go env GOPROXY)) names no proxy -- set GOPROXY=https://proxy.golang.org and run this again"
     check_registry go-proxy "${goproxy%/}/github.com/cometbft/cometbft/@v/${COMETBFT_VERSION}.info"
 fi
+# npm and pip are asked through their own clients, so that their own settings
+# (certificate bundle, proxy, index) are what is checked.
+check_with_client() {
+    local name="$1"
+    shift
+    if ! timeout 60 "$@" >"$LOG_DIR/registry-$name.log" 2>&1; then
+        die "the $name registry does not answer $* ($(last_error "$LOG_DIR/registry-$name.log")) -- setup needs it; check the network, proxy or certificate settings and run this again"
+    fi
+}
 if [ "$need_npm" = 1 ]; then
-    check_registry npm "$(npm config get registry | sed 's:/*$::')/@cosmjs%2fstargate"
+    check_with_client npm npm view @cosmjs/stargate version
 fi
 if [ "$need_pip" = 1 ]; then
-    pypi="$(python3 -m pip config get global.index-url 2>/dev/null || true)"
-    check_registry PyPI "${pypi:-https://pypi.org/simple}/pytest/"
+    check_with_client PyPI python3 -m pip download --no-deps --quiet --dest "$LOG_DIR/pip-check" pytest
 fi
 
 # --- CometBFT -----------------------------------------------------------------
