@@ -20,7 +20,7 @@
 
 mod common;
 use common::hermes::{hermes_available, logged_errors, Hermes, HermesChain, Relayer, Transfer};
-use common::ibc::{escrow_address, short, step, voucher_denom, wait_for, DevChain, PORT};
+use common::ibc::{escrow_address, short, step, test_env, voucher_denom, wait_for, DevChain, PORT};
 use common::{cometbft_available, free_ports};
 
 use std::path::Path;
@@ -75,12 +75,8 @@ fn ibc_transfers_relayed_by_hermes() {
         return;
     }
     let t0 = Instant::now();
-    let tmp = tempfile::tempdir().unwrap();
-    // IBC_E2E_KEEP=1 keeps the homes, logs and Hermes files for a look afterwards.
-    let root = if std::env::var_os("IBC_E2E_KEEP").is_some() { tmp.keep() } else { tmp.path().to_path_buf() };
-    eprintln!("   test directory: {}", root.display());
+    let (_dir, root, rt) = test_env();
     let root = root.as_path();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
 
     step("0", "two dev chains, a funded relayer account on each, the Hermes config and keys", t0);
     let (ports_a, ports_b) = (free_ports(), free_ports());
@@ -158,14 +154,7 @@ fn ibc_transfers_relayed_by_hermes() {
             &ctx,
         );
         assert_eq!(end["state"], "Open", "{}: hermes query channel end: {end}{}", c.id, ctx());
-        let grpc = c.channel_end(&rt, PORT, CHANNEL).unwrap_or_else(|e| {
-            panic!("{}: gRPC ibc.core.channel.v1.Query/Channel {PORT}/{CHANNEL}: {e:?}{}", c.id, ctx())
-        });
-        assert_eq!(grpc.state, 3, "{}: channel state over gRPC is {} (3 = OPEN): {grpc:?}{}", c.id, grpc.state, ctx());
-        assert_eq!(grpc.ordering, 1, "{}: unordered expected: {grpc:?}", c.id);
-        assert_eq!(grpc.version, "ics20-1", "{}: {grpc:?}", c.id);
-        let cp = grpc.counterparty.as_ref().unwrap();
-        assert_eq!((cp.port_id.as_str(), cp.channel_id.as_str()), (PORT, CHANNEL), "{}: {grpc:?}", c.id);
+        c.assert_open_transfer_channel(&rt, CHANNEL, CHANNEL, &ctx);
     }
     check_invariants("after the handshake");
 

@@ -28,7 +28,7 @@
 mod common;
 use common::hermes::{hermes_available, logged_errors, Hermes, HermesChain, Relayer, Transfer};
 use common::ibc::{
-    escrow_address, json_shape, rest_get, short, step, voucher_denom, wait_for, DevChain, GrpcChain, PORT,
+    escrow_address, json_shape, rest_get, short, step, test_env, voucher_denom, wait_for, DevChain, GrpcChain, PORT,
 };
 use common::simd::{simd_available, SimdNode};
 use common::{cometbft_available, free_ports};
@@ -123,12 +123,8 @@ fn paychain_and_ibc_go_simd_relayed_by_hermes() {
         return;
     }
     let t0 = Instant::now();
-    let tmp = tempfile::tempdir().unwrap();
-    // IBC_E2E_KEEP=1 keeps the homes, logs and Hermes files for a look afterwards.
-    let root = if std::env::var_os("IBC_E2E_KEEP").is_some() { tmp.keep() } else { tmp.path().to_path_buf() };
-    eprintln!("   test directory: {}", root.display());
+    let (_dir, root, rt) = test_env();
     let root = root.as_path();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
 
     step("0", "a paychain dev chain, a simd chain, a funded relayer on each, the Hermes config and keys", t0);
     let mnemonic_file = |file: &str| {
@@ -218,13 +214,7 @@ fn paychain_and_ibc_go_simd_relayed_by_hermes() {
     }
     for chain in [&*pay as &GrpcChain, &*simd] {
         for ch in [CH_FROM_PAY, CH_FROM_SIMD] {
-            let end =
-                chain.channel_end(&rt, PORT, ch).unwrap_or_else(|e| panic!("{}: Channel {ch}: {e}{}", chain.id, ctx()));
-            assert_eq!(end.state, 3, "{}: {ch} must be OPEN: {end:?}", chain.id);
-            assert_eq!(end.ordering, 1, "{}: {ch} must be unordered: {end:?}", chain.id);
-            assert_eq!(end.version, "ics20-1", "{}: {end:?}", chain.id);
-            let cp = end.counterparty.as_ref().unwrap();
-            assert_eq!((cp.port_id.as_str(), cp.channel_id.as_str()), (PORT, ch), "{}: {end:?}", chain.id);
+            chain.assert_open_transfer_channel(&rt, ch, ch, &ctx);
         }
     }
     check_invariants("after the handshakes");

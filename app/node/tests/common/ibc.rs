@@ -77,6 +77,27 @@ impl GrpcChain {
         })
     }
 
+    /// Waits until the chain is at height `h` or more; `assert_running` fails the test
+    /// if its node died, `log_tail` is shown if the height does not come.
+    pub fn wait_height(
+        &self,
+        rt: &Runtime,
+        h: i64,
+        within: Duration,
+        assert_running: &dyn Fn(),
+        log_tail: &dyn Fn() -> String,
+    ) {
+        let deadline = Instant::now() + within;
+        loop {
+            if self.height(rt).is_some_and(|x| x >= h) {
+                return;
+            }
+            assert_running();
+            assert!(Instant::now() < deadline, "{}: no height {h} within {within:?}; log:\n{}", self.id, log_tail());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// A unary gRPC call by method path, with prost messages (for services without a generated client here).
     pub fn unary<Req: Message, Resp: Message + Default>(
         &self,
@@ -102,6 +123,25 @@ impl GrpcChain {
         let req = QueryChannelRequest { port_id: port.into(), channel_id: channel.into() };
         let resp: QueryChannelResponse = self.unary(rt, "/ibc.core.channel.v1.Query/Channel", req)?;
         resp.channel.ok_or_else(|| "no channel in the response".to_string())
+    }
+
+    /// Asserts (over gRPC) that `transfer/<channel>` is an OPEN, unordered `ics20-1`
+    /// channel whose counterparty is `transfer/<counterparty>`.
+    pub fn assert_open_transfer_channel(
+        &self,
+        rt: &Runtime,
+        channel: &str,
+        counterparty: &str,
+        context: &dyn Fn() -> String,
+    ) {
+        let end = self
+            .channel_end(rt, PORT, channel)
+            .unwrap_or_else(|e| panic!("{}: Query/Channel {PORT}/{channel}: {e}{}", self.id, context()));
+        assert_eq!(end.state, 3, "{}: {channel} must be OPEN (3): {end:?}{}", self.id, context());
+        assert_eq!(end.ordering, 1, "{}: {channel} must be unordered: {end:?}", self.id);
+        assert_eq!(end.version, "ics20-1", "{}: {end:?}", self.id);
+        let cp = end.counterparty.as_ref().unwrap();
+        assert_eq!((cp.port_id.as_str(), cp.channel_id.as_str()), (PORT, counterparty), "{}: {end:?}", self.id);
     }
 
     /// ibc.applications.transfer.v1.Query/DenomTrace of `ibc/<HASH>` (or the bare hash).
@@ -153,20 +193,7 @@ impl DevChain {
 
     /// Waits until the chain is at height `h` or more (failing if the node died).
     pub fn wait_height(&self, rt: &Runtime, h: i64, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
-            if self.height(rt).is_some_and(|x| x >= h) {
-                return;
-            }
-            self.node.borrow_mut().assert_running();
-            assert!(
-                Instant::now() < deadline,
-                "{}: no height {h} within {within:?}; log:\n{}",
-                self.id,
-                self.log_tail()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        self.q.wait_height(rt, h, within, &|| self.node.borrow_mut().assert_running(), &|| self.log_tail());
     }
 
     /// `paychaind tx bank send dev <to> <amount>upay` on this chain, waiting for the block.
@@ -195,6 +222,22 @@ impl std::ops::Deref for DevChain {
     fn deref(&self) -> &GrpcChain {
         &self.q
     }
+}
+
+/// An IBC test's directory (kept afterwards with IBC_E2E_KEEP=1, for a look at
+/// the homes, logs and Hermes files; removed with the returned guard otherwise)
+/// and its tokio runtime.
+pub fn test_env() -> (Option<tempfile::TempDir>, PathBuf, Runtime) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (guard, root) = if std::env::var_os("IBC_E2E_KEEP").is_some() {
+        (None, tmp.keep())
+    } else {
+        let root = tmp.path().to_path_buf();
+        (Some(tmp), root)
+    };
+    eprintln!("   test directory: {}", root.display());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    (guard, root, rt)
 }
 
 /// GET `http://127.0.0.1:<port><path>` as JSON: (HTTP status, body).

@@ -6,7 +6,7 @@
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
@@ -166,20 +166,7 @@ impl SimdNode {
 
     /// Waits until the chain is at height `h` or more (failing if simd died).
     pub fn wait_height(&self, rt: &Runtime, h: i64, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
-            if self.height(rt).is_some_and(|x| x >= h) {
-                return;
-            }
-            self.assert_running();
-            assert!(
-                Instant::now() < deadline,
-                "{}: no height {h} within {within:?}; log:\n{}",
-                self.id,
-                self.log_tail()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        self.q.wait_height(rt, h, within, &|| self.assert_running(), &|| self.log_tail());
     }
 }
 
