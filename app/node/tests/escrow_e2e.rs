@@ -282,9 +282,10 @@ impl Chain {
     fn check_invariants(&self, when: &str) {
         assert_eq!(self.supply(), self.supply0, "{}: {when}: the upay supply changed", self.id);
         // Everything at one height: end blocks may refund expired escrows between two queries.
-        // One below CometBFT's latest, which it reports before the app has committed it.
-        let latest: u64 = self.query(&["status"])["latest_block_height"].as_str().unwrap().parse().unwrap();
-        let height = (latest - 1).to_string();
+        // The app's own last committed height (ABCI Info): CometBFT's latest block may not be
+        // committed by the app yet, and the one below it may predate the last tx.
+        let info = self.rpc("abci_info", &[]).unwrap_or_else(|e| panic!("{}: abci_info: {e}", self.id));
+        let height = info["response"]["last_block_height"].as_str().unwrap().to_string();
         let at = |args: &[&str]| self.query(&[args, &["--height", &height]].concat());
         let mut open = 0u128;
         for id in self.ids.borrow().iter() {
