@@ -1,0 +1,175 @@
+//! A chain made by an earlier build continues unchanged under this one.
+//!
+//! `fixtures/chain-v1/` holds, as a tarball, the RocksDB state of a small
+//! chain after block 3, written by the code of commit 5f8e496 (before the node
+//! crate was split), and the app hash of each of the 6 blocks that code
+//! produced for the fixed workload below (sends, an escrow created with a hash
+//! lock and released in part with its secret, a tx failing its sequence check).
+//! The test opens that database, checks that it reports height 3 and the
+//! recorded hash, runs blocks 4..=6 and expects the recorded hashes; then
+//! replays all 6 blocks from genesis on a fresh store and expects them again.
+//! A refactoring that changes a key, an encoding, an event or a gas cost
+//! breaks it. Signatures are RFC 6979 (deterministic), block times are fixed.
+//!
+//! To re-record after a deliberate state-machine change (a new chain, not this
+//! one): `RECORD_CONTINUITY_FIXTURE=1 cargo test -p paychaind --test
+//! app_hash_continuity` rewrites the fixture and prints the hashes to paste.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::accounts::{funded_app_state, numbered_key, signed_send};
+use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
+use cosmos_sdk_proto::Any;
+use paychain_framework::BlockTime;
+use paychaind::app::App;
+use paychaind::client::tx::{build_signed_tx, fee, tx_body, SignerData};
+use paychaind::config::AppConfig;
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+const CHAIN_ID: &str = "paychain-continuity-1";
+const ACCOUNTS: usize = 4;
+const FIXTURE_HEIGHT: u64 = 3;
+const SECRET: &[u8; 32] = b"continuity-secret-0123456789abcd";
+
+/// App hashes of blocks 1..=6 as commit 5f8e496 computed them.
+const RECORDED: [&str; 6] = [
+    "fe9658bcf12bdea31c990b3f09f12826be1436f65e76bbc480f0fd0e35f1fc2a",
+    "50622ce3937d7baa0fac3b03d829fe97e7bbb1b9766c9f7d8f33c1bd97ae2084",
+    "fbfc4d8d2d7febde30a564c7019cefe741a6195685fd0de6a717fe19ccc679b9",
+    "4a781438d419a61e3ddf09f25b4374a72776598e526bfbd2c8e1d68ca216c871",
+    "6f5d92c967fa86b86e6072af5db331f3496432ae086e808b9492ac4449e79295",
+    "8780105ddbc55fa41e4d0ce41542338c9296d4c43d71c46e8291db113da5ea0b",
+];
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chain-v1")
+}
+
+fn fixture_tarball() -> PathBuf {
+    fixture_dir().join("application.db.tar.gz")
+}
+
+fn signed(from: usize, msgs: Vec<Any>, sequence: u64) -> Vec<u8> {
+    let (secret, _) = numbered_key(from);
+    let body = tx_body(msgs, "continuity", 0);
+    let fee = fee(&"5000upay".parse().unwrap(), 300_000);
+    build_signed_tx(&body, fee, &SignerData { key: &secret, chain_id: CHAIN_ID, account_number: from as u64, sequence })
+}
+
+fn upay(amount: u128) -> Vec<ProtoCoin> {
+    vec![ProtoCoin { denom: "upay".into(), amount: amount.to_string() }]
+}
+
+/// The txs of block `height` (1-based).
+fn block_txs(height: u64) -> Vec<Vec<u8>> {
+    let addr = |i: usize| numbered_key(i).1;
+    match height {
+        1 => vec![signed_send(CHAIN_ID, 0, &addr(1), 1_000, 0), signed_send(CHAIN_ID, 1, &addr(2), 2_000, 0)],
+        2 => {
+            let create = paychain_escrow::pb::MsgCreateEscrow {
+                sender: addr(0).to_string(),
+                recipient: addr(3).to_string(),
+                amount: upay(50_000),
+                hash_lock: Sha256::digest(SECRET).to_vec(),
+                reference: "invoice-7".into(),
+                ..Default::default()
+            };
+            let any = Any { type_url: "/paychain.escrow.v1.MsgCreateEscrow".into(), value: create.encode_to_vec() };
+            vec![signed(0, vec![any], 1)]
+        }
+        3 => vec![signed_send(CHAIN_ID, 2, &addr(0), 7, 0), signed_send(CHAIN_ID, 2, &addr(0), 7, 5)],
+        4 => {
+            let release = paychain_escrow::pb::MsgReleaseEscrow {
+                signer: addr(2).to_string(),
+                id: 1,
+                amount: upay(20_000),
+                secret: SECRET.to_vec(),
+            };
+            let any = Any { type_url: "/paychain.escrow.v1.MsgReleaseEscrow".into(), value: release.encode_to_vec() };
+            vec![signed(2, vec![any], 1)]
+        }
+        5 => vec![],
+        6 => vec![signed_send(CHAIN_ID, 3, &addr(1), 20_000, 0)],
+        _ => unreachable!("the workload has 6 blocks"),
+    }
+}
+
+fn open(path: &Path) -> App {
+    App::open(path, AppConfig::default()).unwrap()
+}
+
+/// Result codes of each block's txs: the workload does what it says (the escrow is created
+/// and released, the stale sequence is refused with `sdk`/32).
+const EXPECTED_CODES: [&[u32]; 6] = [&[0, 0], &[0], &[0, 32], &[0], &[], &[0]];
+
+/// Runs block `height`, checks its txs' result codes, commits it and returns its app hash (hex).
+fn run_block(app: &App, height: u64) -> String {
+    let time = BlockTime { seconds: 1_750_000_000 + 6 * height as i64, nanos: 0 };
+    let out = app.finalize_block(height, time, &block_txs(height)).unwrap();
+    let codes: Vec<u32> = out.tx_results.iter().map(|r| r.result.as_ref().map_or_else(|e| e.code, |_| 0)).collect();
+    assert_eq!(codes, EXPECTED_CODES[height as usize - 1], "result codes of block {height}: {:?}", out.tx_results);
+    app.commit().unwrap();
+    hex::encode(out.app_hash)
+}
+
+fn new_chain(path: &Path) -> App {
+    let app = open(path);
+    app.init_chain(CHAIN_ID, 1, &funded_app_state(ACCOUNTS)).unwrap();
+    app
+}
+
+fn tar(args: &[&str]) {
+    let status = Command::new("tar").args(args).status().expect("running tar");
+    assert!(status.success(), "tar {args:?} failed");
+}
+
+#[test]
+fn a_chain_from_an_earlier_build_continues_with_the_same_app_hashes() {
+    if std::env::var_os("RECORD_CONTINUITY_FIXTURE").is_some() {
+        record();
+        return;
+    }
+    // Continue the recorded chain.
+    let dir = tempfile::tempdir().unwrap();
+    let tarball = fixture_tarball();
+    tar(&["-xzf", tarball.to_str().unwrap(), "-C", dir.path().to_str().unwrap()]);
+    let app = open(&dir.path().join("application.db"));
+    let (height, hash) = app.info();
+    assert_eq!(height, FIXTURE_HEIGHT, "the fixture's committed height");
+    assert_eq!(hex::encode(hash), RECORDED[FIXTURE_HEIGHT as usize - 1], "the fixture's app hash as reported by Info");
+    for h in FIXTURE_HEIGHT + 1..=RECORDED.len() as u64 {
+        assert_eq!(run_block(&app, h), RECORDED[h as usize - 1], "block {h} continued from the fixture");
+    }
+    drop(app);
+
+    // The same blocks from genesis on a fresh store.
+    let fresh = tempfile::tempdir().unwrap();
+    let app = new_chain(fresh.path());
+    for h in 1..=RECORDED.len() as u64 {
+        assert_eq!(run_block(&app, h), RECORDED[h as usize - 1], "block {h} replayed from genesis");
+    }
+}
+
+/// Writes the fixture (state after block 3) and prints all 6 hashes.
+fn record() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("application.db");
+    let app = new_chain(&db);
+    let mut hashes = Vec::new();
+    for h in 1..=FIXTURE_HEIGHT {
+        hashes.push(run_block(&app, h));
+    }
+    drop(app);
+    std::fs::create_dir_all(fixture_dir()).unwrap();
+    let tarball = fixture_tarball();
+    tar(&["-czf", tarball.to_str().unwrap(), "-C", dir.path().to_str().unwrap(), "application.db"]);
+    let app = open(&db);
+    for h in FIXTURE_HEIGHT + 1..=RECORDED.len() as u64 {
+        hashes.push(run_block(&app, h));
+    }
+    println!("recorded {}: {hashes:#?}", tarball.display());
+}
