@@ -12,7 +12,7 @@ use std::hash::Hash;
 use jmt::storage::Node;
 use parking_lot::Mutex;
 
-use crate::Version;
+use crate::types::Version;
 
 /// Entries of the node cache: about 1 KiB per internal node, so up to ~0.5 GiB. Enough for
 /// every internal node of two 1M-key trees (accounts and balances of a million accounts, ~100k

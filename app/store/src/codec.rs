@@ -3,7 +3,7 @@
 use jmt::storage::{Node, NodeKey};
 use jmt::KeyHash;
 
-use crate::Version;
+use crate::types::Version;
 
 /// Tag byte of a `values` entry holding a value.
 pub(crate) const TAG_PRESENT: u8 = 1;

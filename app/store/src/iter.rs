@@ -3,7 +3,7 @@
 use rocksdb::{DBRawIteratorWithThreadMode, DB};
 
 use crate::codec::{decode_value, inv_version, parse_value_key, value_prefix, value_prefix_end};
-use crate::{Snapshot, StoreError, Version};
+use crate::types::{Snapshot, StoreError, Version};
 
 /// Iterator over `(key, value)` pairs of one substore at one version, in raw-key order
 /// (ascending for [`MerkleStore::range`](crate::MerkleStore::range), descending for

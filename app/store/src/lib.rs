@@ -91,6 +91,7 @@ mod codec;
 mod iter;
 mod snapshot;
 pub mod timing;
+mod types;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -109,14 +110,8 @@ pub use iter::StoreIter;
 use rayon::prelude::*;
 pub use snapshot::{Exporter, Importer, Leaf, VersionPin};
 pub use timing::{StoreTimings, StoreTimingsTotal};
-
-/// A block height.
-pub type Version = u64;
-/// The root hash of the main tree.
-pub type AppHash = [u8; 32];
-/// Pending writes for one block: substore name -> (key -> `Some(value)` | `None` = delete).
-/// BTreeMaps for determinism.
-pub type ChangeSet = BTreeMap<String, BTreeMap<Vec<u8>, Option<Vec<u8>>>>;
+use types::Snapshot;
+pub use types::{AppHash, ChangeSet, StoreError, Version};
 
 /// Root hash of an empty tree (jmt's `Node::Null` hash).
 pub const EMPTY_ROOT: [u8; 32] = *b"SPARSE_MERKLE_PLACEHOLDER_HASH__";
@@ -131,8 +126,6 @@ const META_FORMAT: &[u8] = b"format";
 const META_SUBSTORES: &[u8] = b"substores";
 const META_LATEST: &[u8] = b"latest";
 const META_EARLIEST: &[u8] = b"earliest";
-
-type Snapshot<'a> = rocksdb::SnapshotWithThreadMode<'a, DB>;
 
 /// The column families.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,52 +163,6 @@ pub struct StoreConfig {
     pub substores: Vec<String>,
     /// Keep this many most recent versions readable (must be >= 1); `None` = keep all.
     pub retention: Option<u64>,
-}
-
-/// Errors of the store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("invalid store config: {0}")]
-    InvalidConfig(String),
-    #[error("substore set on disk {on_disk:?} differs from the configured set {configured:?}")]
-    SubstoreMismatch { on_disk: Vec<String>, configured: Vec<String> },
-    #[error("unknown substore {0:?}")]
-    UnknownSubstore(String),
-    #[error("version {requested} has been pruned (earliest readable version is {earliest})")]
-    VersionPruned { requested: Version, earliest: Version },
-    #[error("version {requested} not found (latest committed version is {latest:?})")]
-    VersionNotFound { requested: Version, latest: Option<Version> },
-    #[error("wrong version: expected {expected}, got {got}")]
-    WrongVersion { expected: Version, got: Version },
-    #[error("invalid version {0} (u64::MAX is reserved)")]
-    InvalidVersion(Version),
-    #[error(
-        "prepared commit for version {version} is stale: prepared on top of {prepared_on:?}, \
-         but the latest version is now {latest:?}"
-    )]
-    StalePrepare { version: Version, prepared_on: Option<Version>, latest: Option<Version> },
-    #[error("empty key in substore {substore:?} (keys must be non-empty for ICS-23 proofs)")]
-    EmptyKey { substore: String },
-    #[error(
-        "empty value for key {key} in substore {substore:?} (ICS-23 cannot prove empty values; \
-         delete the key or store a non-empty marker)"
-    )]
-    EmptyValue { substore: String, key: String },
-    #[error(
-        "substore {substore:?} is empty at version {version}: ICS-23 cannot express a \
-         non-existence proof in an empty tree"
-    )]
-    EmptySubstoreProof { substore: String, version: Version },
-    #[error("cannot import into a non-empty store (latest committed version is {0})")]
-    NotEmpty(Version),
-    #[error("invalid import stream: {0}")]
-    InvalidImport(String),
-    #[error("database error: {0}")]
-    Db(#[from] rocksdb::Error),
-    #[error("corrupt store: {0}")]
-    Corrupt(String),
-    #[error("merkle tree error: {0}")]
-    Tree(String),
 }
 
 fn tree_err(e: anyhow::Error) -> StoreError {

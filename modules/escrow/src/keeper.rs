@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::errors;
 use crate::events;
 use crate::keys::{self, Party, STORE_KEY};
-use crate::msgs::{ApproveEscrow, CancelEscrow, CreateEscrow, RefundEscrow, ReleaseEscrow};
+use crate::msgs::{check_reference, ApproveEscrow, CancelEscrow, CreateEscrow, RefundEscrow, ReleaseEscrow, HASH_LEN};
 use crate::pb::{self, Decision, EscrowStatus};
 use crate::time;
 
@@ -51,6 +51,118 @@ pub fn validate_params(p: &pb::Params) -> Result<(), String> {
             "max_expired_refunds_per_block: {} exceeds the limit {MAX_EXPIRED_REFUNDS_PER_BLOCK_LIMIT}",
             p.max_expired_refunds_per_block
         ));
+    }
+    Ok(())
+}
+
+pub(crate) fn addr(s: &str, field: &str) -> Result<Address, String> {
+    Address::from_bech32(s).map_err(|e| format!("{field}: {}", e.log))
+}
+
+fn coins(c: &[cosmos_sdk_proto::cosmos::base::v1beta1::Coin], field: &str) -> Result<Coins, String> {
+    Coins::from_proto(c).map_err(|e| format!("{field}: {}", e.log))
+}
+
+fn timestamp(t: Option<&prost_types::Timestamp>, field: &str) -> Result<(), String> {
+    t.map_or(Ok(()), |t| time::validate(t).map_err(|e| format!("{field}: {e}")))
+}
+
+/// The rules every stored escrow keeps (those of `MsgCreateEscrow` that need no
+/// params, plus status consistency). Errors start with the field, relative to
+/// the escrow (`arbiters[0]: ...`).
+pub fn validate_escrow(e: &pb::Escrow) -> Result<(), String> {
+    if e.id == 0 {
+        return Err("id: must be positive".into());
+    }
+    let sender = addr(&e.sender, "sender")?;
+    let recipient = addr(&e.recipient, "recipient")?;
+    if sender == recipient {
+        return Err(format!("recipient: {recipient} is also the sender"));
+    }
+    let amount = coins(&e.amount, "amount")?;
+    if amount.is_empty() {
+        return Err("amount: must not be empty".into());
+    }
+    let remaining = coins(&e.remaining, "remaining")?;
+    if !amount.is_all_gte(&remaining) {
+        return Err(format!("remaining: {remaining} exceeds the deposited amount {amount}"));
+    }
+    timestamp(e.release_after.as_ref(), "release_after")?;
+    timestamp(e.refund_after.as_ref(), "refund_after")?;
+    if let (Some(rel), Some(ref_)) = (&e.release_after, &e.refund_after) {
+        if time::key(ref_) <= time::key(rel) {
+            return Err(format!(
+                "refund_after: {} must be after release_after {}",
+                time::format(ref_),
+                time::format(rel)
+            ));
+        }
+    }
+    if !e.hash_lock.is_empty() && e.hash_lock.len() != HASH_LEN {
+        return Err(format!("hash_lock: must be empty or {HASH_LEN} bytes, got {}", e.hash_lock.len()));
+    }
+    let mut arbiters = Vec::with_capacity(e.arbiters.len());
+    for (i, a) in e.arbiters.iter().enumerate() {
+        let field = format!("arbiters[{i}]");
+        let a = addr(a, &field)?;
+        if a == sender || a == recipient {
+            return Err(format!("{field}: {a} is a party of the escrow"));
+        }
+        if arbiters.contains(&a) {
+            return Err(format!("{field}: {a} is listed twice"));
+        }
+        arbiters.push(a);
+    }
+    if arbiters.is_empty() && e.threshold != 0 {
+        return Err(format!("threshold: must be 0 without arbiters, got {}", e.threshold));
+    }
+    if !arbiters.is_empty() && (e.threshold == 0 || e.threshold as usize > arbiters.len()) {
+        return Err(format!("threshold: must be between 1 and {}, got {}", arbiters.len(), e.threshold));
+    }
+    check_reference(&e.reference).map_err(|err| format!("reference: {err}"))?;
+    let mut voted = Vec::new();
+    for (name, list) in [("release_approvals", &e.release_approvals), ("refund_approvals", &e.refund_approvals)] {
+        for (i, v) in list.iter().enumerate() {
+            if !e.arbiters.contains(v) {
+                return Err(format!("{name}[{i}]: {v} is not an arbiter"));
+            }
+            if voted.contains(&v) {
+                return Err(format!("{name}[{i}]: {v} voted twice"));
+            }
+            voted.push(v);
+        }
+    }
+    timestamp(e.created_at.as_ref(), "created_at")?;
+    timestamp(e.closed_at.as_ref(), "closed_at")?;
+    if e.created_height < 0 {
+        return Err(format!("created_height: must not be negative, got {}", e.created_height));
+    }
+    match EscrowStatus::try_from(e.status) {
+        Ok(EscrowStatus::Open) => {
+            if remaining.is_empty() {
+                return Err("remaining: an open escrow must hold coins".into());
+            }
+            if e.closed_at.is_some() {
+                return Err("closed_at: must be unset while the escrow is open".into());
+            }
+            if e.threshold > 0 && e.refund_approvals.len() >= e.threshold as usize {
+                return Err("refund_approvals: reached the threshold, so the escrow cannot be open".into());
+            }
+        }
+        Ok(EscrowStatus::Released | EscrowStatus::Refunded | EscrowStatus::Cancelled) => {
+            if !remaining.is_empty() {
+                return Err(format!("remaining: a closed escrow holds nothing, got {remaining}"));
+            }
+            if e.closed_at.is_none() {
+                return Err("closed_at: must be set once the escrow is closed".into());
+            }
+        }
+        _ => {
+            return Err(format!(
+                "status: must be ESCROW_STATUS_OPEN, _RELEASED, _REFUNDED or _CANCELLED, got {}",
+                e.status
+            ))
+        }
     }
     Ok(())
 }
@@ -551,7 +663,7 @@ impl EscrowKeeper {
     // ---- invariants ----
 
     /// The module account holds exactly what open escrows have remaining (per
-    /// denom); every stored escrow is consistent (see `genesis::validate_escrow`);
+    /// denom); every stored escrow is consistent ([`validate_escrow`]);
     /// the party and expiry indexes match the escrows exactly; ids are below the next id.
     pub fn check_invariants(&self, state: &dyn StateRead) -> Result<(), String> {
         let next_id = self.next_id(state).map_err(|e| e.log)?;
@@ -567,7 +679,7 @@ impl EscrowKeeper {
             if e.id >= next_id {
                 return Err(format!("escrow: escrow {} is not below the next id {next_id}", e.id));
             }
-            crate::genesis::validate_escrow(&e).map_err(|err| format!("escrow: escrow {}: {err}", e.id))?;
+            validate_escrow(&e).map_err(|err| format!("escrow: escrow {}: {err}", e.id))?;
             let has = |k: Vec<u8>, what: &str| -> Result<(), String> {
                 match state.get(STORE_KEY, &k).map_err(|e| e.log)? {
                     Some(_) => Ok(()),

@@ -15,14 +15,9 @@ pub mod json;
 pub mod keeper;
 pub mod keys;
 pub mod msgs;
+pub mod pb;
 pub mod query;
 pub mod time;
-
-/// The generated protobuf types of `paychain.escrow.v1`.
-#[allow(clippy::all, missing_docs)]
-pub mod pb {
-    include!(concat!(env!("OUT_DIR"), "/paychain.escrow.v1.rs"));
-}
 
 use std::sync::Arc;
 

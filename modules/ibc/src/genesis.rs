@@ -10,57 +10,19 @@
 //! [{"path": "transfer/channel-0", "base_denom": "upay"}], "params": {"send_enabled": true,
 //! "receive_enabled": true}, "total_escrowed": [{"denom": "upay", "amount": "10"}]}`.
 
-use std::time::Duration;
-
 use paychain_auth::json::{index, Obj};
 use paychain_framework::coins::{parse_amount, validate_denom};
 use serde_json::{json, Value};
 
-pub const DEFAULT_UNBONDING_SECS: u64 = 21 * 24 * 3600;
-pub const DEFAULT_HISTORICAL_ENTRIES: u64 = 10_000;
-pub const DEFAULT_MAX_BLOCK_TIME_SECS: u64 = 30;
-/// Bound on the history window, so pruning and storage stay small.
-pub const MAX_HISTORICAL_ENTRIES: u64 = 1_000_000;
+// Defined in `types.rs` (the host and the transfer app use them too); re-exported so that
+// `genesis::` paths keep working for the app.
+pub use crate::types::{
+    DenomTrace, HostParams, TransferParams, DEFAULT_HISTORICAL_ENTRIES, DEFAULT_MAX_BLOCK_TIME_SECS,
+    DEFAULT_UNBONDING_SECS, MAX_HISTORICAL_ENTRIES,
+};
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct HostParams {
-    pub unbonding_secs: u64,
-    pub historical_entries: u64,
-    pub max_expected_time_per_block_secs: u64,
-}
-
-impl Default for HostParams {
-    fn default() -> Self {
-        Self {
-            unbonding_secs: DEFAULT_UNBONDING_SECS,
-            historical_entries: DEFAULT_HISTORICAL_ENTRIES,
-            max_expected_time_per_block_secs: DEFAULT_MAX_BLOCK_TIME_SECS,
-        }
-    }
-}
-
+/// The `app_state.ibc` section.
 impl HostParams {
-    pub fn unbonding_period(&self) -> Duration {
-        Duration::from_secs(self.unbonding_secs)
-    }
-
-    pub fn max_expected_time_per_block(&self) -> Duration {
-        Duration::from_secs(self.max_expected_time_per_block_secs)
-    }
-
-    pub fn validate(&self) -> Result<(), String> {
-        if self.unbonding_secs == 0 {
-            return Err("params.unbonding_time: must be positive".into());
-        }
-        if self.historical_entries == 0 || self.historical_entries > MAX_HISTORICAL_ENTRIES {
-            return Err(format!("params.historical_entries: must be 1..={MAX_HISTORICAL_ENTRIES}"));
-        }
-        if self.max_expected_time_per_block_secs == 0 {
-            return Err("params.max_expected_time_per_block: must be positive".into());
-        }
-        Ok(())
-    }
-
     pub fn from_json(v: Option<&Value>) -> Result<Self, String> {
         let mut p = HostParams::default();
         let Some(v) = v.filter(|v| !v.is_null()) else { return Ok(p) };
@@ -95,55 +57,6 @@ fn parse_duration(v: &Value, path: &str) -> Result<u64, String> {
     s.strip_suffix('s')
         .and_then(|n| n.parse::<u64>().ok())
         .ok_or_else(|| format!("{path}: {s:?} is not a whole number of seconds like \"1814400s\""))
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TransferParams {
-    pub send_enabled: bool,
-    pub receive_enabled: bool,
-}
-
-impl Default for TransferParams {
-    fn default() -> Self {
-        Self { send_enabled: true, receive_enabled: true }
-    }
-}
-
-/// A voucher's origin: the channels it came through (`transfer/channel-0`) and its base denom.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DenomTrace {
-    pub path: String,
-    pub base_denom: String,
-}
-
-impl DenomTrace {
-    /// The full ICS-20 denom (`transfer/channel-0/upay`).
-    pub fn full_path(&self) -> String {
-        if self.path.is_empty() {
-            self.base_denom.clone()
-        } else {
-            format!("{}/{}", self.path, self.base_denom)
-        }
-    }
-
-    /// Splits a full denom into its trace (pairs of port/channel) and base denom.
-    pub fn parse(full: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = full.split('/').collect();
-        let mut i = 0;
-        while i + 1 < parts.len() && is_port_channel(parts[i], parts[i + 1]) {
-            i += 2;
-        }
-        let base = parts[i..].join("/");
-        if base.is_empty() || parts.iter().any(|p| p.is_empty()) {
-            return Err(format!("invalid denom trace {full:?}"));
-        }
-        Ok(Self { path: parts[..i].join("/"), base_denom: base })
-    }
-}
-
-fn is_port_channel(port: &str, channel: &str) -> bool {
-    !port.is_empty()
-        && channel.strip_prefix("channel-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -206,20 +119,6 @@ impl TransferGenesis {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn denom_traces_split_port_channel_pairs_from_the_base() {
-        let t = DenomTrace::parse("transfer/channel-0/transfer/channel-12/upay").unwrap();
-        assert_eq!(t.path, "transfer/channel-0/transfer/channel-12");
-        assert_eq!(t.base_denom, "upay");
-        let t = DenomTrace::parse("upay").unwrap();
-        assert_eq!((t.path.as_str(), t.base_denom.as_str()), ("", "upay"));
-        // A base denom may itself contain slashes (e.g. a factory denom).
-        let t = DenomTrace::parse("transfer/channel-1/factory/pay1x/coin").unwrap();
-        assert_eq!(t.base_denom, "factory/pay1x/coin");
-        assert!(DenomTrace::parse("transfer/channel-0/").is_err());
-        assert!(DenomTrace::parse("").is_err());
-    }
 
     #[test]
     fn genesis_round_trips_and_rejects_bad_fields() {

@@ -39,8 +39,8 @@ use paychain_framework::{Address, BlockInfo, Context, SdkError, StateRead};
 use prost::Message;
 
 use crate::events::to_event;
-use crate::genesis::HostParams;
 use crate::keys::{self, IBC_STORE};
+use crate::types::HostParams;
 
 /// The upgrade path a counterparty's client of us must carry (or leave empty).
 pub const UPGRADE_PATH: [&str; 2] = ["upgrade", "upgradedIBCState"];

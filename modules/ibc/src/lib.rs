@@ -14,6 +14,7 @@ pub mod msgs;
 pub mod query;
 pub mod transfer;
 mod transfer_query;
+pub mod types;
 
 use std::sync::Arc;
 
@@ -42,9 +43,10 @@ use paychain_framework::{
 };
 use prost::Message;
 
-pub use genesis::{HostParams, TransferGenesis};
+pub use genesis::TransferGenesis;
 pub use host::{proof_specs, HostEnv, IbcHost};
 pub use keys::{IBC_STORE, TRANSFER_STORE};
+pub use types::HostParams;
 
 use crate::host::block_timestamp;
 use crate::msgs::{IbcCoreMsg, TransferMsg};

@@ -170,7 +170,7 @@ impl TransferMsg {
         if amount == 0 {
             return Err(sdk::invalid_coins(format!("token amount must be positive: {}{}", token.amount, token.denom)));
         }
-        crate::genesis::DenomTrace::parse(&token.denom)
+        crate::types::DenomTrace::parse(&token.denom)
             .map_err(|e| sdk::invalid_coins(format!("invalid token denom: {e}")))?;
         if raw.timeout_height.as_ref().is_none_or(|h| h.revision_height == 0) && raw.timeout_timestamp == 0 {
             return Err(sdk::invalid_request("a transfer needs a timeout height or a timeout timestamp"));

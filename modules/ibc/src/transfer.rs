@@ -26,9 +26,9 @@ use paychain_bank::BankKeeper;
 use paychain_framework::{Address, Coin, Coins, SdkError, StateRead};
 use sha2::{Digest, Sha256};
 
-use crate::genesis::{DenomTrace, TransferParams};
 use crate::host::IbcHost;
 use crate::keys::{self, TRANSFER_STORE};
+use crate::types::{DenomTrace, TransferParams};
 
 pub const PORT_ID: &str = "transfer";
 /// Name of the module account that mints and burns vouchers.

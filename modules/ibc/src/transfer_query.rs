@@ -15,9 +15,10 @@ use paychain_framework::state::KvPair;
 use paychain_framework::{GrpcCode, QueryError, SdkError, StateRead};
 use prost::Message;
 
-use crate::genesis::{DenomTrace, TransferGenesis};
+use crate::genesis::TransferGenesis;
 use crate::keys::{self, IBC_STORE, TRANSFER_STORE};
 use crate::transfer::{self, escrow_address, PORT_ID};
+use crate::types::DenomTrace;
 
 const SERVICE: &str = "/ibc.applications.transfer.v1.Query/";
 pub const QUERY_PATHS: &[&str] = &[
