@@ -10,7 +10,7 @@ CARGO ?= cargo
 # Extra flags for `paychaind dev`, e.g. make run DEV_ARGS="--home /tmp/pc --rpc-port 36657"
 DEV_ARGS ?=
 
-.PHONY: setup deps build run test fmt fmt-check lint unit ibc clients e2e localnet localnet-status localnet-stop localnet-wipe ibc-localnet ibc-localnet-stop
+.PHONY: setup deps build run test fmt fmt-check lint unit fast ibc clients e2e localnet localnet-status localnet-stop localnet-wipe ibc-localnet ibc-localnet-stop
 
 ## setup: system packages + pinned CometBFT + release build of paychaind
 setup: deps build
@@ -48,10 +48,16 @@ HERMES_TESTS := relayed_by_hermes
 unit:
 	$(CARGO) test --workspace -- --skip $(HERMES_TESTS)
 
+## fast: the tests that start no server (every crate's unit and in-process tests; no CometBFT,
+## Hermes or simd): what to run while developing. The end-to-end tests are app/paychaind/tests/e2e_*.rs.
+fast:
+	$(CARGO) test --workspace --exclude paychaind
+	$(CARGO) test -p paychaind --lib --bins
+
 ## ibc: the Rust tests relayed by a real Hermes (paychain <-> paychain, paychain <-> ibc-go simd)
 ibc:
 	@scripts/setup.sh --wait-hermes
-	$(CARGO) test -p paychaind --test ibc_e2e --test ibc_simd_e2e -- $(HERMES_TESTS)
+	$(CARGO) test -p paychaind --test e2e_ibc --test e2e_ibc_simd -- $(HERMES_TESTS)
 
 ## clients: real wallet libraries (CosmJS, cosmpy) against dev chains the tests start themselves;
 ## `npm run gen` first writes tests/js/gen/escrow.js (pbjs) from our proto/ files

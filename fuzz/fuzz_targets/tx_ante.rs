@@ -11,10 +11,9 @@ use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::TxRaw;
 use libfuzzer_sys::fuzz_target;
 use paychain_framework::{Address, BlockTime};
-use paychaind::app::App;
-use paychaind::config::AppConfig;
-use paychaind::client::tx::{auth_info, fee, sign_bytes};
-use paychaind::tx::sign::direct_sign_bytes;
+use paychain_app::{App, AppOptions};
+use paychain_tx::build::{auth_info, fee, sign_bytes};
+use paychain_tx::sign::direct_sign_bytes;
 use secp256k1::{PublicKey, SecretKey, SECP256K1};
 use prost::Message;
 
@@ -30,11 +29,11 @@ fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let config = AppConfig { minimum_gas_prices: "0.025upay".into(), ..AppConfig::default() };
+        let config = AppOptions { minimum_gas_prices: "0.025upay".into(), ..AppOptions::default() };
         let app = App::open(dir.path(), config).unwrap();
         let key = SecretKey::from_slice(&[1u8; 32]).unwrap();
         let address = Address::from_secp256k1_pubkey(&PublicKey::from_secret_key(SECP256K1, &key).serialize());
-        let mut state = paychaind::genesis::default_app_state("upay");
+        let mut state = paychain_app::genesis::default_app_state("upay");
         state["auth"]["accounts"] = serde_json::json!([{"@type": "/cosmos.auth.v1beta1.BaseAccount",
             "address": address.to_string(), "pub_key": null, "account_number": "0", "sequence": "0"}]);
         state["bank"]["balances"] = serde_json::json!([{"address": address.to_string(),

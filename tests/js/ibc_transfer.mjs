@@ -1,7 +1,7 @@
 // One ICS-20 MsgTransfer signed and broadcast by real CosmJS
 // (SigningStargateClient.sendIbcTokens). A standalone script, not a
 // `node --test` file (its name matches none of node's default test
-// patterns): the Rust IBC end-to-end test (app/node/tests/ibc_e2e.rs) runs
+// patterns): the Rust IBC end-to-end test (app/paychaind/tests/e2e_ibc.rs) runs
 // it and relays the packet with Hermes.
 //
 //   node ibc_transfer.mjs --rpc http://127.0.0.1:26657 --mnemonic-file dev-mnemonic.txt \

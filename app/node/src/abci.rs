@@ -6,7 +6,7 @@
 use std::io::Write as _;
 use std::time::Instant;
 
-use paychain_framework::{BlockTime, Event};
+use paychain_framework::BlockTime;
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci::{
     self as pb, response_process_proposal::ProposalStatus, RequestCheckTx, RequestFinalizeBlock, RequestInfo,
@@ -15,41 +15,41 @@ use tendermint_proto::v0_38::abci::{
     ResponseQuery,
 };
 
-use crate::app::{App, AppError, TxOutcome};
+use crate::disk::{LowDisk, StopCause};
 use crate::metrics::METRICS;
-use crate::tx::decode::decode_tx;
+use crate::served::ServedApp;
+use paychain_app::app::{AppError, TxOutcome};
+
+/// Exit status of a node that stopped on a failure it must not continue from (sysexits' EX_SOFTWARE).
+pub const EXIT_NODE_FAILURE: i32 = 70;
+use paychain_tx::decode::decode_tx;
 
 /// The app behind CometBFT's four ABCI connections.
 #[derive(Clone)]
 pub struct AbciApp {
-    pub app: App,
+    pub app: ServedApp,
 }
 
 /// Stops the node: continuing after a storage or genesis failure could fork
 /// it. Exits rather than panics: the state on disk is the last commit, intact.
-fn halt(app: &App, what: &str, err: AppError) -> ! {
+fn halt(app: &ServedApp, what: &str, err: AppError) -> ! {
+    stop(app, what, &err, StopCause::App(&err))
+}
+
+/// Stops the node before a commit the disk may not have room for.
+fn halt_low_disk(app: &ServedApp, low: &LowDisk) -> ! {
+    stop(app, "Commit", low, StopCause::LowDisk(low))
+}
+
+fn stop(app: &ServedApp, what: &str, err: &dyn std::fmt::Display, cause: StopCause) -> ! {
     let path = app.store().path();
-    let advice = crate::node::store_failure_advice(path, &err.0, app.store().latest_version())
+    let advice = crate::disk::store_failure_advice(path, &cause, app.store().latest_version())
         .map(|a| format!("\n  State store: {}{a}", path.display()))
         .unwrap_or_default();
     tracing::error!(target: "paychaind", "{what} failed, stopping the node: {err}{advice}");
     // Not eprintln!: it panics when stderr is a file on the disk that just filled up.
     let _ = writeln!(std::io::stderr(), "paychaind: {what} failed, stopping the node: {err}{advice}");
-    std::process::exit(70)
-}
-
-pub fn to_abci_events(events: Vec<Event>) -> Vec<pb::Event> {
-    events
-        .into_iter()
-        .map(|e| pb::Event {
-            r#type: e.kind,
-            attributes: e
-                .attributes
-                .into_iter()
-                .map(|a| pb::EventAttribute { key: a.key, value: a.value, index: a.index })
-                .collect(),
-        })
-        .collect()
+    std::process::exit(EXIT_NODE_FAILURE)
 }
 
 fn exec_result(outcome: TxOutcome) -> pb::ExecTxResult {
@@ -64,7 +64,7 @@ fn exec_result(outcome: TxOutcome) -> pb::ExecTxResult {
         info: String::new(),
         gas_wanted: outcome.gas_wanted.min(i64::MAX as u64) as i64,
         gas_used: outcome.gas_used.min(i64::MAX as u64) as i64,
-        events: to_abci_events(outcome.events),
+        events: crate::events::to_abci_events(outcome.events),
         codespace,
     }
 }
@@ -119,8 +119,8 @@ impl Application for AbciApp {
     fn commit(&self) -> ResponseCommit {
         // Stop while the write can still succeed rather than let RocksDB fail in the middle of it.
         let store = self.app.store().path();
-        if let Err(e) = crate::node::check_free_disk(store, self.app.config().min_free_disk_mb) {
-            halt(&self.app, "Commit", AppError(e));
+        if let Err(low) = crate::disk::check_free_disk(store, self.app.config().min_free_disk_mb) {
+            halt_low_disk(&self.app, &low);
         }
         let started = Instant::now();
         match self.app.commit() {
@@ -176,7 +176,7 @@ impl Application for AbciApp {
                     METRICS.block_txs.inc(r.code, &r.codespace);
                 }
                 ResponseFinalizeBlock {
-                    events: to_abci_events(outcome.events),
+                    events: crate::events::to_abci_events(outcome.events),
                     tx_results,
                     validator_updates: vec![],
                     consensus_param_updates: None,
@@ -187,7 +187,7 @@ impl Application for AbciApp {
         }
     }
 
-    // State sync (see crate::snapshot for the format and the trust model).
+    // State sync (see paychain_app::snapshot for the format and the trust model).
 
     fn list_snapshots(&self) -> pb::ResponseListSnapshots {
         pb::ResponseListSnapshots { snapshots: self.app.snapshots().list() }

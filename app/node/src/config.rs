@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
+use paychain_app::{AppOptions, SnapshotOptions};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,11 +61,13 @@ pub enum LogFormat {
 
 impl Default for AppConfig {
     fn default() -> Self {
+        // The state machine's own defaults, so the two cannot disagree.
+        let app = AppOptions::default();
         Self {
             abci_address: "127.0.0.1:26658".parse().expect("static address"),
             minimum_gas_prices: String::new(),
-            state_retention: 100_000,
-            max_tx_bytes: 1024 * 1024,
+            state_retention: app.state_retention,
+            max_tx_bytes: app.max_tx_bytes,
             log_level: "info".to_string(),
             log_format: LogFormat::Text,
             grpc_address: "127.0.0.1:9090".to_string(),
@@ -73,9 +76,9 @@ impl Default for AppConfig {
             cometbft_rpc: "http://127.0.0.1:26657".to_string(),
             metrics_address: "127.0.0.1:26661".to_string(),
             min_free_disk_mb: 256,
-            snapshot_interval: 0,
-            snapshot_keep_recent: 2,
-            snapshot_chunk_bytes: crate::snapshot::DEFAULT_CHUNK_BYTES,
+            snapshot_interval: app.snapshots.interval,
+            snapshot_keep_recent: app.snapshots.keep_recent,
+            snapshot_chunk_bytes: app.snapshots.chunk_bytes,
         }
     }
 }
@@ -103,8 +106,22 @@ impl AppConfig {
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
     }
 
+    /// What the state machine takes from this file.
+    pub fn app_options(&self) -> AppOptions {
+        AppOptions {
+            minimum_gas_prices: self.minimum_gas_prices.clone(),
+            state_retention: self.state_retention,
+            max_tx_bytes: self.max_tx_bytes,
+            snapshots: SnapshotOptions {
+                interval: self.snapshot_interval,
+                keep_recent: self.snapshot_keep_recent,
+                chunk_bytes: self.snapshot_chunk_bytes,
+            },
+        }
+    }
+
     pub fn validate(&self) -> anyhow::Result<()> {
-        crate::tx::fees::parse_gas_prices(&self.minimum_gas_prices)
+        paychain_tx::fees::parse_gas_prices(&self.minimum_gas_prices)
             .map_err(|e| anyhow::anyhow!("minimum_gas_prices: {e}"))?;
         if self.max_tx_bytes == 0 {
             bail!("max_tx_bytes: must be positive");
@@ -115,7 +132,7 @@ impl AppConfig {
         if !(self.cometbft_rpc.starts_with("http://") || self.cometbft_rpc.starts_with("https://")) {
             bail!("cometbft_rpc: {:?} must be an http:// or https:// URL", self.cometbft_rpc);
         }
-        crate::snapshot::validate_config(self)?;
+        paychain_app::snapshot::validate_options(&self.app_options().snapshots)?;
         Ok(())
     }
 
@@ -139,7 +156,7 @@ impl AppConfig {
         home.join("data").join("application.db")
     }
 
-    /// Where state-sync snapshots live (what [`crate::app::App::open`] derives from `db_path`).
+    /// Where state-sync snapshots live (what [`paychain_app::app::App::open`] derives from `db_path`).
     pub fn snapshot_dir(home: &Path) -> PathBuf {
         home.join("data").join("snapshots")
     }
@@ -184,5 +201,34 @@ mod tests {
         let bad: AppConfig = toml::from_str("metrics_address = \"localhost\"").unwrap();
         assert!(format!("{:#}", bad.validate().unwrap_err()).contains("metrics_address"));
         assert!(toml::from_str::<AppConfig>("log_format = \"xml\"").is_err());
+    }
+
+    #[test]
+    fn snapshot_settings_are_validated_and_read_from_app_toml() {
+        let ok = AppConfig::default();
+        assert_eq!((ok.snapshot_interval, ok.snapshot_keep_recent, ok.snapshot_chunk_bytes), (0, 2, 4 << 20));
+        ok.validate().unwrap();
+        for bad in [
+            AppConfig { snapshot_chunk_bytes: paychain_app::snapshot::MIN_CHUNK_BYTES - 1, ..AppConfig::default() },
+            AppConfig { snapshot_chunk_bytes: paychain_app::snapshot::MAX_CHUNK_BYTES + 1, ..AppConfig::default() },
+            AppConfig { snapshot_keep_recent: 0, ..AppConfig::default() },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        let home = tempfile::tempdir().unwrap();
+        let cfg = AppConfig { snapshot_interval: 500, snapshot_chunk_bytes: 1 << 20, ..AppConfig::default() };
+        cfg.save(home.path()).unwrap();
+        let loaded = AppConfig::load(home.path()).unwrap();
+        assert_eq!(loaded, cfg);
+        assert_eq!(
+            loaded.app_options().snapshots,
+            paychain_app::SnapshotOptions { interval: 500, keep_recent: 2, chunk_bytes: 1 << 20 }
+        );
+    }
+
+    #[test]
+    fn snapshots_sit_beside_the_node_store() {
+        let home = Path::new("/h");
+        assert_eq!(paychain_app::snapshot::snapshot_dir_for(&AppConfig::db_path(home)), AppConfig::snapshot_dir(home));
     }
 }

@@ -23,8 +23,8 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::{http, Body, BoxFuture, Context, Poll, Service, StdError};
 use tonic::{Code, Status};
 
-use crate::app::App;
 use crate::query::{query_grpc, SIMULATE_PATH};
+use crate::served::ServedApp;
 
 /// The SDK's height header (request and response metadata).
 pub const HEIGHT_HEADER: &str = "x-cosmos-block-height";
@@ -32,7 +32,7 @@ pub const HEIGHT_HEADER: &str = "x-cosmos-block-height";
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Binds `addr` and serves gRPC on `runtime`; returns the bound address.
-pub fn serve(app: App, addr: SocketAddr, runtime: &tokio::runtime::Handle) -> anyhow::Result<SocketAddr> {
+pub fn serve(app: ServedApp, addr: SocketAddr, runtime: &tokio::runtime::Handle) -> anyhow::Result<SocketAddr> {
     let std_listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen for gRPC on {addr}"))?;
     std_listener.set_nonblocking(true).context("gRPC listener")?;
@@ -58,16 +58,16 @@ pub fn serve(app: App, addr: SocketAddr, runtime: &tokio::runtime::Handle) -> an
 /// Every gRPC method path, answered by [`query_grpc`].
 #[derive(Clone)]
 pub struct GrpcService {
-    app: App,
+    app: ServedApp,
 }
 
 impl GrpcService {
-    pub fn new(app: App) -> Self {
+    pub fn new(app: ServedApp) -> Self {
         Self { app }
     }
 }
 
-fn is_known_path(app: &App, path: &str) -> bool {
+fn is_known_path(app: &ServedApp, path: &str) -> bool {
     path == SIMULATE_PATH || crate::services::route(path).is_some() || app.modules().route_query(path).is_some()
 }
 
@@ -87,7 +87,7 @@ pub fn status_of(err: &QueryError) -> Status {
 /// The height a request asks for, resolved against the store: 0 (or no
 /// header) = latest; negative, unparsable, future or pruned heights are
 /// `InvalidArgument` (the message is returned).
-fn requested_height(app: &App, headers: &http::HeaderMap) -> Result<u64, String> {
+fn requested_height(app: &ServedApp, headers: &http::HeaderMap) -> Result<u64, String> {
     let latest = app.store().latest_version().unwrap_or(0);
     let Some(value) = headers.get(HEIGHT_HEADER) else { return Ok(latest) };
     let text = value.to_str().unwrap_or("").trim();
@@ -148,7 +148,7 @@ where
 
 /// One call: the method path and the resolved height.
 struct Handler {
-    app: App,
+    app: ServedApp,
     path: String,
     height: u64,
 }

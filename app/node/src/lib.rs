@@ -1,19 +1,15 @@
-//! paychaind: the paychain node (ABCI app, tx pipeline, queries) and its CLI.
+//! The paychain node around the state machine: the ABCI adapter CometBFT v0.38
+//! drives, the query router, the gRPC and REST servers, the services backed by
+//! CometBFT's RPC, Prometheus metrics, app.toml and disk-health checks.
 
 pub mod abci;
-pub mod app;
-pub mod cli;
-pub mod client;
-pub mod cometbft;
 pub mod config;
-pub mod genesis;
+pub mod disk;
+pub mod events;
 pub mod grpc;
-pub mod keyring;
-pub mod localnet;
 pub mod metrics;
 pub mod node;
 pub mod query;
 pub mod rest;
+pub mod served;
 pub mod services;
-pub mod snapshot;
-pub mod tx;

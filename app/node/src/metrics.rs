@@ -22,7 +22,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::App;
+use crate::served::ServedApp;
 
 /// The process's metrics. One node per process, so one registry (as with
 /// Prometheus' default registry); it keeps the ABCI structs unchanged.
@@ -228,7 +228,7 @@ pub struct Scraped {
 }
 
 impl Scraped {
-    pub fn read(app: &App, db_path: &Path) -> Self {
+    pub fn read(app: &ServedApp, db_path: &Path) -> Self {
         let store_bytes = match dir_size(db_path) {
             Ok(n) => Some(n),
             Err(e) => {
@@ -313,13 +313,13 @@ fn histogram(out: &mut String, name: &str, h: &Histogram) {
 
 #[derive(Clone)]
 struct Scraper {
-    app: App,
+    app: ServedApp,
     db_path: PathBuf,
 }
 
 /// Serves `GET /metrics` on `addr` from `runtime`; returns the bound address.
 pub fn serve(
-    app: App,
+    app: ServedApp,
     db_path: PathBuf,
     addr: SocketAddr,
     runtime: &tokio::runtime::Handle,

@@ -11,7 +11,8 @@ use prost::Message;
 use tendermint_proto::v0_38::abci::{RequestQuery, ResponseQuery};
 use tendermint_proto::v0_38::crypto::{ProofOp, ProofOps};
 
-use crate::app::{App, StoreView};
+use crate::served::ServedApp;
+use paychain_app::app::StoreView;
 
 pub const SIMULATE_PATH: &str = "/cosmos.tx.v1beta1.Service/Simulate";
 /// Proof op type of both levels (substore tree, then main tree).
@@ -38,7 +39,7 @@ fn error_response(err: SdkError, height: u64) -> ResponseQuery {
 }
 
 /// Resolves the requested height: 0 = latest; the future and pruned heights are errors.
-fn resolve_height(app: &App, requested: i64) -> Result<u64, SdkError> {
+fn resolve_height(app: &ServedApp, requested: i64) -> Result<u64, SdkError> {
     let latest = app.store().latest_version().unwrap_or(0);
     if requested < 0 {
         return Err(sdk::invalid_request(format!(
@@ -64,7 +65,7 @@ fn resolve_height(app: &App, requested: i64) -> Result<u64, SdkError> {
     Ok(requested)
 }
 
-pub fn handle_abci_query(app: &App, req: &RequestQuery) -> ResponseQuery {
+pub fn handle_abci_query(app: &ServedApp, req: &RequestQuery) -> ResponseQuery {
     let height = match resolve_height(app, req.height) {
         Ok(h) => h,
         Err(e) => return error_response(e, 0),
@@ -80,7 +81,7 @@ pub fn handle_abci_query(app: &App, req: &RequestQuery) -> ResponseQuery {
 }
 
 /// Answers a gRPC method path at `height` (0 = latest; used by ABCI queries and the gRPC/REST servers).
-pub fn query_grpc(app: &App, path: &str, data: &[u8], height: u64) -> Result<Vec<u8>, QueryError> {
+pub fn query_grpc(app: &ServedApp, path: &str, data: &[u8], height: u64) -> Result<Vec<u8>, QueryError> {
     if path == SIMULATE_PATH {
         return simulate(app, data);
     }
@@ -95,7 +96,7 @@ pub fn query_grpc(app: &App, path: &str, data: &[u8], height: u64) -> Result<Vec
     app.modules().get(module).query(&view, path, data)
 }
 
-fn store_query(app: &App, rest: &str, key: &[u8], height: u64, prove: bool) -> ResponseQuery {
+fn store_query(app: &ServedApp, rest: &str, key: &[u8], height: u64, prove: bool) -> ResponseQuery {
     let Some(substore) = rest.strip_suffix("/key") else {
         return error_response(sdk::unknown_request(format!("unsupported store query: store/{rest}")), height);
     };
@@ -141,7 +142,7 @@ fn deprecated_tx_field(req: &SimulateRequest) -> Option<cosmos_sdk_proto::cosmos
 
 /// `cosmos.tx.v1beta1.Service/Simulate`: runs the tx without signature checks
 /// or gas limit against the mempool state and reports gas and events.
-fn simulate(app: &App, data: &[u8]) -> Result<Vec<u8>, QueryError> {
+fn simulate(app: &ServedApp, data: &[u8]) -> Result<Vec<u8>, QueryError> {
     let req = SimulateRequest::decode(data)
         .map_err(|e| QueryError::invalid_argument(format!("invalid SimulateRequest: {e}")))?;
     let tx_bytes = if !req.tx_bytes.is_empty() {
@@ -160,7 +161,7 @@ fn simulate(app: &App, data: &[u8]) -> Result<Vec<u8>, QueryError> {
     let outcome = app.simulate(&tx_bytes);
     match outcome.result {
         Ok(_) => {
-            let events = crate::abci::to_abci_events(outcome.events)
+            let events = crate::events::to_abci_events(outcome.events)
                 .into_iter()
                 .map(|e| tendermint_proto::abci::Event {
                     r#type: e.r#type,
@@ -178,9 +179,7 @@ fn simulate(app: &App, data: &[u8]) -> Result<Vec<u8>, QueryError> {
             .encode_to_vec())
         }
         // Bytes that are not a tx are the caller's error (REST answers 400).
-        Err(e) if e.codespace == paychain_framework::error::SDK_CODESPACE && e.code == 2 => {
-            Err(QueryError::invalid_argument(format!("invalid tx: {}", e.log)))
-        }
+        Err(e) if e.is_tx_decode() => Err(QueryError::invalid_argument(format!("invalid tx: {}", e.log))),
         Err(e) => Err(QueryError::new(
             GrpcCode::Unknown,
             format!("{} With gas wanted: '{}' and gas used: '{}' ", e.log, outcome.gas_wanted, outcome.gas_used),

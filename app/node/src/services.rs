@@ -30,10 +30,10 @@ use paychain_framework::{Address, QueryError};
 use prost::Message;
 use tendermint_rpc::{Client as _, HttpClient, Paging};
 
-use crate::app::App;
+use crate::served::ServedApp;
 
 /// A query service handler: (app, protobuf request, height (0 = latest)) -> protobuf response.
-pub type ServiceFn = fn(&App, &[u8], u64) -> Result<Vec<u8>, QueryError>;
+pub type ServiceFn = fn(&ServedApp, &[u8], u64) -> Result<Vec<u8>, QueryError>;
 
 pub const GET_TX: &str = "/cosmos.tx.v1beta1.Service/GetTx";
 pub const GET_TXS_EVENT: &str = "/cosmos.tx.v1beta1.Service/GetTxsEvent";
@@ -142,7 +142,7 @@ fn rpc_client(url: &str) -> Result<HttpClient, QueryError> {
 }
 
 fn rpc_error(url: &str, what: &str, e: &tendermint_rpc::Error) -> QueryError {
-    let text = crate::client::rpc::rpc_error_text(e);
+    let text = paychain_client::rpc::rpc_error_text(e);
     match e.detail() {
         // CometBFT answered, with an error (bad height, bad query, ...).
         tendermint_rpc::error::ErrorDetail::Response(_) => {
@@ -153,7 +153,7 @@ fn rpc_error(url: &str, what: &str, e: &tendermint_rpc::Error) -> QueryError {
 }
 
 /// Runs one CometBFT RPC call and waits (at most [`RPC_TIMEOUT`]) for its answer.
-fn comet<T, F, Fut>(app: &App, what: &str, call: F) -> Result<T, QueryError>
+fn comet<T, F, Fut>(app: &ServedApp, what: &str, call: F) -> Result<T, QueryError>
 where
     T: Send + 'static,
     F: FnOnce(HttpClient) -> Fut + Send + 'static,
@@ -252,7 +252,7 @@ fn tx_response(r: &tendermint_rpc::endpoint::tx::Response, timestamp: String) ->
 }
 
 /// Block times by height (RFC 3339), fetched once per height.
-fn block_times(app: &App, heights: Vec<u64>) -> Result<Vec<(u64, String)>, QueryError> {
+fn block_times(app: &ServedApp, heights: Vec<u64>) -> Result<Vec<(u64, String)>, QueryError> {
     let mut heights = heights;
     heights.sort_unstable();
     heights.dedup();
@@ -270,7 +270,7 @@ fn block_times(app: &App, heights: Vec<u64>) -> Result<Vec<(u64, String)>, Query
 // ---------------------------------------------------------------------------
 // cosmos.tx.v1beta1.Service
 
-fn get_tx(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
+fn get_tx(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let req: GetTxRequest = decode(data, "GetTxRequest")?;
     if req.hash.is_empty() {
         return Err(QueryError::invalid_argument("tx hash cannot be empty"));
@@ -283,7 +283,7 @@ fn get_tx(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let found = comet(app, "tx", move |c| async move {
         match c.tx(tendermint::Hash::Sha256(bytes), false).await {
             Ok(r) => Ok(Some(r)),
-            Err(e) if crate::client::rpc::rpc_error_text(&e).contains("not found") => Ok(None),
+            Err(e) if paychain_client::rpc::rpc_error_text(&e).contains("not found") => Ok(None),
             Err(e) => Err(e),
         }
     })?;
@@ -310,7 +310,7 @@ fn event_query(req: &GetTxsEventRequest) -> Result<String, QueryError> {
     Ok(events.join(" AND "))
 }
 
-fn get_txs_event(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
+fn get_txs_event(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let req: GetTxsEventRequest = decode(data, "GetTxsEventRequest")?;
     let query_text = event_query(&req)?;
     let query: tendermint_rpc::query::Query = query_text
@@ -347,7 +347,7 @@ const BROADCAST_ERRORS: &[(&str, u32, &str)] = &[
     ("tx too large", 21, "tx too large"),
 ];
 
-fn broadcast_tx(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
+fn broadcast_tx(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let req: BroadcastTxRequest = decode(data, "BroadcastTxRequest")?;
     if req.tx_bytes.is_empty() {
         return Err(QueryError::invalid_argument("invalid empty tx"));
@@ -365,7 +365,7 @@ fn broadcast_tx(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryEr
             return Err(QueryError::invalid_argument("unsupported return type unspecified; supported types: sync, async"))
         }
     };
-    let txhash = crate::client::tx::tx_hash(&req.tx_bytes);
+    let txhash = paychain_client::tx::tx_hash(&req.tx_bytes);
     let tx_bytes = req.tx_bytes;
     let result = comet(app, "broadcast_tx", move |c| async move {
         if sync {
@@ -392,7 +392,7 @@ fn broadcast_tx(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryEr
 // ---------------------------------------------------------------------------
 // cosmos.base.tendermint.v1beta1.Service
 
-fn get_node_info(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
+fn get_node_info(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let _: tm_svc::GetNodeInfoRequest = decode(data, "GetNodeInfoRequest")?;
     let status = comet(app, "status", |c| async move { c.status().await })?;
     let ni = &status.node_info;
@@ -452,7 +452,7 @@ fn get_node_info(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryE
     .encode_to_vec())
 }
 
-fn get_syncing(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
+fn get_syncing(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let _: tm_svc::GetSyncingRequest = decode(data, "GetSyncingRequest")?;
     let status = comet(app, "status", |c| async move { c.status().await })?;
     Ok(tm_svc::GetSyncingResponse { syncing: status.sync_info.catching_up }.encode_to_vec())
@@ -500,7 +500,7 @@ fn block_parts(r: tendermint_rpc::endpoint::block::Response) -> BlockParts {
     (Some(r.block_id.into()), Some(block), Some(sdk))
 }
 
-fn get_latest_block(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
+fn get_latest_block(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let _: tm_svc::GetLatestBlockRequest = decode(data, "GetLatestBlockRequest")?;
     let r = comet(app, "block", |c| async move { c.latest_block().await })?;
     let (block_id, block, sdk_block) = block_parts(r);
@@ -508,12 +508,12 @@ fn get_latest_block(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, Que
 }
 
 /// Latest block height as CometBFT reports it.
-fn latest_height(app: &App) -> Result<i64, QueryError> {
+fn latest_height(app: &ServedApp) -> Result<i64, QueryError> {
     let status = comet(app, "status", |c| async move { c.status().await })?;
     Ok(status.sync_info.latest_block_height.value() as i64)
 }
 
-fn get_block_by_height(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
+fn get_block_by_height(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let req: tm_svc::GetBlockByHeightRequest = decode(data, "GetBlockByHeightRequest")?;
     if req.height <= 0 {
         return Err(QueryError::invalid_argument(format!("invalid height {}: must be positive", req.height)));
@@ -529,7 +529,7 @@ fn get_block_by_height(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, 
 
 /// A validator set page: `offset`/`limit` of the page request over the full set.
 fn validator_set(
-    app: &App,
+    app: &ServedApp,
     height: Option<i64>,
     page: Option<PageRequest>,
 ) -> Result<(i64, Vec<tm_svc::Validator>, PageResponse), QueryError> {
@@ -567,13 +567,13 @@ fn validator_set(
     Ok((r.block_height.value() as i64, validators, PageResponse { next_key: Vec::new(), total }))
 }
 
-fn get_latest_validator_set(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
+fn get_latest_validator_set(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let req: tm_svc::GetLatestValidatorSetRequest = decode(data, "GetLatestValidatorSetRequest")?;
     let (block_height, validators, page) = validator_set(app, None, req.pagination)?;
     Ok(tm_svc::GetLatestValidatorSetResponse { block_height, validators, pagination: Some(page) }.encode_to_vec())
 }
 
-fn get_validator_set_by_height(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
+fn get_validator_set_by_height(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let req: tm_svc::GetValidatorSetByHeightRequest = decode(data, "GetValidatorSetByHeightRequest")?;
     if req.height <= 0 {
         return Err(QueryError::invalid_argument(format!("invalid height {}: must be positive", req.height)));
@@ -599,7 +599,7 @@ pub struct QueryConsensusParamsResponse {
     pub params: Option<tendermint_proto::types::ConsensusParams>,
 }
 
-fn consensus_params(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
+fn consensus_params(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let _: QueryConsensusParamsRequest = decode(data, "QueryParamsRequest")?;
     // At an explicit committed height: without one CometBFT uses the next
     // (uncommitted) height, whose params may not be saved yet right after a commit.
@@ -612,7 +612,7 @@ fn consensus_params(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, Que
 // ---------------------------------------------------------------------------
 // cosmos.base.node.v1beta1.Service
 
-fn node_config(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
+fn node_config(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let _: cosmos_sdk_proto::cosmos::base::node::v1beta1::ConfigRequest = decode(data, "ConfigRequest")?;
     let cfg = app.config();
     Ok(ConfigResponse {
@@ -624,7 +624,7 @@ fn node_config(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryErr
     .encode_to_vec())
 }
 
-fn node_status(app: &App, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
+fn node_status(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryError> {
     let _: cosmos_sdk_proto::cosmos::base::node::v1beta1::StatusRequest = decode(data, "StatusRequest")?;
     let (height, app_hash) = app.info();
     // The block time and validator hash come from CometBFT's header of that

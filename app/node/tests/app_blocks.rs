@@ -11,12 +11,13 @@ use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::Fee;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{SimulateRequest, SimulateResponse, TxRaw};
 use cosmos_sdk_proto::Any;
+use paychain_app::app::TxOutcome;
+use paychain_client::tx::{build_signed_tx, tx_body, SignerData};
 use paychain_framework::Address;
 use paychain_framework::BlockTime;
-use paychaind::app::{App, TxOutcome};
-use paychaind::client::tx::{build_signed_tx, tx_body, SignerData};
-use paychaind::config::AppConfig;
-use paychaind::query::query_grpc;
+use paychain_node::config::AppConfig;
+use paychain_node::query::query_grpc;
+use paychain_node::served::ServedApp;
 use prost::Message;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -47,7 +48,7 @@ struct SignerParams {
 }
 
 struct Chain {
-    app: App,
+    app: ServedApp,
     height: u64,
     _dir: Option<tempfile::TempDir>,
 }
@@ -66,7 +67,7 @@ impl Chain {
     }
 
     fn open(path: &std::path::Path) -> Self {
-        let app = App::open(path, config()).unwrap();
+        let app = ServedApp::open(path, config()).unwrap();
         let height = app.info().0;
         Self { app, height, _dir: None }
     }
@@ -83,7 +84,7 @@ impl Chain {
     /// by design: the app's own (block time) and IBC's (our consensus state at each height).
     fn module_roots(&self) -> Vec<[u8; 32]> {
         let store = self.app.store();
-        let per_block = [paychaind::app::APP_STORE, paychain_ibc::IBC_STORE];
+        let per_block = [paychain_app::APP_STORE, paychain_ibc::IBC_STORE];
         let names = store.substores().iter().filter(|n| !per_block.contains(&n.as_str()));
         names.map(|n| store.substore_root(n, self.height).unwrap()).collect()
     }
@@ -353,7 +354,7 @@ fn store_queries_prove_presence_and_absence_against_the_app_hash() {
     let absent = paychain_bank::keys::balance_key(&key(1).address, "uzzz");
     for (k, expect_present) in [(present, true), (absent, false)] {
         let req = RequestQuery { data: k.clone().into(), path: "store/bank/key".into(), height: 0, prove: true };
-        let resp = paychaind::query::handle_abci_query(&chain.app, &req);
+        let resp = paychain_node::query::handle_abci_query(&chain.app, &req);
         assert_eq!(resp.code, 0, "{}", resp.log);
         assert_eq!(resp.height as u64, chain.height);
         let ops = resp.proof_ops.unwrap().ops;
@@ -384,16 +385,16 @@ fn store_queries_prove_presence_and_absence_against_the_app_hash() {
     }
     // Heights in the future and unknown substores are clear errors.
     let future = RequestQuery { data: vec![1].into(), path: "store/bank/key".into(), height: 99, prove: true };
-    assert_eq!(paychaind::query::handle_abci_query(&chain.app, &future).code, 26);
+    assert_eq!(paychain_node::query::handle_abci_query(&chain.app, &future).code, 26);
     let unknown = RequestQuery { data: vec![1].into(), path: "store/nope/key".into(), height: 0, prove: false };
-    assert_ne!(paychaind::query::handle_abci_query(&chain.app, &unknown).code, 0);
+    assert_ne!(paychain_node::query::handle_abci_query(&chain.app, &unknown).code, 0);
 }
 
 /// After a block, recheck drops mempool txs whose sequence the block used;
 /// PrepareProposal drops undecodable txs and ProcessProposal rejects blocks with them.
 #[test]
 fn recheck_and_proposals_filter_what_can_no_longer_run() {
-    use paychaind::abci::AbciApp;
+    use paychain_node::abci::AbciApp;
     use tendermint_abci::Application;
     use tendermint_proto::v0_38::abci::{RequestPrepareProposal, RequestProcessProposal};
 
@@ -453,7 +454,7 @@ fn bad_abci_queries_are_refused_cleanly() {
     let mut chain = Chain::new(1);
     chain.block(&[]);
     let q = |path: &str, data: Vec<u8>, height: i64| {
-        paychaind::query::handle_abci_query(
+        paychain_node::query::handle_abci_query(
             &chain.app,
             &RequestQuery { data: data.into(), path: path.into(), height, prove: false },
         )

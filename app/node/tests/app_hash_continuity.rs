@@ -23,10 +23,10 @@ use std::process::Command;
 use common::accounts::{funded_app_state, numbered_key, signed_send};
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use cosmos_sdk_proto::Any;
+use paychain_app::app::App;
+use paychain_app::AppOptions;
+use paychain_client::tx::{build_signed_tx, fee, tx_body, SignerData};
 use paychain_framework::BlockTime;
-use paychaind::app::App;
-use paychaind::client::tx::{build_signed_tx, fee, tx_body, SignerData};
-use paychaind::config::AppConfig;
 use prost::Message;
 use sha2::{Digest, Sha256};
 
@@ -99,7 +99,7 @@ fn block_txs(height: u64) -> Vec<Vec<u8>> {
 }
 
 fn open(path: &Path) -> App {
-    App::open(path, AppConfig::default()).unwrap()
+    App::open(path, AppOptions::default()).unwrap()
 }
 
 /// Result codes of each block's txs: the workload does what it says (the escrow is created

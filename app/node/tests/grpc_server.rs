@@ -13,9 +13,9 @@ use cosmos_sdk_proto::cosmos::bank::v1beta1::{QueryAllBalancesRequest, QueryBala
 use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::service_client::ServiceClient as TmClient;
 use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1::GetNodeInfoRequest;
 use paychain_framework::BlockTime;
-use paychaind::app::App;
-use paychaind::config::AppConfig;
-use paychaind::grpc::{RawCodec, HEIGHT_HEADER, MAX_MESSAGE_BYTES};
+use paychain_node::config::AppConfig;
+use paychain_node::grpc::{RawCodec, HEIGHT_HEADER, MAX_MESSAGE_BYTES};
+use paychain_node::served::ServedApp;
 use prost::Message;
 use tonic::transport::Channel;
 use tonic::Code;
@@ -28,7 +28,7 @@ fn dead_port() -> u16 {
 }
 
 struct Fixture {
-    app: App,
+    app: ServedApp,
     _dir: tempfile::TempDir,
     runtime: tokio::runtime::Runtime,
     url: String,
@@ -42,7 +42,7 @@ fn fixture() -> Fixture {
         cometbft_rpc: format!("http://127.0.0.1:{}", dead_port()),
         ..AppConfig::default()
     };
-    let app = App::open(dir.path(), config).unwrap();
+    let app = ServedApp::open(dir.path(), config).unwrap();
     app.init_chain(CHAIN_ID, 1, &funded_app_state(2)).unwrap();
     for (height, txs) in [(1u64, vec![]), (2, vec![signed_send(CHAIN_ID, 0, &key(1).1, 1000, 0)])] {
         let out =
@@ -53,7 +53,7 @@ fn fixture() -> Fixture {
         app.commit().unwrap();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let addr = paychaind::grpc::serve(app.clone(), "127.0.0.1:0".parse().unwrap(), runtime.handle()).unwrap();
+    let addr = paychain_node::grpc::serve(app.clone(), "127.0.0.1:0".parse().unwrap(), runtime.handle()).unwrap();
     assert_ne!(addr.port(), 0);
     Fixture { app, _dir: dir, runtime, url: format!("http://{addr}") }
 }
@@ -153,7 +153,7 @@ fn grpc_serves_module_queries_heights_and_errors() {
         assert_eq!(resp.balance.unwrap().amount, (FUND + 1000).to_string());
     });
     // Node config is local: answered without CometBFT.
-    let cfg = paychaind::query::query_grpc(&fx.app, "/cosmos.base.node.v1beta1.Service/Config", &[], 0).unwrap();
+    let cfg = paychain_node::query::query_grpc(&fx.app, "/cosmos.base.node.v1beta1.Service/Config", &[], 0).unwrap();
     let cfg = cosmos_sdk_proto::cosmos::base::node::v1beta1::ConfigResponse::decode(cfg.as_slice()).unwrap();
     assert_eq!(cfg.minimum_gas_price, "0.025upay");
 }
@@ -162,6 +162,6 @@ fn grpc_serves_module_queries_heights_and_errors() {
 fn grpc_serve_reports_a_busy_port() {
     let fx = fixture();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let err = paychaind::grpc::serve(fx.app.clone(), taken.local_addr().unwrap(), fx.runtime.handle()).unwrap_err();
+    let err = paychain_node::grpc::serve(fx.app.clone(), taken.local_addr().unwrap(), fx.runtime.handle()).unwrap_err();
     assert!(format!("{err:#}").contains("cannot listen for gRPC"), "{err:#}");
 }

@@ -18,12 +18,13 @@ use ibc::core::commitment_types::specs::ProofSpecs;
 use ibc::core::host::types::identifiers::{ChainId, ChannelId, PortId, Sequence};
 use ibc::core::host::types::path::{CommitmentPath, Path, ReceiptPath};
 use ibc::core::host::ValidationContext;
+use paychain_app::app::StoreView;
+use paychain_client::tx::{build_signed_tx, fee, tx_body, SignerData};
 use paychain_framework::{BlockInfo, BlockTime, CacheState, Context, ExecMode, GasMeter, StateRead};
 use paychain_ibc::{proof_specs, HostEnv, IbcHost, IBC_STORE};
+use paychain_node::config::AppConfig;
+use paychain_node::served::ServedApp;
 use paychain_store::{MerkleStore, StoreConfig};
-use paychaind::app::{App, StoreView};
-use paychaind::client::tx::{build_signed_tx, fee, tx_body, SignerData};
-use paychaind::config::AppConfig;
 use prost::Message;
 use tendermint_proto::v0_38::abci::RequestQuery;
 
@@ -136,8 +137,9 @@ fn store_proofs_verify_with_ibc_rs_tendermint_client() {
         .is_err());
 }
 
-fn app_with(dir: &std::path::Path, ibc_genesis: serde_json::Value) -> App {
-    let app = App::open(dir, AppConfig { minimum_gas_prices: "0.025upay".into(), ..AppConfig::default() }).unwrap();
+fn app_with(dir: &std::path::Path, ibc_genesis: serde_json::Value) -> ServedApp {
+    let app =
+        ServedApp::open(dir, AppConfig { minimum_gas_prices: "0.025upay".into(), ..AppConfig::default() }).unwrap();
     let mut state: serde_json::Value = serde_json::from_slice(&funded_app_state(3)).unwrap();
     state["ibc"] = ibc_genesis;
     app.init_chain(CHAIN_ID, 1, &serde_json::to_vec(&state).unwrap()).unwrap();
@@ -153,7 +155,7 @@ fn next_vals(h: u64) -> Vec<u8> {
 }
 
 /// A host over committed state at `height` (as queries build it).
-fn with_host<R>(app: &App, height: u64, f: impl FnOnce(&IbcHost) -> R) -> R {
+fn with_host<R>(app: &ServedApp, height: u64, f: impl FnOnce(&IbcHost) -> R) -> R {
     let view = StoreView::new(app.store(), Some(height));
     let block = BlockInfo { height, time: time(height), chain_id: CHAIN_ID.into() };
     let params = paychain_ibc::host_params(&view).unwrap();
@@ -172,7 +174,7 @@ fn self_consensus_states_follow_the_headers_and_the_history_window() {
     let genesis_hash = {
         // The first header carries the InitChain app hash: re-derive it from a twin app.
         let twin_dir = tempfile::tempdir().unwrap();
-        let twin = App::open(twin_dir.path(), AppConfig::default()).unwrap();
+        let twin = ServedApp::open(twin_dir.path(), AppConfig::default()).unwrap();
         let mut state: serde_json::Value = serde_json::from_slice(&funded_app_state(3)).unwrap();
         state["ibc"] = serde_json::json!({"params": {"historical_entries": 3}});
         twin.init_chain(CHAIN_ID, 1, &serde_json::to_vec(&state).unwrap()).unwrap().to_vec()
@@ -243,7 +245,7 @@ fn abci_store_query_proofs_are_what_hermes_turns_into_merkle_proofs() {
     let client = client_of_us(3);
     // Our consensus state at height 2, as stored under its key in the ibc substore.
     let key = [&b"selfConsensusStates/"[..], &2u64.to_be_bytes()[..]].concat();
-    let resp = paychaind::query::handle_abci_query(
+    let resp = paychain_node::query::handle_abci_query(
         &app,
         &RequestQuery { path: "store/ibc/key".into(), data: key.clone().into(), height: 2, prove: true },
     );

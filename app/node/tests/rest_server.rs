@@ -10,10 +10,10 @@ use cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend;
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, Fee, ModeInfo, SignerInfo, TxBody, TxRaw};
 use cosmos_sdk_proto::Any;
+use paychain_app::genesis::default_app_state;
 use paychain_framework::{Address, BlockTime};
-use paychaind::app::App;
-use paychaind::config::AppConfig;
-use paychaind::genesis::default_app_state;
+use paychain_node::config::AppConfig;
+use paychain_node::served::ServedApp;
 use prost::Message;
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
@@ -53,7 +53,7 @@ impl Server {
             cometbft_rpc: format!("http://{closed}"),
             ..AppConfig::default()
         };
-        let app = App::open(dir.path(), config).unwrap();
+        let app = ServedApp::open(dir.path(), config).unwrap();
         let mut state = default_app_state("upay");
         let accounts: Vec<_> = (0..2)
             .map(|i| {
@@ -71,7 +71,7 @@ impl Server {
         app.commit().unwrap();
 
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let addr = paychaind::rest::serve(app, "127.0.0.1:0".parse().unwrap(), runtime.handle()).unwrap();
+        let addr = paychain_node::rest::serve(app, "127.0.0.1:0".parse().unwrap(), runtime.handle()).unwrap();
         let http = Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         Server { base: format!("http://{addr}"), http, _runtime: runtime, _dir: dir }
     }

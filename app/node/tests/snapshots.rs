@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use common::accounts::{funded_app_state, numbered_key as key, signed_send, FUND};
 
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{QueryBalanceRequest, QueryBalanceResponse};
+use paychain_app::snapshot::{Metadata, FORMAT};
 use paychain_framework::BlockTime;
-use paychaind::abci::AbciApp;
-use paychaind::app::App;
-use paychaind::config::AppConfig;
-use paychaind::query::query_grpc;
-use paychaind::snapshot::{Metadata, FORMAT};
+use paychain_node::abci::AbciApp;
+use paychain_node::config::AppConfig;
+use paychain_node::query::query_grpc;
+use paychain_node::served::ServedApp;
 use prost::Message;
 use sha2::{Digest, Sha256};
 use tendermint_abci::Application;
@@ -50,7 +50,7 @@ impl Node {
         let home = tempfile::tempdir().unwrap();
         let db = AppConfig::db_path(home.path());
         std::fs::create_dir_all(&db).unwrap();
-        let app = App::open(&db, cfg).unwrap();
+        let app = ServedApp::open(&db, cfg).unwrap();
         Self { abci: AbciApp { app }, height: 0, seqs: vec![0; ACCOUNTS], home }
     }
 
@@ -60,7 +60,7 @@ impl Node {
         node
     }
 
-    fn app(&self) -> &App {
+    fn app(&self) -> &ServedApp {
         &self.abci.app
     }
 
@@ -333,7 +333,7 @@ fn snapshots_are_taken_in_the_background_at_the_interval_and_old_ones_deleted() 
     let db = AppConfig::db_path(a.home.path());
     let home = a.home;
     drop(a.abci);
-    let reopened = App::open(&db, config(2, 128)).unwrap();
+    let reopened = ServedApp::open(&db, config(2, 128)).unwrap();
     assert!(!dir.join(".tmp-8").exists());
     assert_eq!(reopened.snapshots().list().len(), 2);
     drop(home);
@@ -386,7 +386,7 @@ fn the_last_block_time_is_state_and_survives_a_restart() {
     let db = AppConfig::db_path(a.home.path());
     let home = a.home;
     drop(a.abci);
-    let reopened = App::open(&db, config(0, 256)).unwrap();
+    let reopened = ServedApp::open(&db, config(0, 256)).unwrap();
     assert_eq!(reopened.last_block_time(), Node::time(2));
     drop(home);
 

@@ -44,6 +44,13 @@ impl fmt::Display for SdkError {
 
 impl std::error::Error for SdkError {}
 
+impl SdkError {
+    /// The input was not a decodable tx ([`sdk::tx_decode`]).
+    pub fn is_tx_decode(&self) -> bool {
+        self.codespace == SDK_CODESPACE && self.code == sdk::TX_DECODE_CODE
+    }
+}
+
 /// Declares a codespace's errors: for each `name = code, "description";` a constructor
 /// `name(detail) -> SdkError` whose log reads `"<detail>: <description>"` (as the SDK's
 /// `errorsmod.Wrap` formats it, or just the description when the detail is empty), plus
@@ -73,6 +80,9 @@ macro_rules! codespace_errors {
 /// as the SDK's `errorsmod.Wrap` formats it.
 pub mod sdk {
     use super::SDK_CODESPACE;
+
+    /// Code of [`tx_decode`]: bytes that are not a tx (callers tell them from other failures).
+    pub const TX_DECODE_CODE: u32 = 2;
 
     crate::codespace_errors! { SDK_CODESPACE;
         tx_decode = 2, "tx parse error";
@@ -132,6 +142,7 @@ mod tests {
         assert_eq!(sdk::out_of_gas("").log, "out of gas");
         assert_eq!(sdk::description(13), Some("insufficient fee"));
         assert!(!e.fatal && SdkError::fatal("disk").fatal);
+        assert!(sdk::tx_decode("x").is_tx_decode() && !sdk::unauthorized("x").is_tx_decode());
     }
 }
 

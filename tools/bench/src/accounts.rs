@@ -2,8 +2,8 @@
 //! the genesis entries that fund them.
 
 use cosmos_sdk_proto::cosmos::tx::v1beta1::Fee;
+use paychain_client::tx::{build_signed_tx, msg_send, tx_body, SignerData};
 use paychain_framework::{Address, Coins};
-use paychaind::client::tx::{build_signed_tx, msg_send, tx_body, SignerData};
 use rayon::prelude::*;
 use secp256k1::{PublicKey, Scalar, SecretKey, SECP256K1};
 use serde_json::{json, Value};
@@ -133,7 +133,7 @@ mod tests {
         for i in [0, 1, 2, DERIVE_CHUNK - 1, DERIVE_CHUNK, DERIVE_CHUNK + 2] {
             let key = offset_key(&first, i as u64);
             assert_eq!(accounts[i].key, key, "key {i}");
-            assert_eq!(accounts[i].address, paychaind::keyring::address_of(&key), "address {i}");
+            assert_eq!(accounts[i].address, paychain_client::keyring::address_of(&key), "address {i}");
         }
         // Scalar 1, 2, ...: the tests' numbered keys.
         let numbered = derive_accounts(&secret_from_u64(1), 2);
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn funding_appends_after_existing_accounts() {
-        let mut state = paychaind::genesis::default_app_state("upay");
+        let mut state = paychain_app::genesis::default_app_state("upay");
         assert_eq!(next_account_number(&state), 0);
         let accounts = derive_accounts(&secret_from_u64(1), 3);
         fund_in_app_state(&mut state, &accounts, 0, &"5upay".parse().unwrap());

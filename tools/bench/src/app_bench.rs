@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context as _};
 use clap::Args;
+use paychain_app::app::{App, AppTimingsTotal};
+use paychain_app::AppOptions;
+use paychain_client::tx::fee;
 use paychain_framework::{BlockTime, Coins};
 use paychain_store::timing;
 use paychain_store::StoreTimingsTotal;
-use paychaind::app::{App, AppTimingsTotal};
-use paychaind::client::tx::fee;
-use paychaind::config::AppConfig;
 use rand::{Rng as _, SeedableRng as _};
 use rayon::prelude::*;
 
@@ -113,7 +113,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
                 // overlapping files would make every read of the benchmark look into each.
                 let t = Instant::now();
                 let reopened =
-                    App::open(&cached_db, AppConfig::default()).map_err(|e| anyhow::anyhow!("reopening: {e}"))?;
+                    App::open(&cached_db, AppOptions::default()).map_err(|e| anyhow::anyhow!("reopening: {e}"))?;
                 reopened.store().compact();
                 drop(reopened);
                 println!("  genesis store compacted in {} ms", ms(t.elapsed()));
@@ -122,7 +122,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
             }
             let t = Instant::now();
             copy_store(&cached_db, &dir)?;
-            let app = App::open(&dir, AppConfig::default()).map_err(|e| anyhow::anyhow!("opening the app: {e}"))?;
+            let app = App::open(&dir, AppOptions::default()).map_err(|e| anyhow::anyhow!("opening the app: {e}"))?;
             println!("  genesis store copied and opened in {} ms", ms(t.elapsed()));
             app
         }
@@ -182,13 +182,13 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
 /// The genesis store: InitChain with every account funded, then the (empty) first block.
 fn build_genesis(db: &Path, accounts: &[crate::accounts::Account], keys_time: Duration) -> anyhow::Result<App> {
     let t = Instant::now();
-    let mut app_state = paychaind::genesis::default_app_state(DENOM);
+    let mut app_state = paychain_app::genesis::default_app_state(DENOM);
     fund_in_app_state(&mut app_state, accounts, 0, &FUNDS.parse()?);
     let genesis_bytes = serde_json::to_vec(&app_state)?;
     drop(app_state);
     let json_time = t.elapsed();
 
-    let app = App::open(db, AppConfig::default()).map_err(|e| anyhow::anyhow!("opening the app: {e}"))?;
+    let app = App::open(db, AppOptions::default()).map_err(|e| anyhow::anyhow!("opening the app: {e}"))?;
     let t = Instant::now();
     app.init_chain(CHAIN_ID, 1, &genesis_bytes).map_err(|e| anyhow::anyhow!("InitChain: {e}"))?;
     let init_time = t.elapsed();
@@ -221,8 +221,8 @@ fn genesis_fingerprint(accounts: usize) -> anyhow::Result<String> {
     let mut h = Sha256::new();
     h.update(b"paychain-bench app genesis v2 (compacted)\0");
     h.update(format!("{CHAIN_ID}\0{FUNDS}\0{accounts}\0").as_bytes());
-    h.update(serde_json::to_vec(&paychaind::genesis::default_app_state(DENOM))?);
-    for key in paychaind::app::wire_modules().modules.store_keys() {
+    h.update(serde_json::to_vec(&paychain_app::genesis::default_app_state(DENOM))?);
+    for key in paychain_app::wire_modules().modules.store_keys() {
         h.update(key.as_bytes());
         h.update(b"\0");
     }

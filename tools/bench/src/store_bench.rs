@@ -197,7 +197,7 @@ pub fn run(args: &StoreArgs) -> anyhow::Result<()> {
             ms(worst)
         ));
     }
-    let on_disk = paychaind::metrics::dir_size(&dir).unwrap_or(0);
+    let on_disk = paychain_node::metrics::dir_size(&dir).unwrap_or(0);
     println!();
     println!("store on disk: {} MiB", mib(on_disk));
     println!();

@@ -15,9 +15,9 @@ use serde_json::Value;
 use super::json;
 use super::routes::{request_json, Input, Route};
 use super::RestError;
-use crate::app::App;
-use crate::client::escrow as ce;
 use crate::query::query_grpc;
+use crate::served::ServedApp;
+use paychain_client::escrow as ce;
 
 pub fn routes() -> Vec<Route> {
     vec![
@@ -52,7 +52,7 @@ fn decode<T: Message + Default>(bytes: &[u8]) -> Result<T, RestError> {
     T::decode(bytes).map_err(|e| RestError::internal(format!("decoding the query response: {e}")))
 }
 
-fn escrow(app: &App, grpc: &'static str, input: Input, height: u64) -> Result<Value, RestError> {
+fn escrow(app: &ServedApp, grpc: &'static str, input: Input, height: u64) -> Result<Value, RestError> {
     let raw = param(&input, "id");
     let id: u64 = raw
         .trim()
@@ -84,28 +84,28 @@ fn pagination(input: &Input) -> Result<Option<PageRequest>, RestError> {
         .map_err(|e| RestError::bad_request(format!("invalid request: pagination: {e}")))
 }
 
-fn list(app: &App, grpc: &'static str, request: Vec<u8>, height: u64) -> Result<Value, RestError> {
+fn list(app: &ServedApp, grpc: &'static str, request: Vec<u8>, height: u64) -> Result<Value, RestError> {
     let out = query_grpc(app, grpc, &request, height)?;
     Ok(paychain_escrow::json::escrows_response_json(&decode(&out)?))
 }
 
-fn by_sender(app: &App, grpc: &'static str, input: Input, height: u64) -> Result<Value, RestError> {
+fn by_sender(app: &ServedApp, grpc: &'static str, input: Input, height: u64) -> Result<Value, RestError> {
     let req = pb::QueryEscrowsBySenderRequest { sender: param(&input, "sender"), pagination: pagination(&input)? };
     list(app, grpc, req.encode_to_vec(), height)
 }
 
-fn by_recipient(app: &App, grpc: &'static str, input: Input, height: u64) -> Result<Value, RestError> {
+fn by_recipient(app: &ServedApp, grpc: &'static str, input: Input, height: u64) -> Result<Value, RestError> {
     let req =
         pb::QueryEscrowsByRecipientRequest { recipient: param(&input, "recipient"), pagination: pagination(&input)? };
     list(app, grpc, req.encode_to_vec(), height)
 }
 
-fn by_arbiter(app: &App, grpc: &'static str, input: Input, height: u64) -> Result<Value, RestError> {
+fn by_arbiter(app: &ServedApp, grpc: &'static str, input: Input, height: u64) -> Result<Value, RestError> {
     let req = pb::QueryEscrowsByArbiterRequest { arbiter: param(&input, "arbiter"), pagination: pagination(&input)? };
     list(app, grpc, req.encode_to_vec(), height)
 }
 
-fn params(app: &App, grpc: &'static str, _input: Input, height: u64) -> Result<Value, RestError> {
+fn params(app: &ServedApp, grpc: &'static str, _input: Input, height: u64) -> Result<Value, RestError> {
     let out = query_grpc(app, grpc, &pb::QueryParamsRequest {}.encode_to_vec(), height)?;
     Ok(paychain_escrow::json::params_response_json(&decode(&out)?))
 }

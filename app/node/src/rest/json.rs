@@ -451,9 +451,9 @@ pub fn registry() -> &'static HashMap<&'static str, AnyType> {
 }
 
 /// The escrow module's messages and responses (prost types without serde:
-/// their JSON is [`crate::client::escrow`]'s).
+/// their JSON is [`paychain_client::escrow`]'s).
 fn escrow_entries() -> Vec<(&'static str, AnyType)> {
-    use crate::client::escrow as ce;
+    use paychain_client::escrow as ce;
     macro_rules! entries {
         ($($url:path),* $(,)?) => {
             vec![$(($url, AnyType {

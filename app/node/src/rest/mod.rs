@@ -23,7 +23,7 @@ use paychain_framework::QueryError;
 use serde_json::{json, Value};
 use tower_http::cors::{AllowOrigin, Any as CorsAny, CorsLayer};
 
-use crate::app::App;
+use crate::served::ServedApp;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -89,13 +89,13 @@ fn cors(origins: &[String]) -> CorsLayer {
 }
 
 /// The router (exposed for in-process tests).
-pub fn router(app: App) -> axum::Router {
+pub fn router(app: ServedApp) -> axum::Router {
     let layer = cors(&app.config().rest_cors_allowed_origins);
     axum::Router::new().fallback(handle).with_state(app).layer(layer)
 }
 
 /// Binds `addr` and serves REST on `runtime`; returns the bound address.
-pub fn serve(app: App, addr: SocketAddr, runtime: &tokio::runtime::Handle) -> anyhow::Result<SocketAddr> {
+pub fn serve(app: ServedApp, addr: SocketAddr, runtime: &tokio::runtime::Handle) -> anyhow::Result<SocketAddr> {
     let std_listener =
         std::net::TcpListener::bind(addr).map_err(|e| anyhow::anyhow!("cannot listen for REST on {addr}: {e}"))?;
     std_listener.set_nonblocking(true)?;
@@ -112,7 +112,7 @@ pub fn serve(app: App, addr: SocketAddr, runtime: &tokio::runtime::Handle) -> an
     Ok(bound)
 }
 
-async fn handle(State(app): State<App>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn handle(State(app): State<ServedApp>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     match handle_inner(app, method, uri, headers, body).await {
         Ok(v) => json_response(StatusCode::OK, v),
         Err(e) => {
@@ -127,7 +127,13 @@ async fn handle(State(app): State<App>, method: Method, uri: Uri, headers: Heade
     }
 }
 
-async fn handle_inner(app: App, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Result<Value, RestError> {
+async fn handle_inner(
+    app: ServedApp,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Value, RestError> {
     let path = uri.path().to_string();
     let Some((route, params)) = routes::find(&method, &path) else {
         return Err(RestError::not_implemented(format!("Not Implemented: {method} {path}")));

@@ -20,8 +20,8 @@ use serde_json::{Map, Value};
 
 use super::json::{self, Kind};
 use super::RestError;
-use crate::app::App;
 use crate::query::query_grpc;
+use crate::served::ServedApp;
 
 /// What a request carries besides the height.
 pub struct Input {
@@ -30,7 +30,7 @@ pub struct Input {
     pub body: Option<Value>,
 }
 
-pub type Runner = fn(&App, &'static str, Input, u64) -> Result<Value, RestError>;
+pub type Runner = fn(&ServedApp, &'static str, Input, u64) -> Result<Value, RestError>;
 
 pub struct Route {
     pub method: Method,
@@ -41,7 +41,7 @@ pub struct Route {
     pub run: Runner,
 }
 
-fn call<Req, Resp>(app: &App, grpc: &'static str, input: Input, height: u64) -> Result<Value, RestError>
+fn call<Req, Resp>(app: &ServedApp, grpc: &'static str, input: Input, height: u64) -> Result<Value, RestError>
 where
     Req: Message + DeserializeOwned + 'static,
     Resp: Message + Default + Serialize + DeserializeOwned + 'static,
@@ -186,7 +186,7 @@ pub fn table() -> &'static [Route] {
 
 /// Consensus params as the gateway writes them (tendermint-proto's own serde
 /// shape differs: numbers, not strings).
-fn consensus_params(app: &App, grpc: &'static str, _input: Input, height: u64) -> Result<Value, RestError> {
+fn consensus_params(app: &ServedApp, grpc: &'static str, _input: Input, height: u64) -> Result<Value, RestError> {
     let out = query_grpc(app, grpc, &[], height)?;
     let resp = crate::services::QueryConsensusParamsResponse::decode(out.as_slice())
         .map_err(|e| RestError::internal(format!("decoding consensus params: {e}")))?;

@@ -1,8 +1,8 @@
 //! Numbered test accounts and a genesis `app_state` funding them, for tests
 //! that drive an in-process app.
 
+use paychain_app::genesis::default_app_state;
 use paychain_framework::Address;
-use paychaind::genesis::default_app_state;
 use secp256k1::{PublicKey, SecretKey, SECP256K1};
 use serde_json::json;
 
@@ -40,7 +40,7 @@ pub fn funded_app_state(n: usize) -> Vec<u8> {
 /// A signed (DIRECT) `MsgSend` of `amount` upay from account `from` (account
 /// number `from`, as [`funded_app_state`] assigns) with a 5000upay fee.
 pub fn signed_send(chain_id: &str, from: usize, to: &Address, amount: u128, sequence: u64) -> Vec<u8> {
-    use paychaind::client::tx::{build_signed_tx, fee, msg_send, tx_body, SignerData};
+    use paychain_client::tx::{build_signed_tx, fee, msg_send, tx_body, SignerData};
     let (secret, from_addr) = numbered_key(from);
     let amount: paychain_framework::Coins = format!("{amount}upay").parse().unwrap();
     let body = tx_body(vec![msg_send(&from_addr, to, &amount)], "", 0);

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, ensure, Context as _};
+use paychain_client::tx::{build_signed_tx, fee, msg_multi_send, parse_tx_hash, tx_body, SignerData};
+use paychain_client::NodeClient;
 use paychain_framework::Coins;
-use paychaind::client::tx::{build_signed_tx, fee, msg_multi_send, parse_tx_hash, tx_body, SignerData};
-use paychaind::client::NodeClient;
 use secp256k1::SecretKey;
 
 use crate::accounts::Account;
@@ -99,7 +99,7 @@ pub async fn fund_missing(
     missing: &[usize],
     each: &Coins,
 ) -> anyhow::Result<()> {
-    let funder_address = paychaind::keyring::address_of(funder);
+    let funder_address = paychain_client::keyring::address_of(funder);
     let info = client
         .account(&funder_address, None)
         .await?

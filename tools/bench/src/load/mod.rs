@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context as _};
 use clap::{Args, ValueEnum};
+use paychain_client::rpc::rpc_error_text;
+use paychain_client::tx::fee;
+use paychain_client::NodeClient;
 use paychain_framework::Coins;
-use paychaind::client::rpc::rpc_error_text;
-use paychaind::client::tx::fee;
-use paychaind::client::NodeClient;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use tendermint_rpc::Client as _;
@@ -32,9 +32,9 @@ use tendermint_rpc::Client as _;
 use crate::accounts::{derive_accounts, first_key_of, Account, Send};
 use crate::report::{average, median, ms, parse_duration, per_sec, percent, quantile, today, us};
 use fund::OnChain;
+use paychain_app::app::AppTimingsTotal;
 use paychain_store::timing::{self, PhaseTotal};
 use paychain_store::StoreTimingsTotal;
-use paychaind::app::AppTimingsTotal;
 use target::{LocalnetTarget, SpawnOptions, SpawnedValidator};
 
 /// How often the committed height is polled: the resolution of the latency figures.
@@ -312,7 +312,7 @@ fn open_target(
 
 fn read_mnemonic_key(path: &std::path::Path) -> anyhow::Result<secp256k1::SecretKey> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    paychaind::keyring::derive_private_key(text.trim(), paychaind::keyring::DEFAULT_HD_PATH)
+    paychain_client::keyring::derive_private_key(text.trim(), paychain_client::keyring::DEFAULT_HD_PATH)
         .with_context(|| format!("deriving the key of {}", path.display()))
 }
 

@@ -7,11 +7,11 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context as _};
+use paychain_client::NodeClient;
 use paychain_framework::Coins;
+use paychain_node::config::AppConfig;
 use paychaind::cli::init::{init_home, InitOptions};
-use paychaind::client::NodeClient;
 use paychaind::cometbft::{self, ConfigPatch};
-use paychaind::config::AppConfig;
 use paychaind::localnet::{Localnet, FAUCET_MNEMONIC_FILE};
 use tendermint_rpc::Client as _;
 
@@ -160,7 +160,7 @@ pub struct SpawnedValidator {
     pub settings: CometSettings,
     log: PathBuf,
     cometbft: Option<Child>,
-    node: paychaind::node::RunningNode,
+    node: paychain_node::node::RunningNode,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -216,7 +216,7 @@ impl SpawnedValidator {
         genesis["consensus_params"]["block"]["max_bytes"] = opts.max_block_bytes.to_string().into();
         paychaind::cli::genesis::write_genesis(&genesis_path, &genesis)?;
         drop(genesis);
-        paychaind::genesis::validate_genesis_file(&genesis_path)
+        paychain_app::genesis::validate_genesis_file(&genesis_path)
             .map_err(|e| anyhow!("the benchmark's genesis does not validate: {e:#}"))?;
 
         // Only ABCI: the gRPC, REST and metrics servers would take CPU and ports for nothing.
@@ -229,7 +229,7 @@ impl SpawnedValidator {
         let mut settings = CometSettings::read(&home)?;
         settings.overrides = opts.overrides.iter().map(ToString::to_string).collect();
 
-        let node = paychaind::node::start(&home, &config).context("starting the app")?;
+        let node = paychain_node::node::start(&home, &config).context("starting the app")?;
         let log = home.join("cometbft.log");
         let out = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let child = comet
@@ -269,7 +269,7 @@ impl SpawnedValidator {
     }
 
     /// The app, running in this process.
-    pub fn app(&self) -> &paychaind::app::App {
+    pub fn app(&self) -> &paychain_app::app::App {
         &self.node.app
     }
 

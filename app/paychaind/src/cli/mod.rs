@@ -1,0 +1,236 @@
+//! The `paychaind` command line: node commands (`init`, `genesis`, `start`,
+//! `dev`, `status`) and the wallet (`keys`, `tx`, `query`).
+
+pub mod dev;
+pub mod escrow;
+pub mod genesis;
+pub mod ibc;
+pub mod init;
+pub mod keys;
+pub mod localnet;
+pub mod output;
+pub mod prompt;
+pub mod query;
+pub mod start;
+pub mod status;
+pub mod supervisor;
+pub mod tx;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+pub use output::OutputFormat;
+
+/// Default CometBFT RPC endpoint of the wallet commands.
+pub const DEFAULT_NODE: &str = "http://127.0.0.1:26657";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "paychaind",
+    version,
+    about = "paychain: a Cosmos-SDK-compatible payments chain (node and wallet CLI)"
+)]
+pub struct Cli {
+    /// Node home directory [default: ~/.paychain; ~/.paychain-dev for `dev`]
+    #[arg(long, global = true, env = "PAYCHAIN_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// Output format
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a node home: CometBFT config and keys, genesis, app config
+    Init(init::InitArgs),
+    /// Edit and check the genesis file
+    #[command(subcommand)]
+    Genesis(genesis::GenesisCmd),
+    /// Run the app (ABCI server); run `cometbft start --home <home>` beside it
+    Start(start::StartArgs),
+    /// One-command single-validator dev chain (app + CometBFT child process)
+    Dev(dev::DevArgs),
+    /// A local network of N validators on loopback: start, stop, status, add a node
+    Localnet(localnet::LocalnetArgs),
+    /// Show the node's status (chain id, height, app hash)
+    Status(status::StatusArgs),
+    /// Manage local keys
+    #[command(subcommand)]
+    Keys(keys::KeysCmd),
+    /// Build, sign and broadcast transactions
+    #[command(subcommand)]
+    Tx(tx::TxCmd),
+    /// Query chain state
+    #[command(subcommand, alias = "q")]
+    Query(query::QueryCmd),
+    /// IBC relaying helpers: a Hermes config for our chains, our proof specs
+    #[command(subcommand)]
+    Ibc(ibc::IbcCmd),
+    /// Escrow helpers: a new secret and its hash lock (`tx escrow`, `query escrow` do the rest)
+    #[command(subcommand)]
+    Escrow(escrow::EscrowCmd),
+}
+
+/// What every command gets besides its own flags.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    home: Option<PathBuf>,
+    pub output: OutputFormat,
+}
+
+impl Ctx {
+    /// `--home`, or `~/<default_dir>`.
+    pub fn home_or(&self, default_dir: &str) -> anyhow::Result<PathBuf> {
+        if let Some(h) = &self.home {
+            if h.as_os_str().is_empty() {
+                anyhow::bail!("--home is empty");
+            }
+            return Ok(h.clone());
+        }
+        let base = std::env::var_os("HOME").context("$HOME is not set; pass --home")?;
+        Ok(Path::new(&base).join(default_dir))
+    }
+
+    /// The node home (`--home`, default `~/.paychain`).
+    pub fn home(&self) -> anyhow::Result<PathBuf> {
+        self.home_or(".paychain")
+    }
+
+    pub fn print(&self, value: &serde_json::Value) {
+        output::print(self.output, value);
+    }
+}
+
+/// `--node`: which CometBFT RPC to talk to.
+#[derive(Args, Debug, Clone)]
+pub struct NodeArgs {
+    /// CometBFT RPC endpoint
+    #[arg(long, env = "PAYCHAIN_NODE", default_value = DEFAULT_NODE, value_name = "URL")]
+    pub node: String,
+}
+
+impl NodeArgs {
+    pub fn client(&self) -> anyhow::Result<paychain_client::NodeClient> {
+        paychain_client::NodeClient::new(&self.node)
+    }
+}
+
+/// Which keyring, and how to unlock it.
+#[derive(Args, Debug, Clone)]
+pub struct KeyringArgs {
+    /// Keyring backend: `file` (encrypted with a passphrase) or `test` (unencrypted, for scripts)
+    #[arg(long, env = "PAYCHAIN_KEYRING_BACKEND", default_value = "file", value_parser = parse_backend)]
+    pub keyring_backend: paychain_client::keyring::Backend,
+
+    /// File whose first line is the keyring passphrase (else $PAYCHAIN_KEYRING_PASSPHRASE, else a prompt)
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+fn parse_backend(s: &str) -> Result<paychain_client::keyring::Backend, String> {
+    s.parse().map_err(|e: anyhow::Error| e.to_string())
+}
+
+impl KeyringArgs {
+    pub fn open(&self, home: &Path) -> paychain_client::keyring::Keyring {
+        paychain_client::keyring::Keyring::open(home, self.keyring_backend)
+    }
+
+    /// The passphrase to unlock (or, with `confirm`, to create) a key; `None` for the test backend.
+    pub fn passphrase(&self, confirm: bool) -> anyhow::Result<Option<zeroize::Zeroizing<String>>> {
+        if !self.keyring_backend.needs_passphrase() {
+            return Ok(None);
+        }
+        prompt::passphrase(self.passphrase_file.as_deref(), confirm).map(Some)
+    }
+}
+
+/// A small runtime for the async RPC client (one thread: the CLI does one thing at a time).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+}
+
+/// Installs the log subscriber (stderr). `level` is a tracing filter such as `info` or `paychaind=debug,info`.
+pub fn init_tracing(level: &str, format: paychain_node::config::LogFormat) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .map_err(|e| anyhow::anyhow!("invalid log level {level:?}: {e}"))?;
+    use std::io::IsTerminal as _;
+    // Colour codes only for a terminal, not for log files and collectors.
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        paychain_node::config::LogFormat::Text => fmt.try_init().ok(),
+        // Event fields at the top level, as log shippers expect (`{"timestamp","level","message",...}`).
+        paychain_node::config::LogFormat::Json => fmt.json().flatten_event(true).try_init().ok(),
+    };
+    Ok(())
+}
+
+/// Parses the command line and runs it; errors are printed with their causes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if !matches!(cli.command, Command::Start(_) | Command::Dev(_)) {
+        // A one-shot command whose output is piped into `head` should end
+        // quietly like other Unix tools, not panic in println!. Servers keep
+        // Rust's default (ignore), so a closed socket is an error, not death.
+        // SAFETY: setting a signal disposition before any thread exists.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
+    let ctx = Ctx { home: cli.home, output: cli.output };
+    let result = match cli.command {
+        Command::Init(a) => init::run(&ctx, a).map(|()| ExitCode::SUCCESS),
+        Command::Genesis(c) => genesis::run(&ctx, c).map(|()| ExitCode::SUCCESS),
+        Command::Start(a) => start::run(&ctx, a),
+        Command::Dev(a) => dev::run(&ctx, a),
+        Command::Localnet(a) => localnet::run(&ctx, a).map(|()| ExitCode::SUCCESS),
+        Command::Status(a) => status::run(&ctx, a).map(|()| ExitCode::SUCCESS),
+        Command::Keys(c) => keys::run(&ctx, c).map(|()| ExitCode::SUCCESS),
+        Command::Tx(c) => tx::run(&ctx, c).map(|()| ExitCode::SUCCESS),
+        Command::Query(c) => query::run(&ctx, c).map(|()| ExitCode::SUCCESS),
+        Command::Ibc(c) => ibc::run(&ctx, c).map(|()| ExitCode::SUCCESS),
+        Command::Escrow(c) => escrow::run(&ctx, c).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bad_flags_are_parse_errors_not_panics() {
+        let parse = |args: &[&str]| Cli::try_parse_from(std::iter::once("paychaind").chain(args.iter().copied()));
+        assert!(parse(&["keys", "list", "--keyring-backend", "os"]).is_err());
+        assert!(parse(&["dev", "--rpc-port", "70000"]).is_err());
+        assert!(parse(&["tx", "bank", "send", "a", "b"]).is_err());
+        assert!(parse(&["query", "bank", "balances", "pay1x", "--height", "-1"]).is_err());
+        assert!(parse(&["status", "--output", "xml"]).is_err());
+        assert!(parse(&["tx", "bank", "send", "a", "b", "1upay", "--fees", "1upay", "--gas-prices", "1upay"]).is_err());
+        parse(&["tx", "bank", "multi-send", "a", "b", "c", "1upay", "--yes"]).unwrap();
+        parse(&["q", "tx", "AB", "-o", "json"]).unwrap();
+        assert!(parse(&["dev", "--log-format", "xml"]).is_err());
+        parse(&["start", "--log-format", "json", "--log-level", "debug"]).unwrap();
+        parse(&["dev", "--metrics-port", "0", "--log-format", "text"]).unwrap();
+    }
+}

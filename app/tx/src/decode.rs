@@ -1,0 +1,162 @@
+//! Decoding a `cosmos.tx.v1beta1.TxRaw` and the checks that need no state
+//! (the SDK's `ValidateBasic` and the parts of ante that read nothing).
+
+use cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey as Secp256k1PubKey;
+use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, TxBody, TxRaw};
+use paychain_framework::{sdk, Address, Coins, Msg, SdkError};
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+/// What decoding needs from the app: which module handles a message and how it
+/// decodes it (the app's module set implements it).
+pub trait MsgRouter {
+    /// Decodes and statelessly validates `any`, naming the module that handles it;
+    /// an unknown type URL is `sdk`/2 (`unable to resolve type URL ...`).
+    fn route_and_decode(&self, any: &cosmos_sdk_proto::Any) -> Result<RoutedMsg, SdkError>;
+}
+
+pub const SECP256K1_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.secp256k1.PubKey";
+
+/// Sign modes (`cosmos.tx.signing.v1beta1.SignMode`).
+pub const SIGN_MODE_UNSPECIFIED: i32 = 0;
+pub const SIGN_MODE_DIRECT: i32 = 1;
+pub const SIGN_MODE_LEGACY_AMINO_JSON: i32 = 127;
+
+/// A message with the index of the module that handles it.
+#[derive(Debug)]
+pub struct RoutedMsg {
+    pub module: usize,
+    pub msg: Box<dyn Msg>,
+}
+
+/// One signer as the tx declares it.
+#[derive(Clone, Debug)]
+pub struct SignerData {
+    pub address: Address,
+    /// Compressed secp256k1 key, if the tx carries one (first tx of an account must).
+    pub pub_key: Option<Vec<u8>>,
+    pub sequence: u64,
+    pub sign_mode: i32,
+    pub signature: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub struct DecodedTx {
+    /// sha256 of the raw bytes (the tx hash CometBFT indexes).
+    pub hash: [u8; 32],
+    pub size: usize,
+    pub body: TxBody,
+    pub body_bytes: Vec<u8>,
+    pub auth_info_bytes: Vec<u8>,
+    pub msgs: Vec<RoutedMsg>,
+    pub signers: Vec<SignerData>,
+    pub fee: Coins,
+    pub fee_payer: Address,
+    pub gas_limit: u64,
+}
+
+/// Decodes `bytes` and checks everything that needs no state.
+/// Size limits are not checked here: the node's own limit applies in CheckTx
+/// only (it is local config, and block execution must not depend on it).
+pub fn decode_tx(bytes: &[u8], modules: &dyn MsgRouter) -> Result<DecodedTx, SdkError> {
+    if bytes.is_empty() {
+        return Err(sdk::tx_decode("tx bytes are empty"));
+    }
+    let raw = TxRaw::decode(bytes).map_err(|e| sdk::tx_decode(format!("invalid TxRaw: {e}")))?;
+    let body = TxBody::decode(raw.body_bytes.as_slice()).map_err(|e| sdk::tx_decode(format!("invalid TxBody: {e}")))?;
+    let auth_info = AuthInfo::decode(raw.auth_info_bytes.as_slice())
+        .map_err(|e| sdk::tx_decode(format!("invalid AuthInfo: {e}")))?;
+
+    if !body.extension_options.is_empty() {
+        return Err(sdk::unknown_extension_options("no extension options are supported"));
+    }
+    if !body.non_critical_extension_options.is_empty() {
+        return Err(sdk::unknown_extension_options("no non-critical extension options are supported"));
+    }
+    if body.messages.is_empty() {
+        return Err(sdk::invalid_request("must contain at least one message"));
+    }
+    let msgs = body.messages.iter().map(|any| modules.route_and_decode(any)).collect::<Result<Vec<_>, SdkError>>()?;
+
+    let fee = auth_info.fee.clone().unwrap_or_default();
+    if !fee.granter.is_empty() {
+        return Err(sdk::not_supported("fee grants are not supported"));
+    }
+    let fee_coins = Coins::from_proto(&fee.amount).map_err(|e| e.wrap("invalid fee"))?;
+    let gas_limit = fee.gas_limit;
+
+    // Required signers, deduplicated in first-appearance order (the SDK's GetSigners).
+    let mut required: Vec<Address> = Vec::new();
+    for m in &msgs {
+        for s in m.msg.signers() {
+            if !required.contains(&s) {
+                required.push(s);
+            }
+        }
+    }
+    if raw.signatures.len() != auth_info.signer_infos.len() {
+        return Err(sdk::unauthorized(format!(
+            "wrong number of signatures; expected {}, got {}",
+            auth_info.signer_infos.len(),
+            raw.signatures.len()
+        )));
+    }
+    if required.len() != auth_info.signer_infos.len() {
+        return Err(sdk::unauthorized(format!(
+            "wrong number of signers; expected {}, got {}",
+            required.len(),
+            auth_info.signer_infos.len()
+        )));
+    }
+    let fee_payer = if fee.payer.is_empty() {
+        required[0].clone()
+    } else {
+        let payer = Address::from_bech32(&fee.payer)?;
+        if !required.contains(&payer) {
+            return Err(sdk::unauthorized(format!("fee payer {payer} is not a signer")));
+        }
+        payer
+    };
+
+    let signers = required
+        .into_iter()
+        .zip(auth_info.signer_infos.iter())
+        .zip(raw.signatures.iter())
+        .map(|((address, info), signature)| {
+            let pub_key = match &info.public_key {
+                None => None,
+                Some(any) if any.type_url == SECP256K1_PUBKEY_TYPE_URL => {
+                    let pk = Secp256k1PubKey::decode(any.value.as_slice())
+                        .map_err(|e| sdk::invalid_pubkey(format!("invalid secp256k1 pubkey: {e}")))?;
+                    if pk.key.len() != 33 {
+                        return Err(sdk::invalid_pubkey(format!(
+                            "secp256k1 pubkey must be 33 bytes, got {}",
+                            pk.key.len()
+                        )));
+                    }
+                    Some(pk.key)
+                }
+                Some(any) => return Err(sdk::invalid_pubkey(format!("unsupported pubkey type {}", any.type_url))),
+            };
+            let sign_mode = match info.mode_info.as_ref().and_then(|m| m.sum.as_ref()) {
+                Some(mode_info::Sum::Single(single)) => single.mode,
+                Some(mode_info::Sum::Multi(_)) => return Err(sdk::not_supported("multisig signers are not supported")),
+                None => SIGN_MODE_UNSPECIFIED,
+            };
+            Ok(SignerData { address, pub_key, sequence: info.sequence, sign_mode, signature: signature.clone() })
+        })
+        .collect::<Result<Vec<_>, SdkError>>()?;
+
+    Ok(DecodedTx {
+        hash: Sha256::digest(bytes).into(),
+        size: bytes.len(),
+        body,
+        body_bytes: raw.body_bytes,
+        auth_info_bytes: raw.auth_info_bytes,
+        msgs,
+        signers,
+        fee: fee_coins,
+        fee_payer,
+        gas_limit,
+    })
+}
