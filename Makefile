@@ -40,7 +40,10 @@ fmt:
 fmt-check:
 	$(CARGO) fmt --all --check
 
+## lint: clippy, and no import cycles between the files of any crate (scripts/check-cycles.py)
 lint:
+	scripts/check-cycles.py --self-test
+	scripts/check-cycles.py
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## unit: every Rust test but the two relayed by Hermes (`make ibc`)

@@ -13,5 +13,6 @@ pub mod snapshot;
 pub mod wiring;
 
 pub use app::{App, AppError, BlockOutcome, StoreView, TxOutcome};
-pub use options::{AppOptions, SnapshotOptions};
+pub use options::AppOptions;
+pub use snapshot::SnapshotOptions;
 pub use wiring::{wire_modules, ModuleSet, Wiring, APP_STORE};

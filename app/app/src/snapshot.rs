@@ -44,8 +44,6 @@ use tendermint_proto::v0_38::abci::{
     self as pb, response_apply_snapshot_chunk::Result as ApplyResult, response_offer_snapshot::Result as OfferResult,
 };
 
-use crate::options::SnapshotOptions;
-
 /// The only snapshot format this node produces and restores.
 pub const FORMAT: u32 = 1;
 pub const DEFAULT_CHUNK_BYTES: usize = 4 << 20;
@@ -65,6 +63,23 @@ const DEL_PREFIX: &str = ".del-";
 const TAG_END: u8 = 0;
 const TAG_SUBSTORE: u8 = 1;
 const TAG_LEAF: u8 = 2;
+
+/// State-sync snapshots (what app.toml's `snapshot_*` settings set).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotOptions {
+    /// Take a snapshot after committing every multiple of this height (0 = off).
+    pub interval: u64,
+    /// How many of the newest snapshots to keep (at least 1).
+    pub keep_recent: u32,
+    /// Chunk size in bytes; nodes serving the same snapshot must agree on it.
+    pub chunk_bytes: usize,
+}
+
+impl Default for SnapshotOptions {
+    fn default() -> Self {
+        Self { interval: 0, keep_recent: 2, chunk_bytes: DEFAULT_CHUNK_BYTES }
+    }
+}
 
 /// Checks the snapshot options (errors name app.toml's fields).
 pub fn validate_options(options: &SnapshotOptions) -> anyhow::Result<()> {

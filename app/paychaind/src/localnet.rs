@@ -21,8 +21,8 @@ use paychain_framework::{Address, Coins};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::cli::init::{init_home, InitOptions};
 use crate::cometbft::{self, CometBft, ConfigPatch};
+use crate::home::{init_home, InitOptions};
 use paychain_client::keyring::{self, Backend, Keyring, Secret, DEFAULT_HD_PATH};
 use paychain_node::config::AppConfig;
 
@@ -222,7 +222,7 @@ impl Localnet {
         }
         // One genesis for all: node0's, with every node's validator key.
         let genesis_path = cometbft::genesis_path(&dir.join("node0"));
-        let mut genesis = crate::cli::genesis::read_genesis(&genesis_path)?;
+        let mut genesis = crate::genesis_file::read_genesis(&genesis_path)?;
         let validators: Vec<serde_json::Value> =
             nodes.iter().map(|n| genesis_validator(&dir.join(&n.name), &n.name)).collect::<anyhow::Result<_>>()?;
         genesis["validators"] = serde_json::Value::Array(validators);
@@ -232,7 +232,7 @@ impl Localnet {
         };
         for node in &net.manifest.nodes {
             let home = net.home(node);
-            crate::cli::genesis::write_genesis(&cometbft::genesis_path(&home), &genesis)?;
+            crate::genesis_file::write_genesis(&cometbft::genesis_path(&home), &genesis)?;
             net.connect(node, opts.snapshot_interval)?;
         }
         paychain_app::genesis::validate_genesis_file(&genesis_path)?;
@@ -288,9 +288,9 @@ impl Localnet {
         let name = format!("node{index}");
         let ports = NodePorts::for_index(self.manifest.base_port, index)?;
         let home = self.dir.join(&name);
-        let genesis = crate::cli::genesis::read_genesis(&cometbft::genesis_path(&self.dir.join("node0")))?;
+        let genesis = crate::genesis_file::read_genesis(&cometbft::genesis_path(&self.dir.join("node0")))?;
         init_node_home(comet, &home, &name, &self.manifest.chain_id, "1s", &ports, &[])?;
-        crate::cli::genesis::write_genesis(&cometbft::genesis_path(&home), &genesis)?;
+        crate::genesis_file::write_genesis(&cometbft::genesis_path(&home), &genesis)?;
         // Same block time as the others.
         let timeout_commit =
             cometbft::read_config_string(&self.dir.join("node0"), Some("consensus"), "timeout_commit")?;
@@ -298,7 +298,7 @@ impl Localnet {
         let node = NodeEntry { name, validator: false, node_id: node_id(&home)?, ports };
         self.connect(&node, 0)?;
         if state_sync {
-            let rt = crate::cli::runtime()?;
+            let rt = crate::cli::context::runtime()?;
             let patch = rt.block_on(self.state_sync_patch())?;
             cometbft::patch_config_file(&home, &patch)?;
         }
@@ -391,7 +391,7 @@ impl Localnet {
     /// Waits until every node in `nodes` answers RPC, failing early (with its
     /// log) if one exits.
     pub fn wait_ready(&self, nodes: &[&NodeEntry], timeout: Duration) -> anyhow::Result<()> {
-        let rt = crate::cli::runtime()?;
+        let rt = crate::cli::context::runtime()?;
         let deadline = Instant::now() + timeout;
         for node in nodes {
             let client = paychain_client::NodeClient::new(&node.ports.rpc_url())?;
@@ -454,7 +454,7 @@ impl Localnet {
     /// Height, app hash and peers of every node (running or not).
     pub fn status(&self) -> anyhow::Result<Vec<NodeStatus>> {
         use tendermint_rpc::Client as _;
-        let rt = crate::cli::runtime()?;
+        let rt = crate::cli::context::runtime()?;
         let mut out = Vec::new();
         for node in &self.manifest.nodes {
             let pid = self.pid(node);
@@ -528,7 +528,7 @@ fn init_node_home(
     let opts = InitOptions {
         moniker: name.to_string(),
         chain_id: chain_id.to_string(),
-        denom: crate::cli::init::DEFAULT_DENOM.to_string(),
+        denom: crate::home::DEFAULT_DENOM.to_string(),
         rpc_laddr: format!("tcp://127.0.0.1:{}", ports.rpc),
         p2p_laddr: format!("tcp://127.0.0.1:{}", ports.p2p),
         abci_address: ([127, 0, 0, 1], ports.abci).into(),

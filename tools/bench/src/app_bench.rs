@@ -76,7 +76,7 @@ impl BlockRun {
 pub fn run(args: &AppArgs) -> anyhow::Result<()> {
     ensure!(args.accounts >= 2, "--accounts must be at least 2");
     ensure!(args.txs_per_block >= 1 && args.blocks >= 1, "--txs-per-block and --blocks must be positive");
-    let (_tmp, dir) = crate::work_dir(args.dir.as_deref(), "--dir", "paychain-bench-app", "application.db")?;
+    let (_tmp, dir) = crate::work_dir::work_dir(args.dir.as_deref(), "--dir", "paychain-bench-app", "application.db")?;
     println!(
         "app benchmark: {} funded accounts, {} blocks of {} bank sends{}, store {}",
         args.accounts,

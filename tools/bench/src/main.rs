@@ -14,8 +14,8 @@ mod app_bench;
 mod load;
 mod report;
 mod store_bench;
+mod work_dir;
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -35,28 +35,6 @@ enum Command {
     Store(store_bench::StoreArgs),
     /// End to end: signed bank sends submitted to CometBFT RPC at a set rate
     Load(Box<load::LoadArgs>),
-}
-
-/// Where a benchmark keeps its data: `given` (`flag`'s value, which must not exist yet: a
-/// benchmark never writes into someone's data), or `name` inside a new temporary directory
-/// that lives as long as the returned guard.
-pub(crate) fn work_dir(
-    given: Option<&Path>,
-    flag: &str,
-    prefix: &str,
-    name: &str,
-) -> anyhow::Result<(Option<tempfile::TempDir>, PathBuf)> {
-    match given {
-        Some(d) => {
-            anyhow::ensure!(!d.exists(), "{flag} {} already exists; give a new path", d.display());
-            Ok((None, d.to_path_buf()))
-        }
-        None => {
-            let tmp = tempfile::Builder::new().prefix(prefix).tempdir()?;
-            let path = tmp.path().join(name);
-            Ok((Some(tmp), path))
-        }
-    }
 }
 
 /// Serializes the tests that run a benchmark: each turns the process-wide phase timers on and

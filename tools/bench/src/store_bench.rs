@@ -86,7 +86,7 @@ pub fn run(args: &StoreArgs) -> anyhow::Result<()> {
             args.preload
         );
     }
-    let (_tmp, dir) = crate::work_dir(args.dir.as_deref(), "--dir", "paychain-bench-store", "store.db")?;
+    let (_tmp, dir) = crate::work_dir::work_dir(args.dir.as_deref(), "--dir", "paychain-bench-store", "store.db")?;
     let store =
         MerkleStore::open(&dir, StoreConfig { substores: vec![SUBSTORE.to_string()], retention: Some(RETENTION) })
             .with_context(|| format!("opening the store at {}", dir.display()))?;

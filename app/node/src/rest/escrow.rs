@@ -12,9 +12,9 @@ use paychain_escrow::pb;
 use prost::Message;
 use serde_json::Value;
 
+use super::error::RestError;
 use super::json;
-use super::routes::{request_json, Input, Route};
-use super::RestError;
+use super::request::{request_json, Input, Route};
 use crate::query::query_grpc;
 use crate::served::ServedApp;
 use paychain_client::escrow as ce;

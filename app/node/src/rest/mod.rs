@@ -8,8 +8,10 @@
 //! response message as the gateway does (see [`json`]). The height comes
 //! from the `x-cosmos-block-height` header (absent = latest).
 
+pub mod error;
 pub mod escrow;
 pub mod json;
+pub mod request;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -19,61 +21,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use paychain_framework::error::GrpcCode;
-use paychain_framework::QueryError;
 use serde_json::{json, Value};
 use tower_http::cors::{AllowOrigin, Any as CorsAny, CorsLayer};
 
 use crate::served::ServedApp;
+use error::{json_response, RestError};
+use request::url_decode_pairs;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// The SDK's height header.
 pub const HEIGHT_HEADER: &str = "x-cosmos-block-height";
-
-/// An error as the gateway writes it: `{code, message, details}` and an HTTP status.
-#[derive(Debug)]
-pub struct RestError {
-    pub status: StatusCode,
-    pub code: i32,
-    pub message: String,
-}
-
-impl RestError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code: GrpcCode::InvalidArgument as i32, message: message.into() }
-    }
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: GrpcCode::Internal as i32, message: message.into() }
-    }
-    pub fn not_implemented(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_IMPLEMENTED, code: GrpcCode::Unimplemented as i32, message: message.into() }
-    }
-}
-
-impl From<QueryError> for RestError {
-    fn from(e: QueryError) -> Self {
-        let status = match e.code {
-            GrpcCode::InvalidArgument => StatusCode::BAD_REQUEST,
-            GrpcCode::NotFound => StatusCode::NOT_FOUND,
-            GrpcCode::Unimplemented => StatusCode::NOT_IMPLEMENTED,
-            GrpcCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            GrpcCode::Unknown | GrpcCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        Self { status, code: e.code as i32, message: e.message }
-    }
-}
-
-impl IntoResponse for RestError {
-    fn into_response(self) -> Response {
-        json_response(self.status, json!({"code": self.code, "message": self.message, "details": []}))
-    }
-}
-
-fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
-}
 
 fn cors(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::new()
@@ -165,43 +123,7 @@ async fn handle_inner(
         None
     };
     let query: Vec<(String, String)> = uri.query().map(url_decode_pairs).unwrap_or_default();
-    tokio::task::spawn_blocking(move || (route.run)(&app, route.grpc, routes::Input { params, query, body }, height))
+    tokio::task::spawn_blocking(move || (route.run)(&app, route.grpc, request::Input { params, query, body }, height))
         .await
         .map_err(|e| RestError::internal(format!("handler failed: {e}")))?
-}
-
-/// `a=b&c=d` with percent-decoding and `+` as space (as the gateway decodes).
-fn url_decode_pairs(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b == b'+' {
-            out.push(b' ');
-        } else if b == b'%' && i + 2 < bytes.len() {
-            match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 2;
-                }
-                _ => out.push(b),
-            }
-        } else {
-            out.push(b);
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

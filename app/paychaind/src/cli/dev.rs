@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 
-use super::init::{init_home, InitOptions};
-use super::start::ShutdownSignals;
 use super::Ctx;
 use crate::cometbft::{self, ConfigPatch};
+use crate::home::{init_home, InitOptions};
+use crate::supervisor::ShutdownSignals;
 use paychain_client::keyring::{self, Backend, Keyring, Secret, DEFAULT_HD_PATH};
 use paychain_node::config::AppConfig;
 
@@ -94,7 +94,7 @@ fn load_dev_key(kr: &Keyring) -> anyhow::Result<Option<DevKey>> {
 /// Creates a new dev home: dev key (reused if the keyring already has one),
 /// CometBFT + app config, and a genesis funding the key.
 fn create_home(comet: &cometbft::CometBft, home: &Path, args: &DevArgs, kr: &Keyring) -> anyhow::Result<()> {
-    let funds = super::genesis::parse_positive_coins(&args.dev_funds).context("--dev-funds")?;
+    let funds = crate::genesis_file::parse_positive_coins(&args.dev_funds).context("--dev-funds")?;
     // The key is stored before the home is written: if init fails half way,
     // the next run finds and funds the same key instead of a new one.
     let address = match load_dev_key(kr)? {
@@ -107,7 +107,7 @@ fn create_home(comet: &cometbft::CometBft, home: &Path, args: &DevArgs, kr: &Key
     let opts = InitOptions {
         moniker: "paychain-dev".to_string(),
         chain_id: args.chain_id.clone().unwrap_or_else(|| DEFAULT_CHAIN_ID.to_string()),
-        denom: super::init::DEFAULT_DENOM.to_string(),
+        denom: crate::home::DEFAULT_DENOM.to_string(),
         rpc_laddr: format!("tcp://{}", loopback(args.rpc_port)),
         // Loopback only: a dev chain has no peers.
         p2p_laddr: format!("tcp://{}", loopback(args.p2p_port)),
@@ -169,7 +169,7 @@ fn set_api_ports(config: &mut AppConfig, args: &DevArgs) {
 
 fn validate_args(args: &DevArgs) -> anyhow::Result<()> {
     if let Some(c) = &args.chain_id {
-        super::init::validate_chain_id(c)?;
+        crate::home::validate_chain_id(c)?;
     }
     let ports: Vec<u16> =
         [args.rpc_port, args.p2p_port, args.abci_port, args.grpc_port, args.rest_port, args.metrics_port]
@@ -185,7 +185,7 @@ fn validate_args(args: &DevArgs) -> anyhow::Result<()> {
     if let Some(t) = &args.timeout_commit {
         cometbft::validate_go_duration(t).map_err(|e| anyhow!("--timeout-commit: {e}"))?;
     }
-    super::genesis::parse_positive_coins(&args.dev_funds).context("--dev-funds")?;
+    crate::genesis_file::parse_positive_coins(&args.dev_funds).context("--dev-funds")?;
     Ok(())
 }
 
@@ -205,7 +205,7 @@ pub fn run(ctx: &Ctx, args: DevArgs) -> anyhow::Result<ExitCode> {
     // Also on a new home: ports given as flags must mean what they say.
     update_home(&home, &args)?;
 
-    let genesis = super::genesis::read_genesis(&cometbft::genesis_path(&home))?;
+    let genesis = crate::genesis_file::read_genesis(&cometbft::genesis_path(&home))?;
     let chain_id = genesis["chain_id"].as_str().unwrap_or_default().to_string();
     if let Some(wanted) = args.chain_id.as_deref().filter(|c| *c != chain_id) {
         // The chain id is fixed by the existing genesis; say so rather than pretend.
@@ -224,12 +224,12 @@ pub fn run(ctx: &Ctx, args: DevArgs) -> anyhow::Result<ExitCode> {
     print_banner(&home, &chain_id, &args, dev_key.as_ref(), fresh);
 
     let config = AppConfig::load(&home)?;
-    super::init_tracing(
+    super::context::init_tracing(
         args.log_level.as_deref().unwrap_or(&config.log_level),
         args.log_format.unwrap_or(config.log_format),
     )?;
 
-    let rt = super::runtime()?;
+    let rt = super::context::runtime()?;
     let mut signals = {
         let _ctx = rt.enter();
         ShutdownSignals::new()?
@@ -237,7 +237,7 @@ pub fn run(ctx: &Ctx, args: DevArgs) -> anyhow::Result<ExitCode> {
     let node = paychain_node::node::start(&home, &config).context("starting the app")?;
     tracing::info!(abci = %node.abci_addr, "app serving ABCI; starting CometBFT");
 
-    super::supervisor::run_with_cometbft(&rt, &mut signals, &comet, &home, node)
+    crate::supervisor::run_with_cometbft(&rt, &mut signals, &comet, &home, node)
 }
 
 fn print_banner(home: &Path, chain_id: &str, args: &DevArgs, key: Option<&DevKey>, fresh: bool) {

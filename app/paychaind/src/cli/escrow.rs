@@ -18,8 +18,8 @@ use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest;
 use paychain_escrow::pb;
 use serde_json::{json, Value};
 
-use super::query::HeightArgs;
-use super::tx::{broadcast_with, parse_address, signer_info, TxFlags};
+use super::broadcast::{broadcast_with, parse_address, signer_info, TxFlags};
+use super::context::HeightArgs;
 use super::{Ctx, NodeArgs};
 use paychain_client::escrow as ce;
 use paychain_client::rpc::AbciQueryError;
@@ -218,7 +218,7 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: EscrowTxCmd) -> anyhow::Result<()> {
         } => {
             let signer = signer_info(&from, &flags.keyring, home)?;
             let recipient = parse_address("recipient", &recipient)?;
-            let amount = super::genesis::parse_positive_coins(&amount)?;
+            let amount = crate::genesis_file::parse_positive_coins(&amount)?;
             let now = SystemTime::now();
             let release_after = time_slot("release-after", &release_after, now)?;
             let refund_after = time_slot("refund-after", &refund_after, now)?;
@@ -256,7 +256,7 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: EscrowTxCmd) -> anyhow::Result<()> {
         }
         EscrowTxCmd::Release { from, id, amount, secret, secret_file, flags } => {
             let signer = signer_info(&from, &flags.keyring, home)?;
-            let amount = amount.map(|a| super::genesis::parse_positive_coins(&a)).transpose()?;
+            let amount = amount.map(|a| crate::genesis_file::parse_positive_coins(&a)).transpose()?;
             let secret = match (secret, secret_file) {
                 (Some(s), _) => parse_32("--secret", &s, false)?,
                 (None, Some(f)) => read_secret_file(&f)?,
@@ -387,7 +387,7 @@ fn list_json(resp: pb::QueryEscrowsResponse) -> Value {
 }
 
 pub fn run_query(ctx: &Ctx, cmd: EscrowQueryCmd) -> anyhow::Result<()> {
-    let rt = super::runtime()?;
+    let rt = super::context::runtime()?;
     let address = |s: &str| parse_address("address", s).map(|a| a.to_string());
     let out = match cmd {
         EscrowQueryCmd::Escrow { id, height, node } => {

@@ -130,7 +130,7 @@ fn parse_chain_spec(s: &str) -> Result<ChainSpec, String> {
         }
     }
     let id = id.ok_or("missing id=<chain-id>")?;
-    super::init::validate_chain_id(&id).map_err(|e| e.to_string())?;
+    crate::home::validate_chain_id(&id).map_err(|e| e.to_string())?;
     let key = key.unwrap_or_else(|| DEFAULT_KEY_NAME.to_string());
     if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
         return Err(format!("key={key:?}: use letters, digits, '-', '_' or '.'"));

@@ -87,7 +87,7 @@ fn selected<'a>(net: &'a Localnet, names: &[String]) -> anyhow::Result<Vec<&'a N
 }
 
 fn options(flags: &InitFlags) -> anyhow::Result<LocalnetOptions> {
-    super::init::validate_chain_id(&flags.chain_id)?;
+    crate::home::validate_chain_id(&flags.chain_id)?;
     cometbft::validate_go_duration(&flags.timeout_commit).map_err(|e| anyhow::anyhow!("--timeout-commit: {e}"))?;
     let accounts = flags
         .genesis_accounts
@@ -96,7 +96,10 @@ fn options(flags: &InitFlags) -> anyhow::Result<LocalnetOptions> {
             let (addr, coins) =
                 s.split_once('=').with_context(|| format!("--genesis-account {s:?}: expected ADDRESS=COINS"))?;
             let addr = addr.parse().map_err(|e| anyhow::anyhow!("--genesis-account {s:?}: {e}"))?;
-            Ok((addr, super::genesis::parse_positive_coins(coins).with_context(|| format!("--genesis-account {s:?}"))?))
+            Ok((
+                addr,
+                crate::genesis_file::parse_positive_coins(coins).with_context(|| format!("--genesis-account {s:?}"))?,
+            ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(LocalnetOptions {
@@ -106,7 +109,7 @@ fn options(flags: &InitFlags) -> anyhow::Result<LocalnetOptions> {
         timeout_commit: flags.timeout_commit.clone(),
         snapshot_interval: flags.snapshot_interval,
         accounts,
-        faucet_funds: super::genesis::parse_positive_coins(&flags.faucet_funds).context("--faucet-funds")?,
+        faucet_funds: crate::genesis_file::parse_positive_coins(&flags.faucet_funds).context("--faucet-funds")?,
     })
 }
 

@@ -1,11 +1,11 @@
 //! `paychaind query bank balances | auth account | tx` (and `query escrow ...`, in [`super::escrow`]).
 
 use anyhow::{anyhow, bail};
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use paychain_framework::Address;
 use serde_json::json;
 
-use super::{Ctx, NodeArgs};
+use super::context::{Ctx, HeightArgs, NodeArgs};
 
 #[derive(Subcommand, Debug)]
 pub enum QueryCmd {
@@ -25,13 +25,6 @@ pub enum QueryCmd {
         #[command(flatten)]
         node: NodeArgs,
     },
-}
-
-#[derive(Args, Debug)]
-pub struct HeightArgs {
-    /// Query state at this height [default: latest]
-    #[arg(long)]
-    pub height: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -70,7 +63,7 @@ fn coin_json(c: &cosmos_sdk_proto::cosmos::base::v1beta1::Coin) -> serde_json::V
 }
 
 pub fn run(ctx: &Ctx, cmd: QueryCmd) -> anyhow::Result<()> {
-    let rt = super::runtime()?;
+    let rt = super::context::runtime()?;
     match cmd {
         QueryCmd::Bank(BankQuery::Balances { address, denom, height, node }) => {
             let address = parse_address(&address)?;

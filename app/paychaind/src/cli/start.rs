@@ -5,10 +5,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 use clap::Args;
 
-use super::Ctx;
+use super::context::Ctx;
+use crate::supervisor::ShutdownSignals;
 use paychain_node::config::AppConfig;
 
 #[derive(Args, Debug)]
@@ -42,36 +43,11 @@ pub fn require_initialized(home: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SIGINT and SIGTERM, caught (instead of killing us) from creation on.
-pub struct ShutdownSignals {
-    int: tokio::signal::unix::Signal,
-    term: tokio::signal::unix::Signal,
-}
-
-impl ShutdownSignals {
-    /// Installs the handlers; call inside a runtime context (`Runtime::enter`).
-    pub fn new() -> anyhow::Result<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Self {
-            int: signal(SignalKind::interrupt()).map_err(|e| anyhow!("installing SIGINT handler: {e}"))?,
-            term: signal(SignalKind::terminate()).map_err(|e| anyhow!("installing SIGTERM handler: {e}"))?,
-        })
-    }
-
-    /// Waits for either signal; returns its name.
-    pub async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.int.recv() => "SIGINT",
-            _ = self.term.recv() => "SIGTERM",
-        }
-    }
-}
-
 pub fn run(ctx: &Ctx, args: StartArgs) -> anyhow::Result<ExitCode> {
     let home = ctx.home()?;
     require_initialized(&home)?;
     let config = AppConfig::load(&home)?;
-    super::init_tracing(
+    super::context::init_tracing(
         args.log_level.as_deref().unwrap_or(&config.log_level),
         args.log_format.unwrap_or(config.log_format),
     )?;
@@ -90,7 +66,7 @@ pub fn run(ctx: &Ctx, args: StartArgs) -> anyhow::Result<ExitCode> {
     };
     // Signal handlers go in before the node starts so an early Ctrl-C is not
     // lost; the runtime context is left before node::start, which may run its own.
-    let rt = super::runtime()?;
+    let rt = super::context::runtime()?;
     let mut signals = {
         let _ctx = rt.enter();
         ShutdownSignals::new()?
@@ -98,7 +74,7 @@ pub fn run(ctx: &Ctx, args: StartArgs) -> anyhow::Result<ExitCode> {
     let node = paychain_node::node::start(&home, &config)?;
     if let Some(comet) = comet.filter(|_| args.with_cometbft) {
         tracing::info!(abci = %node.abci_addr, "app serving ABCI; starting CometBFT");
-        return super::supervisor::run_with_cometbft(&rt, &mut signals, &comet, &home, node);
+        return crate::supervisor::run_with_cometbft(&rt, &mut signals, &comet, &home, node);
     }
     tracing::info!(
         abci = %node.abci_addr,

@@ -10,6 +10,7 @@
 //! node one small `/status` (and a `/num_unconfirmed_txs` every [`MEMPOOL_POLL`]) meanwhile.
 
 mod fund;
+mod interrupt;
 mod target;
 
 use std::collections::HashMap;
@@ -48,39 +49,6 @@ const GAS_LIMIT: u64 = 200_000;
 const FUNDS_PER_ACCOUNT: u128 = 1_000_000_000;
 /// Rejection reasons shown in the report.
 const SHOWN_REASONS: usize = 5;
-
-/// Set by the first SIGINT or SIGTERM: the run stops at its next check and cleans up (stops the
-/// validator it started, removes its temporary home) instead of dying on the spot. A second
-/// signal exits at once.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-fn install_interrupt_handlers(runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let _context = runtime.enter();
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    runtime.spawn(async move {
-        for _ in 0..2 {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-            if INTERRUPTED.swap(true, Ordering::Relaxed) {
-                std::process::exit(130);
-            }
-            eprintln!("interrupted: stopping (again to exit at once)");
-        }
-    });
-    Ok(())
-}
-
-/// Fails once the run was interrupted.
-fn check_interrupted() -> anyhow::Result<()> {
-    if INTERRUPTED.load(Ordering::Relaxed) {
-        bail!("interrupted");
-    }
-    Ok(())
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Broadcast {
@@ -183,7 +151,7 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
     let funds = Coins::new(vec![paychain_framework::Coin::new(FUNDS_PER_ACCOUNT, "upay")])?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    install_interrupt_handlers(&runtime)?;
+    interrupt::install_interrupt_handlers(&runtime)?;
     // Started from the main thread: CometBFT's parent-death signal follows the spawning thread.
     let mut target = open_target(args, &runtime, &accounts, &funds)?;
     println!("load benchmark: {}", target.description);
@@ -431,7 +399,7 @@ async fn drive(plan: &Plan, urls: &[String], args: &LoadArgs) -> anyhow::Result<
             submissions[j] = Some(s);
         }
     }
-    if let Err(e) = check_interrupted() {
+    if let Err(e) = interrupt::check_interrupted() {
         stop.store(true, Ordering::Relaxed);
         return Err(e);
     }
@@ -473,7 +441,7 @@ async fn drive(plan: &Plan, urls: &[String], args: &LoadArgs) -> anyhow::Result<
             });
             next_height = height + 1;
         }
-        if committed.len() >= accepted || Instant::now() >= drain_end || INTERRUPTED.load(Ordering::Relaxed) {
+        if committed.len() >= accepted || Instant::now() >= drain_end || interrupt::interrupted() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -481,7 +449,7 @@ async fn drive(plan: &Plan, urls: &[String], args: &LoadArgs) -> anyhow::Result<
     let drained = drain_start.elapsed();
     stop.store(true, Ordering::Relaxed);
     observer.await.context("observer task")?;
-    check_interrupted()?;
+    interrupt::check_interrupted()?;
     let observed = std::mem::take(&mut *observed.lock().expect("observer lock"));
     let failed = failed_txs(&reader, &blocks).await?;
     Ok(RunData {
@@ -507,7 +475,7 @@ async fn submit(
 ) -> Vec<(usize, Submission)> {
     let mut out = Vec::with_capacity(indexes.len());
     for j in indexes {
-        if INTERRUPTED.load(Ordering::Relaxed) {
+        if interrupt::interrupted() {
             break;
         }
         let due = Duration::from_nanos(u64::try_from(j as u128 * interval_nanos).unwrap_or(u64::MAX));

@@ -10,8 +10,8 @@ use anyhow::{anyhow, bail, ensure, Context as _};
 use paychain_client::NodeClient;
 use paychain_framework::Coins;
 use paychain_node::config::AppConfig;
-use paychaind::cli::init::{init_home, InitOptions};
 use paychaind::cometbft::{self, ConfigPatch};
+use paychaind::home::{init_home, InitOptions};
 use paychaind::localnet::{Localnet, FAUCET_MNEMONIC_FILE};
 use tendermint_rpc::Client as _;
 
@@ -47,7 +47,7 @@ impl CometSettings {
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         let config: toml::Table = text.parse().with_context(|| format!("parsing {}", path.display()))?;
         let get = |table: &str, key: &str| config.get(table).and_then(|t| t.get(key)).cloned();
-        let genesis = paychaind::cli::genesis::read_genesis(&cometbft::genesis_path(home))?;
+        let genesis = paychaind::genesis_file::read_genesis(&cometbft::genesis_path(home))?;
         Ok(Self {
             timeout_commit: get("consensus", "timeout_commit").and_then(|v| v.as_str().map(str::to_string)),
             timeout_propose: get("consensus", "timeout_propose").and_then(|v| v.as_str().map(str::to_string)),
@@ -177,7 +177,7 @@ impl SpawnedValidator {
     /// parent-death signal follows the thread that spawned CometBFT.
     pub fn start(opts: &SpawnOptions, accounts: &[Account]) -> anyhow::Result<(Self, u64)> {
         let comet = cometbft::require(opts.cometbft.as_deref())?;
-        let (tmp, home) = crate::work_dir(opts.home.as_deref(), "--home", "paychain-bench-load", "home")?;
+        let (tmp, home) = crate::work_dir::work_dir(opts.home.as_deref(), "--home", "paychain-bench-load", "home")?;
         let ports = free_ports(3)?;
         let loopback = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let rpc_url = format!("http://{}", loopback(ports[0]));
@@ -210,11 +210,11 @@ impl SpawnedValidator {
         )?;
 
         let genesis_path = cometbft::genesis_path(&home);
-        let mut genesis = paychaind::cli::genesis::read_genesis(&genesis_path)?;
+        let mut genesis = paychaind::genesis_file::read_genesis(&genesis_path)?;
         let first_number = next_account_number(&genesis["app_state"]);
         fund_in_app_state(&mut genesis["app_state"], accounts, first_number, &opts.funds);
         genesis["consensus_params"]["block"]["max_bytes"] = opts.max_block_bytes.to_string().into();
-        paychaind::cli::genesis::write_genesis(&genesis_path, &genesis)?;
+        paychaind::genesis_file::write_genesis(&genesis_path, &genesis)?;
         drop(genesis);
         paychain_app::genesis::validate_genesis_file(&genesis_path)
             .map_err(|e| anyhow!("the benchmark's genesis does not validate: {e:#}"))?;
@@ -256,7 +256,7 @@ impl SpawnedValidator {
                 }
             }
             self.ensure_running()?;
-            super::check_interrupted()?;
+            super::interrupt::check_interrupted()?;
             if Instant::now() > deadline {
                 bail!(
                     "the validator made no block within {START_TIMEOUT:?}; the end of {}:\n{}",

@@ -6,11 +6,35 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context as _;
+use anyhow::{anyhow, Context as _};
 
-use super::start::ShutdownSignals;
 use crate::cometbft::CometBft;
 use paychain_node::node::RunningNode;
+
+/// SIGINT and SIGTERM, caught (instead of killing us) from creation on.
+pub struct ShutdownSignals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    /// Installs the handlers; call inside a runtime context (`Runtime::enter`).
+    pub fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            int: signal(SignalKind::interrupt()).map_err(|e| anyhow!("installing SIGINT handler: {e}"))?,
+            term: signal(SignalKind::terminate()).map_err(|e| anyhow!("installing SIGTERM handler: {e}"))?,
+        })
+    }
+
+    /// Waits for either signal; returns its name.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        }
+    }
+}
 
 /// How long CometBFT gets to stop after SIGTERM before SIGKILL.
 const CHILD_STOP_GRACE: Duration = Duration::from_secs(10);

@@ -1,0 +1,208 @@
+//! What every tx command shares: the signing and broadcast flags
+//! ([`TxFlags`]), finding the signer's key, and the plan → confirm → sign →
+//! broadcast → wait flow.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use clap::Args;
+use cosmos_sdk_proto::Any;
+use paychain_client::keyring::KeyInfo;
+use paychain_client::{self as client, FeeChoice, Gas, TxOptions};
+use paychain_framework::Address;
+use serde_json::json;
+
+use super::context::{Ctx, KeyringArgs, NodeArgs};
+use super::output::OutputFormat;
+use super::prompt;
+
+/// Flags every transaction takes.
+#[derive(Args, Debug, Clone)]
+pub struct TxFlags {
+    #[command(flatten)]
+    pub node: NodeArgs,
+    #[command(flatten)]
+    pub keyring: KeyringArgs,
+    /// Fee to pay, e.g. 5000upay
+    #[arg(long, conflicts_with = "gas_prices")]
+    pub fees: Option<String>,
+    /// Gas price to pay, e.g. 0.025upay (fee = ceil(gas × price))
+    #[arg(long)]
+    pub gas_prices: Option<String>,
+    /// Gas limit, or `auto` to simulate first
+    #[arg(long, default_value = "200000")]
+    pub gas: String,
+    /// Multiplier on the simulated gas with --gas auto
+    #[arg(long, default_value_t = client::DEFAULT_GAS_ADJUSTMENT)]
+    pub gas_adjustment: f64,
+    /// Note attached to the tx
+    #[arg(long, default_value = "")]
+    pub memo: String,
+    /// Chain id to sign for [default: the node's]
+    #[arg(long)]
+    pub chain_id: Option<String>,
+    /// Block height after which the tx is no longer valid (0 = none)
+    #[arg(long, default_value_t = 0)]
+    pub timeout_height: u64,
+    /// Account number to sign with (skips the lookup when given with --sequence)
+    #[arg(long)]
+    pub account_number: Option<u64>,
+    /// Sequence to sign with [default: the account's]
+    #[arg(long)]
+    pub sequence: Option<u64>,
+    /// Skip the confirmation prompt
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Wait until the tx is committed and print its result
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits, in seconds
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub wait_timeout: u64,
+    /// Plan the tx (account lookup, gas, fee) and print it without signing or broadcasting
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl TxFlags {
+    fn options(&self) -> anyhow::Result<TxOptions> {
+        let fee = match (&self.fees, &self.gas_prices) {
+            (Some(_), Some(_)) => bail!("give --fees or --gas-prices, not both"),
+            (Some(f), None) => {
+                let coins: paychain_framework::Coins = f.parse().map_err(|e: paychain_framework::SdkError| {
+                    anyhow!("invalid --fees {f:?}: {} (expected e.g. 5000upay)", e.log)
+                })?;
+                if coins.is_empty() {
+                    FeeChoice::None
+                } else {
+                    FeeChoice::Fixed(coins)
+                }
+            }
+            (None, Some(p)) => {
+                paychain_tx::fees::parse_gas_prices(p).map_err(|e| anyhow!("invalid --gas-prices {p:?}: {}", e.log))?;
+                FeeChoice::GasPrices(p.clone())
+            }
+            (None, None) => FeeChoice::None,
+        };
+        if let Some(c) = &self.chain_id {
+            crate::home::validate_chain_id(c)?;
+        }
+        Ok(TxOptions {
+            chain_id: self.chain_id.clone(),
+            gas: Gas::parse(&self.gas, self.gas_adjustment)?,
+            fee,
+            memo: self.memo.clone(),
+            timeout_height: self.timeout_height,
+            account_number: self.account_number,
+            sequence: self.sequence,
+        })
+    }
+}
+
+pub fn parse_address(what: &str, s: &str) -> anyhow::Result<Address> {
+    Address::from_bech32(s).map_err(|e| anyhow!("{what}: {}", e.log))
+}
+
+/// The signing key, named by key name or by the address of a local key.
+pub fn signer_info(from: &str, keyring: &KeyringArgs, home: &std::path::Path) -> anyhow::Result<KeyInfo> {
+    let kr = keyring.open(home);
+    match Address::from_bech32(from) {
+        Ok(addr) => kr.find_by_address(&addr)?.with_context(|| {
+            format!("no key with address {addr} in the {} keyring at {}", kr.backend(), kr.dir().display())
+        }),
+        Err(_) => kr.get(from),
+    }
+}
+
+pub fn broadcast(
+    ctx: &Ctx,
+    home: &std::path::Path,
+    signer: &KeyInfo,
+    msgs: Vec<Any>,
+    flags: &TxFlags,
+) -> anyhow::Result<()> {
+    broadcast_with(ctx, home, signer, msgs, flags, &|_| serde_json::Map::new())
+}
+
+/// [`broadcast`], adding to a committed (`--wait`) result the fields `extras`
+/// reads from the tx's result data (a `TxMsgData`), e.g. a new escrow's id.
+pub fn broadcast_with(
+    ctx: &Ctx,
+    home: &std::path::Path,
+    signer: &KeyInfo,
+    msgs: Vec<Any>,
+    flags: &TxFlags,
+    extras: &dyn Fn(&[u8]) -> serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    let opts = flags.options()?;
+    let node = flags.node.client()?;
+    let rt = super::context::runtime()?;
+    let plan = rt.block_on(client::plan_tx(&node, &signer.pub_key, msgs, &opts))?;
+    if flags.dry_run {
+        ctx.print(&plan.to_json());
+        return Ok(());
+    }
+    if !flags.yes && prompt::stdin_is_tty() {
+        eprint!("{}", super::output::to_text(&plan.to_json()));
+        if !prompt::confirm("confirm transaction before signing and broadcasting")? {
+            bail!("aborted: transaction not sent");
+        }
+    }
+    let pass = flags.keyring.passphrase(false)?;
+    let key = flags.keyring.open(home).private_key(&signer.name, pass.as_ref().map(|p| p.as_str()))?;
+    let prepared = plan.sign(&key);
+    let res = rt.block_on(node.broadcast_sync(prepared.bytes.clone()))?;
+    let check = json!({
+        "txhash": res.txhash,
+        "code": res.code,
+        "codespace": res.codespace,
+        "raw_log": res.log,
+    });
+    if res.code != 0 || !flags.wait {
+        ctx.print(&check);
+        if res.code != 0 {
+            bail!("transaction rejected by CheckTx: code {} (codespace {:?}): {}", res.code, res.codespace, res.log);
+        }
+        return Ok(());
+    }
+    let hash = client::tx::parse_tx_hash(&res.txhash)?;
+    let committed = rt.block_on(node.wait_for_tx(hash, Duration::from_secs(flags.wait_timeout)))?;
+    let time = rt.block_on(node.block_time(committed.height.value())).ok();
+    let mut full = client::rpc::tx_response_json(&committed, time);
+    let data = full["data"].as_str().and_then(|h| hex::decode(h).ok()).unwrap_or_default();
+    let extra = extras(&data);
+    match ctx.output {
+        OutputFormat::Json => {
+            if let Some(obj) = full.as_object_mut() {
+                obj.extend(extra);
+            }
+            println!("{full}")
+        }
+        OutputFormat::Text => {
+            let mut summary = json!({
+                "txhash": full["txhash"],
+                "height": full["height"],
+                "code": full["code"],
+                "codespace": full["codespace"],
+                "raw_log": full["raw_log"],
+                "gas_wanted": full["gas_wanted"],
+                "gas_used": full["gas_used"],
+            });
+            if let Some(obj) = summary.as_object_mut() {
+                obj.extend(extra);
+            }
+            print!("{}", super::output::to_text(&summary))
+        }
+    }
+    let code = committed.tx_result.code.value();
+    if code != 0 {
+        bail!(
+            "transaction failed in block {}: code {} (codespace {:?}): {}",
+            committed.height,
+            code,
+            committed.tx_result.codespace,
+            committed.tx_result.log
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! A node home: CometBFT's config and keys, our genesis `app_state`, and the
+//! app's `app.toml` (what `init`, `dev`, `localnet` and the load benchmark
+//! create).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context as _};
+use paychain_framework::{Address, Coins};
+
+use crate::cometbft::{self, CometBft, ConfigPatch};
+use paychain_node::config::AppConfig;
+
+/// The fee denom of new chains.
+pub const DEFAULT_DENOM: &str = "upay";
+
+/// Everything `init_home` needs; `dev` fills it too.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    pub moniker: String,
+    pub chain_id: String,
+    pub denom: String,
+    pub rpc_laddr: String,
+    pub p2p_laddr: String,
+    pub abci_address: SocketAddr,
+    pub timeout_commit: String,
+    pub mempool_size: u32,
+    pub minimum_gas_prices: String,
+    pub overwrite: bool,
+    /// CometBFT's own log filter (None = its default).
+    pub cometbft_log_level: Option<String>,
+    /// Accounts funded in genesis.
+    pub accounts: Vec<(Address, Coins)>,
+}
+
+/// Checks a chain id as `genesis validate` does: 1-50 characters (CometBFT's
+/// limit) of letters, digits, '-', '_' and '.' (Keplr and IBC read `name-N`).
+pub fn validate_chain_id(id: &str) -> anyhow::Result<()> {
+    if id.is_empty() || id.len() > 50 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        bail!("invalid chain id {id:?}: use 1-50 letters, digits, '-', '_' or '.', e.g. paychain-1");
+    }
+    Ok(())
+}
+
+/// Checks a moniker (the SDK allows 70 characters).
+pub fn validate_moniker(m: &str) -> anyhow::Result<()> {
+    if m.trim().is_empty() || m.chars().count() > 70 || m.chars().any(char::is_control) {
+        bail!("invalid moniker {m:?}: use 1-70 characters, no control characters");
+    }
+    Ok(())
+}
+
+/// Checks a CometBFT listen address: `tcp://HOST:PORT` (port 1-65535) or `unix://PATH`.
+pub fn validate_laddr(flag: &str, addr: &str) -> anyhow::Result<()> {
+    let bad = || anyhow!("invalid {flag} {addr:?}: expected tcp://HOST:PORT or unix:///path");
+    if let Some(path) = addr.strip_prefix("unix://") {
+        return if path.is_empty() { Err(bad()) } else { Ok(()) };
+    }
+    let hostport = addr.strip_prefix("tcp://").ok_or_else(bad)?;
+    let (host, port) = hostport.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if host.is_empty() || port == 0 || host.contains(char::is_whitespace) {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+impl InitOptions {
+    fn validate(&self) -> anyhow::Result<()> {
+        validate_moniker(&self.moniker)?;
+        validate_chain_id(&self.chain_id)?;
+        paychain_framework::coins::validate_denom(&self.denom).map_err(|e| anyhow!("--denom: {}", e.log))?;
+        validate_laddr("--rpc-laddr", &self.rpc_laddr)?;
+        validate_laddr("--p2p-laddr", &self.p2p_laddr)?;
+        if self.abci_address.port() == 0 {
+            bail!("--abci-address needs a port");
+        }
+        cometbft::validate_go_duration(&self.timeout_commit).map_err(|e| anyhow!("--timeout-commit: {e}"))?;
+        if self.mempool_size == 0 {
+            bail!("--mempool-size must be positive");
+        }
+        paychain_tx::fees::parse_gas_prices(&self.minimum_gas_prices)
+            .map_err(|e| anyhow!("--minimum-gas-prices {:?}: {}", self.minimum_gas_prices, e.log))?;
+        Ok(())
+    }
+}
+
+/// The files whose presence means a home is initialized.
+fn existing_config_files(home: &Path) -> Vec<PathBuf> {
+    [cometbft::config_toml_path(home), cometbft::genesis_path(home), AppConfig::path(home)]
+        .into_iter()
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// Creates a node home (see the module docs). Refuses an initialized home
+/// unless `overwrite`.
+pub fn init_home(comet: &CometBft, home: &Path, opts: &InitOptions) -> anyhow::Result<()> {
+    opts.validate()?;
+    let existing = existing_config_files(home);
+    if !existing.is_empty() {
+        if !opts.overwrite {
+            bail!(
+                "{} is already initialized ({} exists); use --overwrite to replace it, or another --home",
+                home.display(),
+                existing[0].display()
+            );
+        }
+        for f in &existing {
+            std::fs::remove_file(f).with_context(|| format!("removing {}", f.display()))?;
+        }
+        // Blocks and app state of the old chain would not match the new genesis.
+        let data = home.join("data");
+        if data.exists() {
+            std::fs::remove_dir_all(&data).with_context(|| format!("removing {}", data.display()))?;
+        }
+        // `cometbft init` keeps an existing validator key but then needs its
+        // signing state; a new chain starts it from zero (as `unsafe-reset-all`).
+        if home.join("config").join("priv_validator_key.json").exists() {
+            paychain_client::keyring::write_private_file(
+                &data,
+                &data.join("priv_validator_state.json"),
+                b"{\n  \"height\": \"0\",\n  \"round\": 0,\n  \"step\": 0\n}",
+            )?;
+        }
+    }
+    std::fs::create_dir_all(home).with_context(|| format!("creating {}", home.display()))?;
+    comet.init(home)?;
+
+    cometbft::patch_config_file(
+        home,
+        &ConfigPatch {
+            moniker: Some(opts.moniker.clone()),
+            proxy_app: Some(format!("tcp://{}", opts.abci_address)),
+            rpc_laddr: Some(opts.rpc_laddr.clone()),
+            p2p_laddr: Some(opts.p2p_laddr.clone()),
+            timeout_commit: Some(opts.timeout_commit.clone()),
+            mempool_size: Some(opts.mempool_size),
+            log_level: opts.cometbft_log_level.clone(),
+            wallet_defaults: true,
+            extra: Vec::new(),
+        },
+    )?;
+
+    let genesis_path = cometbft::genesis_path(home);
+    let text = std::fs::read_to_string(&genesis_path).with_context(|| format!("reading {}", genesis_path.display()))?;
+    let mut genesis: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", genesis_path.display()))?;
+    shape_genesis(&mut genesis, &opts.chain_id, &opts.denom)?;
+    for (address, coins) in &opts.accounts {
+        crate::genesis_file::add_genesis_account(&mut genesis, address, coins)?;
+    }
+    crate::genesis_file::write_genesis(&genesis_path, &genesis)?;
+
+    let config = AppConfig {
+        abci_address: opts.abci_address,
+        minimum_gas_prices: opts.minimum_gas_prices.clone(),
+        ..Default::default()
+    };
+    config.save(home)?;
+
+    paychain_app::genesis::validate_genesis_file(&genesis_path)
+        .map_err(|e| anyhow!("internal error: the generated genesis does not validate: {e:#}"))?;
+    Ok(())
+}
+
+/// Turns CometBFT's fresh genesis into ours: chain id, initial height, app_state, and
+/// consensus params with no block gas limit (-1; fees and per-tx gas limits
+/// bound blocks; cosmpy's auto gas needs `max_gas` present).
+pub fn shape_genesis(genesis: &mut serde_json::Value, chain_id: &str, denom: &str) -> anyhow::Result<()> {
+    let obj = genesis.as_object_mut().ok_or_else(|| anyhow!("genesis.json is not a JSON object"))?;
+    obj.insert("chain_id".into(), chain_id.into());
+    // CometBFT writes "0", which it reads as 1; say 1 so every tool agrees.
+    obj.insert("initial_height".into(), "1".into());
+    obj.insert("app_state".into(), paychain_app::genesis::default_app_state(denom));
+    let params = obj.entry("consensus_params").or_insert_with(|| serde_json::json!({}));
+    let params = params.as_object_mut().ok_or_else(|| anyhow!("genesis consensus_params is not an object"))?;
+    let block = params.entry("block").or_insert_with(|| serde_json::json!({"max_bytes": "22020096"}));
+    let block = block.as_object_mut().ok_or_else(|| anyhow!("genesis consensus_params.block is not an object"))?;
+    block.insert("max_gas".into(), "-1".into());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_validated() {
+        validate_chain_id("paychain-1").unwrap();
+        assert!(validate_chain_id("").is_err());
+        assert!(validate_chain_id("has space").is_err());
+        assert!(validate_chain_id("a/b").is_err());
+        assert!(validate_chain_id(&"x".repeat(51)).is_err());
+        validate_moniker("node 0").unwrap();
+        assert!(validate_moniker(" ").is_err());
+        validate_laddr("--rpc-laddr", "tcp://127.0.0.1:26657").unwrap();
+        validate_laddr("--rpc-laddr", "tcp://[::1]:26657").unwrap();
+        validate_laddr("--rpc-laddr", "unix:///tmp/x.sock").unwrap();
+        for bad in ["127.0.0.1:26657", "tcp://127.0.0.1", "tcp://:1", "tcp://h:0", "tcp://h:99999", "http://h:1"] {
+            assert!(validate_laddr("--rpc-laddr", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn genesis_is_shaped() {
+        let mut g = serde_json::json!({
+            "genesis_time": "2024-01-01T00:00:00Z",
+            "chain_id": "test-chain-x",
+            "consensus_params": {"block": {"max_bytes": "22020096", "max_gas": "10"}},
+            "validators": [],
+        });
+        shape_genesis(&mut g, "paychain-7", "upay").unwrap();
+        assert_eq!(g["chain_id"], "paychain-7");
+        assert_eq!(g["initial_height"], "1");
+        assert_eq!(g["consensus_params"]["block"]["max_gas"], "-1");
+        assert_eq!(g["consensus_params"]["block"]["max_bytes"], "22020096");
+        assert_eq!(g["app_state"], paychain_app::genesis::default_app_state("upay"));
+        assert!(shape_genesis(&mut serde_json::json!([]), "x", "upay").is_err());
+    }
+}
