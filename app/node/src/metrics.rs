@@ -229,7 +229,7 @@ pub struct Scraped {
 
 impl Scraped {
     pub fn read(app: &ServedApp, db_path: &Path) -> Self {
-        let store_bytes = match dir_size(db_path) {
+        let store_bytes = match paychain_store::dir_size(db_path) {
             Ok(n) => Some(n),
             Err(e) => {
                 tracing::debug!("metrics: cannot size {}: {e}", db_path.display());
@@ -238,25 +238,6 @@ impl Scraped {
         };
         Self { height: app.info().0, store_bytes, snapshot_chunks_rejected: app.snapshot_chunks_rejected() }
     }
-}
-
-/// Total size of the files directly in `dir` (RocksDB keeps its SSTs, WAL and
-/// MANIFEST in one flat directory): a readdir and a stat per file, cheap at
-/// scrape intervals, and unlike RocksDB's own size properties it counts the WAL.
-pub fn dir_size(dir: &Path) -> std::io::Result<u64> {
-    let mut total = 0u64;
-    for entry in std::fs::read_dir(dir)? {
-        let meta = match entry.and_then(|e| e.metadata()) {
-            Ok(m) => m,
-            // Compaction deletes files while we list them.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        if meta.is_file() {
-            total = total.saturating_add(meta.len());
-        }
-    }
-    Ok(total)
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -511,14 +492,5 @@ mod tests {
         let total: u64 = c.series().iter().map(|s| s.2).sum();
         assert_eq!(total, 80_000);
         assert_eq!(c.series().len(), 8, "each pair claimed exactly one slot: {:?}", c.series());
-    }
-
-    #[test]
-    fn dir_size_sums_the_files() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a"), vec![0u8; 1000]).unwrap();
-        std::fs::write(dir.path().join("b"), vec![0u8; 24]).unwrap();
-        assert_eq!(dir_size(dir.path()).unwrap(), 1024);
-        assert!(dir_size(&dir.path().join("missing")).is_err());
     }
 }

@@ -183,25 +183,8 @@ fn height_arg(h: i64) -> Result<tendermint::block::Height, QueryError> {
 // ---------------------------------------------------------------------------
 // Formatting helpers
 
-/// RFC 3339 in UTC with whole seconds, as Go's `time.RFC3339` prints a block time.
-pub fn rfc3339_seconds(unix_seconds: i64) -> String {
-    let days = unix_seconds.div_euclid(86_400);
-    let secs = unix_seconds.rem_euclid(86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
-}
-
 fn block_time_text(t: tendermint::Time) -> String {
-    rfc3339_seconds(t.unix_timestamp())
+    paychain_framework::time::rfc3339(t.unix_timestamp(), 0)
 }
 
 /// `ExecTxResult.data` as tendermint-rpc hands it over in v0.38 mode: the
@@ -651,14 +634,6 @@ fn node_status(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, Qu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_matches_go() {
-        assert_eq!(rfc3339_seconds(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339_seconds(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(rfc3339_seconds(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339_seconds(-1), "1969-12-31T23:59:59Z");
-    }
 
     #[test]
     fn every_path_routes() {

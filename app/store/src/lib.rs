@@ -88,6 +88,7 @@
 
 mod cache;
 mod codec;
+mod disk;
 mod iter;
 mod snapshot;
 pub mod timing;
@@ -106,6 +107,7 @@ use sha2::Sha256;
 
 use cache::{LatestValues, NodeCache, ValueWrite, NODE_CACHE_ENTRIES, VALUE_CACHE_ENTRIES};
 use codec::*;
+pub use disk::dir_size;
 pub use iter::StoreIter;
 use rayon::prelude::*;
 pub use snapshot::{Exporter, Importer, Leaf, VersionPin};

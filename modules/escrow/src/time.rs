@@ -53,19 +53,6 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -79,23 +66,7 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 /// `...05.500Z`). Out-of-range values are written as best as possible (callers
 /// validate first).
 pub fn format(t: &Timestamp) -> String {
-    let days = t.seconds.div_euclid(86_400);
-    let secs = t.seconds.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let (hh, mm, ss) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    let mut out = format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}");
-    let nanos = t.nanos.clamp(0, 999_999_999);
-    if nanos != 0 {
-        if nanos % 1_000_000 == 0 {
-            out.push_str(&format!(".{:03}", nanos / 1_000_000));
-        } else if nanos % 1_000 == 0 {
-            out.push_str(&format!(".{:06}", nanos / 1_000));
-        } else {
-            out.push_str(&format!(".{nanos:09}"));
-        }
-    }
-    out.push('Z');
-    out
+    paychain_framework::time::rfc3339(t.seconds, t.nanos)
 }
 
 /// `format` of an optional timestamp; unset = empty string (event attributes).

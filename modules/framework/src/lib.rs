@@ -16,6 +16,7 @@ pub mod module;
 pub mod pagination;
 pub mod query;
 pub mod state;
+pub mod time;
 
 pub use address::Address;
 pub use coins::{Coin, Coins};

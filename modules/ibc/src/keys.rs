@@ -87,6 +87,9 @@ pub fn total_escrow(denom: &str) -> Vec<u8> {
     [TOTAL_ESCROW_PREFIX, denom.as_bytes()].concat()
 }
 
+/// The chain id (in the `ibc` substore), so queries can build the host over committed state.
+pub const HOST_CHAIN_ID: &[u8] = b"hostChainId";
+
 #[cfg(test)]
 mod tests {
     use super::*;

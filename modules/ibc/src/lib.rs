@@ -11,14 +11,18 @@ pub mod genesis;
 pub mod host;
 pub mod keys;
 pub mod msgs;
+/// IBC core gRPC queries, answered by ibc-query's handlers over our host. A feature because
+/// ibc-query depends on tonic: the node turns it on, the bare state machine (fuzzing,
+/// app-level benchmarks) leaves it off and keeps servers out of its dependency tree.
+#[cfg(feature = "core-queries")]
 pub mod query;
+mod staking;
 pub mod transfer;
 mod transfer_query;
 pub mod types;
 
 use std::sync::Arc;
 
-use cosmos_sdk_proto::cosmos::staking::v1beta1::{Params as StakingParams, QueryParamsResponse};
 use cosmos_sdk_proto::Any;
 use ibc::apps::transfer::handler::send_transfer;
 use ibc::apps::transfer::types::msgs::transfer::MsgTransfer as DomainMsgTransfer;
@@ -37,16 +41,16 @@ use ibc_proto::ibc::core::channel::v1::ResponseResultType;
 use paychain_auth::AuthKeeper;
 use paychain_bank::BankKeeper;
 use paychain_framework::module::downcast;
-use paychain_framework::{
-    sdk, BlockHeader, BlockInfo, CacheState, Context, ExecMode, GasMeter, Module, Msg, MsgResponse, QueryError,
-    SdkError, StateRead,
-};
+use paychain_framework::{sdk, BlockHeader, Context, Module, Msg, MsgResponse, QueryError, SdkError, StateRead};
 use prost::Message;
 
 pub use genesis::TransferGenesis;
 pub use host::{proof_specs, HostEnv, IbcHost};
 pub use keys::{IBC_STORE, TRANSFER_STORE};
-pub use types::HostParams;
+pub use staking::STAKING_PARAMS_PATH;
+pub use types::{host_params, HostParams};
+
+use crate::staking::staking_params;
 
 use crate::host::block_timestamp;
 use crate::msgs::{IbcCoreMsg, TransferMsg};
@@ -54,18 +58,6 @@ use crate::transfer::{TransferApp, TransferRouter};
 
 pub const IBC_MODULE_NAME: &str = "ibc";
 pub const TRANSFER_MODULE_NAME: &str = "transfer";
-pub const STAKING_PARAMS_PATH: &str = "/cosmos.staking.v1beta1.Query/Params";
-/// Key (in the `ibc` substore) of the chain id, so queries can build the host.
-const CHAIN_ID_KEY: &[u8] = b"hostChainId";
-
-/// Host parameters from state (defaults before genesis wrote them).
-pub fn host_params(state: &dyn StateRead) -> Result<HostParams, SdkError> {
-    match state.get(IBC_STORE, keys::HOST_PARAMS)? {
-        None => Ok(HostParams::default()),
-        Some(b) => serde_json::from_slice(&b).map_err(|e| SdkError::fatal(format!("ibc: corrupt host params: {e}"))),
-    }
-}
-
 /// An IBC error in a tx result: codespace by layer, and the ibc-rs text.
 fn handler_error(e: HandlerError) -> SdkError {
     let codespace = match &e {
@@ -145,152 +137,6 @@ impl IbcModule {
     }
 }
 
-/// A host over committed state for a query.
-fn query_host<R>(state: &dyn StateRead, f: impl FnOnce(&IbcHost) -> Result<R, QueryError>) -> Result<R, QueryError> {
-    let internal = |e: SdkError| QueryError::new(paychain_framework::GrpcCode::Internal, e.log);
-    let height = query::query_height(state);
-    let chain_id = state
-        .get(IBC_STORE, CHAIN_ID_KEY)
-        .map_err(internal)?
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    let params = host_params(state).map_err(internal)?;
-    // The block time of a committed height is that of its own consensus state.
-    let time = state
-        .get(IBC_STORE, &keys::self_consensus_state(height))
-        .map_err(internal)?
-        .and_then(|b| host::decode_any::<TmConsensusState>(&b, "self consensus state").ok())
-        .map(|cs| {
-            let t = cs.timestamp();
-            let nanos = t.unix_timestamp_nanos();
-            paychain_framework::BlockTime {
-                seconds: (nanos / 1_000_000_000) as i64,
-                nanos: (nanos % 1_000_000_000) as i32,
-            }
-        })
-        .unwrap_or_default();
-    let block = BlockInfo { height, time, chain_id };
-    let env = HostEnv::new(&block, params).map_err(internal)?;
-    let mut cache = CacheState::new(state);
-    let gas = GasMeter::infinite();
-    let mut ctx = Context::new(&block, ExecMode::Simulate, &mut cache, &gas);
-    let host = IbcHost::for_query(&mut ctx, env, state);
-    f(&host)
-}
-
-macro_rules! ibc_queries {
-    ($path:expr, $host:expr, $req:expr; $($layer:ident: $name:literal => $raw_req:ident, $raw_resp:ident, $handler:ident;)*) => {
-        match $path {
-            $(
-                concat!("/ibc.core.", stringify!($layer), ".v1.Query/", $name) => query::run::<
-                    ibc_proto::ibc::core::$layer::v1::$raw_req,
-                    ibc_query::core::$layer::$raw_req,
-                    _,
-                    ibc_proto::ibc::core::$layer::v1::$raw_resp,
-                >($host, $req, |h, r| ibc_query::core::$layer::$handler(h, r)),
-            )*
-            other => Err(QueryError::unimplemented(format!("unknown query path {other}"))),
-        }
-    };
-}
-
-macro_rules! ibc_query_paths {
-    ($($layer:ident: $name:literal,)*) => {
-        &[$(concat!("/ibc.core.", stringify!($layer), ".v1.Query/", $name),)* STAKING_PARAMS_PATH]
-    };
-}
-
-/// The IBC core queries Hermes makes, and the staking Params.
-const IBC_QUERY_PATHS: &[&str] = ibc_query_paths! {
-    client: "ClientState", client: "ClientStates", client: "ConsensusState", client: "ConsensusStates",
-    client: "ConsensusStateHeights", client: "ClientStatus", client: "ClientParams",
-    connection: "Connection", connection: "Connections", connection: "ClientConnections",
-    connection: "ConnectionClientState", connection: "ConnectionConsensusState", connection: "ConnectionParams",
-    channel: "Channel", channel: "Channels", channel: "ConnectionChannels", channel: "ChannelClientState",
-    channel: "ChannelConsensusState", channel: "PacketCommitment", channel: "PacketCommitments",
-    channel: "PacketReceipt", channel: "PacketAcknowledgement", channel: "PacketAcknowledgements",
-    channel: "UnreceivedPackets", channel: "UnreceivedAcks", channel: "NextSequenceReceive",
-    channel: "NextSequenceSend",
-};
-
-fn core_query(host: &IbcHost, path: &str, req: &[u8]) -> Result<Vec<u8>, QueryError> {
-    if path == "/ibc.core.client.v1.Query/ClientParams" {
-        use ibc_proto::ibc::core::client::v1::{Params, QueryClientParamsResponse};
-        let params = Params { allowed_clients: vec!["07-tendermint".to_string()] };
-        return Ok(QueryClientParamsResponse { params: Some(params) }.encode_to_vec());
-    }
-    if path == "/ibc.core.connection.v1.Query/ConnectionParams" {
-        return Ok(connection_params(host));
-    }
-    ibc_queries! { path, host, req;
-        client: "ClientState" => QueryClientStateRequest, QueryClientStateResponse, query_client_state;
-        client: "ClientStates" => QueryClientStatesRequest, QueryClientStatesResponse, query_client_states;
-        client: "ConsensusState" => QueryConsensusStateRequest, QueryConsensusStateResponse, query_consensus_state;
-        client: "ConsensusStates" => QueryConsensusStatesRequest, QueryConsensusStatesResponse, query_consensus_states;
-        client: "ConsensusStateHeights" => QueryConsensusStateHeightsRequest, QueryConsensusStateHeightsResponse,
-            query_consensus_state_heights;
-        client: "ClientStatus" => QueryClientStatusRequest, QueryClientStatusResponse, query_client_status;
-        connection: "Connection" => QueryConnectionRequest, QueryConnectionResponse, query_connection;
-        connection: "Connections" => QueryConnectionsRequest, QueryConnectionsResponse, query_connections;
-        connection: "ClientConnections" => QueryClientConnectionsRequest, QueryClientConnectionsResponse,
-            query_client_connections;
-        connection: "ConnectionClientState" => QueryConnectionClientStateRequest, QueryConnectionClientStateResponse,
-            query_connection_client_state;
-        connection: "ConnectionConsensusState" => QueryConnectionConsensusStateRequest,
-            QueryConnectionConsensusStateResponse, query_connection_consensus_state;
-        channel: "Channel" => QueryChannelRequest, QueryChannelResponse, query_channel;
-        channel: "Channels" => QueryChannelsRequest, QueryChannelsResponse, query_channels;
-        channel: "ConnectionChannels" => QueryConnectionChannelsRequest, QueryConnectionChannelsResponse,
-            query_connection_channels;
-        channel: "ChannelClientState" => QueryChannelClientStateRequest, QueryChannelClientStateResponse,
-            query_channel_client_state;
-        channel: "ChannelConsensusState" => QueryChannelConsensusStateRequest, QueryChannelConsensusStateResponse,
-            query_channel_consensus_state;
-        channel: "PacketCommitment" => QueryPacketCommitmentRequest, QueryPacketCommitmentResponse,
-            query_packet_commitment;
-        channel: "PacketCommitments" => QueryPacketCommitmentsRequest, QueryPacketCommitmentsResponse,
-            query_packet_commitments;
-        channel: "PacketReceipt" => QueryPacketReceiptRequest, QueryPacketReceiptResponse, query_packet_receipt;
-        channel: "PacketAcknowledgement" => QueryPacketAcknowledgementRequest, QueryPacketAcknowledgementResponse,
-            query_packet_acknowledgement;
-        channel: "PacketAcknowledgements" => QueryPacketAcknowledgementsRequest, QueryPacketAcknowledgementsResponse,
-            query_packet_acknowledgements;
-        channel: "UnreceivedPackets" => QueryUnreceivedPacketsRequest, QueryUnreceivedPacketsResponse,
-            query_unreceived_packets;
-        channel: "UnreceivedAcks" => QueryUnreceivedAcksRequest, QueryUnreceivedAcksResponse, query_unreceived_acks;
-        channel: "NextSequenceReceive" => QueryNextSequenceReceiveRequest, QueryNextSequenceReceiveResponse,
-            query_next_sequence_receive;
-        channel: "NextSequenceSend" => QueryNextSequenceSendRequest, QueryNextSequenceSendResponse,
-            query_next_sequence_send;
-    }
-}
-
-/// ibc-go's connection Params: `max_expected_time_per_block` in nanoseconds (ibc-rs 0.57's
-/// `query_connection_params` puts seconds there, which Hermes reads as a 30 ns block time).
-fn connection_params(host: &IbcHost) -> Vec<u8> {
-    use ibc_proto::ibc::core::connection::v1::{Params, QueryConnectionParamsResponse};
-    let nanos = u64::try_from(host.max_expected_time_per_block().as_nanos()).unwrap_or(u64::MAX);
-    QueryConnectionParamsResponse { params: Some(Params { max_expected_time_per_block: nanos }) }.encode_to_vec()
-}
-
-/// The SDK staking Params relayers read: the unbonding period from genesis and a non-zero
-/// history (this chain has no staking module; validators are fixed in genesis).
-fn staking_params(state: &dyn StateRead) -> Result<Vec<u8>, QueryError> {
-    let p = host_params(state).map_err(|e| QueryError::new(paychain_framework::GrpcCode::Internal, e.log))?;
-    let params = StakingParams {
-        unbonding_time: Some(tendermint_proto::google::protobuf::Duration {
-            seconds: p.unbonding_secs as i64,
-            nanos: 0,
-        }),
-        max_validators: 100,
-        max_entries: 7,
-        historical_entries: u32::try_from(p.historical_entries).unwrap_or(u32::MAX),
-        bond_denom: String::new(),
-        min_commission_rate: "0".to_string(),
-    };
-    Ok(QueryParamsResponse { params: Some(params) }.encode_to_vec())
-}
-
 impl Module for IbcModule {
     fn name(&self) -> &'static str {
         IBC_MODULE_NAME
@@ -336,14 +182,23 @@ impl Module for IbcModule {
     }
 
     fn query_paths(&self) -> &'static [&'static str] {
-        IBC_QUERY_PATHS
+        #[cfg(feature = "core-queries")]
+        return query::IBC_QUERY_PATHS;
+        #[cfg(not(feature = "core-queries"))]
+        return &[STAKING_PARAMS_PATH];
     }
 
     fn query(&self, state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8>, QueryError> {
         if path == STAKING_PARAMS_PATH {
             return staking_params(state);
         }
-        query_host(state, |host| core_query(host, path, request))
+        #[cfg(feature = "core-queries")]
+        return query::query_host(state, |host| query::core_query(host, path, request));
+        #[cfg(not(feature = "core-queries"))]
+        {
+            let _ = request;
+            Err(QueryError::unimplemented(format!("unknown query path {path} (IBC core queries are off)")))
+        }
     }
 
     fn init_genesis(&self, ctx: &mut Context, genesis: Option<&serde_json::Value>) -> Result<(), SdkError> {
@@ -353,7 +208,7 @@ impl Module for IbcModule {
         let chain_id = ctx.block.chain_id.clone();
         ibc::core::host::types::identifiers::ChainId::new(&chain_id)
             .map_err(|e| sdk::invalid_request(format!("chain id {chain_id:?} is not usable for IBC: {e}")))?;
-        ctx.set(IBC_STORE, CHAIN_ID_KEY.to_vec(), chain_id.into_bytes())
+        ctx.set(IBC_STORE, keys::HOST_CHAIN_ID.to_vec(), chain_id.into_bytes())
     }
 
     fn validate_genesis(&self, genesis: Option<&serde_json::Value>) -> Result<(), String> {

@@ -1,5 +1,4 @@
-//! Query services: IBC core (through ibc-query's handlers over our host), ICS-20, and the
-//! staking Params that relayers read for the unbonding period.
+//! IBC core queries, through ibc-query's handlers over our host (the `core-queries` feature).
 
 use ibc::core::channel::types::channel::{IdentifiedChannelEnd, Order};
 use ibc::core::channel::types::packet::PacketState;
@@ -17,8 +16,13 @@ use ibc_query::core::context::{ProvableContext, QueryContext};
 use paychain_framework::{QueryError, StateRead};
 use prost::Message;
 
-use crate::host::{decode_u64, IbcHost};
-use crate::keys::IBC_STORE;
+use ibc::clients::tendermint::consensus_state::ConsensusState as TmConsensusState;
+use paychain_framework::{BlockInfo, CacheState, Context, ExecMode, GasMeter, SdkError};
+
+use crate::host::{decode_u64, HostEnv, IbcHost};
+use crate::keys::{self, IBC_STORE};
+use crate::staking::STAKING_PARAMS_PATH;
+use crate::types::host_params;
 
 /// Client ids are `07-tendermint-{n}` for every n below the client counter.
 const TENDERMINT_CLIENT_TYPE: &str = "07-tendermint";
@@ -215,4 +219,135 @@ where
 /// The state a query reads, with its height (0 when it is not a committed state).
 pub fn query_height(state: &dyn StateRead) -> u64 {
     state.committed_version().unwrap_or(0)
+}
+
+/// A host over committed state for a query.
+pub fn query_host<R>(
+    state: &dyn StateRead,
+    f: impl FnOnce(&IbcHost) -> Result<R, QueryError>,
+) -> Result<R, QueryError> {
+    let internal = |e: SdkError| QueryError::new(paychain_framework::GrpcCode::Internal, e.log);
+    let height = query_height(state);
+    let chain_id = state
+        .get(IBC_STORE, keys::HOST_CHAIN_ID)
+        .map_err(internal)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let params = host_params(state).map_err(internal)?;
+    // The block time of a committed height is that of its own consensus state.
+    let time = state
+        .get(IBC_STORE, &keys::self_consensus_state(height))
+        .map_err(internal)?
+        .and_then(|b| crate::host::decode_any::<TmConsensusState>(&b, "self consensus state").ok())
+        .map(|cs| {
+            let t = cs.timestamp();
+            let nanos = t.unix_timestamp_nanos();
+            paychain_framework::BlockTime {
+                seconds: (nanos / 1_000_000_000) as i64,
+                nanos: (nanos % 1_000_000_000) as i32,
+            }
+        })
+        .unwrap_or_default();
+    let block = BlockInfo { height, time, chain_id };
+    let env = HostEnv::new(&block, params).map_err(internal)?;
+    let mut cache = CacheState::new(state);
+    let gas = GasMeter::infinite();
+    let mut ctx = Context::new(&block, ExecMode::Simulate, &mut cache, &gas);
+    let host = IbcHost::for_query(&mut ctx, env, state);
+    f(&host)
+}
+
+macro_rules! ibc_queries {
+    ($path:expr, $host:expr, $req:expr; $($layer:ident: $name:literal => $raw_req:ident, $raw_resp:ident, $handler:ident;)*) => {
+        match $path {
+            $(
+                concat!("/ibc.core.", stringify!($layer), ".v1.Query/", $name) => run::<
+                    ibc_proto::ibc::core::$layer::v1::$raw_req,
+                    ibc_query::core::$layer::$raw_req,
+                    _,
+                    ibc_proto::ibc::core::$layer::v1::$raw_resp,
+                >($host, $req, |h, r| ibc_query::core::$layer::$handler(h, r)),
+            )*
+            other => Err(QueryError::unimplemented(format!("unknown query path {other}"))),
+        }
+    };
+}
+
+macro_rules! ibc_query_paths {
+    ($($layer:ident: $name:literal,)*) => {
+        &[$(concat!("/ibc.core.", stringify!($layer), ".v1.Query/", $name),)* STAKING_PARAMS_PATH]
+    };
+}
+
+/// The IBC core queries Hermes makes, and the staking Params.
+pub const IBC_QUERY_PATHS: &[&str] = ibc_query_paths! {
+    client: "ClientState", client: "ClientStates", client: "ConsensusState", client: "ConsensusStates",
+    client: "ConsensusStateHeights", client: "ClientStatus", client: "ClientParams",
+    connection: "Connection", connection: "Connections", connection: "ClientConnections",
+    connection: "ConnectionClientState", connection: "ConnectionConsensusState", connection: "ConnectionParams",
+    channel: "Channel", channel: "Channels", channel: "ConnectionChannels", channel: "ChannelClientState",
+    channel: "ChannelConsensusState", channel: "PacketCommitment", channel: "PacketCommitments",
+    channel: "PacketReceipt", channel: "PacketAcknowledgement", channel: "PacketAcknowledgements",
+    channel: "UnreceivedPackets", channel: "UnreceivedAcks", channel: "NextSequenceReceive",
+    channel: "NextSequenceSend",
+};
+
+pub fn core_query(host: &IbcHost, path: &str, req: &[u8]) -> Result<Vec<u8>, QueryError> {
+    if path == "/ibc.core.client.v1.Query/ClientParams" {
+        use ibc_proto::ibc::core::client::v1::{Params, QueryClientParamsResponse};
+        let params = Params { allowed_clients: vec!["07-tendermint".to_string()] };
+        return Ok(QueryClientParamsResponse { params: Some(params) }.encode_to_vec());
+    }
+    if path == "/ibc.core.connection.v1.Query/ConnectionParams" {
+        return Ok(connection_params(host));
+    }
+    ibc_queries! { path, host, req;
+        client: "ClientState" => QueryClientStateRequest, QueryClientStateResponse, query_client_state;
+        client: "ClientStates" => QueryClientStatesRequest, QueryClientStatesResponse, query_client_states;
+        client: "ConsensusState" => QueryConsensusStateRequest, QueryConsensusStateResponse, query_consensus_state;
+        client: "ConsensusStates" => QueryConsensusStatesRequest, QueryConsensusStatesResponse, query_consensus_states;
+        client: "ConsensusStateHeights" => QueryConsensusStateHeightsRequest, QueryConsensusStateHeightsResponse,
+            query_consensus_state_heights;
+        client: "ClientStatus" => QueryClientStatusRequest, QueryClientStatusResponse, query_client_status;
+        connection: "Connection" => QueryConnectionRequest, QueryConnectionResponse, query_connection;
+        connection: "Connections" => QueryConnectionsRequest, QueryConnectionsResponse, query_connections;
+        connection: "ClientConnections" => QueryClientConnectionsRequest, QueryClientConnectionsResponse,
+            query_client_connections;
+        connection: "ConnectionClientState" => QueryConnectionClientStateRequest, QueryConnectionClientStateResponse,
+            query_connection_client_state;
+        connection: "ConnectionConsensusState" => QueryConnectionConsensusStateRequest,
+            QueryConnectionConsensusStateResponse, query_connection_consensus_state;
+        channel: "Channel" => QueryChannelRequest, QueryChannelResponse, query_channel;
+        channel: "Channels" => QueryChannelsRequest, QueryChannelsResponse, query_channels;
+        channel: "ConnectionChannels" => QueryConnectionChannelsRequest, QueryConnectionChannelsResponse,
+            query_connection_channels;
+        channel: "ChannelClientState" => QueryChannelClientStateRequest, QueryChannelClientStateResponse,
+            query_channel_client_state;
+        channel: "ChannelConsensusState" => QueryChannelConsensusStateRequest, QueryChannelConsensusStateResponse,
+            query_channel_consensus_state;
+        channel: "PacketCommitment" => QueryPacketCommitmentRequest, QueryPacketCommitmentResponse,
+            query_packet_commitment;
+        channel: "PacketCommitments" => QueryPacketCommitmentsRequest, QueryPacketCommitmentsResponse,
+            query_packet_commitments;
+        channel: "PacketReceipt" => QueryPacketReceiptRequest, QueryPacketReceiptResponse, query_packet_receipt;
+        channel: "PacketAcknowledgement" => QueryPacketAcknowledgementRequest, QueryPacketAcknowledgementResponse,
+            query_packet_acknowledgement;
+        channel: "PacketAcknowledgements" => QueryPacketAcknowledgementsRequest, QueryPacketAcknowledgementsResponse,
+            query_packet_acknowledgements;
+        channel: "UnreceivedPackets" => QueryUnreceivedPacketsRequest, QueryUnreceivedPacketsResponse,
+            query_unreceived_packets;
+        channel: "UnreceivedAcks" => QueryUnreceivedAcksRequest, QueryUnreceivedAcksResponse, query_unreceived_acks;
+        channel: "NextSequenceReceive" => QueryNextSequenceReceiveRequest, QueryNextSequenceReceiveResponse,
+            query_next_sequence_receive;
+        channel: "NextSequenceSend" => QueryNextSequenceSendRequest, QueryNextSequenceSendResponse,
+            query_next_sequence_send;
+    }
+}
+
+/// ibc-go's connection Params: `max_expected_time_per_block` in nanoseconds (ibc-rs 0.57's
+/// `query_connection_params` puts seconds there, which Hermes reads as a 30 ns block time).
+pub(crate) fn connection_params(host: &IbcHost) -> Vec<u8> {
+    use ibc_proto::ibc::core::connection::v1::{Params, QueryConnectionParamsResponse};
+    let nanos = u64::try_from(host.max_expected_time_per_block().as_nanos()).unwrap_or(u64::MAX);
+    QueryConnectionParamsResponse { params: Some(Params { max_expected_time_per_block: nanos }) }.encode_to_vec()
 }

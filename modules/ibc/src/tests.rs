@@ -57,7 +57,7 @@ fn host_height_and_time_come_from_the_block() {
         assert_eq!(host.max_expected_time_per_block(), Duration::from_secs(30));
         // Served in ibc-go's unit, nanoseconds (Hermes compares it with its `max_block_time`).
         let params = <ibc_proto::ibc::core::connection::v1::QueryConnectionParamsResponse as prost::Message>::decode(
-            super::connection_params(host).as_slice(),
+            super::query::connection_params(host).as_slice(),
         )
         .unwrap();
         assert_eq!(params.params.unwrap().max_expected_time_per_block, 30_000_000_000);

@@ -100,6 +100,15 @@ fn is_port_channel(port: &str, channel: &str) -> bool {
         && channel.strip_prefix("channel-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Host parameters from state (defaults before genesis wrote them).
+pub fn host_params(state: &dyn paychain_framework::StateRead) -> Result<HostParams, paychain_framework::SdkError> {
+    match state.get(crate::keys::IBC_STORE, crate::keys::HOST_PARAMS)? {
+        None => Ok(HostParams::default()),
+        Some(b) => serde_json::from_slice(&b)
+            .map_err(|e| paychain_framework::SdkError::fatal(format!("ibc: corrupt host params: {e}"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use paychain_client::NodeClient;
 use paychain_framework::Coins;
 use secp256k1::SecretKey;
 
-use crate::accounts::Account;
+use paychain_bench_app::accounts::Account;
 
 /// Outputs per funding multi-send: ~40 KB txs, far below CometBFT's 1 MiB tx limit.
 const OUTPUTS_PER_TX: usize = 500;

@@ -30,10 +30,10 @@ use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use tendermint_rpc::Client as _;
 
-use crate::accounts::{derive_accounts, first_key_of, Account, Send};
-use crate::report::{average, median, ms, parse_duration, per_sec, percent, quantile, today, us};
 use fund::OnChain;
 use paychain_app::app::AppTimingsTotal;
+use paychain_bench_app::accounts::{derive_accounts, first_key_of, Account, Send};
+use paychain_bench_app::report::{average, median, ms, parse_duration, per_sec, percent, quantile, today, us};
 use paychain_store::timing::{self, PhaseTotal};
 use paychain_store::StoreTimingsTotal;
 use target::{LocalnetTarget, SpawnOptions, SpawnedValidator};
@@ -155,7 +155,7 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
     // Started from the main thread: CometBFT's parent-death signal follows the spawning thread.
     let mut target = open_target(args, &runtime, &accounts, &funds)?;
     println!("load benchmark: {}", target.description);
-    println!("  {}", crate::report::machine_line());
+    println!("  {}", paychain_bench_app::report::machine_line());
     println!("  CometBFT: {}", target.settings);
     println!(
         "  {} accounts, offered {} tx/s for {} s ({} txs) over {} connections ({:?}), drain up to {} s",

@@ -15,7 +15,7 @@ use paychaind::home::{init_home, InitOptions};
 use paychaind::localnet::{Localnet, FAUCET_MNEMONIC_FILE};
 use tendermint_rpc::Client as _;
 
-use crate::accounts::{fund_in_app_state, next_account_number, Account};
+use paychain_bench_app::accounts::{fund_in_app_state, next_account_number, Account};
 
 /// Chain id of the validator the benchmark starts.
 pub const SPAWNED_CHAIN_ID: &str = "paychain-bench-load-1";
@@ -177,7 +177,8 @@ impl SpawnedValidator {
     /// parent-death signal follows the thread that spawned CometBFT.
     pub fn start(opts: &SpawnOptions, accounts: &[Account]) -> anyhow::Result<(Self, u64)> {
         let comet = cometbft::require(opts.cometbft.as_deref())?;
-        let (tmp, home) = crate::work_dir::work_dir(opts.home.as_deref(), "--home", "paychain-bench-load", "home")?;
+        let (tmp, home) =
+            paychain_bench_app::work_dir::work_dir(opts.home.as_deref(), "--home", "paychain-bench-load", "home")?;
         let ports = free_ports(3)?;
         let loopback = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let rpc_url = format!("http://{}", loopback(ports[0]));

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context as _};
-use clap::Args;
 use paychain_store::{timing, ChangeSet, MerkleStore, StoreConfig, StoreTimingsTotal};
 use rand::SeedableRng as _;
 use sha2::{Digest as _, Sha256};
@@ -20,29 +19,41 @@ const SUBSTORE: &str = "bench";
 /// Versions kept readable, as the app's default `state_retention` (so no pruning here).
 const RETENTION: u64 = 100_000;
 
-#[derive(Args, Debug)]
+#[derive(Debug, Clone)]
 pub struct StoreArgs {
     /// Leaf updates per block, comma-separated
-    #[arg(long, value_delimiter = ',', default_value = "1000,10000,30000")]
     pub block_sizes: Vec<usize>,
     /// Blocks measured per block size
-    #[arg(long, default_value_t = 5)]
     pub blocks: usize,
     /// Keys written before measuring: the state the updates land in
-    #[arg(long, default_value_t = 1_000_000)]
     pub preload: usize,
     /// Keys per preload version (bounds each preload write batch)
-    #[arg(long, default_value_t = 100_000)]
     pub preload_batch: usize,
     /// Bytes per value (an account with its public key is ~100, a balance ~20)
-    #[arg(long, default_value_t = 64)]
     pub value_bytes: usize,
     /// Directory for the store; must not exist yet, and is kept [default: a temporary directory]
-    #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Seed of the random choice of keys
-    #[arg(long, default_value_t = 7)]
     pub seed: u64,
+}
+
+impl StoreArgs {
+    pub const USAGE: &'static str = "paychain-bench-app store [--block-sizes N,N (1000,10000,30000)] \
+[--blocks N (5)] [--preload N (1000000)] [--preload-batch N (100000)] [--value-bytes N (64)] [--dir DIR] [--seed N (7)]";
+
+    pub fn parse(flags: &mut crate::flags::Flags) -> anyhow::Result<Self> {
+        let args = Self {
+            block_sizes: flags.numbers("block-sizes", &[1000, 10_000, 30_000])?,
+            blocks: flags.number("blocks", 5)?,
+            preload: flags.number("preload", 1_000_000)?,
+            preload_batch: flags.number("preload-batch", 100_000)?,
+            value_bytes: flags.number("value-bytes", 64)?,
+            dir: flags.path("dir"),
+            seed: flags.number("seed", 7)?,
+        };
+        flags.finish()?;
+        Ok(args)
+    }
 }
 
 /// Key `i`: a prefix byte and 20 bytes, like an address-keyed entry.
@@ -197,7 +208,7 @@ pub fn run(args: &StoreArgs) -> anyhow::Result<()> {
             ms(worst)
         ));
     }
-    let on_disk = paychain_node::metrics::dir_size(&dir).unwrap_or(0);
+    let on_disk = paychain_store::dir_size(&dir).unwrap_or(0);
     println!();
     println!("store on disk: {} MiB", mib(on_disk));
     println!();

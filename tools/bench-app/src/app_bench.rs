@@ -8,13 +8,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context as _};
-use clap::Args;
 use paychain_app::app::{App, AppTimingsTotal};
 use paychain_app::AppOptions;
-use paychain_client::tx::fee;
 use paychain_framework::{BlockTime, Coins};
 use paychain_store::timing;
 use paychain_store::StoreTimingsTotal;
+use paychain_tx::build::fee;
 use rand::{Rng as _, SeedableRng as _};
 use rayon::prelude::*;
 
@@ -29,31 +28,43 @@ const FUNDS: &str = "1000000000000upay";
 const FEE: &str = "5000upay";
 const GAS_LIMIT: u64 = 200_000;
 
-#[derive(Args, Debug)]
+#[derive(Debug, Clone)]
 pub struct AppArgs {
     /// Funded accounts in genesis (the state the blocks run over)
-    #[arg(long, default_value_t = 1_000_000)]
     pub accounts: usize,
     /// Bank sends per block
-    #[arg(long, default_value_t = 10_000)]
     pub txs_per_block: usize,
     /// Blocks measured (after the genesis block)
-    #[arg(long, default_value_t = 5)]
     pub blocks: usize,
     /// Run CheckTx on each block's txs before FinalizeBlock, as the mempool does, so FinalizeBlock
     /// finds their signatures already verified; CheckTx time is reported apart
-    #[arg(long)]
     pub check_tx: bool,
     /// Directory for the store; must not exist yet, and is kept [default: a temporary directory]
-    #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Keep the genesis store here and reuse it in later runs with the same accounts (a copy
     /// with hard-linked table files): InitChain over 1M accounts takes minutes
-    #[arg(long)]
     pub genesis_cache: Option<PathBuf>,
     /// Seed of the random choice of recipients
-    #[arg(long, default_value_t = 7)]
     pub seed: u64,
+}
+
+impl AppArgs {
+    pub const USAGE: &'static str = "paychain-bench-app app [--accounts N (1000000)] [--txs-per-block N (10000)] \
+[--blocks N (5)] [--check-tx] [--dir DIR] [--genesis-cache DIR] [--seed N (7)]";
+
+    pub fn parse(flags: &mut crate::flags::Flags) -> anyhow::Result<Self> {
+        let args = Self {
+            accounts: flags.number("accounts", 1_000_000)?,
+            txs_per_block: flags.number("txs-per-block", 10_000)?,
+            blocks: flags.number("blocks", 5)?,
+            check_tx: flags.switch("check-tx"),
+            dir: flags.path("dir"),
+            genesis_cache: flags.path("genesis-cache"),
+            seed: flags.number("seed", 7)?,
+        };
+        flags.finish()?;
+        Ok(args)
+    }
 }
 
 /// One measured block.

@@ -74,7 +74,7 @@ pub fn machine_line() -> String {
 pub fn today() -> String {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     // The date part of the node's own RFC 3339 formatting.
-    paychain_node::services::rfc3339_seconds(i64::try_from(secs).unwrap_or(0))[..10].to_string()
+    paychain_framework::time::rfc3339(i64::try_from(secs).unwrap_or(0), 0)[..10].to_string()
 }
 
 /// Parses a duration such as `60s`, `500ms`, `2m` or `1m30s`.

@@ -1,9 +1,12 @@
 //! Deterministic funded accounts, fast enough for a million: keys, addresses, signed sends and
 //! the genesis entries that fund them.
 
+use cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::Fee;
-use paychain_client::tx::{build_signed_tx, msg_send, tx_body, SignerData};
+use cosmos_sdk_proto::Any;
 use paychain_framework::{Address, Coins};
+use paychain_tx::build::{build_signed_tx, tx_body, SignerData};
+use prost::Message as _;
 use rayon::prelude::*;
 use secp256k1::{PublicKey, Scalar, SecretKey, SECP256K1};
 use serde_json::{json, Value};
@@ -77,7 +80,13 @@ pub struct Send<'a> {
 
 impl Send<'_> {
     pub fn sign(&self, chain_id: &str, fee: &Fee) -> Vec<u8> {
-        let body = tx_body(vec![msg_send(&self.from.address, self.to, self.amount)], "", 0);
+        let msg = MsgSend {
+            from_address: self.from.address.to_string(),
+            to_address: self.to.to_string(),
+            amount: self.amount.to_proto(),
+        };
+        let any = Any { type_url: "/cosmos.bank.v1beta1.MsgSend".into(), value: msg.encode_to_vec() };
+        let body = tx_body(vec![any], "", 0);
         let signer =
             SignerData { key: &self.from.key, chain_id, account_number: self.account_number, sequence: self.sequence };
         build_signed_tx(&body, fee.clone(), &signer)
@@ -133,7 +142,11 @@ mod tests {
         for i in [0, 1, 2, DERIVE_CHUNK - 1, DERIVE_CHUNK, DERIVE_CHUNK + 2] {
             let key = offset_key(&first, i as u64);
             assert_eq!(accounts[i].key, key, "key {i}");
-            assert_eq!(accounts[i].address, paychain_client::keyring::address_of(&key), "address {i}");
+            assert_eq!(
+                accounts[i].address,
+                Address::from_secp256k1_pubkey(&PublicKey::from_secret_key(SECP256K1, &key).serialize()),
+                "address {i}"
+            );
         }
         // Scalar 1, 2, ...: the tests' numbered keys.
         let numbered = derive_accounts(&secret_from_u64(1), 2);

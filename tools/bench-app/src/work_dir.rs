@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 /// Where a benchmark keeps its data: `given` (`flag`'s value, which must not exist yet: a
 /// benchmark never writes into someone's data), or `name` inside a new temporary directory
 /// that lives as long as the returned guard.
-pub(crate) fn work_dir(
+pub fn work_dir(
     given: Option<&Path>,
     flag: &str,
     prefix: &str,

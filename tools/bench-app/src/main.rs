@@ -1,0 +1,28 @@
+//! `paychain-bench-app app | store [flags]`: see the library's docs and
+//! docs/benchmarks.md. Always build with `--release`: debug builds measure the
+//! compiler, not the chain.
+
+use std::process::ExitCode;
+
+use paychain_bench_app::app_bench::{self, AppArgs};
+use paychain_bench_app::flags::Flags;
+use paychain_bench_app::store_bench::{self, StoreArgs};
+
+fn run(args: &[String]) -> anyhow::Result<()> {
+    match args.split_first() {
+        Some((cmd, rest)) if cmd == "app" => app_bench::run(&AppArgs::parse(&mut Flags::parse(rest, &["check-tx"])?)?),
+        Some((cmd, rest)) if cmd == "store" => store_bench::run(&StoreArgs::parse(&mut Flags::parse(rest, &[])?)?),
+        _ => anyhow::bail!("usage:\n  {}\n  {}", AppArgs::USAGE, StoreArgs::USAGE),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
