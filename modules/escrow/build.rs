@@ -22,6 +22,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Only our own files go to the generator; their imports are resolved by protox and
     // mapped to existing crates below.
     let fds = protox::Compiler::new([&proto_root])?.include_imports(false).open_files(&files)?.file_descriptor_set();
+    // Every message's type URL, from the descriptors: `impl TypeUrl for X`.
+    let mut type_urls = String::new();
+    for file in &fds.file {
+        for msg in &file.message_type {
+            let name = msg.name();
+            type_urls.push_str(&format!(
+                "impl ::paychain_framework::TypeUrl for {name} {{\n    const TYPE_URL: &'static str = \"/{}.{name}\";\n}}\n",
+                file.package()
+            ));
+        }
+    }
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
+    std::fs::write(out_dir.join("type_urls.rs"), type_urls)?;
     prost_build::Config::new()
         .extern_path(".cosmos.base.v1beta1", "::cosmos_sdk_proto::cosmos::base::v1beta1")
         .extern_path(".cosmos.base.query.v1beta1", "::cosmos_sdk_proto::cosmos::base::query::v1beta1")

@@ -9,44 +9,16 @@ use serde_json::{json, Value};
 
 use crate::wiring::{wire_modules, ModuleSet};
 
-/// Default `app_state` for a new chain whose fee denom is `denom` (micro-units,
-/// displayed as the denom without its `u`, exponent 6).
+/// Default `app_state` for a new chain whose fee denom is `denom`: each module's own
+/// default section ([`paychain_framework::Module::default_genesis`]).
 pub fn default_app_state(denom: &str) -> Value {
-    let display = denom.strip_prefix('u').unwrap_or(denom);
-    json!({
-        "auth": {
-            "params": {
-                "max_memo_characters": "256",
-                "tx_sig_limit": "7",
-                "tx_size_cost_per_byte": "10",
-                "sig_verify_cost_ed25519": "590",
-                "sig_verify_cost_secp256k1": "1000"
-            },
-            "accounts": []
-        },
-        "bank": {
-            "params": { "send_enabled": [], "default_send_enabled": true },
-            "balances": [],
-            "supply": [],
-            "denom_metadata": [{
-                "description": format!("The native token of paychain ({display})"),
-                "denom_units": [
-                    { "denom": denom, "exponent": 0, "aliases": [] },
-                    { "denom": display, "exponent": 6, "aliases": [] }
-                ],
-                "base": denom,
-                "display": display,
-                "name": display.to_uppercase(),
-                "symbol": display.to_uppercase(),
-                "uri": "",
-                "uri_hash": ""
-            }],
-            "send_enabled": []
-        },
-        "ibc": paychain_ibc::HostParams::default().to_json(),
-        "transfer": paychain_ibc::TransferGenesis::default().to_json(),
-        "escrow": paychain_escrow::json::genesis_json(&paychain_escrow::genesis::default_genesis())
-    })
+    let sections = wire_modules()
+        .modules
+        .iter()
+        .map(|m| (m.name().to_string(), m.default_genesis(denom)))
+        .filter(|(_, section)| !section.is_null())
+        .collect::<serde_json::Map<_, _>>();
+    Value::Object(sections)
 }
 
 /// Checks every module's section of `app_state`; errors name the field
@@ -131,6 +103,47 @@ pub fn validate_genesis_doc(doc: &Value) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every module's default section, as the app wrote them before modules owned them:
+    /// a new chain's genesis must not change with where the defaults live.
+    #[test]
+    fn default_app_state_is_each_modules_default_section() {
+        let expected = json!({
+            "auth": {
+                "params": {
+                    "max_memo_characters": "256",
+                    "tx_sig_limit": "7",
+                    "tx_size_cost_per_byte": "10",
+                    "sig_verify_cost_ed25519": "590",
+                    "sig_verify_cost_secp256k1": "1000"
+                },
+                "accounts": []
+            },
+            "bank": {
+                "params": { "send_enabled": [], "default_send_enabled": true },
+                "balances": [],
+                "supply": [],
+                "denom_metadata": [{
+                    "description": "The native token of paychain (pay)",
+                    "denom_units": [
+                        { "denom": "upay", "exponent": 0, "aliases": [] },
+                        { "denom": "pay", "exponent": 6, "aliases": [] }
+                    ],
+                    "base": "upay",
+                    "display": "pay",
+                    "name": "PAY",
+                    "symbol": "PAY",
+                    "uri": "",
+                    "uri_hash": ""
+                }],
+                "send_enabled": []
+            },
+            "ibc": paychain_ibc::HostParams::default().to_json(),
+            "transfer": paychain_ibc::TransferGenesis::default().to_json(),
+            "escrow": paychain_escrow::json::genesis_json(&paychain_escrow::genesis::default_genesis())
+        });
+        assert_eq!(default_app_state("upay"), expected);
+    }
 
     #[test]
     fn default_app_state_is_valid_and_errors_name_fields() {

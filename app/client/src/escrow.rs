@@ -14,16 +14,18 @@ use paychain_escrow::pb;
 use prost::Message as _;
 use serde_json::{json, Map, Value};
 
-pub const MSG_CREATE: &str = "/paychain.escrow.v1.MsgCreateEscrow";
-pub const MSG_RELEASE: &str = "/paychain.escrow.v1.MsgReleaseEscrow";
-pub const MSG_APPROVE: &str = "/paychain.escrow.v1.MsgApproveEscrow";
-pub const MSG_REFUND: &str = "/paychain.escrow.v1.MsgRefundEscrow";
-pub const MSG_CANCEL: &str = "/paychain.escrow.v1.MsgCancelEscrow";
-pub const MSG_CREATE_RESPONSE: &str = "/paychain.escrow.v1.MsgCreateEscrowResponse";
-pub const MSG_RELEASE_RESPONSE: &str = "/paychain.escrow.v1.MsgReleaseEscrowResponse";
-pub const MSG_APPROVE_RESPONSE: &str = "/paychain.escrow.v1.MsgApproveEscrowResponse";
-pub const MSG_REFUND_RESPONSE: &str = "/paychain.escrow.v1.MsgRefundEscrowResponse";
-pub const MSG_CANCEL_RESPONSE: &str = "/paychain.escrow.v1.MsgCancelEscrowResponse";
+// The module's own type URLs and query paths, under the names this client has used.
+pub use paychain_escrow::msgs::{
+    TYPE_URL_APPROVE as MSG_APPROVE, TYPE_URL_APPROVE_RESPONSE as MSG_APPROVE_RESPONSE, TYPE_URL_CANCEL as MSG_CANCEL,
+    TYPE_URL_CANCEL_RESPONSE as MSG_CANCEL_RESPONSE, TYPE_URL_CREATE as MSG_CREATE,
+    TYPE_URL_CREATE_RESPONSE as MSG_CREATE_RESPONSE, TYPE_URL_REFUND as MSG_REFUND,
+    TYPE_URL_REFUND_RESPONSE as MSG_REFUND_RESPONSE, TYPE_URL_RELEASE as MSG_RELEASE,
+    TYPE_URL_RELEASE_RESPONSE as MSG_RELEASE_RESPONSE,
+};
+pub use paychain_escrow::query::{
+    ESCROW as QUERY_ESCROW, ESCROWS_BY_ARBITER as QUERY_BY_ARBITER, ESCROWS_BY_RECIPIENT as QUERY_BY_RECIPIENT,
+    ESCROWS_BY_SENDER as QUERY_BY_SENDER, PARAMS as QUERY_PARAMS,
+};
 
 /// Every escrow type URL whose JSON [`to_json`] and [`from_json`] know.
 pub const TYPE_URLS: [&str; 10] = [
@@ -38,12 +40,6 @@ pub const TYPE_URLS: [&str; 10] = [
     MSG_REFUND_RESPONSE,
     MSG_CANCEL_RESPONSE,
 ];
-
-pub const QUERY_ESCROW: &str = "/paychain.escrow.v1.Query/Escrow";
-pub const QUERY_BY_SENDER: &str = "/paychain.escrow.v1.Query/EscrowsBySender";
-pub const QUERY_BY_RECIPIENT: &str = "/paychain.escrow.v1.Query/EscrowsByRecipient";
-pub const QUERY_BY_ARBITER: &str = "/paychain.escrow.v1.Query/EscrowsByArbiter";
-pub const QUERY_PARAMS: &str = "/paychain.escrow.v1.Query/Params";
 
 /// Wraps a message in its `Any`.
 pub fn any<M: prost::Message>(type_url: &str, msg: &M) -> Any {

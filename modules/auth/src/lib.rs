@@ -35,6 +35,10 @@ impl AuthModule {
 }
 
 impl Module for AuthModule {
+    fn default_genesis(&self, _fee_denom: &str) -> serde_json::Value {
+        genesis::AuthGenesis::default().to_json()
+    }
+
     fn name(&self) -> &'static str {
         MODULE_NAME
     }

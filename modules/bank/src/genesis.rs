@@ -290,3 +290,27 @@ pub fn export_genesis(keeper: &BankKeeper, state: &dyn StateRead) -> Result<Bank
         send_enabled: keeper.send_enabled_entries(state)?,
     })
 }
+/// A new chain's bank section: no balances, the fee denom's metadata (micro-units, displayed
+/// as the denom without its `u`, exponent 6).
+pub fn default_genesis_json(fee_denom: &str) -> Value {
+    let display = fee_denom.strip_prefix('u').unwrap_or(fee_denom);
+    serde_json::json!({
+        "params": { "send_enabled": [], "default_send_enabled": true },
+        "balances": [],
+        "supply": [],
+        "denom_metadata": [{
+            "description": format!("The native token of paychain ({display})"),
+            "denom_units": [
+                { "denom": fee_denom, "exponent": 0, "aliases": [] },
+                { "denom": display, "exponent": 6, "aliases": [] }
+            ],
+            "base": fee_denom,
+            "display": display,
+            "name": display.to_uppercase(),
+            "symbol": display.to_uppercase(),
+            "uri": "",
+            "uri_hash": ""
+        }],
+        "send_enabled": []
+    })
+}

@@ -41,6 +41,10 @@ impl BankModule {
 }
 
 impl Module for BankModule {
+    fn default_genesis(&self, fee_denom: &str) -> serde_json::Value {
+        genesis::default_genesis_json(fee_denom)
+    }
+
     fn name(&self) -> &'static str {
         MODULE_NAME
     }

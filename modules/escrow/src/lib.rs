@@ -58,6 +58,10 @@ fn response(type_url: &str, msg: &impl Message) -> MsgResponse {
 }
 
 impl Module for EscrowModule {
+    fn default_genesis(&self, _fee_denom: &str) -> serde_json::Value {
+        json::genesis_json(&genesis::default_genesis())
+    }
+
     fn name(&self) -> &'static str {
         MODULE_NAME
     }

@@ -11,23 +11,23 @@ use std::collections::BTreeSet;
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use cosmos_sdk_proto::Any;
 use paychain_framework::module::decode_any;
-use paychain_framework::{sdk, Address, Coins, Msg, SdkError};
+use paychain_framework::{sdk, Address, Coins, Msg, SdkError, TypeUrl as _};
 use prost_types::Timestamp;
 
 use crate::errors;
 use crate::pb;
 use crate::time;
 
-pub const TYPE_URL_CREATE: &str = "/paychain.escrow.v1.MsgCreateEscrow";
-pub const TYPE_URL_RELEASE: &str = "/paychain.escrow.v1.MsgReleaseEscrow";
-pub const TYPE_URL_APPROVE: &str = "/paychain.escrow.v1.MsgApproveEscrow";
-pub const TYPE_URL_REFUND: &str = "/paychain.escrow.v1.MsgRefundEscrow";
-pub const TYPE_URL_CANCEL: &str = "/paychain.escrow.v1.MsgCancelEscrow";
-pub const TYPE_URL_CREATE_RESPONSE: &str = "/paychain.escrow.v1.MsgCreateEscrowResponse";
-pub const TYPE_URL_RELEASE_RESPONSE: &str = "/paychain.escrow.v1.MsgReleaseEscrowResponse";
-pub const TYPE_URL_APPROVE_RESPONSE: &str = "/paychain.escrow.v1.MsgApproveEscrowResponse";
-pub const TYPE_URL_REFUND_RESPONSE: &str = "/paychain.escrow.v1.MsgRefundEscrowResponse";
-pub const TYPE_URL_CANCEL_RESPONSE: &str = "/paychain.escrow.v1.MsgCancelEscrowResponse";
+pub const TYPE_URL_CREATE: &str = pb::MsgCreateEscrow::TYPE_URL;
+pub const TYPE_URL_RELEASE: &str = pb::MsgReleaseEscrow::TYPE_URL;
+pub const TYPE_URL_APPROVE: &str = pb::MsgApproveEscrow::TYPE_URL;
+pub const TYPE_URL_REFUND: &str = pb::MsgRefundEscrow::TYPE_URL;
+pub const TYPE_URL_CANCEL: &str = pb::MsgCancelEscrow::TYPE_URL;
+pub const TYPE_URL_CREATE_RESPONSE: &str = pb::MsgCreateEscrowResponse::TYPE_URL;
+pub const TYPE_URL_RELEASE_RESPONSE: &str = pb::MsgReleaseEscrowResponse::TYPE_URL;
+pub const TYPE_URL_APPROVE_RESPONSE: &str = pb::MsgApproveEscrowResponse::TYPE_URL;
+pub const TYPE_URL_REFUND_RESPONSE: &str = pb::MsgRefundEscrowResponse::TYPE_URL;
+pub const TYPE_URL_CANCEL_RESPONSE: &str = pb::MsgCancelEscrowResponse::TYPE_URL;
 
 /// Every message type URL the module handles.
 pub const TYPE_URLS: &[&str] = &[TYPE_URL_CREATE, TYPE_URL_RELEASE, TYPE_URL_APPROVE, TYPE_URL_REFUND, TYPE_URL_CANCEL];

@@ -5,3 +5,4 @@
 #![allow(clippy::all, missing_docs)]
 
 include!(concat!(env!("OUT_DIR"), "/paychain.escrow.v1.rs"));
+include!(concat!(env!("OUT_DIR"), "/type_urls.rs"));

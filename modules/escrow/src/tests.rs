@@ -1452,3 +1452,11 @@ fn messages_are_gas_metered() {
     ch.e.em.deliver(&mut ctx, msg.as_ref()).unwrap();
     assert!(gas.consumed() > 20_000, "create reads and writes state: {}", gas.consumed());
 }
+
+#[test]
+fn type_urls_come_from_the_proto_package() {
+    // Generated from proto/paychain/escrow/v1 by build.rs; wallets sign these exact strings.
+    assert_eq!(crate::msgs::TYPE_URL_CREATE, "/paychain.escrow.v1.MsgCreateEscrow");
+    assert_eq!(crate::msgs::TYPE_URL_CANCEL_RESPONSE, "/paychain.escrow.v1.MsgCancelEscrowResponse");
+    assert_eq!(<crate::pb::GenesisState as paychain_framework::TypeUrl>::TYPE_URL, "/paychain.escrow.v1.GenesisState");
+}

@@ -24,5 +24,5 @@ pub use context::{BlockHeader, BlockInfo, BlockTime, Context, ExecMode};
 pub use error::{sdk, GrpcCode, QueryError, SdkError};
 pub use events::{Event, EventAttribute};
 pub use gas::{Gas, GasMeter};
-pub use module::{Module, Msg, MsgResponse};
+pub use module::{Module, Msg, MsgResponse, TypeUrl};
 pub use state::{CacheState, StateRead, StateWrite, Writes};

@@ -13,6 +13,13 @@ use crate::context::{BlockHeader, Context};
 use crate::error::{QueryError, SdkError};
 use crate::state::StateRead;
 
+/// A protobuf message's type URL (`/package.Message`). Module crates generate
+/// these impls from their `.proto` files in `build.rs`, so a type URL is
+/// written nowhere by hand.
+pub trait TypeUrl {
+    const TYPE_URL: &'static str;
+}
+
 /// A decoded, statelessly validated message.
 pub trait Msg: Debug + Send + Sync + 'static {
     /// The protobuf type URL, e.g. `/cosmos.bank.v1beta1.MsgSend`.
@@ -70,6 +77,13 @@ pub trait Module: Send + Sync {
     fn query(&self, state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8>, QueryError> {
         let _ = (state, request);
         Err(QueryError::unimplemented(format!("unknown query path {path}")))
+    }
+
+    /// This module's section of a new chain's genesis `app_state` (`paychaind init`, `dev`,
+    /// localnet); `fee_denom` is the chain's fee denom. `Null` = the module has no section.
+    fn default_genesis(&self, fee_denom: &str) -> serde_json::Value {
+        let _ = fee_denom;
+        serde_json::Value::Null
     }
 
     /// Loads this module's part of genesis (`app_state.<name>`; `None` = defaults).

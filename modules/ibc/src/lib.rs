@@ -138,6 +138,10 @@ impl IbcModule {
 }
 
 impl Module for IbcModule {
+    fn default_genesis(&self, _fee_denom: &str) -> serde_json::Value {
+        HostParams::default().to_json()
+    }
+
     fn name(&self) -> &'static str {
         IBC_MODULE_NAME
     }
@@ -266,6 +270,10 @@ impl TransferModule {
 }
 
 impl Module for TransferModule {
+    fn default_genesis(&self, _fee_denom: &str) -> serde_json::Value {
+        TransferGenesis::default().to_json()
+    }
+
     fn name(&self) -> &'static str {
         TRANSFER_MODULE_NAME
     }
