@@ -17,6 +17,7 @@ pub mod keys;
 pub mod msgs;
 pub mod pb;
 pub mod query;
+pub mod rest;
 pub mod time;
 
 use std::sync::Arc;
@@ -60,6 +61,10 @@ fn response(type_url: &str, msg: &impl Message) -> MsgResponse {
 impl Module for EscrowModule {
     fn default_genesis(&self, _fee_denom: &str) -> serde_json::Value {
         json::genesis_json(&genesis::default_genesis())
+    }
+
+    fn rest_routes(&self) -> Vec<paychain_framework::RestRoute> {
+        rest::routes()
     }
 
     fn name(&self) -> &'static str {

@@ -15,6 +15,7 @@ pub mod json;
 pub mod module;
 pub mod pagination;
 pub mod query;
+pub mod rest;
 pub mod state;
 pub mod time;
 
@@ -25,4 +26,5 @@ pub use error::{sdk, GrpcCode, QueryError, SdkError};
 pub use events::{Event, EventAttribute};
 pub use gas::{Gas, GasMeter};
 pub use module::{Module, Msg, MsgResponse, TypeUrl};
+pub use rest::{RestRequest, RestRoute};
 pub use state::{CacheState, StateRead, StateWrite, Writes};

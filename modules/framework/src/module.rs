@@ -73,6 +73,12 @@ pub trait Module: Send + Sync {
         &[]
     }
 
+    /// REST (LCD) routes of this module's queries that the generic gateway cannot serve from
+    /// the query types alone (see [`crate::rest`]).
+    fn rest_routes(&self) -> Vec<crate::rest::RestRoute> {
+        Vec::new()
+    }
+
     /// Answers a query with a protobuf-encoded response.
     fn query(&self, state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8>, QueryError> {
         let _ = (state, request);

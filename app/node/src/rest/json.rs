@@ -486,6 +486,39 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use paychain_client::escrow as ce;
+    use paychain_escrow::pb;
+
+    #[test]
+    fn escrow_messages_in_a_tx_render_and_parse_back() {
+        use cosmos_sdk_proto::cosmos::tx::v1beta1::{Tx, TxBody};
+        let create = pb::MsgCreateEscrow {
+            sender: "pay1s".into(),
+            recipient: "pay1r".into(),
+            hash_lock: vec![9; 32],
+            refund_after: Some(prost_types::Timestamp { seconds: 1_900_000_000, nanos: 0 }),
+            ..Default::default()
+        };
+        let approve = pb::MsgApproveEscrow { arbiter: "pay1a".into(), id: 3, decision: pb::Decision::Refund as i32 };
+        let tx = Tx {
+            body: Some(TxBody {
+                messages: vec![ce::any(ce::MSG_CREATE, &create), ce::any(ce::MSG_APPROVE, &approve)],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let v = to_json(&tx).unwrap();
+        let msgs = &v["body"]["messages"];
+        assert_eq!(msgs[0]["@type"], ce::MSG_CREATE);
+        assert_eq!(msgs[0]["recipient"], "pay1r");
+        assert_eq!(msgs[0]["refund_after"], "2030-03-17T17:46:40Z");
+        assert_eq!(
+            msgs[1],
+            json!({"@type": ce::MSG_APPROVE, "arbiter": "pay1a", "id": "3", "decision": "DECISION_REFUND"})
+        );
+        let back: Tx = from_json(v).unwrap();
+        assert_eq!(back, tx);
+    }
 
     #[test]
     fn defaults_names_and_number_kinds() {

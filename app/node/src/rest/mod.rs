@@ -9,7 +9,6 @@
 //! from the `x-cosmos-block-height` header (absent = latest).
 
 pub mod error;
-pub mod escrow;
 pub mod json;
 pub mod request;
 pub mod routes;
@@ -123,7 +122,7 @@ async fn handle_inner(
         None
     };
     let query: Vec<(String, String)> = uri.query().map(url_decode_pairs).unwrap_or_default();
-    tokio::task::spawn_blocking(move || (route.run)(&app, route.grpc, request::Input { params, query, body }, height))
+    tokio::task::spawn_blocking(move || route.answer(&app, request::Input { params, query, body }, height))
         .await
         .map_err(|e| RestError::internal(format!("handler failed: {e}")))?
 }

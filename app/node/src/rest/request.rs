@@ -8,8 +8,11 @@ use axum::http::Method;
 use serde_json::{Map, Value};
 
 use super::error::RestError;
-use super::json::Kind;
+use super::json::{self, Kind};
+use crate::query::query_grpc;
 use crate::served::ServedApp;
+use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest;
+use paychain_framework::{RestRequest, RestRoute};
 
 /// What a request carries besides the height.
 pub struct Input {
@@ -20,13 +23,23 @@ pub struct Input {
 
 pub type Runner = fn(&ServedApp, &'static str, Input, u64) -> Result<Value, RestError>;
 
+/// How a route is answered.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// By the gateway itself (request and response JSON from the message types).
+    Builtin(Runner),
+    /// By a module's own route ([`paychain_framework::RestRoute`]): it builds the request and
+    /// renders the response.
+    Module { request: fn(&dyn RestRequest) -> Result<Vec<u8>, String>, response: fn(&[u8]) -> Result<Value, String> },
+}
+
 pub struct Route {
     pub method: Method,
     /// `/a/b/{name}`; a segment `{name*}` captures one or more segments, up to
     /// the fixed segments that follow it (or the end of the path).
     pub pattern: &'static str,
     pub grpc: &'static str,
-    pub run: Runner,
+    pub run: Handler,
 }
 
 /// Names of unsigned counters clients send as query parameters.
@@ -166,4 +179,90 @@ pub fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Route {
+    /// A module's route (always `GET`).
+    pub fn from_module(route: RestRoute) -> Self {
+        Route {
+            method: Method::GET,
+            pattern: route.pattern,
+            grpc: route.grpc,
+            run: Handler::Module { request: route.request, response: route.response },
+        }
+    }
+
+    /// Answers the request at `height`.
+    pub fn answer(&self, app: &ServedApp, input: Input, height: u64) -> Result<Value, RestError> {
+        match self.run {
+            Handler::Builtin(run) => run(app, self.grpc, input, height),
+            Handler::Module { request, response } => {
+                let req = request(&input).map_err(RestError::bad_request)?;
+                let out = query_grpc(app, self.grpc, &req, height)?;
+                response(&out).map_err(RestError::internal)
+            }
+        }
+    }
+}
+
+impl RestRequest for Input {
+    fn path_param(&self, name: &str) -> &str {
+        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
+    }
+
+    fn page_request(&self) -> Result<Option<PageRequest>, String> {
+        pagination(self).map_err(|e| e.message)
+    }
+}
+
+/// `pagination.*` query parameters, parsed as the bank routes parse them.
+fn pagination(input: &Input) -> Result<Option<PageRequest>, RestError> {
+    let query: Vec<(String, String)> =
+        input.query.iter().filter(|(k, _)| k.starts_with("pagination.")).cloned().collect();
+    if query.is_empty() {
+        return Ok(None);
+    }
+    // A request message with only the `pagination` field.
+    let kind = json::Kind::Struct(std::sync::Arc::new(json::Schema {
+        name: "pagination".into(),
+        fields: vec![(
+            "pagination".into(),
+            "pagination".into(),
+            json::Kind::Opt(Box::new(json::kind_for::<PageRequest>())),
+        )],
+    }));
+    let mut value = request_json(&kind, Input { params: Vec::new(), query, body: None })?;
+    json::from_json::<PageRequest>(value["pagination"].take())
+        .map(Some)
+        .map_err(|e| RestError::bad_request(format!("invalid request: pagination: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(query: &[(&str, &str)]) -> Input {
+        Input {
+            params: Vec::new(),
+            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn pagination_parameters_parse_like_the_bank_routes() {
+        assert_eq!(pagination(&input(&[("other", "1")])).unwrap(), None);
+        let p = pagination(&input(&[
+            ("pagination.limit", "5"),
+            ("pagination.key", "AAE="),
+            ("pagination.count_total", "true"),
+            ("pagination.reverse", "1"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(p, PageRequest { key: vec![0, 1], offset: 0, limit: 5, count_total: true, reverse: true });
+        let e = pagination(&input(&[("pagination.limit", "-1")])).unwrap_err();
+        assert!(e.message.contains("pagination.limit"), "{}", e.message);
+        assert!(pagination(&input(&[("pagination.offset", "x")])).is_err());
+    }
 }

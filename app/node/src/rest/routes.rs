@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::error::RestError;
 use super::json;
-use super::request::{percent_decode, request_json, Input, Route};
+use super::request::{percent_decode, request_json, Handler, Input, Route};
 use crate::query::query_grpc;
 use crate::served::ServedApp;
 
@@ -108,7 +108,7 @@ fn tendermint_fixups(v: &mut Value, key: Option<&str>) {
 
 macro_rules! routes {
     ($($method:ident $pattern:literal => $grpc:literal, $req:ty, $resp:ty;)*) => {
-        vec![$(Route { method: Method::$method, pattern: $pattern, grpc: $grpc, run: call::<$req, $resp> },)*]
+        vec![$(Route { method: Method::$method, pattern: $pattern, grpc: $grpc, run: Handler::Builtin(call::<$req, $resp>) },)*]
     };
 }
 
@@ -154,12 +154,13 @@ pub fn table() -> &'static [Route] {
             GET "/ibc/apps/transfer/v1/channels/{channel_id}/ports/{port_id}/escrow_address" => "/ibc.applications.transfer.v1.Query/EscrowAddress", transfer::QueryEscrowAddressRequest, transfer::QueryEscrowAddressResponse;
             GET "/ibc/apps/transfer/v1/denoms/{denom*}/total_escrow" => "/ibc.applications.transfer.v1.Query/TotalEscrowForDenom", transfer::QueryTotalEscrowForDenomRequest, transfer::QueryTotalEscrowForDenomResponse;
         };
-        table.extend(super::escrow::routes());
+        // Routes the modules serve themselves (escrow's).
+        table.extend(paychain_app::wire_modules().modules.iter().flat_map(|m| m.rest_routes()).map(Route::from_module));
         table.push(Route {
             method: Method::GET,
             pattern: "/cosmos/consensus/v1/params",
             grpc: "/cosmos.consensus.v1.Query/Params",
-            run: consensus_params,
+            run: Handler::Builtin(consensus_params),
         });
         table
     })
@@ -246,6 +247,20 @@ pub fn find(method: &Method, path: &str) -> Option<(&'static Route, Vec<(String,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routes_are_found_by_path() {
+        let find = |p: &str| find(&Method::GET, p).map(|(r, params)| (r.grpc, params));
+        let (grpc, params) = find("/paychain/escrow/v1/escrows/7").unwrap();
+        assert_eq!((grpc, params), (paychain_escrow::query::ESCROW, vec![("id".to_string(), "7".to_string())]));
+        let (grpc, params) = find("/paychain/escrow/v1/escrows/by_arbiter/pay1x").unwrap();
+        assert_eq!(
+            (grpc, params),
+            (paychain_escrow::query::ESCROWS_BY_ARBITER, vec![("arbiter".to_string(), "pay1x".to_string())])
+        );
+        assert_eq!(find("/paychain/escrow/v1/params").unwrap().0, paychain_escrow::query::PARAMS);
+        assert!(find("/paychain/escrow/v1/escrows/by_sender/a/b").is_none());
+    }
 
     #[test]
     fn a_rest_capture_may_be_followed_by_fixed_segments() {
