@@ -57,7 +57,7 @@ impl AppArgs {
             accounts: flags.number("accounts", 1_000_000)?,
             txs_per_block: flags.number("txs-per-block", 10_000)?,
             blocks: flags.number("blocks", 5)?,
-            check_tx: flags.switch("check-tx"),
+            check_tx: flags.switch("check-tx")?,
             dir: flags.path("dir"),
             genesis_cache: flags.path("genesis-cache"),
             seed: flags.number("seed", 7)?,

@@ -53,8 +53,13 @@ impl Flags {
         self.given.remove(name).flatten().map(PathBuf::from)
     }
 
-    pub fn switch(&mut self, name: &str) -> bool {
-        self.given.remove(name).is_some()
+    /// A flag without a value (`--check-tx`; `--check-tx=true|false` also reads as written).
+    pub fn switch(&mut self, name: &str) -> anyhow::Result<bool> {
+        match self.given.remove(name) {
+            None => Ok(false),
+            Some(None) => Ok(true),
+            Some(Some(v)) => v.parse().map_err(|_| anyhow::anyhow!("--{name}={v:?}: expected true or false")),
+        }
     }
 
     /// Fails on any flag no getter took.
@@ -79,7 +84,7 @@ mod tests {
         let mut f = flags(&["--blocks", "3", "--check-tx", "--dir=/x", "--sizes", "1,2"]).unwrap();
         assert_eq!(f.number("blocks", 5usize).unwrap(), 3);
         assert_eq!(f.number("seed", 7u64).unwrap(), 7);
-        assert!(f.switch("check-tx"));
+        assert!(f.switch("check-tx").unwrap());
         assert_eq!(f.path("dir"), Some(PathBuf::from("/x")));
         assert_eq!(f.numbers("sizes", &[9]).unwrap(), vec![1, 2]);
         f.finish().unwrap();
@@ -88,5 +93,7 @@ mod tests {
         assert!(flags(&["--seed", "1", "--seed", "2"]).is_err());
         assert!(flags(&["--blocks", "x"]).unwrap().number("blocks", 1usize).is_err());
         assert!(flags(&["--nope", "1"]).unwrap().finish().is_err());
+        assert!(!flags(&["--check-tx=false"]).unwrap().switch("check-tx").unwrap());
+        assert!(flags(&["--check-tx=maybe"]).unwrap().switch("check-tx").is_err());
     }
 }
