@@ -27,6 +27,15 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 commit="$(git -C "$repo" rev-parse "${1:-HEAD}")"
+# A fresh clone builds everything again (debug artifacts of the workspace, Hermes, simd, the Go
+# and cargo caches): about 25 GiB. A run that fills the disk fails half an hour in, with an
+# error about the disk rather than the project, so refuse at the start instead.
+need_gib=30
+free_gib=$(( $(df -Pk "${TMPDIR:-/tmp}" | awk 'NR==2 {print $4}') / 1048576 ))
+if [ "$free_gib" -lt "$need_gib" ]; then
+    echo "fresh-machine-check: error: ${free_gib} GiB free under ${TMPDIR:-/tmp}, need ${need_gib} -- free space (e.g. cargo clean in other checkouts) or set TMPDIR" >&2
+    exit 1
+fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/paychain-fresh.XXXXXX")"
 fresh="$work/fresh"
 mkdir -p "$fresh/home"
