@@ -1,7 +1,8 @@
 //! Compiles `proto/paychain/escrow/v1/*.proto` with protox (pure Rust, no system
 //! `protoc`) and generates the Rust types with prost-build. The SDK types the
-//! files import map to `cosmos-sdk-proto`'s, `google.protobuf.Timestamp` to
-//! `prost_types::Timestamp` (prost-build's default).
+//! files import map to `cosmos-sdk-proto`'s, `google.protobuf.Timestamp` to the
+//! framework's (same bytes, RFC 3339 in JSON). pbjson-build generates their proto3
+//! JSON serde impls from the same descriptors, and the type URLs come from them too.
 
 use std::path::PathBuf;
 
@@ -35,9 +36,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
     std::fs::write(out_dir.join("type_urls.rs"), type_urls)?;
+    // pbjson-build resolves the imported types too, so it gets the imports' descriptors.
+    let with_imports =
+        protox::Compiler::new([&proto_root])?.include_imports(true).open_files(&files)?.file_descriptor_set();
+    let descriptors = prost::Message::encode_to_vec(&with_imports);
     prost_build::Config::new()
         .extern_path(".cosmos.base.v1beta1", "::cosmos_sdk_proto::cosmos::base::v1beta1")
         .extern_path(".cosmos.base.query.v1beta1", "::cosmos_sdk_proto::cosmos::base::query::v1beta1")
+        .extern_path(".google.protobuf.Timestamp", "::paychain_framework::time::Timestamp")
         .compile_fds(fds)?;
+    // Proto3 JSON (serde) for the same types: `paychain.escrow.v1.serde.rs`.
+    pbjson_build::Builder::new()
+        .register_descriptors(&descriptors)?
+        .extern_path(".cosmos.base.v1beta1", "::cosmos_sdk_proto::cosmos::base::v1beta1")
+        .extern_path(".cosmos.base.query.v1beta1", "::cosmos_sdk_proto::cosmos::base::query::v1beta1")
+        .extern_path(".google.protobuf.Timestamp", "::paychain_framework::time::Timestamp")
+        .build(&[".paychain.escrow.v1"])?;
     Ok(())
 }

@@ -15,4 +15,4 @@ pub mod wiring;
 pub use app::{App, AppError, BlockOutcome, StoreView, TxOutcome};
 pub use options::AppOptions;
 pub use snapshot::SnapshotOptions;
-pub use wiring::{wire_modules, ModuleSet, Wiring, APP_STORE};
+pub use wiring::{any_types, wire_modules, ModuleSet, Wiring, APP_STORE};

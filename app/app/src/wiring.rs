@@ -7,7 +7,7 @@ use std::sync::Arc;
 use cosmos_sdk_proto::Any;
 use paychain_auth::{AuthKeeper, AuthModule, BURNER, MINTER};
 use paychain_bank::{BankKeeper, BankModule};
-use paychain_framework::{sdk, Module, SdkError};
+use paychain_framework::{sdk, AnyType, AnyTypes, Module, SdkError};
 use paychain_ibc::{IbcModule, TransferModule};
 use paychain_tx::decode::{MsgRouter, RoutedMsg};
 
@@ -93,6 +93,16 @@ pub fn wire_modules() -> Wiring {
         Box::new(paychain_escrow::EscrowModule::new(bank.clone(), auth.clone())),
     ];
     Wiring { modules: ModuleSet::new(modules), auth, bank }
+}
+
+/// The `Any` types the REST and tx JSON expand: the tx itself and every module's own.
+pub fn any_types() -> AnyTypes {
+    use cosmos_sdk_proto::cosmos::tx::v1beta1::Tx;
+    let mut types = AnyTypes::new([AnyType::named::<Tx>("/cosmos.tx.v1beta1.Tx")]);
+    for module in wire_modules().modules.iter() {
+        types.extend(module.any_types());
+    }
+    types
 }
 
 impl MsgRouter for ModuleSet {

@@ -2,7 +2,8 @@
 //! CometBFT RPC calls and ABCI queries ([`rpc`]), tx building and signing
 //! ([`tx`]), and the whole "plan, sign, broadcast" flow ([`plan_tx`], [`prepare_tx`]).
 
-pub mod escrow;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod keyring;
 pub mod rpc;
 pub mod tx;
@@ -13,6 +14,15 @@ use paychain_framework::Coins;
 use secp256k1::SecretKey;
 
 pub use rpc::{AccountInfo, BroadcastResult, NodeClient};
+
+/// Checks a chain id as `genesis validate` does: 1-50 characters (CometBFT's
+/// limit) of letters, digits, '-', '_' and '.' (Keplr and IBC read `name-N`).
+pub fn validate_chain_id(id: &str) -> anyhow::Result<()> {
+    if id.is_empty() || id.len() > 50 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        bail!("invalid chain id {id:?}: use 1-50 letters, digits, '-', '_' or '.', e.g. paychain-1");
+    }
+    Ok(())
+}
 
 /// Gas limit used when none is given (the SDK CLI's default).
 pub const DEFAULT_GAS: u64 = 200_000;
@@ -111,8 +121,8 @@ impl TxPlan {
         PreparedTx { hash: tx::tx_hash(&bytes), bytes, plan: self.clone() }
     }
 
-    /// What `--dry-run` and the confirmation prompt show.
-    pub fn to_json(&self) -> serde_json::Value {
+    /// What `--dry-run` and the confirmation prompt show (`types`: the messages to expand).
+    pub fn to_json(&self, types: &paychain_framework::AnyTypes) -> serde_json::Value {
         serde_json::json!({
             "chain_id": self.chain_id,
             "account_number": self.account_number.to_string(),
@@ -121,7 +131,7 @@ impl TxPlan {
             "fee": self.fee.to_string(),
             "memo": self.body.memo,
             "timeout_height": self.body.timeout_height.to_string(),
-            "messages": self.body.messages.iter().map(tx::any_to_json).collect::<Vec<_>>(),
+            "messages": self.body.messages.iter().map(|m| tx::any_to_json(types, m)).collect::<Vec<_>>(),
         })
     }
 }

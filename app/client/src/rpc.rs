@@ -332,7 +332,12 @@ pub fn exec_data_bytes(data: &[u8]) -> Vec<u8> {
 }
 
 /// The SDK's `TxResponse` JSON for a committed tx (`query tx`, `tx … --wait`).
-pub fn tx_response_json(r: &tx_endpoint::Response, timestamp: Option<String>) -> serde_json::Value {
+/// A committed tx as `query tx` prints it; `types` are the messages to expand.
+pub fn tx_response_json(
+    types: &paychain_framework::AnyTypes,
+    r: &tx_endpoint::Response,
+    timestamp: Option<String>,
+) -> serde_json::Value {
     use base64::Engine as _;
     let res = &r.tx_result;
     let events: Vec<_> = res
@@ -359,7 +364,7 @@ pub fn tx_response_json(r: &tx_endpoint::Response, timestamp: Option<String>) ->
         "info": res.info,
         "gas_wanted": res.gas_wanted.to_string(),
         "gas_used": res.gas_used.to_string(),
-        "tx": crate::tx::decode_tx_json(&r.tx).unwrap_or_else(|e| serde_json::json!({
+        "tx": crate::tx::decode_tx_json(types, &r.tx).unwrap_or_else(|e| serde_json::json!({
             "error": format!("{e:#}"),
             "raw": base64::engine::general_purpose::STANDARD.encode(&r.tx),
         })),

@@ -5,11 +5,10 @@ use anyhow::{anyhow, bail, Context as _};
 use base64::Engine as _;
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{Input, MsgMultiSend, MsgSend, Output};
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
-use cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey;
 use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, TxBody, TxRaw};
 use cosmos_sdk_proto::Any;
-use paychain_framework::{Address, Coins};
+use paychain_framework::{Address, AnyTypes, Coins};
 use prost::Message as _;
 
 pub const MSG_SEND_TYPE_URL: &str = "/cosmos.bank.v1beta1.MsgSend";
@@ -72,45 +71,14 @@ fn coins_json(coins: &[ProtoCoin]) -> serde_json::Value {
     coins.iter().map(|c| serde_json::json!({ "denom": c.denom, "amount": c.amount })).collect()
 }
 
-/// One message as the SDK prints it (`{"@type": …, fields…}`); unknown types keep their bytes.
-pub fn any_to_json(any: &Any) -> serde_json::Value {
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    match any.type_url.as_str() {
-        MSG_SEND_TYPE_URL => match MsgSend::decode(any.value.as_slice()) {
-            Ok(m) => serde_json::json!({
-                "@type": any.type_url,
-                "from_address": m.from_address,
-                "to_address": m.to_address,
-                "amount": coins_json(&m.amount),
-            }),
-            Err(_) => serde_json::json!({ "@type": any.type_url, "value": b64(&any.value) }),
-        },
-        MSG_MULTI_SEND_TYPE_URL => match MsgMultiSend::decode(any.value.as_slice()) {
-            Ok(m) => serde_json::json!({
-                "@type": any.type_url,
-                "inputs": m.inputs.iter().map(|i| serde_json::json!({"address": i.address, "coins": coins_json(&i.coins)})).collect::<Vec<_>>(),
-                "outputs": m.outputs.iter().map(|o| serde_json::json!({"address": o.address, "coins": coins_json(&o.coins)})).collect::<Vec<_>>(),
-            }),
-            Err(_) => serde_json::json!({ "@type": any.type_url, "value": b64(&any.value) }),
-        },
-        SECP256K1_PUBKEY_TYPE_URL => match PubKey::decode(any.value.as_slice()) {
-            Ok(k) => serde_json::json!({ "@type": any.type_url, "key": b64(&k.key) }),
-            Err(_) => serde_json::json!({ "@type": any.type_url, "value": b64(&any.value) }),
-        },
-        url => match super::escrow::to_json(url, &any.value) {
-            Some(serde_json::Value::Object(fields)) => {
-                let mut out = serde_json::Map::new();
-                out.insert("@type".into(), url.into());
-                out.extend(fields);
-                serde_json::Value::Object(out)
-            }
-            _ => serde_json::json!({ "@type": any.type_url, "value": b64(&any.value) }),
-        },
-    }
+/// One message as the SDK prints it (`{"@type": …, fields…}`): the types in
+/// `types` with their fields, others with their bytes (`value`, base64).
+pub fn any_to_json(types: &AnyTypes, any: &Any) -> serde_json::Value {
+    paychain_framework::proto_json::any_to_json(types, &any.type_url, &any.value)
 }
 
 /// Decodes `TxRaw` bytes into the SDK's JSON shape of a `Tx` (body, auth_info, signatures).
-pub fn decode_tx_json(tx_bytes: &[u8]) -> anyhow::Result<serde_json::Value> {
+pub fn decode_tx_json(types: &AnyTypes, tx_bytes: &[u8]) -> anyhow::Result<serde_json::Value> {
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let raw = TxRaw::decode(tx_bytes).context("not a cosmos.tx.v1beta1.TxRaw")?;
     let body = TxBody::decode(raw.body_bytes.as_slice()).context("tx body does not decode")?;
@@ -128,7 +96,7 @@ pub fn decode_tx_json(tx_bytes: &[u8]) -> anyhow::Result<serde_json::Value> {
                 None => String::new(),
             };
             serde_json::json!({
-                "public_key": s.public_key.as_ref().map(any_to_json),
+                "public_key": s.public_key.as_ref().map(|k| any_to_json(types, k)),
                 "mode_info": { "single": { "mode": mode } },
                 "sequence": s.sequence.to_string(),
             })
@@ -136,7 +104,7 @@ pub fn decode_tx_json(tx_bytes: &[u8]) -> anyhow::Result<serde_json::Value> {
         .collect();
     Ok(serde_json::json!({
         "body": {
-            "messages": body.messages.iter().map(any_to_json).collect::<Vec<_>>(),
+            "messages": body.messages.iter().map(|m| any_to_json(types, m)).collect::<Vec<_>>(),
             "memo": body.memo,
             "timeout_height": body.timeout_height.to_string(),
         },
@@ -157,6 +125,7 @@ pub fn decode_tx_json(tx_bytes: &[u8]) -> anyhow::Result<serde_json::Value> {
 mod tests {
     use super::*;
     use crate::keyring::{compressed_pubkey, derive_private_key, DEFAULT_HD_PATH};
+    use cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey;
     use paychain_tx::sign::direct_sign_bytes;
     use secp256k1::ecdsa::Signature;
     use secp256k1::{Message, PublicKey, SecretKey, SECP256K1};
@@ -209,7 +178,15 @@ mod tests {
         assert!(!verify(&direct_sign_bytes(&raw.body_bytes, &raw.auth_info_bytes, "paychain-dev-1", 8)));
 
         // The body decodes back to the message.
-        let json = decode_tx_json(&tx).unwrap();
+        let types = AnyTypes::new([
+            paychain_framework::AnyType::named::<MsgSend>(MSG_SEND_TYPE_URL),
+            paychain_framework::AnyType::named::<PubKey>(SECP256K1_PUBKEY_TYPE_URL),
+        ]);
+        let json = decode_tx_json(&types, &tx).unwrap();
+        assert_eq!(
+            json["auth_info"]["signer_infos"][0]["public_key"]["key"],
+            base64::engine::general_purpose::STANDARD.encode(&pk.key)
+        );
         assert_eq!(json["body"]["messages"][0]["@type"], MSG_SEND_TYPE_URL);
         assert_eq!(json["body"]["messages"][0]["amount"][0]["amount"], "12345");
         assert_eq!(json["body"]["memo"], "hello");

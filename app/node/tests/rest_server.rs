@@ -357,3 +357,28 @@ fn bad_input_is_a_clear_error_and_the_server_keeps_serving() {
     let (st, v) = s.get("/cosmos/base/tendermint/v1beta1/node_info");
     assert_eq!((st, v["code"].clone()), (StatusCode::SERVICE_UNAVAILABLE, json!(14)), "{v}");
 }
+
+/// A module's routes (escrow's) are served from its message types alone: path
+/// and pagination parameters fill the request, the response is the gateway's JSON.
+#[test]
+fn module_routes_are_served_from_their_types() {
+    let s = Server::start();
+    let (status, v) = s.get("/paychain/escrow/v1/params");
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!({"params": {"max_arbiters": 7, "max_reference_length": 140, "max_coins": 8,
+                          "max_expired_refunds_per_block": 100}})
+    );
+    let sender = key(0).2.to_string();
+    let (status, v) = s.get(&format!("/paychain/escrow/v1/escrows/by_sender/{sender}?pagination.count_total=true"));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v, json!({"escrows": [], "pagination": {"next_key": null, "total": "0"}}));
+    let (status, v) = s.get("/paychain/escrow/v1/escrows/7");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    let (status, v) = s.get("/paychain/escrow/v1/escrows/x7");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("id"), "{v}");
+    let (status, v) = s.get(&format!("/paychain/escrow/v1/escrows/by_arbiter/{sender}?pagination.limit=-1"));
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+}

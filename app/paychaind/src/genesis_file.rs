@@ -11,15 +11,7 @@ pub const BASE_ACCOUNT_TYPE_URL: &str = "/cosmos.auth.v1beta1.BaseAccount";
 pub const MODULE_ACCOUNT_TYPE_URL: &str = "/cosmos.auth.v1beta1.ModuleAccount";
 
 /// Parses coins from the command line; they must be non-empty and positive.
-pub fn parse_positive_coins(s: &str) -> anyhow::Result<Coins> {
-    let coins: Coins = s.parse().map_err(|e: paychain_framework::SdkError| {
-        anyhow!("invalid coins {s:?}: {} (expected e.g. 1000upay or 10upay,5uatom)", e.log)
-    })?;
-    if coins.is_empty() {
-        bail!("invalid coins {s:?}: no coins given (expected e.g. 1000upay)");
-    }
-    Ok(coins)
-}
+pub use paychain_client::cli::parse_positive_coins;
 
 pub fn read_genesis(path: &Path) -> anyhow::Result<Value> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading genesis file {}", path.display()))?;

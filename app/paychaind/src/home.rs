@@ -33,14 +33,8 @@ pub struct InitOptions {
     pub accounts: Vec<(Address, Coins)>,
 }
 
-/// Checks a chain id as `genesis validate` does: 1-50 characters (CometBFT's
-/// limit) of letters, digits, '-', '_' and '.' (Keplr and IBC read `name-N`).
-pub fn validate_chain_id(id: &str) -> anyhow::Result<()> {
-    if id.is_empty() || id.len() > 50 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-        bail!("invalid chain id {id:?}: use 1-50 letters, digits, '-', '_' or '.', e.g. paychain-1");
-    }
-    Ok(())
-}
+// The client checks `--chain-id` with the same rule.
+pub use paychain_client::validate_chain_id;
 
 /// Checks a moniker (the SDK allows 70 characters).
 pub fn validate_moniker(m: &str) -> anyhow::Result<()> {

@@ -298,7 +298,7 @@ impl Localnet {
         let node = NodeEntry { name, validator: false, node_id: node_id(&home)?, ports };
         self.connect(&node, 0)?;
         if state_sync {
-            let rt = crate::cli::context::runtime()?;
+            let rt = paychain_client::cli::runtime()?;
             let patch = rt.block_on(self.state_sync_patch())?;
             cometbft::patch_config_file(&home, &patch)?;
         }
@@ -391,7 +391,7 @@ impl Localnet {
     /// Waits until every node in `nodes` answers RPC, failing early (with its
     /// log) if one exits.
     pub fn wait_ready(&self, nodes: &[&NodeEntry], timeout: Duration) -> anyhow::Result<()> {
-        let rt = crate::cli::context::runtime()?;
+        let rt = paychain_client::cli::runtime()?;
         let deadline = Instant::now() + timeout;
         for node in nodes {
             let client = paychain_client::NodeClient::new(&node.ports.rpc_url())?;
@@ -454,7 +454,7 @@ impl Localnet {
     /// Height, app hash and peers of every node (running or not).
     pub fn status(&self) -> anyhow::Result<Vec<NodeStatus>> {
         use tendermint_rpc::Client as _;
-        let rt = crate::cli::context::runtime()?;
+        let rt = paychain_client::cli::runtime()?;
         let mut out = Vec::new();
         for node in &self.manifest.nodes {
             let pid = self.pid(node);

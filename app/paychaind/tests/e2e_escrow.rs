@@ -273,7 +273,7 @@ impl Chain {
         assert_eq!(res.code, 0, "CheckTx: {}", res.log);
         let hash = paychain_client::tx::parse_tx_hash(&prepared.hash).unwrap();
         let committed = rt.block_on(client.wait_for_tx(hash, Duration::from_secs(60))).unwrap();
-        let v = paychain_client::rpc::tx_response_json(&committed, None);
+        let v = paychain_client::rpc::tx_response_json(&paychain_app::any_types(), &committed, None);
         assert_eq!(v["code"], 0, "{v}");
         v
     }
@@ -537,9 +537,10 @@ fn escrow_scenarios_on_one_chain() {
                 "sender": alice, "recipient": bob, "amount": [{"denom": DENOM, "amount": (1 + i).to_string()}],
                 "refund_after": blocker_deadline, "reference": format!("blocker {i}"),
             });
-            let value =
-                paychain_client::escrow::from_json(paychain_client::escrow::MSG_CREATE, &json).unwrap().unwrap();
-            cosmos_sdk_proto::Any { type_url: paychain_client::escrow::MSG_CREATE.into(), value }
+            // The message from its proto3 JSON, as a client holding JSON would build it.
+            let msg: paychain_escrow::pb::MsgCreateEscrow =
+                paychain_framework::proto_json::from_json(&Default::default(), json).unwrap();
+            paychain_escrow::cli::any(&msg)
         })
         .collect();
     let tx = c.tx_of("alice", blockers);

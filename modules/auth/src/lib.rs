@@ -35,6 +35,18 @@ impl AuthModule {
 }
 
 impl Module for AuthModule {
+    fn any_types(&self) -> Vec<paychain_framework::AnyType> {
+        use cosmos_sdk_proto::cosmos::{auth::v1beta1 as auth, crypto};
+        use paychain_framework::AnyType;
+        vec![
+            AnyType::named::<auth::BaseAccount>(account::BASE_ACCOUNT_TYPE_URL),
+            AnyType::named::<auth::ModuleAccount>(account::MODULE_ACCOUNT_TYPE_URL),
+            AnyType::named::<crypto::secp256k1::PubKey>(account::SECP256K1_PUBKEY_TYPE_URL),
+            AnyType::named::<crypto::ed25519::PubKey>("/cosmos.crypto.ed25519.PubKey"),
+            AnyType::named::<crypto::multisig::LegacyAminoPubKey>("/cosmos.crypto.multisig.LegacyAminoPubKey"),
+        ]
+    }
+
     fn default_genesis(&self, _fee_denom: &str) -> serde_json::Value {
         genesis::AuthGenesis::default().to_json()
     }

@@ -41,6 +41,17 @@ impl BankModule {
 }
 
 impl Module for BankModule {
+    fn any_types(&self) -> Vec<paychain_framework::AnyType> {
+        use cosmos_sdk_proto::cosmos::bank::v1beta1 as bank;
+        use paychain_framework::AnyType;
+        vec![
+            AnyType::named::<bank::MsgSend>(msgs::MSG_SEND),
+            AnyType::named::<MsgSendResponse>(msgs::MSG_SEND_RESPONSE),
+            AnyType::named::<bank::MsgMultiSend>(msgs::MSG_MULTI_SEND),
+            AnyType::named::<MsgMultiSendResponse>(msgs::MSG_MULTI_SEND_RESPONSE),
+        ]
+    }
+
     fn default_genesis(&self, fee_denom: &str) -> serde_json::Value {
         genesis::default_genesis_json(fee_denom)
     }

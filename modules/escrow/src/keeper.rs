@@ -63,7 +63,7 @@ fn coins(c: &[cosmos_sdk_proto::cosmos::base::v1beta1::Coin], field: &str) -> Re
     Coins::from_proto(c).map_err(|e| format!("{field}: {}", e.log))
 }
 
-fn timestamp(t: Option<&prost_types::Timestamp>, field: &str) -> Result<(), String> {
+fn timestamp(t: Option<&crate::time::Timestamp>, field: &str) -> Result<(), String> {
     t.map_or(Ok(()), |t| time::validate(t).map_err(|e| format!("{field}: {e}")))
 }
 

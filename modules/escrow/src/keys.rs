@@ -17,8 +17,8 @@
 //! block walks only what is due. Closed escrows are kept (history, and a clear
 //! "closed" error for late actions); they leave only the expiry index.
 
+use crate::time::Timestamp;
 use paychain_framework::Address;
-use prost_types::Timestamp;
 
 pub const MODULE_NAME: &str = "escrow";
 pub const STORE_KEY: &str = "escrow";

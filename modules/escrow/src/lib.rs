@@ -8,6 +8,8 @@
 //! bank's keeper, never its keys. See `keys.rs` for the state layout,
 //! `errors.rs` for the codes, `json.rs` for the proto3 JSON (REST, genesis).
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod errors;
 pub mod events;
 pub mod genesis;
@@ -65,6 +67,22 @@ impl Module for EscrowModule {
 
     fn rest_routes(&self) -> Vec<paychain_framework::RestRoute> {
         rest::routes()
+    }
+
+    fn any_types(&self) -> Vec<paychain_framework::AnyType> {
+        use paychain_framework::AnyType;
+        vec![
+            AnyType::of::<pb::MsgCreateEscrow>(),
+            AnyType::of::<pb::MsgReleaseEscrow>(),
+            AnyType::of::<pb::MsgApproveEscrow>(),
+            AnyType::of::<pb::MsgRefundEscrow>(),
+            AnyType::of::<pb::MsgCancelEscrow>(),
+            AnyType::of::<pb::MsgCreateEscrowResponse>(),
+            AnyType::of::<pb::MsgReleaseEscrowResponse>(),
+            AnyType::of::<pb::MsgApproveEscrowResponse>(),
+            AnyType::of::<pb::MsgRefundEscrowResponse>(),
+            AnyType::of::<pb::MsgCancelEscrowResponse>(),
+        ]
     }
 
     fn name(&self) -> &'static str {

@@ -8,11 +8,11 @@
 use std::any::Any as StdAny;
 use std::collections::BTreeSet;
 
+use crate::time::Timestamp;
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use cosmos_sdk_proto::Any;
 use paychain_framework::module::decode_any;
 use paychain_framework::{sdk, Address, Coins, Msg, SdkError, TypeUrl as _};
-use prost_types::Timestamp;
 
 use crate::errors;
 use crate::pb;

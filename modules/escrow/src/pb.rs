@@ -5,4 +5,5 @@
 #![allow(clippy::all, missing_docs)]
 
 include!(concat!(env!("OUT_DIR"), "/paychain.escrow.v1.rs"));
+include!(concat!(env!("OUT_DIR"), "/paychain.escrow.v1.serde.rs"));
 include!(concat!(env!("OUT_DIR"), "/type_urls.rs"));

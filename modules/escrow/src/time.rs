@@ -2,8 +2,8 @@
 //! the expiry index can use unsigned big-endian seconds) and RFC 3339 text, as
 //! proto3 JSON writes it (`2026-01-02T03:04:05Z`, fractions in 3, 6 or 9 digits).
 
+pub use paychain_framework::time::Timestamp;
 use paychain_framework::BlockTime;
-use prost_types::Timestamp;
 
 /// 1970-01-01T00:00:00Z.
 pub const MIN_SECONDS: i64 = 0;
@@ -42,26 +42,6 @@ pub fn reached(now: BlockTime, t: &Timestamp) -> bool {
     (now.seconds, now.nanos) >= key(t)
 }
 
-// Howard Hinnant's civil-date algorithms (proleptic Gregorian calendar).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
 /// RFC 3339 in UTC, as proto3 JSON writes a `Timestamp` (`2026-01-02T03:04:05Z`,
 /// `...05.500Z`). Out-of-range values are written as best as possible (callers
 /// validate first).
@@ -74,70 +54,12 @@ pub fn format_opt(t: Option<&Timestamp>) -> String {
     t.map(format).unwrap_or_default()
 }
 
-fn digits(s: &[u8], what: &str) -> Result<i64, String> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
-        return Err(format!("invalid {what}"));
-    }
-    Ok(s.iter().fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0')))
-}
-
 /// Parses RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, fraction of 1 to 9
 /// digits) into a valid timestamp in UTC.
 pub fn parse(s: &str) -> Result<Timestamp, String> {
-    let err = |why: &str| format!("invalid RFC 3339 timestamp {s:?}: {why}");
-    let b = s.as_bytes();
-    if b.len() < 20 {
-        return Err(err("too short (expected e.g. 2026-01-02T03:04:05Z)"));
-    }
-    let sep_ok = b[4] == b'-' && b[7] == b'-' && matches!(b[10], b'T' | b't') && b[13] == b':' && b[16] == b':';
-    if !sep_ok {
-        return Err(err("expected YYYY-MM-DDTHH:MM:SS"));
-    }
-    let y = digits(&b[0..4], "year").map_err(|e| err(&e))?;
-    let m = digits(&b[5..7], "month").map_err(|e| err(&e))?;
-    let d = digits(&b[8..10], "day").map_err(|e| err(&e))?;
-    let hh = digits(&b[11..13], "hour").map_err(|e| err(&e))?;
-    let mm = digits(&b[14..16], "minute").map_err(|e| err(&e))?;
-    let ss = digits(&b[17..19], "second").map_err(|e| err(&e))?;
-    if !(1..=12).contains(&m) {
-        return Err(err("month out of range"));
-    }
-    if d < 1 || d > days_in_month(y, m) {
-        return Err(err("day out of range"));
-    }
-    if hh > 23 || mm > 59 || ss > 59 {
-        return Err(err("time of day out of range"));
-    }
-    let mut rest = &b[19..];
-    let mut nanos = 0i64;
-    if let Some(frac) = rest.strip_prefix(b".") {
-        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 || n > 9 {
-            return Err(err("fraction of a second must have 1 to 9 digits"));
-        }
-        nanos = digits(&frac[..n], "fraction").map_err(|e| err(&e))? * 10i64.pow(9 - n as u32);
-        rest = &frac[n..];
-    }
-    let offset = match rest {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let oh = digits(&[*h1, *h2], "offset hour").map_err(|e| err(&e))?;
-            let om = digits(&[*m1, *m2], "offset minute").map_err(|e| err(&e))?;
-            if oh > 23 || om > 59 {
-                return Err(err("offset out of range"));
-            }
-            let off = oh * 3600 + om * 60;
-            if *sign == b'+' {
-                off
-            } else {
-                -off
-            }
-        }
-        _ => return Err(err("expected Z or a ±HH:MM offset after the time")),
-    };
-    let seconds = days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss - offset;
-    let t = Timestamp { seconds, nanos: nanos as i32 };
-    validate(&t).map_err(|e| err(&e))?;
+    let (seconds, nanos) = paychain_framework::time::parse_rfc3339(s)?;
+    let t = Timestamp { seconds, nanos };
+    validate(&t).map_err(|e| format!("invalid RFC 3339 timestamp {s:?}: {e}"))?;
     Ok(t)
 }
 

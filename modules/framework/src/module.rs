@@ -13,13 +13,6 @@ use crate::context::{BlockHeader, Context};
 use crate::error::{QueryError, SdkError};
 use crate::state::StateRead;
 
-/// A protobuf message's type URL (`/package.Message`). Module crates generate
-/// these impls from their `.proto` files in `build.rs`, so a type URL is
-/// written nowhere by hand.
-pub trait TypeUrl {
-    const TYPE_URL: &'static str;
-}
-
 /// A decoded, statelessly validated message.
 pub trait Msg: Debug + Send + Sync + 'static {
     /// The protobuf type URL, e.g. `/cosmos.bank.v1beta1.MsgSend`.
@@ -73,9 +66,15 @@ pub trait Module: Send + Sync {
         &[]
     }
 
-    /// REST (LCD) routes of this module's queries that the generic gateway cannot serve from
-    /// the query types alone (see [`crate::rest`]).
+    /// REST (LCD) routes of this module's queries (see [`crate::rest`]).
     fn rest_routes(&self) -> Vec<crate::rest::RestRoute> {
+        Vec::new()
+    }
+
+    /// The protobuf types of this module that travel in an `Any` (its messages and their
+    /// responses, accounts, keys), so the REST and tx JSON expand them (see
+    /// [`crate::proto_json`]).
+    fn any_types(&self) -> Vec<crate::proto_json::AnyType> {
         Vec::new()
     }
 

@@ -37,9 +37,135 @@ pub fn rfc3339(seconds: i64, nanos: i32) -> String {
     out
 }
 
+// Howard Hinnant's days-from-civil (proleptic Gregorian calendar).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+fn digits(s: &[u8], what: &str) -> Result<i64, String> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return Err(format!("invalid {what}"));
+    }
+    Ok(s.iter().fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0')))
+}
+
+/// Parses RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, fraction of 1 to 9
+/// digits) into (seconds, nanos) since the Unix epoch in UTC. Years are 0000 to
+/// 9999 (four digits); callers with narrower ranges check them.
+pub fn parse_rfc3339(s: &str) -> Result<(i64, i32), String> {
+    let err = |why: &str| format!("invalid RFC 3339 timestamp {s:?}: {why}");
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return Err(err("too short (expected e.g. 2026-01-02T03:04:05Z)"));
+    }
+    let sep_ok = b[4] == b'-' && b[7] == b'-' && matches!(b[10], b'T' | b't') && b[13] == b':' && b[16] == b':';
+    if !sep_ok {
+        return Err(err("expected YYYY-MM-DDTHH:MM:SS"));
+    }
+    let y = digits(&b[0..4], "year").map_err(|e| err(&e))?;
+    let m = digits(&b[5..7], "month").map_err(|e| err(&e))?;
+    let d = digits(&b[8..10], "day").map_err(|e| err(&e))?;
+    let hh = digits(&b[11..13], "hour").map_err(|e| err(&e))?;
+    let mm = digits(&b[14..16], "minute").map_err(|e| err(&e))?;
+    let ss = digits(&b[17..19], "second").map_err(|e| err(&e))?;
+    if !(1..=12).contains(&m) {
+        return Err(err("month out of range"));
+    }
+    if d < 1 || d > days_in_month(y, m) {
+        return Err(err("day out of range"));
+    }
+    if hh > 23 || mm > 59 || ss > 59 {
+        return Err(err("time of day out of range"));
+    }
+    let mut rest = &b[19..];
+    let mut nanos = 0i64;
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 9 {
+            return Err(err("fraction of a second must have 1 to 9 digits"));
+        }
+        nanos = digits(&frac[..n], "fraction").map_err(|e| err(&e))? * 10i64.pow(9 - n as u32);
+        rest = &frac[n..];
+    }
+    let offset = match rest {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let oh = digits(&[*h1, *h2], "offset hour").map_err(|e| err(&e))?;
+            let om = digits(&[*m1, *m2], "offset minute").map_err(|e| err(&e))?;
+            if oh > 23 || om > 59 {
+                return Err(err("offset out of range"));
+            }
+            let off = oh * 3600 + om * 60;
+            if *sign == b'+' {
+                off
+            } else {
+                -off
+            }
+        }
+        _ => return Err(err("expected Z or a ±HH:MM offset after the time")),
+    };
+    let seconds = days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss - offset;
+    Ok((seconds, nanos as i32))
+}
+
+/// `google.protobuf.Timestamp` whose serde form is its proto3 JSON (RFC 3339,
+/// [`rfc3339`]), so modules' generated JSON writes timestamps as the SDK's
+/// gateway does. Same wire bytes as `prost_types::Timestamp`; modules map the
+/// well-known type to it in their `build.rs`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, prost::Message)]
+pub struct Timestamp {
+    #[prost(int64, tag = "1")]
+    pub seconds: i64,
+    #[prost(int32, tag = "2")]
+    pub nanos: i32,
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&rfc3339(self.seconds, self.nanos))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // `String`, not `&str`: the REST JSON probe reads `deserialize_string` as a text field.
+        let s = String::deserialize(deserializer)?;
+        let (seconds, nanos) = parse_rfc3339(&s).map_err(serde::de::Error::custom)?;
+        Ok(Timestamp { seconds, nanos })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_round_trip_through_json() {
+        let t = Timestamp { seconds: 1_767_323_045, nanos: 500_000_000 };
+        let v = serde_json::to_value(t).unwrap();
+        assert_eq!(v, serde_json::json!("2026-01-02T03:04:05.500Z"));
+        assert_eq!(serde_json::from_value::<Timestamp>(v).unwrap(), t);
+        let shifted: Timestamp = serde_json::from_value(serde_json::json!("2026-01-02T04:04:05+01:00")).unwrap();
+        assert_eq!(shifted, Timestamp { seconds: 1_767_323_045, nanos: 0 });
+        assert!(serde_json::from_value::<Timestamp>(serde_json::json!("2026-02-30T00:00:00Z")).is_err());
+        assert!(serde_json::from_value::<Timestamp>(serde_json::json!(17)).is_err());
+        assert_eq!(parse_rfc3339("2026-01-01T23:04:05.000000007-04:00").unwrap(), (1_767_323_045, 7));
+    }
 
     #[test]
     fn formats_utc_dates_across_eras() {

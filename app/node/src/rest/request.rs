@@ -11,8 +11,7 @@ use super::error::RestError;
 use super::json::{self, Kind};
 use crate::query::query_grpc;
 use crate::served::ServedApp;
-use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest;
-use paychain_framework::{RestRequest, RestRoute};
+use paychain_framework::RestRoute;
 
 /// What a request carries besides the height.
 pub struct Input {
@@ -28,9 +27,8 @@ pub type Runner = fn(&ServedApp, &'static str, Input, u64) -> Result<Value, Rest
 pub enum Handler {
     /// By the gateway itself (request and response JSON from the message types).
     Builtin(Runner),
-    /// By a module's own route ([`paychain_framework::RestRoute`]): it builds the request and
-    /// renders the response.
-    Module { request: fn(&dyn RestRequest) -> Result<Vec<u8>, String>, response: fn(&[u8]) -> Result<Value, String> },
+    /// By a module's route ([`paychain_framework::RestRoute`]), from its message types.
+    Module(RestRoute),
 }
 
 pub struct Route {
@@ -184,85 +182,62 @@ pub fn percent_decode(s: &str) -> String {
 impl Route {
     /// A module's route (always `GET`).
     pub fn from_module(route: RestRoute) -> Self {
-        Route {
-            method: Method::GET,
-            pattern: route.pattern,
-            grpc: route.grpc,
-            run: Handler::Module { request: route.request, response: route.response },
-        }
+        Route { method: Method::GET, pattern: route.pattern, grpc: route.grpc, run: Handler::Module(route) }
     }
 
     /// Answers the request at `height`.
     pub fn answer(&self, app: &ServedApp, input: Input, height: u64) -> Result<Value, RestError> {
         match self.run {
             Handler::Builtin(run) => run(app, self.grpc, input, height),
-            Handler::Module { request, response } => {
-                let req = request(&input).map_err(RestError::bad_request)?;
+            Handler::Module(route) => {
+                let value = request_json(&(route.request_kind)(), input)?;
+                let req = (route.request)(json::any_types(), value)
+                    .map_err(|e| RestError::bad_request(format!("invalid request: {e}")))?;
                 let out = query_grpc(app, self.grpc, &req, height)?;
-                response(&out).map_err(RestError::internal)
+                (route.response)(json::any_types(), &out).map_err(RestError::internal)
             }
         }
     }
 }
 
-impl RestRequest for Input {
-    fn path_param(&self, name: &str) -> &str {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
-    }
-
-    fn page_request(&self) -> Result<Option<PageRequest>, String> {
-        pagination(self).map_err(|e| e.message)
-    }
-}
-
-/// `pagination.*` query parameters, parsed as the bank routes parse them.
-fn pagination(input: &Input) -> Result<Option<PageRequest>, RestError> {
-    let query: Vec<(String, String)> =
-        input.query.iter().filter(|(k, _)| k.starts_with("pagination.")).cloned().collect();
-    if query.is_empty() {
-        return Ok(None);
-    }
-    // A request message with only the `pagination` field.
-    let kind = json::Kind::Struct(std::sync::Arc::new(json::Schema {
-        name: "pagination".into(),
-        fields: vec![(
-            "pagination".into(),
-            "pagination".into(),
-            json::Kind::Opt(Box::new(json::kind_for::<PageRequest>())),
-        )],
-    }));
-    let mut value = request_json(&kind, Input { params: Vec::new(), query, body: None })?;
-    json::from_json::<PageRequest>(value["pagination"].take())
-        .map(Some)
-        .map_err(|e| RestError::bad_request(format!("invalid request: pagination: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest;
+    use paychain_escrow::pb::QueryEscrowsBySenderRequest;
 
-    fn input(query: &[(&str, &str)]) -> Input {
-        Input {
-            params: Vec::new(),
-            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            body: None,
-        }
+    fn input(params: &[(&str, &str)], query: &[(&str, &str)]) -> Input {
+        let pairs = |p: &[(&str, &str)]| p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Input { params: pairs(params), query: pairs(query), body: None }
+    }
+
+    fn by_sender(params: &[(&str, &str)], query: &[(&str, &str)]) -> Result<QueryEscrowsBySenderRequest, String> {
+        let kind = json::kind_for::<QueryEscrowsBySenderRequest>();
+        let value = request_json(&kind, input(params, query)).map_err(|e| e.message)?;
+        json::from_json(value)
     }
 
     #[test]
-    fn pagination_parameters_parse_like_the_bank_routes() {
-        assert_eq!(pagination(&input(&[("other", "1")])).unwrap(), None);
-        let p = pagination(&input(&[
-            ("pagination.limit", "5"),
-            ("pagination.key", "AAE="),
-            ("pagination.count_total", "true"),
-            ("pagination.reverse", "1"),
-        ]))
-        .unwrap()
+    fn path_and_pagination_parameters_fill_a_module_request() {
+        let r = by_sender(
+            &[("sender", "pay1s")],
+            &[
+                ("pagination.limit", "5"),
+                ("pagination.key", "AAE="),
+                ("pagination.count_total", "true"),
+                ("pagination.reverse", "1"),
+                ("other", "1"),
+            ],
+        )
         .unwrap();
-        assert_eq!(p, PageRequest { key: vec![0, 1], offset: 0, limit: 5, count_total: true, reverse: true });
-        let e = pagination(&input(&[("pagination.limit", "-1")])).unwrap_err();
-        assert!(e.message.contains("pagination.limit"), "{}", e.message);
-        assert!(pagination(&input(&[("pagination.offset", "x")])).is_err());
+        assert_eq!(r.sender, "pay1s");
+        assert_eq!(
+            r.pagination,
+            Some(PageRequest { key: vec![0, 1], offset: 0, limit: 5, count_total: true, reverse: true })
+        );
+        assert_eq!(by_sender(&[("sender", "pay1s")], &[]).unwrap().pagination, None);
+        let e = by_sender(&[], &[("pagination.limit", "-1")]).unwrap_err();
+        assert!(e.contains("pagination.limit"), "{e}");
+        assert!(by_sender(&[], &[("pagination.offset", "x")]).is_err());
     }
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 
-use super::Ctx;
+use paychain_client::cli::Ctx;
 use crate::cometbft::{self, ConfigPatch};
 use crate::home::{init_home, InitOptions};
 use crate::supervisor::ShutdownSignals;
@@ -224,12 +224,12 @@ pub fn run(ctx: &Ctx, args: DevArgs) -> anyhow::Result<ExitCode> {
     print_banner(&home, &chain_id, &args, dev_key.as_ref(), fresh);
 
     let config = AppConfig::load(&home)?;
-    super::context::init_tracing(
+    super::logging::init_tracing(
         args.log_level.as_deref().unwrap_or(&config.log_level),
         args.log_format.unwrap_or(config.log_format),
     )?;
 
-    let rt = super::context::runtime()?;
+    let rt = paychain_client::cli::runtime()?;
     let mut signals = {
         let _ctx = rt.enter();
         ShutdownSignals::new()?

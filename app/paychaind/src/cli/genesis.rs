@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use paychain_framework::Address;
 use serde_json::json;
 
-use super::context::{Ctx, KeyringArgs};
+use paychain_client::cli::{Ctx, KeyringArgs};
 use crate::genesis_file::{add_genesis_account, parse_positive_coins, read_genesis, write_genesis};
 
 #[derive(Subcommand, Debug)]

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
 
-use super::Ctx;
+use paychain_client::cli::Ctx;
 
 /// Hermes key name used when a `--chain` has no `key=`.
 pub const DEFAULT_KEY_NAME: &str = "relayer";

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::context::Ctx;
+use paychain_client::cli::Ctx;
 use crate::cometbft;
 use crate::home::{init_home, InitOptions, DEFAULT_DENOM};
 

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{prompt, Ctx, KeyringArgs, OutputFormat};
+use paychain_client::cli::{prompt, Ctx, KeyringArgs, OutputFormat};
 use paychain_client::keyring::{self, Secret, DEFAULT_HD_PATH};
 
 #[derive(Subcommand, Debug)]
@@ -98,7 +98,7 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> anyhow::Result<()> {
                     println!("{v}");
                 }
                 OutputFormat::Text => {
-                    print!("{}", super::output::to_text(&json!([info.to_json()])));
+                    print!("{}", paychain_client::cli::output::to_text(&json!([info.to_json()])));
                     if show_mnemonic {
                         println!(
                             "\n**Important** write this mnemonic phrase in a safe place.\n\

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::{Ctx, OutputFormat};
+use paychain_client::cli::{Ctx, OutputFormat};
 use crate::cometbft;
 use crate::localnet::{Localnet, LocalnetOptions, NodeEntry, FAUCET_KEY, FAUCET_MNEMONIC_FILE};
 

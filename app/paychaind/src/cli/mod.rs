@@ -1,17 +1,14 @@
 //! The `paychaind` command line: node commands (`init`, `genesis`, `start`,
 //! `dev`, `status`) and the wallet (`keys`, `tx`, `query`).
 
-pub mod broadcast;
-pub mod context;
 pub mod dev;
-pub mod escrow;
 pub mod genesis;
 pub mod ibc;
 pub mod init;
 pub mod keys;
 pub mod localnet;
-pub mod output;
-pub mod prompt;
+pub mod logging;
+pub mod modules;
 pub mod query;
 pub mod start;
 pub mod status;
@@ -22,8 +19,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use context::{Ctx, KeyringArgs, NodeArgs, DEFAULT_NODE};
-pub use output::OutputFormat;
+// The wallet commands' shared pieces (context, tx flags, output) are the client's
+// (`paychain_client::cli`), so the modules' commands use them too.
+use paychain_client::cli::{Ctx, OutputFormat};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -71,9 +69,9 @@ pub enum Command {
     /// IBC relaying helpers: a Hermes config for our chains, our proof specs
     #[command(subcommand)]
     Ibc(ibc::IbcCmd),
-    /// Escrow helpers: a new secret and its hash lock (`tx escrow`, `query escrow` do the rest)
-    #[command(subcommand)]
-    Escrow(escrow::EscrowCmd),
+    /// The modules' own helper commands (`paychaind escrow new-secret`).
+    #[command(flatten)]
+    Module(modules::ModuleTools),
 }
 
 /// Parses the command line and runs it; errors are printed with their causes.
@@ -86,7 +84,7 @@ pub fn main() -> ExitCode {
         // SAFETY: setting a signal disposition before any thread exists.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
-    let ctx = Ctx { home: cli.home, output: cli.output };
+    let ctx = Ctx { home: cli.home, output: cli.output, any_types: std::sync::Arc::new(paychain_app::any_types()) };
     let result = match cli.command {
         Command::Init(a) => init::run(&ctx, a).map(|()| ExitCode::SUCCESS),
         Command::Genesis(c) => genesis::run(&ctx, c).map(|()| ExitCode::SUCCESS),
@@ -98,7 +96,7 @@ pub fn main() -> ExitCode {
         Command::Tx(c) => tx::run(&ctx, c).map(|()| ExitCode::SUCCESS),
         Command::Query(c) => query::run(&ctx, c).map(|()| ExitCode::SUCCESS),
         Command::Ibc(c) => ibc::run(&ctx, c).map(|()| ExitCode::SUCCESS),
-        Command::Escrow(c) => escrow::run(&ctx, c).map(|()| ExitCode::SUCCESS),
+        Command::Module(c) => c.run(&ctx).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -1,11 +1,12 @@
-//! `paychaind query bank balances | auth account | tx` (and `query escrow ...`, in [`super::escrow`]).
+//! `paychaind query bank balances | auth account | tx` (and the modules' `query <module> ...`,
+//! mounted in [`super::modules`]).
 
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use paychain_framework::Address;
 use serde_json::json;
 
-use super::context::{Ctx, HeightArgs, NodeArgs};
+use paychain_client::cli::{Ctx, HeightArgs, NodeArgs};
 
 #[derive(Subcommand, Debug)]
 pub enum QueryCmd {
@@ -15,9 +16,8 @@ pub enum QueryCmd {
     /// Auth module queries
     #[command(subcommand)]
     Auth(AuthQuery),
-    /// Escrow module queries
-    #[command(subcommand)]
-    Escrow(super::escrow::EscrowQueryCmd),
+    #[command(flatten)]
+    Module(super::modules::ModuleQuery),
     /// A committed transaction by hash
     Tx {
         /// Tx hash (64 hex digits)
@@ -63,7 +63,7 @@ fn coin_json(c: &cosmos_sdk_proto::cosmos::base::v1beta1::Coin) -> serde_json::V
 }
 
 pub fn run(ctx: &Ctx, cmd: QueryCmd) -> anyhow::Result<()> {
-    let rt = super::context::runtime()?;
+    let rt = paychain_client::cli::runtime()?;
     match cmd {
         QueryCmd::Bank(BankQuery::Balances { address, denom, height, node }) => {
             let address = parse_address(&address)?;
@@ -91,7 +91,7 @@ pub fn run(ctx: &Ctx, cmd: QueryCmd) -> anyhow::Result<()> {
                 None => bail!("account {address} not found (it has never received funds)"),
             }
         }
-        QueryCmd::Escrow(q) => super::escrow::run_query(ctx, q)?,
+        QueryCmd::Module(q) => q.run(ctx)?,
         QueryCmd::Tx { hash, node } => {
             let h = paychain_client::tx::parse_tx_hash(&hash)?;
             let client = node.client()?;
@@ -99,7 +99,7 @@ pub fn run(ctx: &Ctx, cmd: QueryCmd) -> anyhow::Result<()> {
                 bail!("tx {} not found (not committed yet, or the node's tx indexer is off)", hex::encode_upper(h));
             };
             let time = rt.block_on(client.block_time(r.height.value())).ok();
-            ctx.print(&paychain_client::rpc::tx_response_json(&r, time));
+            ctx.print(&paychain_client::rpc::tx_response_json(&ctx.any_types, &r, time));
         }
     }
     Ok(())

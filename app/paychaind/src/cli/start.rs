@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 
-use super::context::Ctx;
+use paychain_client::cli::Ctx;
 use crate::supervisor::ShutdownSignals;
 use paychain_node::config::AppConfig;
 
@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, args: StartArgs) -> anyhow::Result<ExitCode> {
     let home = ctx.home()?;
     require_initialized(&home)?;
     let config = AppConfig::load(&home)?;
-    super::context::init_tracing(
+    super::logging::init_tracing(
         args.log_level.as_deref().unwrap_or(&config.log_level),
         args.log_format.unwrap_or(config.log_format),
     )?;
@@ -66,7 +66,7 @@ pub fn run(ctx: &Ctx, args: StartArgs) -> anyhow::Result<ExitCode> {
     };
     // Signal handlers go in before the node starts so an early Ctrl-C is not
     // lost; the runtime context is left before node::start, which may run its own.
-    let rt = super::context::runtime()?;
+    let rt = paychain_client::cli::runtime()?;
     let mut signals = {
         let _ctx = rt.enter();
         ShutdownSignals::new()?

@@ -3,7 +3,7 @@
 use clap::Args;
 use serde_json::json;
 
-use super::{Ctx, NodeArgs};
+use paychain_client::cli::{Ctx, NodeArgs};
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
@@ -13,7 +13,7 @@ pub struct StatusArgs {
 
 pub fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<()> {
     let client = args.node.client()?;
-    let s = super::context::runtime()?.block_on(client.status())?;
+    let s = paychain_client::cli::runtime()?.block_on(client.status())?;
     ctx.print(&json!({
         "chain_id": s.node_info.network.to_string(),
         "moniker": s.node_info.moniker.to_string(),

@@ -1,5 +1,5 @@
 //! `paychaind tx bank send | multi-send`, `paychaind tx ibc-transfer transfer`
-//! (and `paychaind tx escrow ...`, in [`super::escrow`]).
+//! (and the modules' `paychaind tx <module> ...`, mounted in [`super::modules`]).
 
 use std::time::Duration;
 
@@ -7,8 +7,8 @@ use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use cosmos_sdk_proto::Any;
 
-use super::broadcast::{broadcast, parse_address, signer_info, TxFlags};
-use super::Ctx;
+use paychain_client::cli::{broadcast, parse_address, signer_info, TxFlags};
+use paychain_client::cli::Ctx;
 use paychain_client as client;
 
 #[derive(Subcommand, Debug)]
@@ -19,9 +19,8 @@ pub enum TxCmd {
     /// ICS-20 transfers to another chain over IBC
     #[command(subcommand)]
     IbcTransfer(IbcTransferTxCmd),
-    /// Escrow: coins held for a recipient until released (sender, secret, arbiters) or refunded
-    #[command(subcommand)]
-    Escrow(Box<super::escrow::EscrowTxCmd>),
+    #[command(flatten)]
+    Module(super::modules::ModuleTx),
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,7 +80,7 @@ pub fn run(ctx: &Ctx, cmd: TxCmd) -> anyhow::Result<()> {
     let home = ctx.home()?;
     let bank = match cmd {
         TxCmd::Bank(bank) => bank,
-        TxCmd::Escrow(escrow) => return super::escrow::run_tx(ctx, &home, *escrow),
+        TxCmd::Module(cmd) => return cmd.run(ctx, &home),
         TxCmd::IbcTransfer(IbcTransferTxCmd::Transfer {
             from,
             channel,

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
+use crate::keyring::KeyInfo;
+use crate::{self as client, FeeChoice, Gas, TxOptions};
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use cosmos_sdk_proto::Any;
-use paychain_client::keyring::KeyInfo;
-use paychain_client::{self as client, FeeChoice, Gas, TxOptions};
 use paychain_framework::Address;
 use serde_json::json;
 
@@ -85,7 +85,7 @@ impl TxFlags {
             (None, None) => FeeChoice::None,
         };
         if let Some(c) = &self.chain_id {
-            crate::home::validate_chain_id(c)?;
+            crate::validate_chain_id(c)?;
         }
         Ok(TxOptions {
             chain_id: self.chain_id.clone(),
@@ -97,6 +97,17 @@ impl TxFlags {
             sequence: self.sequence,
         })
     }
+}
+
+/// Coins a command moves: at least one, each positive (`1000upay`, `10upay,5uatom`).
+pub fn parse_positive_coins(s: &str) -> anyhow::Result<paychain_framework::Coins> {
+    let coins: paychain_framework::Coins = s.parse().map_err(|e: paychain_framework::SdkError| {
+        anyhow!("invalid coins {s:?}: {} (expected e.g. 1000upay or 10upay,5uatom)", e.log)
+    })?;
+    if coins.is_empty() {
+        bail!("invalid coins {s:?}: no coins given (expected e.g. 1000upay)");
+    }
+    Ok(coins)
 }
 
 pub fn parse_address(what: &str, s: &str) -> anyhow::Result<Address> {
@@ -139,11 +150,11 @@ pub fn broadcast_with(
     let rt = super::context::runtime()?;
     let plan = rt.block_on(client::plan_tx(&node, &signer.pub_key, msgs, &opts))?;
     if flags.dry_run {
-        ctx.print(&plan.to_json());
+        ctx.print(&plan.to_json(&ctx.any_types));
         return Ok(());
     }
     if !flags.yes && prompt::stdin_is_tty() {
-        eprint!("{}", super::output::to_text(&plan.to_json()));
+        eprint!("{}", super::output::to_text(&plan.to_json(&ctx.any_types)));
         if !prompt::confirm("confirm transaction before signing and broadcasting")? {
             bail!("aborted: transaction not sent");
         }
@@ -168,7 +179,7 @@ pub fn broadcast_with(
     let hash = client::tx::parse_tx_hash(&res.txhash)?;
     let committed = rt.block_on(node.wait_for_tx(hash, Duration::from_secs(flags.wait_timeout)))?;
     let time = rt.block_on(node.block_time(committed.height.value())).ok();
-    let mut full = client::rpc::tx_response_json(&committed, time);
+    let mut full = client::rpc::tx_response_json(&ctx.any_types, &committed, time);
     let data = full["data"].as_str().and_then(|h| hex::decode(h).ok()).unwrap_or_default();
     let extra = extras(&data);
     match ctx.output {

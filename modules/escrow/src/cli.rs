@@ -1,4 +1,5 @@
-//! The escrow module from the command line:
+//! The escrow module from the command line (feature `cli`; `paychaind` mounts
+//! [`EscrowCli`]):
 //!
 //! * `paychaind tx escrow create|release|approve|refund|cancel` build, sign and
 //!   broadcast `paychain.escrow.v1` messages (flags as for `tx bank send`);
@@ -14,15 +15,79 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail, Context as _};
 use base64::Engine as _;
 use clap::{Args, Subcommand, ValueEnum};
+use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
 use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest;
-use paychain_escrow::pb;
-use serde_json::{json, Value};
-
-use super::broadcast::{broadcast_with, parse_address, signer_info, TxFlags};
-use super::context::HeightArgs;
-use super::{Ctx, NodeArgs};
-use paychain_client::escrow as ce;
+use cosmos_sdk_proto::Any;
+use paychain_client::cli::{
+    broadcast_with, parse_address, parse_positive_coins, runtime, signer_info, Ctx, HeightArgs, ModuleCli, NodeArgs,
+    TxFlags,
+};
 use paychain_client::rpc::AbciQueryError;
+use paychain_framework::proto_json::{self, AnyTypes};
+use paychain_framework::TypeUrl;
+use prost::Message;
+use serde_json::{json, Map, Value};
+
+use crate::{pb, query};
+
+/// The escrow module's commands, as `paychaind` mounts them.
+pub struct EscrowCli;
+
+impl ModuleCli for EscrowCli {
+    type Tx = EscrowTxCmd;
+    type Query = EscrowQueryCmd;
+    type Tools = EscrowCmd;
+
+    const TX_ABOUT: &'static str =
+        "Escrow: coins held for a recipient until released (sender, secret, arbiters) or refunded";
+    const QUERY_ABOUT: &'static str = "Escrow module queries";
+    const TOOLS_ABOUT: &'static str =
+        "Escrow helpers: a new secret and its hash lock (`tx escrow`, `query escrow` do the rest)";
+    const HAS_TOOLS: bool = true;
+
+    fn run_tx(ctx: &Ctx, home: &Path, cmd: EscrowTxCmd) -> anyhow::Result<()> {
+        run_tx(ctx, home, cmd)
+    }
+
+    fn run_query(ctx: &Ctx, cmd: EscrowQueryCmd) -> anyhow::Result<()> {
+        run_query(ctx, cmd)
+    }
+
+    fn run_tools(ctx: &Ctx, cmd: EscrowCmd) -> anyhow::Result<()> {
+        run(ctx, cmd)
+    }
+}
+
+/// Wraps a message in its `Any`.
+pub fn any<M: Message + TypeUrl>(msg: &M) -> Any {
+    Any { type_url: M::TYPE_URL.to_string(), value: msg.encode_to_vec() }
+}
+
+/// The sha256 hash lock of a secret.
+pub fn hash_lock_of(secret: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(secret).into()
+}
+
+/// The message responses in a committed tx's `data` (a `TxMsgData`), flattened
+/// into one object: `escrow_id` for a create, `released`/`remaining`,
+/// `approvals`/`executed`, `refunded`. Empty when there are none.
+pub fn response_fields(types: &AnyTypes, data: &[u8]) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Ok(d) = TxMsgData::decode(data) else { return out };
+    for r in &d.msg_responses {
+        let Value::Object(mut fields) = proto_json::any_to_json(types, &r.type_url, &r.value) else { continue };
+        if fields.remove("value").is_some() {
+            continue; // a type `types` does not know
+        }
+        fields.remove("@type");
+        for (k, v) in fields {
+            let create = r.type_url == pb::MsgCreateEscrowResponse::TYPE_URL;
+            out.insert(if create && k == "id" { "escrow_id".to_string() } else { k }, v);
+        }
+    }
+    out
+}
 
 // ------------------------------------------------------------------ tx
 
@@ -167,7 +232,7 @@ pub fn parse_time(flag: &str, s: &str, now: SystemTime) -> anyhow::Result<(i64, 
         let since = at.duration_since(UNIX_EPOCH)?;
         return Ok((i64::try_from(since.as_secs())?, since.subsec_nanos() as i32));
     }
-    let t = paychain_escrow::time::parse(s).map_err(|e| {
+    let t = crate::time::parse(s).map_err(|e| {
         anyhow!("--{flag}: {e} (expected an RFC 3339 time such as 2030-01-31T12:00:00Z, or +DURATION: +30s, +10m, +2h, +1d)")
     })?;
     Ok((t.seconds, t.nanos))
@@ -194,10 +259,10 @@ fn read_secret_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     parse_32(&format!("secret file {}", path.display()), &text, false)
 }
 
-fn time_slot(flag: &str, value: &Option<String>, now: SystemTime) -> anyhow::Result<Option<prost_types::Timestamp>> {
+fn time_slot(flag: &str, value: &Option<String>, now: SystemTime) -> anyhow::Result<Option<crate::time::Timestamp>> {
     value
         .as_deref()
-        .map(|s| parse_time(flag, s, now).map(|(seconds, nanos)| prost_types::Timestamp { seconds, nanos }))
+        .map(|s| parse_time(flag, s, now).map(|(seconds, nanos)| crate::time::Timestamp { seconds, nanos }))
         .transpose()
 }
 
@@ -218,7 +283,7 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: EscrowTxCmd) -> anyhow::Result<()> {
         } => {
             let signer = signer_info(&from, &flags.keyring, home)?;
             let recipient = parse_address("recipient", &recipient)?;
-            let amount = crate::genesis_file::parse_positive_coins(&amount)?;
+            let amount = parse_positive_coins(&amount)?;
             let now = SystemTime::now();
             let release_after = time_slot("release-after", &release_after, now)?;
             let refund_after = time_slot("refund-after", &refund_after, now)?;
@@ -229,7 +294,7 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: EscrowTxCmd) -> anyhow::Result<()> {
             }
             let hash_lock = match (hash_lock, secret_file) {
                 (Some(h), _) => parse_32("--hash-lock", &h, true)?,
-                (None, Some(f)) => ce::hash_lock(&read_secret_file(&f)?).to_vec(),
+                (None, Some(f)) => hash_lock_of(&read_secret_file(&f)?).to_vec(),
                 (None, None) => Vec::new(),
             };
             let arbiters = arbiters
@@ -252,11 +317,11 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: EscrowTxCmd) -> anyhow::Result<()> {
                 threshold,
                 reference,
             };
-            (signer, ce::any(ce::MSG_CREATE, &msg), flags, true)
+            (signer, any(&msg), flags, true)
         }
         EscrowTxCmd::Release { from, id, amount, secret, secret_file, flags } => {
             let signer = signer_info(&from, &flags.keyring, home)?;
-            let amount = amount.map(|a| crate::genesis_file::parse_positive_coins(&a)).transpose()?;
+            let amount = amount.map(|a| parse_positive_coins(&a)).transpose()?;
             let secret = match (secret, secret_file) {
                 (Some(s), _) => parse_32("--secret", &s, false)?,
                 (None, Some(f)) => read_secret_file(&f)?,
@@ -268,29 +333,29 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: EscrowTxCmd) -> anyhow::Result<()> {
                 amount: amount.map(|a| a.to_proto()).unwrap_or_default(),
                 secret,
             };
-            (signer, ce::any(ce::MSG_RELEASE, &msg), flags, false)
+            (signer, any(&msg), flags, false)
         }
         EscrowTxCmd::Approve { from, id, decision, flags } => {
             let signer = signer_info(&from, &flags.keyring, home)?;
             let msg =
                 pb::MsgApproveEscrow { arbiter: signer.address.to_string(), id, decision: decision.to_proto() as i32 };
-            (signer, ce::any(ce::MSG_APPROVE, &msg), flags, false)
+            (signer, any(&msg), flags, false)
         }
         EscrowTxCmd::Refund { from, id, flags } => {
             let signer = signer_info(&from, &flags.keyring, home)?;
             let msg = pb::MsgRefundEscrow { signer: signer.address.to_string(), id };
-            (signer, ce::any(ce::MSG_REFUND, &msg), flags, false)
+            (signer, any(&msg), flags, false)
         }
         EscrowTxCmd::Cancel { from, id, flags } => {
             let signer = signer_info(&from, &flags.keyring, home)?;
             let msg = pb::MsgCancelEscrow { signer: signer.address.to_string(), id };
-            (signer, ce::any(ce::MSG_CANCEL, &msg), flags, false)
+            (signer, any(&msg), flags, false)
         }
     };
     if is_create && !flags.wait && !flags.dry_run {
         eprintln!("(add --wait to see the new escrow's id, or read it later from `paychaind query tx <hash>`)");
     }
-    broadcast_with(ctx, home, &signer, vec![msg], &flags, &|data| ce::response_fields(data))
+    broadcast_with(ctx, home, &signer, vec![msg], &flags, &|data| response_fields(&ctx.any_types, data))
 }
 
 // ------------------------------------------------------------------ query
@@ -382,49 +447,58 @@ impl PageArgs {
     }
 }
 
-fn list_json(resp: pb::QueryEscrowsResponse) -> Value {
-    paychain_escrow::json::escrows_response_json(&resp)
+fn print_json<T: serde::Serialize + serde::de::DeserializeOwned + 'static>(ctx: &Ctx, resp: &T) -> anyhow::Result<()> {
+    ctx.print(&proto_json::to_json(&ctx.any_types, resp).map_err(|e| anyhow!(e))?);
+    Ok(())
 }
 
 pub fn run_query(ctx: &Ctx, cmd: EscrowQueryCmd) -> anyhow::Result<()> {
-    let rt = super::context::runtime()?;
+    let rt = runtime()?;
     let address = |s: &str| parse_address("address", s).map(|a| a.to_string());
-    let out = match cmd {
+    match cmd {
         EscrowQueryCmd::Escrow { id, height, node } => {
             let client = node.client()?;
             let req = pb::QueryEscrowRequest { id };
-            match rt.block_on(client.grpc_query::<_, pb::QueryEscrowResponse>(ce::QUERY_ESCROW, &req, height.height)) {
+            match rt.block_on(client.grpc_query::<_, pb::QueryEscrowResponse>(query::ESCROW, &req, height.height)) {
                 Ok(resp) => {
-                    let e = resp.escrow.ok_or_else(|| anyhow!("the node answered without an escrow"))?;
-                    json!({ "escrow": paychain_escrow::json::escrow_json(&e) })
+                    if resp.escrow.is_none() {
+                        bail!("the node answered without an escrow");
+                    }
+                    print_json(ctx, &resp)
                 }
                 Err(e) if e.downcast_ref::<AbciQueryError>().is_some_and(AbciQueryError::is_not_found) => {
                     bail!("escrow {id} not found")
                 }
-                Err(e) => return Err(e),
+                Err(e) => Err(e),
             }
         }
         EscrowQueryCmd::BySender { address: a, page, height, node } => {
             let req = pb::QueryEscrowsBySenderRequest { sender: address(&a)?, pagination: Some(page.request()?) };
-            list_json(rt.block_on(node.client()?.grpc_query(ce::QUERY_BY_SENDER, &req, height.height))?)
+            let resp: pb::QueryEscrowsResponse =
+                rt.block_on(node.client()?.grpc_query(query::ESCROWS_BY_SENDER, &req, height.height))?;
+            print_json(ctx, &resp)
         }
         EscrowQueryCmd::ByRecipient { address: a, page, height, node } => {
             let req = pb::QueryEscrowsByRecipientRequest { recipient: address(&a)?, pagination: Some(page.request()?) };
-            list_json(rt.block_on(node.client()?.grpc_query(ce::QUERY_BY_RECIPIENT, &req, height.height))?)
+            let resp: pb::QueryEscrowsResponse =
+                rt.block_on(node.client()?.grpc_query(query::ESCROWS_BY_RECIPIENT, &req, height.height))?;
+            print_json(ctx, &resp)
         }
         EscrowQueryCmd::ByArbiter { address: a, page, height, node } => {
             let req = pb::QueryEscrowsByArbiterRequest { arbiter: address(&a)?, pagination: Some(page.request()?) };
-            list_json(rt.block_on(node.client()?.grpc_query(ce::QUERY_BY_ARBITER, &req, height.height))?)
+            let resp: pb::QueryEscrowsResponse =
+                rt.block_on(node.client()?.grpc_query(query::ESCROWS_BY_ARBITER, &req, height.height))?;
+            print_json(ctx, &resp)
         }
         EscrowQueryCmd::Params { height, node } => {
             let resp: pb::QueryParamsResponse =
-                rt.block_on(node.client()?.grpc_query(ce::QUERY_PARAMS, &pb::QueryParamsRequest {}, height.height))?;
-            let params = resp.params.ok_or_else(|| anyhow!("the node answered without params"))?;
-            json!({ "params": paychain_escrow::json::params_json(&params) })
+                rt.block_on(node.client()?.grpc_query(query::PARAMS, &pb::QueryParamsRequest {}, height.height))?;
+            if resp.params.is_none() {
+                bail!("the node answered without params");
+            }
+            print_json(ctx, &resp)
         }
-    };
-    ctx.print(&out);
-    Ok(())
+    }
 }
 
 // ------------------------------------------------------------------ helpers
@@ -445,7 +519,7 @@ pub fn run(ctx: &Ctx, cmd: EscrowCmd) -> anyhow::Result<()> {
             use rand::RngCore as _;
             let mut secret = zeroize::Zeroizing::new([0u8; 32]);
             rand::rngs::OsRng.fill_bytes(secret.as_mut());
-            let lock = hex::encode(ce::hash_lock(secret.as_ref()));
+            let lock = hex::encode(hash_lock_of(secret.as_ref()));
             let secret_hex = zeroize::Zeroizing::new(hex::encode(secret.as_ref()));
             match out {
                 None => ctx.print(&json!({ "secret": secret_hex.as_str(), "hash_lock": lock })),
@@ -501,24 +575,21 @@ mod tests {
     }
 
     #[test]
-    fn commands_parse() {
-        use clap::Parser as _;
-        let parse =
-            |args: &[&str]| super::super::Cli::try_parse_from(std::iter::once("paychaind").chain(args.iter().copied()));
-        parse(&["tx", "escrow", "create", "a", "pay1b", "5upay", "--arbiters", "x,y,z", "--threshold", "2"]).unwrap();
-        parse(&["tx", "escrow", "create", "a", "pay1b", "5upay", "--hash-lock", "ab", "--refund-after", "+1h"])
-            .unwrap();
-        assert!(parse(&["tx", "escrow", "create", "a", "b", "5upay", "--arbiters", "x"]).is_err(), "needs --threshold");
-        assert!(
-            parse(&["tx", "escrow", "create", "a", "b", "5upay", "--hash-lock", "ab", "--secret-file", "f"]).is_err()
-        );
-        parse(&["tx", "escrow", "approve", "a", "7", "refund"]).unwrap();
-        assert!(parse(&["tx", "escrow", "approve", "a", "7", "maybe"]).is_err());
-        assert!(parse(&["tx", "escrow", "release", "a", "-1"]).is_err());
-        parse(&["tx", "escrow", "release", "a", "7", "--amount", "5upay", "--secret", "ab"]).unwrap();
-        parse(&["q", "escrow", "by-sender", "pay1x", "--limit", "5", "--reverse", "--count-total"]).unwrap();
-        assert!(parse(&["q", "escrow", "by-arbiter", "pay1x", "--page-key", "AA==", "--offset", "3"]).is_err());
-        parse(&["query", "escrow", "params", "--height", "5"]).unwrap();
-        parse(&["escrow", "new-secret", "--out", "s.hex"]).unwrap();
+    fn response_fields_flatten_the_tx_data() {
+        let types = AnyTypes::new([
+            paychain_framework::AnyType::of::<pb::MsgCreateEscrowResponse>(),
+            paychain_framework::AnyType::of::<pb::MsgApproveEscrowResponse>(),
+        ]);
+        let data = TxMsgData {
+            msg_responses: vec![
+                any(&pb::MsgCreateEscrowResponse { id: 42 }),
+                any(&pb::MsgApproveEscrowResponse { approvals: 2, executed: true }),
+                any(&pb::MsgRefundEscrowResponse::default()), // not in `types`: skipped
+            ],
+            ..Default::default()
+        };
+        let f = response_fields(&types, &data.encode_to_vec());
+        assert_eq!(Value::Object(f), json!({"escrow_id": "42", "approvals": 2, "executed": true}));
+        assert!(response_fields(&types, b"\xff\xff").is_empty());
     }
 }

@@ -1,11 +1,13 @@
 //! What every command gets besides its own flags: the home directory and
 //! output format ([`Ctx`]), `--node`, the keyring flags, a runtime for the
-//! async RPC client and the log subscriber.
+//! async RPC client.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
+use paychain_framework::AnyTypes;
 
 use super::output::{self, OutputFormat};
 use super::prompt;
@@ -16,8 +18,11 @@ pub const DEFAULT_NODE: &str = "http://127.0.0.1:26657";
 /// What every command gets besides its own flags.
 #[derive(Clone, Debug)]
 pub struct Ctx {
-    pub(super) home: Option<PathBuf>,
+    /// `--home`, if given.
+    pub home: Option<PathBuf>,
     pub output: OutputFormat,
+    /// The messages the binary's modules define, expanded in tx JSON (dry runs, results).
+    pub any_types: Arc<AnyTypes>,
 }
 
 impl Ctx {
@@ -52,8 +57,8 @@ pub struct NodeArgs {
 }
 
 impl NodeArgs {
-    pub fn client(&self) -> anyhow::Result<paychain_client::NodeClient> {
-        paychain_client::NodeClient::new(&self.node)
+    pub fn client(&self) -> anyhow::Result<crate::NodeClient> {
+        crate::NodeClient::new(&self.node)
     }
 }
 
@@ -62,20 +67,20 @@ impl NodeArgs {
 pub struct KeyringArgs {
     /// Keyring backend: `file` (encrypted with a passphrase) or `test` (unencrypted, for scripts)
     #[arg(long, env = "PAYCHAIN_KEYRING_BACKEND", default_value = "file", value_parser = parse_backend)]
-    pub keyring_backend: paychain_client::keyring::Backend,
+    pub keyring_backend: crate::keyring::Backend,
 
     /// File whose first line is the keyring passphrase (else $PAYCHAIN_KEYRING_PASSPHRASE, else a prompt)
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
 }
 
-fn parse_backend(s: &str) -> Result<paychain_client::keyring::Backend, String> {
+fn parse_backend(s: &str) -> Result<crate::keyring::Backend, String> {
     s.parse().map_err(|e: anyhow::Error| e.to_string())
 }
 
 impl KeyringArgs {
-    pub fn open(&self, home: &Path) -> paychain_client::keyring::Keyring {
-        paychain_client::keyring::Keyring::open(home, self.keyring_backend)
+    pub fn open(&self, home: &Path) -> crate::keyring::Keyring {
+        crate::keyring::Keyring::open(home, self.keyring_backend)
     }
 
     /// The passphrase to unlock (or, with `confirm`, to create) a key; `None` for the test backend.
@@ -90,24 +95,6 @@ impl KeyringArgs {
 /// A small runtime for the async RPC client (one thread: the CLI does one thing at a time).
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
-}
-
-/// Installs the log subscriber (stderr). `level` is a tracing filter such as `info` or `paychaind=debug,info`.
-pub fn init_tracing(level: &str, format: paychain_node::config::LogFormat) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .map_err(|e| anyhow::anyhow!("invalid log level {level:?}: {e}"))?;
-    use std::io::IsTerminal as _;
-    // Colour codes only for a terminal, not for log files and collectors.
-    let fmt = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    match format {
-        paychain_node::config::LogFormat::Text => fmt.try_init().ok(),
-        // Event fields at the top level, as log shippers expect (`{"timestamp","level","message",...}`).
-        paychain_node::config::LogFormat::Json => fmt.json().flatten_event(true).try_init().ok(),
-    };
-    Ok(())
 }
 
 #[derive(Args, Debug)]
