@@ -28,7 +28,7 @@ pub use error::{sdk, GrpcCode, QueryError, SdkError};
 pub use events::{Event, EventAttribute};
 pub use gas::{Gas, GasMeter};
 pub use module::{Module, Msg, MsgResponse};
-pub use type_url::TypeUrl;
 pub use proto_json::{AnyType, AnyTypes};
 pub use rest::RestRoute;
 pub use state::{CacheState, StateRead, StateWrite, Writes};
+pub use type_url::TypeUrl;

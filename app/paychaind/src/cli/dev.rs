@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 
-use paychain_client::cli::Ctx;
 use crate::cometbft::{self, ConfigPatch};
 use crate::home::{init_home, InitOptions};
 use crate::supervisor::ShutdownSignals;
+use paychain_client::cli::Ctx;
 use paychain_client::keyring::{self, Backend, Keyring, Secret, DEFAULT_HD_PATH};
 use paychain_node::config::AppConfig;
 

@@ -7,8 +7,8 @@ use clap::{Args, Subcommand};
 use paychain_framework::Address;
 use serde_json::json;
 
-use paychain_client::cli::{Ctx, KeyringArgs};
 use crate::genesis_file::{add_genesis_account, parse_positive_coins, read_genesis, write_genesis};
+use paychain_client::cli::{Ctx, KeyringArgs};
 
 #[derive(Subcommand, Debug)]
 pub enum GenesisCmd {

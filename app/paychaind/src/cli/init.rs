@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use paychain_client::cli::Ctx;
 use crate::cometbft;
 use crate::home::{init_home, InitOptions, DEFAULT_DENOM};
+use paychain_client::cli::Ctx;
 
 #[derive(Args, Debug)]
 pub struct InitArgs {

@@ -7,9 +7,9 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use paychain_client::cli::{Ctx, OutputFormat};
 use crate::cometbft;
 use crate::localnet::{Localnet, LocalnetOptions, NodeEntry, FAUCET_KEY, FAUCET_MNEMONIC_FILE};
+use paychain_client::cli::{Ctx, OutputFormat};
 
 /// How long `start` waits for the nodes' RPC.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);

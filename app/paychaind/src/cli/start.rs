@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 
-use paychain_client::cli::Ctx;
 use crate::supervisor::ShutdownSignals;
+use paychain_client::cli::Ctx;
 use paychain_node::config::AppConfig;
 
 #[derive(Args, Debug)]

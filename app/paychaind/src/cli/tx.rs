@@ -7,9 +7,9 @@ use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use cosmos_sdk_proto::Any;
 
-use paychain_client::cli::{broadcast, parse_address, signer_info, TxFlags};
-use paychain_client::cli::Ctx;
 use paychain_client as client;
+use paychain_client::cli::Ctx;
+use paychain_client::cli::{broadcast, parse_address, signer_info, TxFlags};
 
 #[derive(Subcommand, Debug)]
 pub enum TxCmd {
