@@ -90,6 +90,7 @@ mod cache;
 mod codec;
 mod disk;
 mod iter;
+pub mod memtree;
 mod snapshot;
 pub mod timing;
 mod types;
