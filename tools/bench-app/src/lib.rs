@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod app_bench;
 pub mod flags;
+pub mod memtree_bench;
 pub mod report;
 pub mod store_bench;
 pub mod work_dir;

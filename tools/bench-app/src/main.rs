@@ -1,4 +1,4 @@
-//! `paychain-bench-app app | store [flags]`: see the library's docs and
+//! `paychain-bench-app app | store | memtree [flags]`: see the library's docs and
 //! docs/benchmarks.md. Always build with `--release`: debug builds measure the
 //! compiler, not the chain.
 
@@ -6,13 +6,17 @@ use std::process::ExitCode;
 
 use paychain_bench_app::app_bench::{self, AppArgs};
 use paychain_bench_app::flags::Flags;
+use paychain_bench_app::memtree_bench::{self, MemTreeArgs};
 use paychain_bench_app::store_bench::{self, StoreArgs};
 
 fn run(args: &[String]) -> anyhow::Result<()> {
     match args.split_first() {
         Some((cmd, rest)) if cmd == "app" => app_bench::run(&AppArgs::parse(&mut Flags::parse(rest, &["check-tx"])?)?),
         Some((cmd, rest)) if cmd == "store" => store_bench::run(&StoreArgs::parse(&mut Flags::parse(rest, &[])?)?),
-        _ => anyhow::bail!("usage:\n  {}\n  {}", AppArgs::USAGE, StoreArgs::USAGE),
+        Some((cmd, rest)) if cmd == "memtree" => {
+            memtree_bench::run(&MemTreeArgs::parse(&mut Flags::parse(rest, &[])?)?)
+        }
+        _ => anyhow::bail!("usage:\n  {}\n  {}\n  {}", AppArgs::USAGE, StoreArgs::USAGE, MemTreeArgs::USAGE),
     }
 }
 

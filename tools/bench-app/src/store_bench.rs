@@ -57,7 +57,7 @@ impl StoreArgs {
 }
 
 /// Key `i`: a prefix byte and 20 bytes, like an address-keyed entry.
-fn key(i: usize) -> Vec<u8> {
+pub(crate) fn key(i: usize) -> Vec<u8> {
     let digest = Sha256::digest((i as u64).to_be_bytes());
     let mut k = Vec::with_capacity(21);
     k.push(0x02);
@@ -66,7 +66,7 @@ fn key(i: usize) -> Vec<u8> {
 }
 
 /// A value of `len` bytes (at least 16) that differs per key and version.
-fn value(i: usize, version: u64, len: usize) -> Vec<u8> {
+pub(crate) fn value(i: usize, version: u64, len: usize) -> Vec<u8> {
     let mut v = Vec::with_capacity(len.max(16));
     v.extend_from_slice(&(i as u64).to_be_bytes());
     v.extend_from_slice(&version.to_be_bytes());
