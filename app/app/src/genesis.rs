@@ -140,7 +140,7 @@ mod tests {
             },
             "ibc": paychain_ibc::HostParams::default().to_json(),
             "transfer": paychain_ibc::TransferGenesis::default().to_json(),
-            "escrow": paychain_escrow::json::genesis_json(&paychain_escrow::genesis::default_genesis())
+            "escrow": paychain_escrow::json::genesis_json(&paychain_escrow::genesis::default_genesis()).unwrap()
         });
         assert_eq!(default_app_state("upay"), expected);
     }

@@ -76,11 +76,8 @@ pub fn response_fields(types: &AnyTypes, data: &[u8]) -> Map<String, Value> {
     let mut out = Map::new();
     let Ok(d) = TxMsgData::decode(data) else { return out };
     for r in &d.msg_responses {
-        let Value::Object(mut fields) = proto_json::any_to_json(types, &r.type_url, &r.value) else { continue };
-        if fields.remove("value").is_some() {
-            continue; // a type `types` does not know
-        }
-        fields.remove("@type");
+        let Some(t) = types.get(&r.type_url) else { continue };
+        let Ok(Value::Object(fields)) = (t.to_json)(types, &r.value) else { continue };
         for (k, v) in fields {
             let create = r.type_url == pb::MsgCreateEscrowResponse::TYPE_URL;
             out.insert(if create && k == "id" { "escrow_id".to_string() } else { k }, v);
@@ -447,6 +444,18 @@ impl PageArgs {
     }
 }
 
+/// One page of escrows by party: `path` is the party's query.
+fn print_list<Req: Message>(
+    ctx: &Ctx,
+    node: &NodeArgs,
+    height: &HeightArgs,
+    path: &str,
+    req: &Req,
+) -> anyhow::Result<()> {
+    let resp: pb::QueryEscrowsResponse = runtime()?.block_on(node.client()?.grpc_query(path, req, height.height))?;
+    print_json(ctx, &resp)
+}
+
 fn print_json<T: serde::Serialize + serde::de::DeserializeOwned + 'static>(ctx: &Ctx, resp: &T) -> anyhow::Result<()> {
     ctx.print(&proto_json::to_json(&ctx.any_types, resp).map_err(|e| anyhow!(e))?);
     Ok(())
@@ -474,21 +483,15 @@ pub fn run_query(ctx: &Ctx, cmd: EscrowQueryCmd) -> anyhow::Result<()> {
         }
         EscrowQueryCmd::BySender { address: a, page, height, node } => {
             let req = pb::QueryEscrowsBySenderRequest { sender: address(&a)?, pagination: Some(page.request()?) };
-            let resp: pb::QueryEscrowsResponse =
-                rt.block_on(node.client()?.grpc_query(query::ESCROWS_BY_SENDER, &req, height.height))?;
-            print_json(ctx, &resp)
+            print_list(ctx, &node, &height, query::ESCROWS_BY_SENDER, &req)
         }
         EscrowQueryCmd::ByRecipient { address: a, page, height, node } => {
             let req = pb::QueryEscrowsByRecipientRequest { recipient: address(&a)?, pagination: Some(page.request()?) };
-            let resp: pb::QueryEscrowsResponse =
-                rt.block_on(node.client()?.grpc_query(query::ESCROWS_BY_RECIPIENT, &req, height.height))?;
-            print_json(ctx, &resp)
+            print_list(ctx, &node, &height, query::ESCROWS_BY_RECIPIENT, &req)
         }
         EscrowQueryCmd::ByArbiter { address: a, page, height, node } => {
             let req = pb::QueryEscrowsByArbiterRequest { arbiter: address(&a)?, pagination: Some(page.request()?) };
-            let resp: pb::QueryEscrowsResponse =
-                rt.block_on(node.client()?.grpc_query(query::ESCROWS_BY_ARBITER, &req, height.height))?;
-            print_json(ctx, &resp)
+            print_list(ctx, &node, &height, query::ESCROWS_BY_ARBITER, &req)
         }
         EscrowQueryCmd::Params { height, node } => {
             let resp: pb::QueryParamsResponse =

@@ -10,11 +10,11 @@ use serde_json::{Map, Value};
 use crate::keeper::default_params;
 use crate::pb;
 
-/// `app_state.escrow`.
-pub fn genesis_json(g: &pb::GenesisState) -> Value {
+/// `app_state.escrow`. Fails only for state no valid chain holds (an unknown status
+/// number), which the export reports rather than writing a section that would not load.
+pub fn genesis_json(g: &pb::GenesisState) -> Result<Value, String> {
     let g = pb::GenesisState { params: Some(g.params.unwrap_or_else(default_params)), ..g.clone() };
-    // Infallible for these types: every field is a string, number, list or message.
-    proto_json::to_json(&AnyTypes::default(), &g).unwrap_or(Value::Null)
+    proto_json::to_json(&AnyTypes::default(), &g)
 }
 
 /// Reads `app_state.escrow` (absent or `null` = defaults: default params, no escrows,
@@ -74,7 +74,9 @@ mod tests {
             closed_at: None,
         };
         let g = pb::GenesisState { params: Some(default_params()), escrows: vec![e.clone()], next_id: 8 };
-        let v = genesis_json(&g);
+        let v = genesis_json(&g).unwrap();
+        let bad = pb::GenesisState { escrows: vec![pb::Escrow { status: 99, ..Default::default() }], ..g.clone() };
+        assert!(genesis_json(&bad).is_err(), "an unknown status is an error, not a silent null");
         let j = &v["escrows"][0];
         assert_eq!(j["id"], "7");
         assert_eq!(j["status"], "ESCROW_STATUS_OPEN");

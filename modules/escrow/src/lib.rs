@@ -62,7 +62,7 @@ fn response(type_url: &str, msg: &impl Message) -> MsgResponse {
 
 impl Module for EscrowModule {
     fn default_genesis(&self, _fee_denom: &str) -> serde_json::Value {
-        json::genesis_json(&genesis::default_genesis())
+        json::genesis_json(&genesis::default_genesis()).expect("the default genesis renders")
     }
 
     fn rest_routes(&self) -> Vec<paychain_framework::RestRoute> {
@@ -140,7 +140,8 @@ impl Module for EscrowModule {
     }
 
     fn export_genesis(&self, state: &dyn StateRead) -> Result<serde_json::Value, SdkError> {
-        Ok(json::genesis_json(&genesis::export_genesis(&self.keeper, state)?))
+        json::genesis_json(&genesis::export_genesis(&self.keeper, state)?)
+            .map_err(|e| SdkError::fatal(format!("exporting escrow genesis: {e}")))
     }
 
     /// Refunds expired escrows, at most `max_expired_refunds_per_block` per block.
