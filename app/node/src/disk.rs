@@ -98,7 +98,7 @@ fn rocksdb_kind(text: &str) -> StorageKind {
 fn storage_kind(cause: &StopCause) -> Option<StorageKind> {
     match cause {
         StopCause::LowDisk(_) => Some(StorageKind::Full),
-        StopCause::App(AppError::Store(StoreError::Corrupt(_) | StoreError::Tree(_))) => Some(StorageKind::Corrupt),
+        StopCause::App(AppError::Store(StoreError::Corrupt(_))) => Some(StorageKind::Corrupt),
         StopCause::App(AppError::Store(StoreError::Db(e))) => Some(rocksdb_kind(e.as_ref())),
         StopCause::App(AppError::Store(_)) => Some(StorageKind::Other),
         // A module's state read failed: the store's error reached the app as a fatal SdkError's text.

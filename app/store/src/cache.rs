@@ -1,85 +1,19 @@
-//! In-memory caches in front of RocksDB: decoded tree nodes, and the values of the latest
-//! version. Both only ever hold what is (or is being atomically made) the on-disk truth, so a
-//! hit returns exactly what a RocksDB read would; they change speed, never results.
+//! The values of the latest version, cached in front of RocksDB. The cache only ever holds
+//! what is (or is being atomically made) the on-disk truth, so a hit returns exactly what a
+//! RocksDB read would; it changes speed, never results.
 //!
 //! Bounded by entry count and cleared when full (like the app's signature cache): the hot
-//! entries (the trees' top nodes, params, module accounts) come back within a block, and there
-//! is no eviction order to keep. Nothing iterates them, so hash maps are fine here.
+//! entries (params, module accounts, active accounts) come back within a block, and there is no
+//! eviction order to keep. Nothing iterates it, so hash maps are fine here.
 
 use std::collections::HashMap;
-use std::hash::Hash;
 
-use jmt::storage::Node;
 use parking_lot::Mutex;
 
 use crate::types::Version;
 
-/// Entries of the node cache: about 1 KiB per internal node, so up to ~0.5 GiB. Enough for
-/// every internal node of two 1M-key trees (accounts and balances of a million accounts, ~100k
-/// internal nodes each; commits drop the nodes they replace), so that at that size a block
-/// reads mostly leaves from RocksDB.
-pub const NODE_CACHE_ENTRIES: usize = 524_288;
 /// Entries of the latest-value cache: accounts and balances are ~100-200 bytes, ~50 MiB when full.
 pub const VALUE_CACHE_ENTRIES: usize = 262_144;
-
-/// A map that forgets everything when it reaches its capacity.
-struct Bounded<K, V> {
-    map: HashMap<K, V>,
-    capacity: usize,
-}
-
-impl<K: Eq + Hash, V> Bounded<K, V> {
-    fn new(capacity: usize) -> Self {
-        Self { map: HashMap::new(), capacity }
-    }
-
-    fn insert(&mut self, k: K, v: V) {
-        if self.map.len() >= self.capacity && !self.map.contains_key(&k) {
-            self.map.clear();
-        }
-        self.map.insert(k, v);
-    }
-}
-
-/// Decoded tree nodes by their RocksDB key (`sid ++ borsh(NodeKey)`). A node key names one
-/// node forever: jmt writes a node only at its own version, and a version is written once
-/// (`commit` refuses anything but `latest + 1`). Only internal nodes are kept: leaves are read
-/// once, when their key changes, while the internal nodes near the roots are read by every
-/// block.
-pub struct NodeCache {
-    nodes: Mutex<Bounded<Vec<u8>, Node>>,
-}
-
-impl NodeCache {
-    pub fn new(capacity: usize) -> Self {
-        Self { nodes: Mutex::new(Bounded::new(capacity)) }
-    }
-
-    pub fn get(&self, db_key: &[u8]) -> Option<Node> {
-        self.nodes.lock().map.get(db_key).cloned()
-    }
-
-    /// Keeps `node` if it is worth keeping (an internal node).
-    pub fn offer(&self, db_key: Vec<u8>, node: &Node) {
-        if matches!(node, Node::Internal(_)) {
-            self.nodes.lock().insert(db_key, node.clone());
-        }
-    }
-
-    /// A committed version: drops the nodes it replaced, keeps the internal ones among its new
-    /// nodes.
-    pub fn replace(&self, replaced: &[Vec<u8>], nodes: Vec<(Vec<u8>, Node)>) {
-        let mut map = self.nodes.lock();
-        for k in replaced {
-            map.map.remove(k);
-        }
-        for (k, n) in nodes {
-            if matches!(n, Node::Internal(_)) {
-                map.insert(k, n);
-            }
-        }
-    }
-}
 
 /// One write of a committed version: `(substore id, raw key, value or None = deleted)`.
 pub type ValueWrite = (u8, Vec<u8>, Option<Vec<u8>>);
@@ -161,18 +95,6 @@ impl LatestValues {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bounded_map_clears_when_full() {
-        let mut b = Bounded::new(2);
-        b.insert(1, 'a');
-        b.insert(2, 'b');
-        b.insert(2, 'c'); // an existing key never clears
-        assert_eq!(b.map.len(), 2);
-        b.insert(3, 'd');
-        assert_eq!(b.map.len(), 1);
-        assert_eq!(b.map.get(&3), Some(&'d'));
-    }
 
     #[test]
     fn latest_values_only_answer_for_their_version() {

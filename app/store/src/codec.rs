@@ -1,8 +1,5 @@
 //! Byte encodings of the RocksDB keys and values (see the crate docs for the layout).
 
-use jmt::storage::{Node, NodeKey};
-use jmt::KeyHash;
-
 use crate::types::Version;
 
 /// Tag byte of a `values` entry holding a value.
@@ -128,49 +125,32 @@ pub(crate) fn decode_value(bytes: &[u8]) -> Option<Option<Vec<u8>>> {
     }
 }
 
-/// `sid ++ borsh(NodeKey)`: key of the `nodes` table.
-pub(crate) fn node_db_key(sid: u8, node_key: &NodeKey) -> Vec<u8> {
-    let mut out = vec![sid];
-    borsh::to_writer(&mut out, node_key).expect("writing to a Vec cannot fail");
+/// `version BE ++ sid`: key of the `changelog` table, whose value is `enc(key)` of every key
+/// the version wrote in substore `sid`, concatenated (the encoding is self-delimiting).
+pub(crate) fn changelog_key(version: Version, sid: u8) -> [u8; 9] {
+    let mut out = [0; 9];
+    out[..8].copy_from_slice(&be(version));
+    out[8] = sid;
     out
 }
 
-pub(crate) fn encode_node(node: &Node) -> Vec<u8> {
-    borsh::to_vec(node).expect("writing to a Vec cannot fail")
-}
-
-pub(crate) fn decode_node(bytes: &[u8]) -> Result<Node, borsh::io::Error> {
-    borsh::from_slice(bytes)
-}
-
-/// `stale_since BE ++ sid ++ borsh(NodeKey)`: key of the `stale` table. Everything after the
-/// first 8 bytes is the node's key in the `nodes` table.
-pub(crate) fn stale_node_key(stale_since: Version, sid: u8, node_key: &NodeKey) -> Vec<u8> {
-    let mut out = be(stale_since).to_vec();
-    out.extend_from_slice(&node_db_key(sid, node_key));
-    out
-}
-
-/// `version BE ++ sid ++ enc(key)`: key of the `stale_values` table. Everything after the first
-/// 8 bytes is the key's prefix in the `values` table.
-pub(crate) fn stale_value_key(version: Version, sid: u8, key: &[u8]) -> Vec<u8> {
-    let mut out = be(version).to_vec();
-    out.push(sid);
-    push_escaped(&mut out, key);
-    out
+/// The keys of a `changelog` value; `None` if it is malformed.
+pub(crate) fn decode_changelog(mut bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut keys = Vec::new();
+    while !bytes.is_empty() {
+        let (key, len) = decode_escaped(bytes)?;
+        keys.push(key);
+        bytes = &bytes[len..];
+    }
+    Some(keys)
 }
 
 /// `sid ++ key_hash`: key of the `preimages` table.
-pub(crate) fn preimage_key(sid: u8, key_hash: &KeyHash) -> Vec<u8> {
+pub(crate) fn preimage_key(sid: u8, key_hash: &[u8; 32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(33);
     out.push(sid);
-    out.extend_from_slice(&key_hash.0);
+    out.extend_from_slice(key_hash);
     out
-}
-
-/// The key of a tree's root node at `version` (empty nibble path).
-pub(crate) fn root_key(version: Version) -> NodeKey {
-    NodeKey::new(version, std::iter::empty().collect())
 }
 
 #[cfg(test)]
@@ -213,6 +193,19 @@ mod tests {
     }
 
     #[test]
+    fn changelogs_roundtrip() {
+        let keys: Vec<Vec<u8>> = vec![b"a".to_vec(), vec![0, 0, 1], vec![0xFF], b"key\0".to_vec()];
+        let mut value = Vec::new();
+        for k in &keys {
+            push_escaped(&mut value, k);
+        }
+        assert_eq!(decode_changelog(&value), Some(keys));
+        assert_eq!(decode_changelog(&[]), Some(vec![]));
+        assert_eq!(decode_changelog(&value[..value.len() - 1]), None, "a cut-off key");
+        assert!(changelog_key(1, 9) < changelog_key(2, 1), "version first");
+    }
+
+    #[test]
     fn value_keys_parse() {
         let k = value_key(3, b"a\0b", 42);
         let p = parse_value_key(&k).unwrap();
@@ -221,12 +214,5 @@ mod tests {
         assert!(value_key(3, b"a", 5) < value_key(3, b"a", 4), "newer first");
         assert!(value_key(3, b"a", 0) < value_key(3, b"a\0", 9));
         assert!(parse_value_key(&k[..k.len() - 1]).is_none());
-    }
-
-    #[test]
-    fn root_key_is_empty_path() {
-        let k = root_key(7);
-        assert_eq!(k.version(), 7);
-        assert!(k.nibble_path().is_empty());
     }
 }

@@ -1,48 +1,64 @@
-//! `paychain-store`: a RocksDB-backed, versioned, two-level Merkle store built on
-//! [`jmt`] (Jellyfish Merkle Tree, SHA-256) with ICS-23 proofs.
+//! `paychain-store`: a versioned, two-level Merkle store with ICS-23 proofs. The trees live
+//! in memory; RocksDB holds every version's values, durably, one synced batch per block.
 //!
 //! # Model
 //!
-//! A version is a block height. There is one JMT per named substore (`"acc"`, `"bank"`, ...),
-//! keyed by `sha256(raw key)`, and a *main* JMT mapping each substore's name to its 32-byte
-//! root hash. The main root is the app hash. Every configured substore is in the main tree from
-//! the first version on (an empty substore has jmt's placeholder root, [`EMPTY_ROOT`]).
-//! Proofs for a key are `[key in substore tree, substore root in main tree]`, both checked with
-//! [`jmt::ics23_spec`] (see [`proof_specs`]).
+//! A version is a block height. There is one sparse Merkle tree per named substore (`"acc"`,
+//! `"bank"`, ...), keyed by `sha256(raw key)`, and a *main* tree mapping each substore's name to
+//! its 32-byte root hash. The main root is the app hash. Every configured substore is in the
+//! main tree from the first version on (an empty substore has the placeholder root,
+//! [`EMPTY_ROOT`]). The trees hash exactly as jmt (Jellyfish Merkle Tree, SHA-256) does (see
+//! [`memtree`]), so proofs for a key are `[key in substore tree, substore root in main tree]`,
+//! both checked with [`jmt::ics23_spec`] (see [`proof_specs`]).
+//!
+//! The split is the one SeiDB and the Cosmos SDK's store v2 made: *state commitment* (the
+//! trees) is kept whole in memory, at the latest version only ([`commitment`]); *state
+//! storage* is a flat, versioned key-value table in RocksDB that answers every read, current
+//! or historical. The trees are never written to disk: on open they are rebuilt from the latest
+//! values, and their roots checked against the roots record of the latest version.
 //!
 //! # Layout (column families)
 //!
-//! Substores get ids `1..=n` in sorted-name order; the main tree is id `0`. `enc(k)` is the
-//! order-preserving self-delimiting encoding of a raw key (0x00 → 0x00 0xFF, then 0x00 0x00),
-//! `inv(v)` is `u64::MAX - v` big-endian, `BE(v)` is big-endian.
+//! Substores get ids `1..=n` in sorted-name order. `enc(k)` is the order-preserving
+//! self-delimiting encoding of a raw key (0x00 → 0x00 0xFF, then 0x00 0x00), `inv(v)` is
+//! `u64::MAX - v` big-endian, `BE(v)` is big-endian.
 //!
 //! | CF             | key                                  | value                          |
 //! |----------------|--------------------------------------|--------------------------------|
-//! | `nodes`        | `id ++ borsh(NodeKey)`               | `borsh(Node)`                  |
 //! | `values`       | `id ++ enc(key) ++ inv(version)`     | `1 ++ value` or `0` (deleted)  |
+//! | `changelog`    | `BE(version) ++ id`                  | `enc(key)` of each key written |
 //! | `preimages`    | `id ++ sha256(key)`                  | raw key                        |
-//! | `stale`        | `BE(stale_since) ++ id ++ borsh(NodeKey)` | empty                     |
-//! | `stale_values` | `BE(version) ++ id ++ enc(key)`      | empty                          |
 //! | `roots`        | `BE(version)`                        | app hash ++ substore roots (id order) |
 //! | `meta`         | `format`, `substores`, `latest` (`BE(v) ++ app hash`), `earliest` | |
 //!
 //! `values` keeps every version of every key newest-first, so "value of `k` at `v`" is one
 //! seek to `id ++ enc(k) ++ inv(v)`, and a range scan at any version walks raw keys in order.
+//! `changelog` lists the keys each version wrote in each substore, one record per substore and
+//! version: it drives pruning, and it is the change log from which a proof at an older version
+//! is computed. `preimages` is written when a key enters the tree (non-existence proofs show
+//! the neighbouring keys, found by hash).
 //!
-//! Every tree (each substore and the main tree) has a root node at *every* committed version:
-//! jmt's `put_value_set(_, v)` starts from the root at `v - 1`. A tree with no changes in a block
-//! gets a copy of its previous root under `(v, [])` and the old root key is recorded stale since
-//! `v` (node hashes do not include versions, so the copy has the same hash).
+//! A block of `n` writes therefore writes `n` value records, a preimage per new key, a changelog
+//! record per substore and one roots record: no tree nodes (format 1 wrote ~27 records per
+//! send, most of them nodes).
+//!
+//! # Proofs at older versions
+//!
+//! The tree of version `v` is the latest tree with the keys written after `v` set back to
+//! their values at `v` (read from `values`). [`MerkleStore::get_with_proof`] builds that as an
+//! overlay ([`memtree::Overlay`]) without copying or changing the tree: its cost grows with
+//! the number of keys the substore changed since `v`, so proofs at recent heights (what IBC
+//! relayers ask for) are cheap, and every version inside the retention window can be proven.
+//! The overlay's root is checked against the roots record of `v` before a proof is returned.
 //!
 //! # Pruning
 //!
 //! With `retention = Some(R)`, committing `V` makes `E = V - R + 1` the earliest readable
-//! version. In the same write batch: nodes with `stale_since <= E` are deleted (jmt's stale
-//! index: such nodes are reachable only from roots older than `E`); for every `stale_values`
-//! entry `(v <= E, key)` the versions of `key` older than `v` are deleted (reads at `>= E` see
-//! the entry at `v` or a newer one), and a deletion marker at `v` is dropped too (absence is
-//! absence), together with the key's preimage when nothing newer exists. Roots records below
-//! `E` go as well. Reads below `E` return [`StoreError::VersionPruned`].
+//! version. In the same write batch, for every key of a `changelog` record `(v <= E)` the
+//! versions of `key` older than `v` are deleted (reads at `>= E` see the entry at `v` or a
+//! newer one), and a deletion marker at `v` is dropped too (absence is absence), together with
+//! the key's preimage when nothing newer exists. Roots records below `E` go as well. Reads
+//! below `E` return [`StoreError::VersionPruned`].
 //!
 //! A version can be *pinned* ([`MerkleStore::pin`]; every [`Exporter`] holds a pin): `E` never
 //! rises above the smallest pinned version, so a long export in another thread keeps reading a
@@ -52,13 +68,13 @@
 //!
 //! # Crash safety
 //!
-//! [`MerkleStore::prepare`] only reads. [`MerkleStore::commit`] writes *everything* of a version
-//! (nodes, values, preimages, stale indexes, roots record, `latest`/`earliest` metadata and the
-//! pruning deletions) in ONE RocksDB `WriteBatch` with `sync = true`. RocksDB applies a write
-//! batch atomically (one WAL record), so after a crash at any instant the database holds either
-//! all of version `V` or none of it; on open, `meta/latest` says which, and every record of
-//! that version is present. Nothing is ever overwritten in place: a version's data is only
-//! removed by pruning, which happens in the same atomic batch that advances `earliest`.
+//! [`MerkleStore::prepare`] writes nothing to disk. [`MerkleStore::commit`] writes
+//! *everything* of a version (values, stale index, preimages, roots record, `latest`/`earliest`
+//! metadata and the pruning deletions) in ONE RocksDB `WriteBatch` with `sync = true`. RocksDB
+//! applies a write batch atomically (one WAL record), so after a crash at any instant the
+//! database holds either all of version `V` or none of it; on open, `meta/latest` says which.
+//! The in-memory trees are derived state: rebuilt on open from the values of `latest` and
+//! checked against its roots record, so a crash can never leave them ahead of or behind disk.
 //!
 //! # Concurrency
 //!
@@ -71,12 +87,14 @@
 //! later commits; they borrow the store and are not `Send`. An [`Exporter`] (state-sync
 //! snapshots) is `Send`: instead of one long-lived RocksDB snapshot it owns a store handle and a
 //! pin on its version, and reads it in pages, each page through its own short-lived iterator.
+//! `prepare` and `commit` are serialized by the commit lock; proofs hold the trees' read lock
+//! while they build their overlay.
 //!
 //! # Snapshots
 //!
 //! [`MerkleStore::export`] streams every leaf (substore, raw key, value) of a version in
 //! substore-name order, then raw-key order. [`MerkleStore::importer`] rebuilds such a stream into
-//! an *empty* store as the same version: jmt roots depend only on the key/value set, so the app
+//! an *empty* store as the same version: roots depend only on the key/value set, so the app
 //! hash is identical. The import is a [`PreparedCommit`] (the caller checks its app hash before
 //! anything is written), persisted by [`MerkleStore::commit`] like a block.
 //!
@@ -88,6 +106,7 @@
 
 mod cache;
 mod codec;
+mod commitment;
 mod disk;
 mod iter;
 pub mod memtree;
@@ -95,35 +114,35 @@ mod snapshot;
 pub mod timing;
 mod types;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use jmt::storage::{HasPreimage, LeafNode, Node, NodeKey, TreeReader};
-use jmt::{KeyHash, OwnedValue, Sha256Jmt};
 use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Options, ReadOptions, WriteBatch, WriteOptions, DB};
-use sha2::Sha256;
 
-use cache::{LatestValues, NodeCache, ValueWrite, NODE_CACHE_ENTRIES, VALUE_CACHE_ENTRIES};
+use cache::{LatestValues, ValueWrite, VALUE_CACHE_ENTRIES};
 use codec::*;
+use commitment::{main_tree, Trees};
 pub use disk::dir_size;
 pub use iter::StoreIter;
-use rayon::prelude::*;
+use memtree::{key_hash, value_hash, Change, MemTree};
 pub use snapshot::{Exporter, Importer, Leaf, VersionPin};
 pub use timing::{StoreTimings, StoreTimingsTotal};
 use types::Snapshot;
 pub use types::{AppHash, ChangeSet, StoreError, Version};
 
-/// Root hash of an empty tree (jmt's `Node::Null` hash).
-pub const EMPTY_ROOT: [u8; 32] = *b"SPARSE_MERKLE_PLACEHOLDER_HASH__";
+/// Root hash of an empty tree (jmt's placeholder hash).
+pub const EMPTY_ROOT: [u8; 32] = memtree::PLACEHOLDER;
 
-/// Id of the main tree in the tables; substores are `1..=n`.
-const MAIN_SID: u8 = 0;
-/// Ids are one byte and `sid + 1` must not overflow (reverse scans seek to it).
+/// Ids are one byte and `sid + 1` must not overflow (reverse scans seek to it); 0 is unused
+/// (it was format 1's main tree).
 const MAX_SUBSTORES: usize = 254;
-const FORMAT_VERSION: u8 = 1;
+/// 1: jmt nodes on disk. 2: trees in memory, rebuilt from the values on open.
+const FORMAT_VERSION: u8 = 2;
 
 const META_FORMAT: &[u8] = b"format";
 const META_SUBSTORES: &[u8] = b"substores";
@@ -134,29 +153,28 @@ const META_EARLIEST: &[u8] = b"earliest";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Cf {
     Meta,
-    Nodes,
     Values,
     Preimages,
-    Stale,
-    StaleValues,
+    Changelog,
     Roots,
 }
 
 impl Cf {
-    const ALL: [Cf; 7] = [Cf::Meta, Cf::Nodes, Cf::Values, Cf::Preimages, Cf::Stale, Cf::StaleValues, Cf::Roots];
+    const ALL: [Cf; 5] = [Cf::Meta, Cf::Values, Cf::Preimages, Cf::Changelog, Cf::Roots];
 
     fn name(self) -> &'static str {
         match self {
             Cf::Meta => "meta",
-            Cf::Nodes => "nodes",
             Cf::Values => "values",
             Cf::Preimages => "preimages",
-            Cf::Stale => "stale",
-            Cf::StaleValues => "stale_values",
+            Cf::Changelog => "changelog",
             Cf::Roots => "roots",
         }
     }
 }
+
+/// Column families only format 1 had: their presence identifies a format-1 store.
+const FORMAT1_CFS: [&str; 2] = ["nodes", "stale"];
 
 /// Store configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,14 +184,6 @@ pub struct StoreConfig {
     pub substores: Vec<String>,
     /// Keep this many most recent versions readable (must be >= 1); `None` = keep all.
     pub retention: Option<u64>,
-}
-
-fn tree_err(e: anyhow::Error) -> StoreError {
-    // Keep our own errors (e.g. Db from the TreeReader) intact.
-    match e.downcast::<StoreError>() {
-        Ok(se) => se,
-        Err(e) => StoreError::Tree(format!("{e:#}")),
-    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -191,18 +201,18 @@ struct Inner {
     ids: HashMap<String, u8>,
     retention: Option<u64>,
     state: RwLock<State>,
+    /// Serializes `prepare`, `commit` and pinning.
     commit_lock: Mutex<()>,
     /// Pinned versions (refcounts): pruning keeps them readable (see "Pruning").
     pins: Mutex<BTreeMap<Version, usize>>,
     /// Phase times for benchmarks (filled only while [`timing::set_enabled`] is on).
     timings: StoreTimings,
-    /// Decoded internal tree nodes (see [`cache`]).
-    nodes: NodeCache,
+    /// The substore trees (see [`commitment`]).
+    trees: RwLock<Trees>,
+    /// Source of [`PreparedCommit`] tokens.
+    next_token: AtomicU64,
     /// Values of the latest version, for the app's state reads (see [`cache`]).
     latest_values: LatestValues,
-    /// jmt's batch insertion for change sets without deletions (off only to test it against
-    /// per-key insertion).
-    batch_insertion: bool,
 }
 
 impl Inner {
@@ -236,14 +246,17 @@ const _: fn() = || {
     assert_send_sync::<PreparedCommit>();
 };
 
-/// One tree's part of a [`PreparedCommit`].
-struct TreeUpdate {
-    root: [u8; 32],
-    ops: Vec<(Cf, Vec<u8>, Vec<u8>)>,
-    new_nodes: Vec<(Vec<u8>, Node)>,
-    /// RocksDB keys of the nodes this version replaced (stale from it on).
-    replaced_nodes: Vec<Vec<u8>>,
+/// How a [`PreparedCommit`] changes the trees.
+#[derive(Clone)]
+enum TreeWork {
+    /// A block: its changes per substore (staged in the trees by `prepare` under `token`).
+    Block { token: u64, changes: Vec<Vec<Change>> },
+    /// A state-sync import: whole new trees.
+    Import(Vec<MemTree>),
 }
+
+/// A write of a change set with its tree change: `((key hash, value hash), raw key, value)`.
+type KeyedChange<'a> = (Change, &'a Vec<u8>, &'a Option<Vec<u8>>);
 
 /// The result of [`MerkleStore::prepare`]: new roots plus every write of the version, to be
 /// persisted by [`MerkleStore::commit`].
@@ -260,11 +273,7 @@ pub struct PreparedCommit {
     /// The version's writes `(substore id, raw key, value)` for the latest-value cache;
     /// `None` for a bulk import (the cache starts over).
     value_writes: Option<Vec<ValueWrite>>,
-    /// The version's new internal nodes by RocksDB key, for the node cache.
-    new_nodes: Vec<(Vec<u8>, Node)>,
-    /// The nodes it replaced: the node cache drops them, so it holds the live trees rather
-    /// than filling up with old versions of the nodes near the roots.
-    replaced_nodes: Vec<Vec<u8>>,
+    trees: TreeWork,
 }
 
 impl PreparedCommit {
@@ -291,20 +300,19 @@ pub fn proof_specs() -> Vec<ics23::ProofSpec> {
     vec![jmt::ics23_spec(), jmt::ics23_spec()]
 }
 
-/// Hash of a jmt node (jmt's `Node::hash` is crate-private).
-fn node_hash(node: &Node) -> [u8; 32] {
-    match node {
-        Node::Null => EMPTY_ROOT,
-        Node::Internal(n) => n.hash::<Sha256>(),
-        Node::Leaf(n) => n.hash::<Sha256>(),
+/// The roots record and `meta/latest` puts of a version.
+fn version_records(version: Version, app_hash: &AppHash, roots: &[(String, [u8; 32])]) -> [(Cf, Vec<u8>, Vec<u8>); 2] {
+    let mut rec = Vec::with_capacity(32 * (roots.len() + 1));
+    rec.extend_from_slice(app_hash);
+    for (_, r) in roots {
+        rec.extend_from_slice(r);
     }
+    let mut latest = be(version).to_vec();
+    latest.extend_from_slice(app_hash);
+    [(Cf::Roots, be(version).to_vec(), rec), (Cf::Meta, META_LATEST.to_vec(), latest)]
 }
 
-fn key_hash(key: &[u8]) -> KeyHash {
-    KeyHash::with::<Sha256>(key)
-}
-
-/// Reads the newest entry of `key` in tree `sid` with version `<= version`:
+/// Reads the newest entry of `key` in substore `sid` with version `<= version`:
 /// `Some(Some(v))` present, `Some(None)` deleted, `None` never written (or pruned).
 fn read_entry(
     inner: &Inner,
@@ -316,6 +324,7 @@ fn read_entry(
     let prefix = value_prefix(sid, key);
     let mut ro = ReadOptions::default();
     ro.set_snapshot(snap);
+    ro.set_prefix_same_as_start(true);
     ro.set_iterate_upper_bound(value_prefix_end(&prefix));
     let mut it = inner.db.raw_iterator_cf_opt(inner.cf(Cf::Values), ro);
     let mut target = prefix.clone();
@@ -333,63 +342,6 @@ fn read_entry(
     }
 }
 
-/// A [`TreeReader`] over one tree (substore or main) at a snapshot.
-struct TreeView<'a> {
-    inner: &'a Inner,
-    snap: &'a Snapshot<'a>,
-    sid: u8,
-    /// When preparing the first version `v > 0` of an empty store: the root at `v - 1` is a
-    /// synthetic `Node::Null` (jmt needs a root at `v - 1`).
-    null_root: Option<Version>,
-}
-
-impl TreeView<'_> {
-    fn is_null_root(&self, node_key: &NodeKey) -> bool {
-        Some(node_key.version()) == self.null_root && node_key.nibble_path().is_empty()
-    }
-}
-
-impl TreeReader for TreeView<'_> {
-    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        if self.is_null_root(node_key) {
-            return Ok(Some(Node::Null));
-        }
-        let db_key = node_db_key(self.sid, node_key);
-        if let Some(node) = self.inner.nodes.get(&db_key) {
-            self.inner.timings.node_cache_hits.count_one();
-            return Ok(Some(node));
-        }
-        let _timer = self.inner.timings.node_reads.time();
-        let bytes = self.snap.get_pinned_cf(self.inner.cf(Cf::Nodes), &db_key)?;
-        match bytes {
-            Some(b) => {
-                let node =
-                    decode_node(&b).map_err(|e| StoreError::Corrupt(format!("undecodable node {node_key:?}: {e}")))?;
-                self.inner.nodes.offer(db_key, &node);
-                Ok(Some(node))
-            }
-            None => Ok(None),
-        }
-    }
-
-    fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
-        let Some(key) = self.preimage(key_hash)? else {
-            return Ok(None);
-        };
-        Ok(read_entry(self.inner, self.snap, self.sid, &key, max_version)?.flatten())
-    }
-
-    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
-        anyhow::bail!("get_rightmost_leaf is not supported (tree restore is not used)")
-    }
-}
-
-impl HasPreimage for TreeView<'_> {
-    fn preimage(&self, key_hash: KeyHash) -> anyhow::Result<Option<Vec<u8>>> {
-        Ok(self.snap.get_cf(self.inner.cf(Cf::Preimages), preimage_key(self.sid, &key_hash))?)
-    }
-}
-
 /// RocksDB's block cache, shared by the column families. RocksDB's default (8 MiB) holds a
 /// sliver of a million-account state: at 1M accounts the tree node and value reads of a block
 /// went to the OS for nearly every block, at 23-34 us each.
@@ -397,18 +349,52 @@ const BLOCK_CACHE_BYTES: usize = 1 << 30;
 
 /// Table options of a column family: the shared block cache, with index and filter blocks in
 /// it (so they count against its budget), and Bloom filters where reads are point lookups
-/// (`Get` of a node, a preimage, a roots record) rather than seeks.
+/// (`Get` of a preimage, a roots record) rather than seeks.
 fn cf_options(cf: Cf, cache: &rocksdb::Cache) -> Options {
     let mut table = rocksdb::BlockBasedOptions::default();
     table.set_block_cache(cache);
     table.set_cache_index_and_filter_blocks(true);
     table.set_pin_l0_filter_and_index_blocks_in_cache(true);
-    if matches!(cf, Cf::Nodes | Cf::Preimages | Cf::Roots) {
-        table.set_bloom_filter(10.0, false);
-    }
     let mut opts = Options::default();
+    match cf {
+        Cf::Preimages | Cf::Roots => table.set_bloom_filter(10.0, false),
+        Cf::Values => {
+            // A state read ("key k at version v") seeks among one key's versions: a Bloom
+            // filter over the key part (`id ++ enc(key)`, the version cut off) lets it skip
+            // every table file that lacks the key. Scans opt out (`total_order_seek`).
+            table.set_bloom_filter(10.0, false);
+            table.set_whole_key_filtering(false);
+            opts.set_prefix_extractor(rocksdb::SliceTransform::create(
+                "paychain.values.key",
+                // Never panics: a panic here would cross RocksDB's C++ frames.
+                |k: &[u8]| &k[..k.len().saturating_sub(8)],
+                Some(|k: &[u8]| k.len() > 8),
+            ));
+            opts.set_memtable_prefix_bloom_ratio(0.1);
+        }
+        Cf::Meta | Cf::Changelog => {}
+    }
     opts.set_block_based_table_factory(&table);
     opts
+}
+
+/// Whether `path` already holds a RocksDB database's files (so opening it must find a store).
+fn holds_database_files(path: &Path) -> bool {
+    let Ok(dir) = std::fs::read_dir(path) else {
+        return false;
+    };
+    dir.filter_map(Result::ok).any(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        name == "CURRENT" || name.starts_with("MANIFEST-") || name.ends_with(".sst") || name.ends_with(".log")
+    })
+}
+
+/// Read options of a scan over `values` that crosses keys (not a point read).
+fn scan_options() -> ReadOptions {
+    let mut ro = ReadOptions::default();
+    ro.set_total_order_seek(true);
+    ro
 }
 
 fn encode_substores(names: &[String]) -> Vec<u8> {
@@ -459,10 +445,32 @@ fn validate_config(cfg: &StoreConfig) -> Result<Vec<String>, StoreError> {
 }
 
 impl MerkleStore {
-    /// Opens (creating if missing) the store at `path`. Fails with
-    /// [`StoreError::SubstoreMismatch`] if the substore set differs from the one on disk.
+    /// Opens (creating if missing) the store at `path` and rebuilds its trees from the latest
+    /// values. Fails with [`StoreError::SubstoreMismatch`] if the substore set differs from the
+    /// one on disk, and with [`StoreError::UnsupportedFormat`] for a store of another format.
     pub fn open(path: &Path, cfg: StoreConfig) -> Result<Self, StoreError> {
         let names = validate_config(&cfg)?;
+        // Before RocksDB refuses to open it for its unknown column families, say what it is.
+        if let Ok(existing) = DB::list_cf(&Options::default(), path) {
+            let known = |cf: &str| cf == "default" || Cf::ALL.iter().any(|c| c.name() == cf);
+            let unknown: Vec<&String> = existing.iter().filter(|cf| !known(cf)).collect();
+            if unknown.iter().any(|cf| FORMAT1_CFS.contains(&cf.as_str())) {
+                return Err(StoreError::UnsupportedFormat(format!(
+                    "{} holds a store of format 1 (Merkle tree nodes on disk, paychaind before issue 16); this \
+                     paychaind keeps the trees in memory (format {FORMAT_VERSION}) and cannot read it. Move the old \
+                     data directory away and state-sync this node or start it from genesis, or keep running the \
+                     earlier paychaind on it",
+                    path.display()
+                )));
+            }
+            if !unknown.is_empty() {
+                return Err(StoreError::UnsupportedFormat(format!(
+                    "{} has column families this paychaind does not know ({unknown:?}): written by another version",
+                    path.display()
+                )));
+            }
+        }
+        let had_database = holds_database_files(path);
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
@@ -472,6 +480,7 @@ impl MerkleStore {
         let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(*cf, &block_cache)));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         let ids = names.iter().enumerate().map(|(i, n)| (n.clone(), (i + 1) as u8)).collect();
+        let n = names.len();
         let mut inner = Inner {
             db,
             names,
@@ -481,34 +490,80 @@ impl MerkleStore {
             commit_lock: Mutex::new(()),
             pins: Mutex::new(BTreeMap::new()),
             timings: StoreTimings::default(),
-            nodes: NodeCache::new(NODE_CACHE_ENTRIES),
+            trees: RwLock::new(Trees::empty(n)),
+            next_token: AtomicU64::new(0),
             latest_values: LatestValues::new(VALUE_CACHE_ENTRIES, None),
-            batch_insertion: true,
         };
-        let state = Self::load_meta(&inner)?;
+        let state = Self::load_meta(&inner, had_database)?;
+        inner.trees = RwLock::new(Self::load_trees(&inner, state.latest)?);
         inner.latest_values = LatestValues::new(VALUE_CACHE_ENTRIES, state.latest.map(|l| l.0));
         inner.state = RwLock::new(state);
         Ok(MerkleStore { inner: Arc::new(inner) })
     }
 
-    /// Whether change sets without deletions use jmt's batch insertion (tests).
-    #[doc(hidden)]
-    pub fn uses_batch_insertion(&self) -> bool {
-        self.inner.batch_insertion
+    /// Rebuilds every substore tree from the newest entry of each key, and checks the roots
+    /// against the roots record of `latest`.
+    fn load_trees(inner: &Inner, latest: Option<(Version, AppHash)>) -> Result<Trees, StoreError> {
+        let n = inner.names.len();
+        let Some((version, app_hash)) = latest else {
+            return Ok(Trees::empty(n));
+        };
+        let subs = (1..=n as u8)
+            .into_par_iter()
+            .map(|sid| {
+                let mut ro = scan_options();
+                ro.set_iterate_upper_bound(vec![sid + 1]);
+                let mut it = inner.db.raw_iterator_cf_opt(inner.cf(Cf::Values), ro);
+                it.seek([sid]);
+                let mut leaves = Vec::new();
+                let mut last: Option<Vec<u8>> = None;
+                while let Some((k, v)) = it.item() {
+                    let parsed = parse_value_key(k)
+                        .ok_or_else(|| StoreError::Corrupt(format!("bad values key {}", hex::encode(k))))?;
+                    // Versions of a key come newest first: the first is the latest value.
+                    if last.as_deref() != Some(&parsed.raw[..]) {
+                        let value = decode_value(v)
+                            .ok_or_else(|| StoreError::Corrupt(format!("malformed value entry {}", hex::encode(k))))?;
+                        if let Some(value) = value {
+                            leaves.push((key_hash(&parsed.raw), value_hash(&value)));
+                        }
+                        last = Some(parsed.raw);
+                    }
+                    it.next();
+                }
+                it.status()?;
+                Ok(MemTree::from_leaves(leaves))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let trees = Trees { subs, committed: Some(version), staged: None };
+        let rec = inner
+            .db
+            .get_cf(inner.cf(Cf::Roots), be(version))?
+            .ok_or_else(|| StoreError::Corrupt(format!("missing roots record of {version}")))?;
+        let roots = trees.roots();
+        let main = main_tree(&inner.names, &roots).root_hash();
+        let expected: Vec<u8> = std::iter::once(app_hash).chain(roots).flatten().collect();
+        if main != app_hash || rec != expected {
+            return Err(StoreError::Corrupt(format!(
+                "the trees rebuilt from the values of version {version} do not give its recorded roots"
+            )));
+        }
+        Ok(trees)
     }
 
-    /// Turns jmt's batch insertion off, so tests can compare it with per-key insertion.
-    #[doc(hidden)]
-    pub fn open_with_per_key_insertion(path: &Path, cfg: StoreConfig) -> Result<Self, StoreError> {
-        let mut store = Self::open(path, cfg)?;
-        Arc::get_mut(&mut store.inner).expect("just opened").batch_insertion = false;
-        Ok(store)
-    }
-
-    fn load_meta(inner: &Inner) -> Result<State, StoreError> {
+    fn load_meta(inner: &Inner, had_database: bool) -> Result<State, StoreError> {
         let meta = inner.cf(Cf::Meta);
         let db = &inner.db;
         match db.get_cf(meta, META_FORMAT)? {
+            None if had_database => {
+                // RocksDB opened files that were there as an empty database: a missing CURRENT,
+                // or a MANIFEST cut at a record boundary, reads as an older (here: new) state.
+                return Err(StoreError::Corrupt(format!(
+                    "{} holds database files but opens without a store in them: its CURRENT or MANIFEST file \
+                     is missing or damaged",
+                    inner.db.path().display()
+                )));
+            }
             None => {
                 // Fresh database: record the format and substore set.
                 let mut b = WriteBatch::default();
@@ -519,7 +574,12 @@ impl MerkleStore {
                 db.write_opt(b, &wo)?;
             }
             Some(f) if f.as_slice() == [FORMAT_VERSION] => {}
-            Some(f) => return Err(StoreError::Corrupt(format!("unsupported store format {}", hex::encode(f)))),
+            Some(f) => {
+                return Err(StoreError::UnsupportedFormat(format!(
+                    "store format {} (this paychaind reads format {FORMAT_VERSION})",
+                    hex::encode(f)
+                )))
+            }
         }
         let on_disk = db
             .get_cf(meta, META_SUBSTORES)?
@@ -683,7 +743,7 @@ impl MerkleStore {
     ) -> Result<StoreIter<'_>, StoreError> {
         let sid = self.sid(substore)?;
         let snap = self.view(version)?;
-        let mut ro = ReadOptions::default();
+        let mut ro = scan_options();
         ro.set_snapshot(&snap);
         if reverse {
             ro.set_iterate_lower_bound(vec![sid]);
@@ -695,7 +755,8 @@ impl MerkleStore {
     }
 
     /// Computes the new roots and app hash for `version` (must be `latest + 1`, or any version
-    /// if the store is empty) without writing anything.
+    /// if the store is empty) without writing anything to disk. The block is staged in the
+    /// in-memory trees (see [`commitment`]); preparing again undoes it first.
     ///
     /// Keys and values must be non-empty (ICS-23 cannot prove empty ones). Deleting an absent
     /// key is a no-op.
@@ -715,93 +776,73 @@ impl MerkleStore {
         if version == u64::MAX {
             return Err(StoreError::InvalidVersion(version));
         }
+        let _guard = self.inner.commit_lock.lock();
         let base = self.latest_version();
         if let Some(b) = base {
             if version != b + 1 {
                 return Err(StoreError::WrongVersion { expected: b + 1, got: version });
             }
         }
-        let snap = self.inner.db.snapshot();
-        if let Some(b) = base {
-            // A concurrent commit may have pruned `b` from under this snapshot.
-            let st = *self.inner.state.read();
-            if st.earliest.unwrap_or(0) > b || st.latest.map(|l| l.0) != base {
-                return Err(StoreError::StalePrepare { version, prepared_on: base, latest: st.latest.map(|l| l.0) });
-            }
-        }
-        let null_root = match (base, version) {
-            (None, v) if v > 0 => Some(v - 1),
-            _ => None,
-        };
-        let n = self.inner.names.len();
-        let prev_roots = match base {
-            Some(b) => self.roots_record(&snap, b)?.1,
-            None => vec![EMPTY_ROOT; n],
-        };
-
-        // The substore trees are independent: update them in parallel, then the main tree
-        // over their roots. Each tree's writes are collected apart and appended in name order,
-        // so the result does not depend on scheduling.
         let empty = BTreeMap::new();
-        let trees: Vec<TreeUpdate> = self
+        // Per substore, in key-hash order (the order of the trees' undo sets).
+        let hashed: Vec<Vec<KeyedChange<'_>>> = self
             .inner
             .names
             .par_iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let sid = (i + 1) as u8;
-                let mut effective = BTreeMap::new();
-                for (k, v) in changes.get(name).unwrap_or(&empty) {
-                    if v.is_none() {
-                        let exists = match base {
-                            Some(b) => read_entry(&self.inner, &snap, sid, k, b)?.flatten().is_some(),
-                            None => false,
-                        };
-                        if !exists {
-                            continue;
-                        }
-                    }
-                    effective.insert(k.clone(), v.clone());
-                }
-                self.apply_tree(&snap, sid, version, base, null_root, &effective)
+            .map(|name| {
+                let mut kvs: Vec<KeyedChange<'_>> = changes
+                    .get(name)
+                    .unwrap_or(&empty)
+                    .iter()
+                    .map(|(k, v)| ((key_hash(k), v.as_deref().map(value_hash)), k, v))
+                    .collect();
+                kvs.sort_by_key(|(c, _, _)| c.0);
+                kvs
             })
-            .collect::<Result<_, StoreError>>()?;
+            .collect();
+        let tree_changes: Vec<Vec<Change>> =
+            hashed.iter().map(|kvs| kvs.iter().map(|(c, _, _)| *c).collect()).collect();
 
+        let mut trees = self.inner.trees.write();
+        trees.unstage();
+        if trees.committed != base {
+            return Err(StoreError::Corrupt(format!(
+                "in-memory trees at version {:?}, store at {base:?}",
+                trees.committed
+            )));
+        }
+        let token = self.inner.next_token.fetch_add(1, Ordering::Relaxed);
+        let roots_now = trees.stage(token, version, &tree_changes);
+        let undo = &trees.staged.as_ref().expect("just staged").undo;
         let mut ops = Vec::new();
-        let mut new_nodes = Vec::new();
-        let mut replaced_nodes = Vec::new();
-        let mut roots = Vec::with_capacity(n);
-        let mut main_changes = BTreeMap::new();
-        for ((i, name), tree) in self.inner.names.iter().enumerate().zip(trees) {
-            if base.is_none() || tree.root != prev_roots[i] {
-                main_changes.insert(name.as_bytes().to_vec(), Some(tree.root.to_vec()));
-            }
-            roots.push((name.clone(), tree.root));
-            ops.extend(tree.ops);
-            new_nodes.extend(tree.new_nodes);
-            replaced_nodes.extend(tree.replaced_nodes);
-        }
-        let main = self.apply_tree(&snap, MAIN_SID, version, base, null_root, &main_changes)?;
-        let app_hash = main.root;
-        ops.extend(main.ops);
-        new_nodes.extend(main.new_nodes);
-        replaced_nodes.extend(main.replaced_nodes);
-
-        let mut rec = Vec::with_capacity(32 * (n + 1));
-        rec.extend_from_slice(&app_hash);
-        for (_, r) in &roots {
-            rec.extend_from_slice(r);
-        }
-        ops.push((Cf::Roots, be(version).to_vec(), rec));
-        let mut latest = be(version).to_vec();
-        latest.extend_from_slice(&app_hash);
-        ops.push((Cf::Meta, META_LATEST.to_vec(), latest));
-
         let mut value_writes = Vec::new();
-        for (name, kvs) in changes {
-            let sid = self.sid(name)?;
-            value_writes.extend(kvs.iter().map(|(k, v)| (sid, k.clone(), v.clone())));
+        for (i, (kvs, undo)) in hashed.iter().zip(undo).enumerate() {
+            let sid = (i + 1) as u8;
+            let mut changelog = Vec::new();
+            if kvs.len() != undo.len() {
+                return Err(StoreError::Corrupt(format!("two keys of substore {sid} with one hash")));
+            }
+            for (((kh, vh), k, v), (_, old)) in kvs.iter().zip(undo) {
+                if vh.is_none() && old.is_none() {
+                    continue; // deleting an absent key changes nothing and writes nothing
+                }
+                ops.push((Cf::Values, value_key(sid, k, version), encode_value(v.as_deref())));
+                push_escaped(&mut changelog, k);
+                if old.is_none() {
+                    // A new key: non-existence proofs may show it as a neighbour.
+                    ops.push((Cf::Preimages, preimage_key(sid, kh), (*k).clone()));
+                }
+                value_writes.push((sid, (*k).clone(), (*v).clone()));
+            }
+            if !changelog.is_empty() {
+                ops.push((Cf::Changelog, changelog_key(version, sid).to_vec(), changelog));
+            }
         }
+        drop(trees);
+
+        let roots: Vec<(String, [u8; 32])> = self.inner.names.iter().cloned().zip(roots_now.iter().copied()).collect();
+        let app_hash = main_tree(&self.inner.names, &roots_now).root_hash();
+        ops.extend(version_records(version, &app_hash, &roots));
         Ok(PreparedCommit {
             version,
             app_hash,
@@ -809,96 +850,8 @@ impl MerkleStore {
             roots,
             ops,
             value_writes: Some(value_writes),
-            new_nodes,
-            replaced_nodes,
+            trees: TreeWork::Block { token, changes: tree_changes },
         })
-    }
-
-    /// Applies `changes` (already filtered of no-op deletes) to tree `sid`: its new root and
-    /// writes.
-    fn apply_tree(
-        &self,
-        snap: &Snapshot<'_>,
-        sid: u8,
-        version: Version,
-        base: Option<Version>,
-        null_root: Option<Version>,
-        changes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    ) -> Result<TreeUpdate, StoreError> {
-        let mut ops = Vec::new();
-        let mut new_nodes = Vec::new();
-        let mut replaced_nodes = Vec::new();
-        let reader = TreeView { inner: &self.inner, snap, sid, null_root };
-        let new_root_key = root_key(version);
-        if changes.is_empty() {
-            // Unchanged tree: copy the previous root to this version, mark the old one stale.
-            let node = match base {
-                Some(b) => {
-                    let old = root_key(b);
-                    let node = reader
-                        .get_node_option(&old)
-                        .map_err(tree_err)?
-                        .ok_or_else(|| StoreError::Corrupt(format!("missing root of tree {sid} at {b}")))?;
-                    ops.push((Cf::Stale, stale_node_key(version, sid, &old), vec![]));
-                    replaced_nodes.push(node_db_key(sid, &old));
-                    node
-                }
-                None => Node::Null,
-            };
-            let db_key = node_db_key(sid, &new_root_key);
-            ops.push((Cf::Nodes, db_key.clone(), encode_node(&node)));
-            let root = node_hash(&node);
-            if matches!(node, Node::Internal(_)) {
-                new_nodes.push((db_key, node));
-            }
-            return Ok(TreeUpdate { root, ops, new_nodes, replaced_nodes });
-        }
-
-        let tree = Sha256Jmt::new(&reader);
-        let (root, batch) = if self.inner.batch_insertion && changes.values().all(Option::is_some) {
-            // jmt's batch insertion builds and hashes each touched node once per block, where
-            // per-key insertion rebuilds and rehashes the whole path of every key. It takes no
-            // deletions; the roots are the same (they depend only on the key/value set).
-            let values = changes.iter().filter_map(|(k, v)| Some((key_hash(k), v.clone()?))).collect();
-            let (mut roots, batch) = tree.batch_put_value_sets(vec![values], None, version).map_err(tree_err)?;
-            (roots.pop().ok_or_else(|| StoreError::Tree("jmt returned no root".into()))?, batch)
-        } else {
-            let value_set = changes.iter().map(|(k, v)| (key_hash(k), v.clone()));
-            tree.put_value_set(value_set, version).map_err(tree_err)?
-        };
-        if !batch.node_batch.nodes().contains_key(&new_root_key) {
-            return Err(StoreError::Tree(format!("jmt produced no root for tree {sid} at version {version}")));
-        }
-        for (nk, node) in batch.node_batch.nodes() {
-            let db_key = node_db_key(sid, nk);
-            ops.push((Cf::Nodes, db_key.clone(), encode_node(node)));
-            if matches!(node, Node::Internal(_)) {
-                new_nodes.push((db_key, node.clone()));
-            }
-        }
-        let old_root = base.map(root_key);
-        let mut old_root_stale = false;
-        for s in &batch.stale_node_index_batch {
-            if reader.is_null_root(&s.node_key) {
-                continue; // synthetic, never stored
-            }
-            old_root_stale |= Some(&s.node_key) == old_root.as_ref();
-            ops.push((Cf::Stale, stale_node_key(s.stale_since_version, sid, &s.node_key), vec![]));
-            replaced_nodes.push(node_db_key(sid, &s.node_key));
-        }
-        if let (Some(old), false) = (&old_root, old_root_stale) {
-            // jmt copies an unchanged root without marking the old one stale.
-            ops.push((Cf::Stale, stale_node_key(version, sid, old), vec![]));
-            replaced_nodes.push(node_db_key(sid, old));
-        }
-        for (k, v) in changes {
-            ops.push((Cf::Values, value_key(sid, k, version), encode_value(v.as_deref())));
-            ops.push((Cf::StaleValues, stale_value_key(version, sid, k), vec![]));
-            if v.is_some() {
-                ops.push((Cf::Preimages, preimage_key(sid, &key_hash(k)), k.clone()));
-            }
-        }
-        Ok(TreeUpdate { root: root.0, ops, new_nodes, replaced_nodes })
     }
 
     /// Persists a prepared commit as one atomic, synced RocksDB write batch, including pruning
@@ -911,6 +864,21 @@ impl MerkleStore {
         let latest = st.latest.map(|l| l.0);
         if latest != prepared.base {
             return Err(StoreError::StalePrepare { version: prepared.version, prepared_on: prepared.base, latest });
+        }
+        if let TreeWork::Block { token, changes } = &prepared.trees {
+            // Another prepare at this version may have replaced this block in the trees.
+            let mut trees = inner.trees.write();
+            if trees.staged.as_ref().map(|s| s.token) != Some(*token) {
+                trees.unstage();
+                let roots = trees.stage(*token, prepared.version, changes);
+                if trees.committed != prepared.base || prepared.roots.iter().map(|(_, r)| *r).ne(roots) {
+                    trees.unstage();
+                    return Err(StoreError::Corrupt(format!(
+                        "restaging version {} did not reproduce its prepared roots",
+                        prepared.version
+                    )));
+                }
+            }
         }
         let first = st.earliest.unwrap_or(prepared.version);
         let new_earliest = match inner.retention {
@@ -933,7 +901,7 @@ impl MerkleStore {
         batch.put_cf(inner.cf(Cf::Meta), META_EARLIEST, be(new_earliest));
         // Puts after the pruning deletions: a key both pruned and rewritten ends up written.
         // Consumed while copied into the batch: a state-sync import holds the whole state here.
-        let PreparedCommit { version, app_hash, ops, value_writes, new_nodes, replaced_nodes, .. } = prepared;
+        let PreparedCommit { version, app_hash, ops, value_writes, trees: work, .. } = prepared;
         for (cf, k, v) in ops {
             batch.put_cf(inner.cf(cf), k, v);
         }
@@ -954,16 +922,23 @@ impl MerkleStore {
             return Err(e.into());
         }
         inner.state.write().latest = Some((version, app_hash));
-        // The caches follow the disk, never lead it (see `cache`).
+        {
+            let mut trees = inner.trees.write();
+            if let TreeWork::Import(subs) = work {
+                trees.subs = subs;
+            }
+            trees.staged = None;
+            trees.committed = Some(version);
+        }
+        // The cache follows the disk, never leads it (see `cache`).
         inner.latest_values.advance(latest, version, value_writes);
-        inner.nodes.replace(&replaced_nodes, new_nodes);
         Ok(())
     }
 
     /// Adds to `batch` the deletions that make every version below `earliest` unreadable.
     ///
-    /// Scans start at `old_earliest` rather than at the first key: every `stale`/`stale_values`
-    /// entry and roots record below `old_earliest` was deleted by an earlier commit (pruning runs
+    /// Scans start at `old_earliest` rather than at the first key: every `changelog` entry
+    /// and roots record below `old_earliest` was deleted by an earlier commit (pruning runs
     /// whenever `earliest` rises, and an entry stamped `s` is on disk by the first commit whose
     /// earliest reaches `s`, or the one after when written in that same batch). This keeps the
     /// scans from wading through the deletion tombstones of previous prunes.
@@ -971,63 +946,49 @@ impl MerkleStore {
         let inner = &self.inner;
         let db = &inner.db;
 
-        // Nodes no longer reachable from any root >= earliest.
-        let (stale, nodes) = (inner.cf(Cf::Stale), inner.cf(Cf::Nodes));
-        let mut it = db.raw_iterator_cf(stale);
-        it.seek(be(old_earliest));
-        while let Some(k) = it.key() {
-            let since = read_be(k).ok_or_else(|| StoreError::Corrupt("bad stale key".into()))?;
-            if since > earliest {
-                break;
-            }
-            batch.delete_cf(nodes, &k[8..]);
-            batch.delete_cf(stale, k);
-            it.next();
-        }
-        it.status()?;
-
         // Value versions shadowed by a write at or before `earliest`.
-        let (stale_values, values, preimages) =
-            (inner.cf(Cf::StaleValues), inner.cf(Cf::Values), inner.cf(Cf::Preimages));
-        let mut it = db.raw_iterator_cf(stale_values);
-        let mut vit = db.raw_iterator_cf(values);
+        let (changelog, values, preimages) = (inner.cf(Cf::Changelog), inner.cf(Cf::Values), inner.cf(Cf::Preimages));
+        let mut it = db.raw_iterator_cf(changelog);
+        let mut vit = db.raw_iterator_cf_opt(values, scan_options());
         it.seek(be(old_earliest));
-        while let Some(k) = it.key() {
-            let v = read_be(k).ok_or_else(|| StoreError::Corrupt("bad stale_values key".into()))?;
+        while let Some((k, keys)) = it.item() {
+            let bad = || StoreError::Corrupt(format!("bad changelog entry {}", hex::encode(k)));
+            let v = read_be(k).filter(|_| k.len() == 9).ok_or_else(bad)?;
             if v > earliest {
                 break;
             }
-            let prefix = &k[8..];
-            let is_entry = |key: &[u8]| key.len() == prefix.len() + 8 && key.starts_with(prefix);
-            // Is the entry at `v` the newest one of this key?
-            vit.seek(prefix);
-            let newest = match vit.key() {
-                Some(key) if is_entry(key) => Some(u64::MAX - read_be(&key[prefix.len()..]).unwrap()),
-                _ => None,
-            };
-            let mut target = prefix.to_vec();
-            target.extend_from_slice(&inv_version(v));
-            vit.seek(&target);
-            while let Some((key, val)) = vit.item() {
-                if !is_entry(key) {
-                    break;
-                }
-                let ver = u64::MAX - read_be(&key[prefix.len()..]).unwrap();
-                if ver < v {
-                    batch.delete_cf(values, key);
-                } else if val == [TAG_DELETED] {
-                    // A deletion marker at `v <= earliest` with nothing older left: absence
-                    // reads the same without it.
-                    batch.delete_cf(values, key);
-                    if newest == Some(v) {
-                        let raw = parse_value_key(key).ok_or_else(|| StoreError::Corrupt("bad values key".into()))?.raw;
-                        batch.delete_cf(preimages, preimage_key(prefix[0], &key_hash(&raw)));
+            for key in decode_changelog(keys).ok_or_else(bad)? {
+                let prefix = value_prefix(k[8], &key);
+                let is_entry = |e: &[u8]| e.len() == prefix.len() + 8 && e.starts_with(&prefix);
+                // Is the entry at `v` the newest one of this key?
+                vit.seek(&prefix);
+                let newest = match vit.key() {
+                    Some(e) if is_entry(e) => Some(u64::MAX - read_be(&e[prefix.len()..]).unwrap()),
+                    _ => None,
+                };
+                let mut target = prefix.clone();
+                target.extend_from_slice(&inv_version(v));
+                vit.seek(&target);
+                while let Some((e, val)) = vit.item() {
+                    if !is_entry(e) {
+                        break;
                     }
+                    let ver = u64::MAX - read_be(&e[prefix.len()..]).unwrap();
+                    if ver < v {
+                        batch.delete_cf(values, e);
+                    } else if val == [TAG_DELETED] {
+                        // A deletion marker at `v <= earliest` with nothing older left: absence
+                        // reads the same without it.
+                        batch.delete_cf(values, e);
+                        if newest == Some(v) {
+                            batch.delete_cf(preimages, preimage_key(k[8], &key_hash(&key)));
+                        }
+                    }
+                    vit.next();
                 }
-                vit.next();
+                vit.status()?;
             }
-            vit.status()?;
-            batch.delete_cf(stale_values, k);
+            batch.delete_cf(changelog, k);
             it.next();
         }
         it.status()?;
@@ -1047,39 +1008,126 @@ impl MerkleStore {
         Ok(())
     }
 
+    /// The keys of substore `sid` written in versions `(after, upto]`, with their values at
+    /// `after`: what turns the tree of `upto` back into the tree of `after`.
+    fn changes_since(
+        &self,
+        snap: &Snapshot<'_>,
+        sid: u8,
+        after: Version,
+        upto: Version,
+    ) -> Result<Vec<Change>, StoreError> {
+        let inner = &self.inner;
+        let mut ro = ReadOptions::default();
+        ro.set_snapshot(snap);
+        let mut it = inner.db.raw_iterator_cf_opt(inner.cf(Cf::Changelog), ro);
+        it.seek(be(after + 1));
+        let mut keys = BTreeSet::new();
+        while let Some((k, list)) = it.item() {
+            let bad = || StoreError::Corrupt(format!("bad changelog entry {}", hex::encode(k)));
+            let v = read_be(k).filter(|_| k.len() == 9).ok_or_else(bad)?;
+            if v > upto {
+                break;
+            }
+            if k[8] == sid {
+                keys.extend(decode_changelog(list).ok_or_else(bad)?);
+            }
+            it.next();
+        }
+        it.status()?;
+        keys.into_iter()
+            .map(|k| Ok((key_hash(&k), read_entry(inner, snap, sid, &k, after)?.flatten().as_deref().map(value_hash))))
+            .collect()
+    }
+
+    /// An ICS-23 existence proof of the key with hash `kh` in `tree`, with its raw key (from
+    /// the preimages) and its value at `version`.
+    fn neighbour_proof(
+        &self,
+        snap: &Snapshot<'_>,
+        sid: u8,
+        tree: &memtree::Overlay<'_>,
+        kh: &memtree::Hash,
+        version: Version,
+    ) -> Result<ics23::ExistenceProof, StoreError> {
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("{what} of key hash {} in substore {sid}", hex::encode(kh)));
+        let path = tree.path(kh).ok_or_else(|| corrupt("no path"))?;
+        let key =
+            snap.get_cf(self.inner.cf(Cf::Preimages), preimage_key(sid, kh))?.ok_or_else(|| corrupt("no preimage"))?;
+        let value = read_entry(&self.inner, snap, sid, &key, version)?.flatten().ok_or_else(|| corrupt("no value"))?;
+        if value_hash(&value) != path.value_hash {
+            return Err(corrupt("value disagreeing with the tree"));
+        }
+        Ok(path.to_ics23(key, value))
+    }
+
     /// Value of `key` in `substore` at `version` with ICS-23 proofs: `[key in the substore tree
     /// (existence or non-existence), substore root under the substore name in the main tree
     /// (existence)]`. Verify the first against the substore root it implies, then the second
-    /// against the app hash.
+    /// against the app hash. Costs a walk of the tree plus the keys of `substore` changed since
+    /// `version` (see "Proofs at older versions").
     pub fn get_with_proof(
         &self,
         substore: &str,
         key: &[u8],
         version: Version,
     ) -> Result<(Option<Vec<u8>>, [ics23::CommitmentProof; 2]), StoreError> {
+        use ics23::commitment_proof::Proof;
         let sid = self.sid(substore)?;
         if key.is_empty() {
             return Err(StoreError::EmptyKey { substore: substore.to_string() });
         }
+        // The trees' read lock first: the snapshot then holds every version they have committed.
+        let trees = self.inner.trees.read();
         let snap = self.view(version)?;
-        let root = self.roots_record(&snap, version)?.1[sid as usize - 1];
+        let (app_hash, roots) = self.roots_record(&snap, version)?;
+        let root = roots[sid as usize - 1];
         if root == EMPTY_ROOT {
             return Err(StoreError::EmptySubstoreProof { substore: substore.to_string(), version });
         }
-        let sub_view = TreeView { inner: &self.inner, snap: &snap, sid, null_root: None };
-        let (value, sub_proof) =
-            Sha256Jmt::new(&sub_view).get_with_ics23_proof(key.to_vec(), version).map_err(tree_err)?;
-        let main_view = TreeView { inner: &self.inner, snap: &snap, sid: MAIN_SID, null_root: None };
-        let (main_value, main_proof) =
-            Sha256Jmt::new(&main_view).get_with_ics23_proof(substore.as_bytes().to_vec(), version).map_err(tree_err)?;
-        if main_value.as_deref() != Some(&root[..]) {
+        let mut back = Vec::new();
+        if let Some(staged) = trees.staged.as_ref().filter(|s| version < s.version) {
+            back.extend_from_slice(&staged.undo[sid as usize - 1]);
+        }
+        if let Some(committed) = trees.committed.filter(|c| version < *c) {
+            back.extend(self.changes_since(&snap, sid, version, committed)?);
+        }
+        let tree = trees.subs[sid as usize - 1].overlay(&back);
+        if tree.root_hash() != root {
             return Err(StoreError::Corrupt(format!(
-                "main tree holds {:?} for substore {substore:?} at {version}, roots record {}",
-                main_value.map(hex::encode),
-                hex::encode(root)
+                "the tree of {substore:?} at {version} (from version {:?}) does not give its recorded root",
+                trees.contents_version()
             )));
         }
-        Ok((value, [sub_proof, main_proof]))
+        let kh = key_hash(key);
+        let value = read_entry(&self.inner, &snap, sid, key, version)?.flatten();
+        let sub_proof = match (tree.path(&kh), &value) {
+            (Some(path), Some(v)) if path.value_hash == value_hash(v) => {
+                Proof::Exist(path.to_ics23(key.to_vec(), v.clone()))
+            }
+            (None, None) => {
+                let (below, above) = tree.neighbors(&kh);
+                let left = below.map(|n| self.neighbour_proof(&snap, sid, &tree, &n, version)).transpose()?;
+                let right = above.map(|n| self.neighbour_proof(&snap, sid, &tree, &n, version)).transpose()?;
+                Proof::Nonexist(ics23::NonExistenceProof { key: key.to_vec(), left, right })
+            }
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "tree and values disagree on {substore}/{} at {version}",
+                    hex::encode(key)
+                )))
+            }
+        };
+        drop(trees);
+        let main = main_tree(&self.inner.names, &roots);
+        let main_path = main
+            .path(&key_hash(substore.as_bytes()))
+            .filter(|_| main.root_hash() == app_hash)
+            .ok_or_else(|| StoreError::Corrupt(format!("roots record of {version} disagrees with its app hash")))?;
+        let main_proof = Proof::Exist(main_path.to_ics23(substore.as_bytes().to_vec(), root.to_vec()));
+        let wrap = |p| ics23::CommitmentProof { proof: Some(p) };
+        Ok((value, [wrap(sub_proof), wrap(main_proof)]))
     }
 
     /// Compacts every column family into sorted, non-overlapping files (with the current table
@@ -1096,7 +1144,7 @@ impl MerkleStore {
     pub fn debug_entry_counts(&self) -> Result<BTreeMap<&'static str, u64>, StoreError> {
         let mut out = BTreeMap::new();
         for cf in Cf::ALL {
-            let mut it = self.inner.db.raw_iterator_cf(self.inner.cf(cf));
+            let mut it = self.inner.db.raw_iterator_cf_opt(self.inner.cf(cf), scan_options());
             it.seek_to_first();
             let mut n = 0;
             while it.valid() {

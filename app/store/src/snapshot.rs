@@ -1,13 +1,9 @@
 //! Whole-version export and import, for state-sync snapshots (see the crate docs, "Snapshots").
 
-use jmt::storage::Node;
-use jmt::Sha256Jmt;
-
-use crate::codec::{be, encode_node, encode_value, node_db_key, preimage_key, root_key, value_key};
-use crate::{
-    key_hash, tree_err, AppHash, Cf, MerkleStore, PreparedCommit, StoreError, TreeView, Version, EMPTY_ROOT, MAIN_SID,
-    META_LATEST,
-};
+use crate::codec::{encode_value, preimage_key, value_key};
+use crate::commitment::main_tree;
+use crate::memtree::{key_hash, value_hash, MemTree};
+use crate::{version_records, Cf, MerkleStore, PreparedCommit, StoreError, TreeWork, Version};
 
 /// Leaves read per page by an [`Exporter`]; bounds its memory and the life of each RocksDB
 /// iterator.
@@ -122,9 +118,8 @@ impl Iterator for Exporter {
 /// [`Importer::push`] in export order, then [`Importer::finish`] gives the [`PreparedCommit`]
 /// to check (its `app_hash`) and [`MerkleStore::commit`].
 ///
-/// Memory: each substore's tree is built (and its leaves released) as soon as the stream moves
-/// past it, so at most the current substore's leaves are held twice (once as pending writes,
-/// once inside jmt) on top of the pending writes of the finished ones.
+/// Memory: each substore's tree is built as soon as the stream moves past it; the pending
+/// writes of every leaf are held until the commit, beside the trees.
 pub struct Importer {
     store: MerkleStore,
     version: Version,
@@ -134,6 +129,7 @@ pub struct Importer {
     /// Leaves of the current substore, in strictly increasing key order.
     leaves: Vec<(Vec<u8>, Vec<u8>)>,
     roots: Vec<(String, [u8; 32])>,
+    trees: Vec<MemTree>,
     ops: Vec<(Cf, Vec<u8>, Vec<u8>)>,
 }
 
@@ -190,6 +186,7 @@ impl MerkleStore {
             current: 0,
             leaves: Vec::new(),
             roots: Vec::with_capacity(self.inner.names.len()),
+            trees: Vec::with_capacity(self.inner.names.len()),
             ops: Vec::new(),
         })
     }
@@ -238,19 +235,9 @@ impl Importer {
         if let Some(latest) = self.store.latest_version() {
             return Err(StoreError::NotEmpty(latest));
         }
-        let main_leaves: Vec<_> = self.roots.iter().map(|(n, r)| (n.as_bytes().to_vec(), r.to_vec())).collect();
-        let app_hash: AppHash = build_tree(&self.store, MAIN_SID, self.version, main_leaves, &mut self.ops)?;
-
-        // The same roots record and `latest` as `prepare` writes.
-        let mut rec = Vec::with_capacity(32 * (self.roots.len() + 1));
-        rec.extend_from_slice(&app_hash);
-        for (_, r) in &self.roots {
-            rec.extend_from_slice(r);
-        }
-        self.ops.push((Cf::Roots, be(self.version).to_vec(), rec));
-        let mut latest = be(self.version).to_vec();
-        latest.extend_from_slice(&app_hash);
-        self.ops.push((Cf::Meta, META_LATEST.to_vec(), latest));
+        let roots: Vec<[u8; 32]> = self.roots.iter().map(|(_, r)| *r).collect();
+        let app_hash = main_tree(&self.store.inner.names, &roots).root_hash();
+        self.ops.extend(version_records(self.version, &app_hash, &self.roots));
         Ok(PreparedCommit {
             version: self.version,
             app_hash,
@@ -258,59 +245,30 @@ impl Importer {
             roots: self.roots,
             ops: self.ops,
             value_writes: None,
-            new_nodes: Vec::new(),
-            replaced_nodes: Vec::new(),
+            trees: TreeWork::Import(self.trees),
         })
     }
 
+    /// Builds the tree of the current substore out of its leaves (unique keys) and queues
+    /// their values and preimages. No `changelog` entries: they exist to prune and prove
+    /// older versions, and an imported store has none.
     fn build_current(&mut self) -> Result<(), StoreError> {
         let sid = (self.current + 1) as u8;
         let leaves = std::mem::take(&mut self.leaves);
-        let root = build_tree(&self.store, sid, self.version, leaves, &mut self.ops)?;
-        self.roots.push((self.store.inner.names[self.current].clone(), root));
+        let mut hashes = Vec::with_capacity(leaves.len());
+        self.ops.reserve(2 * leaves.len());
+        for (key, value) in leaves {
+            let hash = key_hash(&key);
+            hashes.push((hash, value_hash(&value)));
+            self.ops.push((Cf::Values, value_key(sid, &key, self.version), encode_value(Some(&value))));
+            self.ops.push((Cf::Preimages, preimage_key(sid, &hash), key));
+        }
+        let tree = MemTree::from_leaves(hashes);
+        self.roots.push((self.store.inner.names[self.current].clone(), tree.root_hash()));
+        self.trees.push(tree);
         self.current += 1;
         Ok(())
     }
-}
-
-/// Builds tree `sid` at `version` from scratch out of `leaves` (unique keys), appending its
-/// nodes, values and preimages to `ops`; returns its root hash.
-///
-/// No `stale`/`stale_values` entries: they exist to prune older versions, and an imported
-/// store has none.
-fn build_tree(
-    store: &MerkleStore,
-    sid: u8,
-    version: Version,
-    leaves: Vec<(Vec<u8>, Vec<u8>)>,
-    ops: &mut Vec<(Cf, Vec<u8>, Vec<u8>)>,
-) -> Result<[u8; 32], StoreError> {
-    let new_root_key = root_key(version);
-    if leaves.is_empty() {
-        ops.push((Cf::Nodes, node_db_key(sid, &new_root_key), encode_node(&Node::Null)));
-        return Ok(EMPTY_ROOT);
-    }
-    let mut values = Vec::with_capacity(leaves.len());
-    for (key, value) in leaves {
-        let hash = key_hash(&key);
-        ops.push((Cf::Values, value_key(sid, &key, version), encode_value(Some(&value))));
-        ops.push((Cf::Preimages, preimage_key(sid, &hash), key));
-        values.push((hash, value));
-    }
-    // jmt reads only the root at `version - 1`, the synthetic empty one.
-    let snap = store.inner.db.snapshot();
-    let reader = TreeView { inner: &store.inner, snap: &snap, sid, null_root: Some(version - 1) };
-    let (roots, batch) = Sha256Jmt::new(&reader).batch_put_value_sets(vec![values], None, version).map_err(tree_err)?;
-    let nodes = batch.node_batch.nodes();
-    if !nodes.contains_key(&new_root_key) {
-        return Err(StoreError::Tree(format!("jmt produced no root for tree {sid} at version {version}")));
-    }
-    ops.reserve(nodes.len());
-    for (nk, node) in nodes {
-        ops.push((Cf::Nodes, node_db_key(sid, nk), encode_node(node)));
-    }
-    let root = roots.first().ok_or_else(|| StoreError::Tree("jmt returned no root hash".into()))?;
-    Ok(root.0)
 }
 
 #[cfg(test)]
@@ -321,7 +279,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::{ChangeSet, StoreConfig};
+    use crate::{AppHash, ChangeSet, StoreConfig, EMPTY_ROOT};
 
     const SUBSTORES: [&str; 4] = ["acc", "bank", "empty", "zeta"];
 

@@ -105,11 +105,8 @@ impl PhaseTotal {
 /// Where the store's time goes.
 #[derive(Debug, Default)]
 pub struct StoreTimings {
-    /// [`crate::MerkleStore::prepare`]: the Merkle update (new nodes and roots of every tree),
-    /// node reads included.
+    /// [`crate::MerkleStore::prepare`]: the Merkle update (the in-memory trees and their roots).
     pub prepare: PhaseCounter,
-    /// Tree nodes read from RocksDB and decoded (inside `prepare`, and for proofs).
-    pub node_reads: PhaseCounter,
     /// [`crate::MerkleStore::commit`] before the write: pruning scans and filling the batch.
     pub commit_batch: PhaseCounter,
     /// [`crate::MerkleStore::commit`]: the one synced RocksDB write of the batch.
@@ -118,8 +115,6 @@ pub struct StoreTimings {
     pub value_reads: PhaseCounter,
     /// [`crate::MerkleStore::get`]s answered by the latest-value cache (count only).
     pub value_cache_hits: PhaseCounter,
-    /// Tree node reads answered by the node cache (count only).
-    pub node_cache_hits: PhaseCounter,
     /// Bytes of the committed write batches.
     pub batch_bytes: AtomicU64,
     /// Records (puts and deletes) of the committed write batches.
@@ -130,12 +125,10 @@ pub struct StoreTimings {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreTimingsTotal {
     pub prepare: PhaseTotal,
-    pub node_reads: PhaseTotal,
     pub commit_batch: PhaseTotal,
     pub commit_write: PhaseTotal,
     pub value_reads: PhaseTotal,
     pub value_cache_hits: PhaseTotal,
-    pub node_cache_hits: PhaseTotal,
     pub batch_bytes: u64,
     pub batch_entries: u64,
 }
@@ -150,12 +143,10 @@ impl StoreTimings {
     pub fn total(&self) -> StoreTimingsTotal {
         StoreTimingsTotal {
             prepare: self.prepare.total(),
-            node_reads: self.node_reads.total(),
             commit_batch: self.commit_batch.total(),
             commit_write: self.commit_write.total(),
             value_reads: self.value_reads.total(),
             value_cache_hits: self.value_cache_hits.total(),
-            node_cache_hits: self.node_cache_hits.total(),
             batch_bytes: self.batch_bytes.load(Relaxed),
             batch_entries: self.batch_entries.load(Relaxed),
         }
@@ -167,12 +158,10 @@ impl StoreTimingsTotal {
     pub fn since(&self, earlier: &StoreTimingsTotal) -> StoreTimingsTotal {
         StoreTimingsTotal {
             prepare: self.prepare.since(&earlier.prepare),
-            node_reads: self.node_reads.since(&earlier.node_reads),
             commit_batch: self.commit_batch.since(&earlier.commit_batch),
             commit_write: self.commit_write.since(&earlier.commit_write),
             value_reads: self.value_reads.since(&earlier.value_reads),
             value_cache_hits: self.value_cache_hits.since(&earlier.value_cache_hits),
-            node_cache_hits: self.node_cache_hits.since(&earlier.node_cache_hits),
             batch_bytes: self.batch_bytes.saturating_sub(earlier.batch_bytes),
             batch_entries: self.batch_entries.saturating_sub(earlier.batch_entries),
         }

@@ -58,8 +58,8 @@ pub enum StoreError {
     InvalidImport(String),
     #[error("database error: {0}")]
     Db(#[from] rocksdb::Error),
+    #[error("unsupported store format: {0}")]
+    UnsupportedFormat(String),
     #[error("corrupt store: {0}")]
     Corrupt(String),
-    #[error("merkle tree error: {0}")]
-    Tree(String),
 }

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use paychain_store::{ChangeSet, Version};
+use paychain_store::{ChangeSet, MerkleStore, Version};
 
 #[test]
 fn prepare_without_commit_is_invisible_after_reopen() {
@@ -115,5 +115,39 @@ fn kill_during_commits_leaves_a_consistent_version() {
         assert_eq!(store.latest_app_hash().unwrap(), fresh_app_hash(&model, latest));
         assert_eq!(store.earliest_version(), Some(latest.saturating_sub(RETENTION - 1).max(1)));
         println!("round {round}: latest {latest}");
+    }
+}
+
+/// A damaged database directory must fail to open, never open as a new, empty store (the node
+/// would then start a different chain from genesis over it).
+#[test]
+fn a_damaged_directory_is_refused_not_taken_for_a_new_store() {
+    type Damage = fn(&std::path::Path);
+    let cases: [(&str, Damage); 3] = [
+        ("garbage CURRENT", |db| std::fs::write(db.join("CURRENT"), b"\x00\x9f garbage").unwrap()),
+        ("truncated MANIFEST", |db| {
+            let m = std::fs::read_dir(db)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("MANIFEST-"))
+                .unwrap();
+            let len = std::fs::metadata(&m).unwrap().len();
+            std::fs::OpenOptions::new().write(true).open(&m).unwrap().set_len(len / 3).unwrap();
+        }),
+        ("missing CURRENT", |db| std::fs::remove_file(db.join("CURRENT")).unwrap()),
+    ];
+    for (what, damage) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = open(dir.path(), None);
+            for v in 1..=3 {
+                commit(&store, v, &block(v));
+            }
+        }
+        damage(dir.path());
+        match MerkleStore::open(dir.path(), cfg(None)) {
+            Err(e) => assert!(e.to_string().to_ascii_lowercase().contains("corrupt"), "{what}: {e}"),
+            Ok(s) => panic!("{what}: opened at {:?}", s.latest_version()),
+        }
     }
 }

@@ -247,14 +247,14 @@ fn pruning_bounds_disk_usage() {
     let at_200 = pruned.debug_entry_counts().unwrap();
     let full_200 = full.debug_entry_counts().unwrap();
     println!("pruned@100 {at_100:?}\npruned@200 {at_200:?}\nfull@200 {full_200:?}");
-    for cf in ["nodes", "values", "preimages", "stale", "stale_values", "roots"] {
+    for cf in ["values", "preimages", "changelog", "roots"] {
         assert!(at_200[cf] <= at_100[cf], "{cf} grew: {} -> {}", at_100[cf], at_200[cf]);
     }
     // 21 live keys + 2 bank/main-ish keys, at most retention+1 versions each.
     assert!(at_200["values"] <= 4 * 30, "{at_200:?}");
     assert!(at_200["preimages"] <= 30, "{at_200:?}");
     assert_eq!(at_200["roots"], 3);
-    assert!(full_200["nodes"] > 10 * at_200["nodes"], "{full_200:?} vs {at_200:?}");
+    assert!(full_200["changelog"] > 10 * at_200["changelog"], "{full_200:?} vs {at_200:?}");
     assert!(full_200["values"] > 10 * at_200["values"]);
     // Still fully readable inside the window.
     for v in 198..=200u64 {
@@ -461,7 +461,7 @@ fn retention_change_on_reopen_and_version_zero() {
     }
     let after = store.debug_entry_counts().unwrap();
     assert_eq!(after["roots"], 5);
-    assert!(after["nodes"] < before["nodes"] / 2, "{before:?} -> {after:?}");
+    assert!(after["changelog"] < before["changelog"] / 2, "{before:?} -> {after:?}");
     assert!(after["values"] < before["values"], "{before:?} -> {after:?}");
     drop(store);
 
@@ -472,4 +472,61 @@ fn retention_change_on_reopen_and_version_zero() {
     assert_eq!(store.earliest_version(), Some(27));
     assert!(matches!(store.app_hash(20), Err(StoreError::VersionPruned { .. })));
     assert!(matches!(store.prepare(u64::MAX, &ChangeSet::new()), Err(StoreError::InvalidVersion(_))));
+}
+
+/// `prepare` stages its block in the in-memory trees. Until it is committed, proofs at
+/// committed versions must see through it; a second `prepare` of the same version replaces it;
+/// committing the *first* prepared block anyway must restage exactly that block.
+#[test]
+fn staged_blocks_are_invisible_until_committed_and_any_prepared_block_commits_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Some(10));
+    commit(&store, 1, &cs(&[("acc", b"a", Some(b"1")), ("acc", b"b", Some(b"1")), ("bank", b"x", Some(b"1"))]));
+    commit(&store, 2, &cs(&[("acc", b"a", Some(b"2")), ("acc", b"c", Some(b"2"))]));
+    let first =
+        store.prepare(3, &cs(&[("acc", b"a", Some(b"3")), ("acc", b"b", None), ("acc", b"d", Some(b"3"))])).unwrap();
+    for (v, a, b) in [(1, Some(&b"1"[..]), Some(&b"1"[..])), (2, Some(b"2"), Some(b"1"))] {
+        assert_eq!(proven_get(&store, "acc", b"a", v).as_deref(), a, "a at {v} with 3 staged");
+        assert_eq!(proven_get(&store, "acc", b"b", v).as_deref(), b, "b at {v} with 3 staged");
+        assert_eq!(proven_get(&store, "acc", b"d", v), None, "d at {v} with 3 staged");
+    }
+    let second = store.prepare(3, &cs(&[("acc", b"a", Some(b"other")), ("bank", b"y", Some(b"3"))])).unwrap();
+    assert_ne!(first.app_hash, second.app_hash);
+    assert_eq!(proven_get(&store, "bank", b"y", 2), None);
+    // The block committed is the first one: the trees must hold it, not the second.
+    let expected = first.app_hash;
+    store.commit(first).unwrap();
+    assert_eq!(store.latest_app_hash(), Some(expected));
+    assert_eq!(proven_get(&store, "acc", b"a", 3), Some(b"3".to_vec()));
+    assert_eq!(proven_get(&store, "acc", b"b", 3), None);
+    assert_eq!(proven_get(&store, "bank", b"y", 3), None);
+    assert!(matches!(store.commit(second), Err(StoreError::StalePrepare { .. })));
+    let next = commit(&store, 4, &cs(&[("acc", b"e", Some(b"4"))]));
+    drop(store);
+    // Rebuilt from the values on open: the same roots, the same proofs.
+    let store = open(dir.path(), Some(10));
+    assert_eq!(store.latest_app_hash(), Some(next));
+    assert_eq!(proven_get(&store, "acc", b"a", 2), Some(b"2".to_vec()));
+    assert_eq!(proven_get(&store, "acc", b"e", 4), Some(b"4".to_vec()));
+}
+
+/// A store written by the format with tree nodes on disk is refused with a message that says
+/// what it is and what to do, not misread.
+#[test]
+fn a_format_one_store_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut opts = rocksdb::Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let db = rocksdb::DB::open_cf(&opts, dir.path(), ["meta", "nodes", "values", "stale"]).unwrap();
+        db.put_cf(db.cf_handle("meta").unwrap(), b"format", [1u8]).unwrap();
+    }
+    match MerkleStore::open(dir.path(), cfg(None)) {
+        Err(e @ StoreError::UnsupportedFormat(_)) => {
+            let msg = e.to_string();
+            assert!(msg.contains("format 1") && msg.contains("state-sync"), "{msg}");
+        }
+        other => panic!("expected UnsupportedFormat, got {other:?}"),
+    }
 }

@@ -115,8 +115,37 @@ pub fn apply(model: &mut Model, changes: &ChangeSet) {
     }
 }
 
-/// App hash of a fresh store holding exactly `model` (committed in one block at `version`):
-/// JMT roots depend only on contents, so this must equal the incrementally built app hash.
+/// The app hash of `model` computed by jmt itself (a substore tree per substore, a main tree
+/// over their roots, every configured substore in it), independently of the store's own
+/// in-memory trees: the hashes must be the ones format 1 (jmt on disk) gave, or a chain would
+/// fork at the upgrade.
+pub fn jmt_app_hash(model: &Model) -> AppHash {
+    use jmt::mock::MockTreeStore;
+    use jmt::{KeyHash, Sha256Jmt};
+    fn root(entries: Vec<(Vec<u8>, Vec<u8>)>) -> [u8; 32] {
+        if entries.is_empty() {
+            return paychain_store::EMPTY_ROOT;
+        }
+        let store = MockTreeStore::default();
+        let set: Vec<(KeyHash, Option<Vec<u8>>)> =
+            entries.into_iter().map(|(k, v)| (KeyHash::with::<sha2::Sha256>(&k), Some(v))).collect();
+        Sha256Jmt::new(&store).put_value_set(set, 0).expect("jmt put").0 .0
+    }
+    let mut names: Vec<&str> = SUBSTORES.to_vec();
+    names.sort();
+    let main = names
+        .iter()
+        .map(|n| {
+            let entries =
+                model.get(*n).map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+            (n.as_bytes().to_vec(), root(entries).to_vec())
+        })
+        .collect();
+    root(main)
+}
+
+/// App hash of `model` (committed in one block at `version`): roots depend only on contents,
+/// so this must equal the incrementally built app hash. Checked against jmt's as well.
 pub fn fresh_app_hash(model: &Model, version: Version) -> AppHash {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), None);
@@ -127,5 +156,7 @@ pub fn fresh_app_hash(model: &Model, version: Version) -> AppHash {
             c.insert(k.clone(), Some(v.clone()));
         }
     }
-    store.prepare(version, &changes).unwrap().app_hash
+    let hash = store.prepare(version, &changes).unwrap().app_hash;
+    assert_eq!(hash, jmt_app_hash(model), "the same app hash as jmt's");
+    hash
 }
