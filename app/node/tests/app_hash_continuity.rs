@@ -1,19 +1,24 @@
 //! A chain made by an earlier build continues unchanged under this one.
 //!
-//! `fixtures/chain-v1/` holds, as a tarball, the RocksDB state of a small
-//! chain after block 3, written by the code of commit 5f8e496 (before the node
-//! crate was split), and the app hash of each of the 6 blocks that code
-//! produced for the fixed workload below (sends, an escrow created with a hash
-//! lock and released in part with its secret, a tx failing its sequence check).
-//! The test opens that database, checks that it reports height 3 and the
-//! recorded hash, runs blocks 4..=6 and expects the recorded hashes; then
-//! replays all 6 blocks from genesis on a fresh store and expects them again.
-//! A refactoring that changes a key, an encoding, an event or a gas cost
+//! `RECORDED` holds the app hash of each of the 6 blocks that the code of
+//! commit 5f8e496 (before the node crate was split) produced for the fixed
+//! workload below (sends, an escrow created with a hash lock and released in
+//! part with its secret, a tx failing its sequence check). Replaying the 6
+//! blocks from genesis on a fresh store must give them again: a refactoring
+//! that changes a key, an encoding, an event, a gas cost or the Merkle hashing
 //! breaks it. Signatures are RFC 6979 (deterministic), block times are fixed.
 //!
-//! To re-record after a deliberate state-machine change (a new chain, not this
-//! one): `RECORD_CONTINUITY_FIXTURE=1 cargo test -p paychaind --test
-//! app_hash_continuity` rewrites the fixture and prints the hashes to paste.
+//! `fixtures/chain-v2/` holds, as a tarball, the RocksDB state after block 3
+//! in the current store format (2, trees in memory; recorded at issue 16): the
+//! test opens it, checks height and hash, and continues it with blocks 4..=6.
+//! `fixtures/chain-v1/` is the same state in store format 1 (jmt nodes on
+//! disk), written by commit 5f8e496: it must be refused with a clear message,
+//! never misread.
+//!
+//! To re-record after a deliberate state-machine or store-format change:
+//! `RECORD_CONTINUITY_FIXTURE=1 cargo test -p paychain-node --test
+//! app_hash_continuity` writes the current-format fixture and prints the
+//! hashes to paste.
 
 mod common;
 
@@ -45,12 +50,18 @@ const RECORDED: [&str; 6] = [
     "8780105ddbc55fa41e4d0ce41542338c9296d4c43d71c46e8291db113da5ea0b",
 ];
 
+/// The fixture in the current store format.
 fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chain-v1")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chain-v2")
 }
 
 fn fixture_tarball() -> PathBuf {
     fixture_dir().join("application.db.tar.gz")
+}
+
+/// The same state in store format 1.
+fn format_one_tarball() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chain-v1/application.db.tar.gz")
 }
 
 fn signed(from: usize, msgs: Vec<Any>, sequence: u64) -> Vec<u8> {
@@ -145,6 +156,17 @@ fn a_chain_from_an_earlier_build_continues_with_the_same_app_hashes() {
         assert_eq!(run_block(&app, h), RECORDED[h as usize - 1], "block {h} continued from the fixture");
     }
     drop(app);
+
+    // A store of format 1 is refused, and says what to do.
+    let old = tempfile::tempdir().unwrap();
+    tar(&["-xzf", format_one_tarball().to_str().unwrap(), "-C", old.path().to_str().unwrap()]);
+    match App::open(&old.path().join("application.db"), AppOptions::default()) {
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.contains("format 1") && msg.contains("state-sync"), "{msg}");
+        }
+        Ok(_) => panic!("a format-1 store was opened"),
+    }
 
     // The same blocks from genesis on a fresh store.
     let fresh = tempfile::tempdir().unwrap();
