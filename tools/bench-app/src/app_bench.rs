@@ -395,7 +395,6 @@ fn print_breakdown(runs: &[BlockRun], args: &AppArgs) {
     let verifications = runs.iter().fold(timing::PhaseTotal::default(), |a, r| add(a, r.app.signature_verifications));
     let hits = count(&|r| r.app.signature_cache_hits.count);
     let value_reads = runs.iter().fold(timing::PhaseTotal::default(), |a, r| add(a, r.store.value_reads));
-    let node_reads = runs.iter().fold(timing::PhaseTotal::default(), |a, r| add(a, r.store.node_reads));
     let batch_bytes = count(&|r| r.store.batch_bytes);
     let batch_entries = count(&|r| r.store.batch_entries);
     println!();
@@ -418,11 +417,11 @@ fn print_breakdown(runs: &[BlockRun], args: &AppArgs) {
         );
     };
     reads("state reads (signature pass and execution)", value_reads, count(&|r| r.store.value_cache_hits.count));
-    reads("tree node reads (Merkle update)", node_reads, count(&|r| r.store.node_cache_hits.count));
     println!(
-        "write batch: {} MiB and {} records per block ({} records per tx)",
+        "write batch: {} MiB and {} records per block ({} bytes and {} records per tx)",
         mib(batch_bytes / u64::from(blocks)),
         batch_entries / u64::from(blocks),
+        batch_bytes / txs.max(1),
         batch_entries / txs.max(1)
     );
     if args.check_tx {

@@ -46,14 +46,6 @@ impl MemTreeArgs {
     }
 }
 
-/// Resident memory of this process (Linux `VmRSS`), in MiB.
-fn rss_mib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024)
-}
-
 fn changes(keys: impl Iterator<Item = usize>, version: u64, value_bytes: usize) -> Vec<Change> {
     keys.map(|i| (key_hash(&key(i)), Some(value_hash(&value(i, version, value_bytes))))).collect()
 }
@@ -68,7 +60,7 @@ pub fn run(args: &MemTreeArgs) -> anyhow::Result<()> {
         args.preload, args.value_bytes, args.blocks, args.block_sizes
     );
     println!("  {}", crate::report::machine_line());
-    let rss_before = rss_mib();
+    let rss_before = crate::report::rss_mib();
     let mut tree = MemTree::new();
     let t = Instant::now();
     const PRELOAD_BATCH: usize = 100_000;
@@ -77,7 +69,7 @@ pub fn run(args: &MemTreeArgs) -> anyhow::Result<()> {
         tree.apply(&changes(start..end, 0, args.value_bytes));
     }
     let preload_time = t.elapsed();
-    let rss_after = rss_mib();
+    let rss_after = crate::report::rss_mib();
     println!(
         "preload: {} keys, {} ms ({} keys/s); {} nodes; resident memory {} -> {} MiB",
         tree.len(),
@@ -124,7 +116,7 @@ pub fn run(args: &MemTreeArgs) -> anyhow::Result<()> {
             per_sec(leaves, total),
             ms(total / args.blocks as u32),
             ms(worst),
-            rss_mib().map_or("?".into(), |m| m.to_string()),
+            crate::report::rss_mib().map_or("?".into(), |m| m.to_string()),
         ));
     }
     println!("\nrows for docs/benchmarks.md:");

@@ -11,7 +11,7 @@ use paychain_store::{timing, ChangeSet, MerkleStore, StoreConfig, StoreTimingsTo
 use rand::SeedableRng as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::report::{average, mib, ms, per_sec, today, us};
+use crate::report::{mib, ms, per_sec, today};
 
 /// The one substore the benchmark writes (the app's busiest trees, `acc` and `bank`, hold
 /// similar keys: a prefix and a 20-byte address).
@@ -162,7 +162,7 @@ pub fn run(args: &StoreArgs) -> anyhow::Result<()> {
         "write ms",
         "max ms",
         "leaves/s",
-        "node rd/lf",
+        "B/leaf",
         "MiB/blk"
     );
     let mut rows = Vec::new();
@@ -173,8 +173,6 @@ pub fn run(args: &StoreArgs) -> anyhow::Result<()> {
         let batch: Duration = runs.iter().map(|r| r.store.commit_batch.duration()).sum();
         let write: Duration = runs.iter().map(|r| r.store.commit_write.duration()).sum();
         let worst = runs.iter().map(|r| r.prepare + r.commit).max().unwrap_or_default();
-        let node_reads: u64 = runs.iter().map(|r| r.store.node_reads.count).sum();
-        let node_read_time: Duration = runs.iter().map(|r| r.store.node_reads.duration()).sum();
         let bytes: u64 = runs.iter().map(|r| r.store.batch_bytes).sum();
         let leaves = (*size * runs.len()) as u64;
         println!(
@@ -187,14 +185,8 @@ pub fn run(args: &StoreArgs) -> anyhow::Result<()> {
             ms(write / n),
             ms(worst),
             per_sec(leaves, prepare + commit),
-            format!("{:.1}", node_reads as f64 / leaves as f64),
+            bytes / leaves,
             mib(bytes / u64::from(n)),
-        );
-        println!(
-            "{:>7}   node reads {} us each, {} ms per block of the prepare",
-            "",
-            us(average(node_read_time, node_reads)),
-            ms(node_read_time / n)
         );
         rows.push(format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -210,7 +202,18 @@ pub fn run(args: &StoreArgs) -> anyhow::Result<()> {
     }
     let on_disk = paychain_store::dir_size(&dir).unwrap_or(0);
     println!();
-    println!("store on disk: {} MiB", mib(on_disk));
+    let rss = |m: Option<u64>| m.map_or("?".into(), |m| m.to_string());
+    println!("store on disk: {} MiB; resident memory {} MiB", mib(on_disk), rss(crate::report::rss_mib()));
+    // What a restart costs: the trees are rebuilt from the latest values.
+    drop(store);
+    let t = Instant::now();
+    let reopened =
+        MerkleStore::open(&dir, StoreConfig { substores: vec![SUBSTORE.to_string()], retention: Some(RETENTION) })?;
+    println!(
+        "reopen (trees rebuilt from the values of version {}): {} ms",
+        reopened.latest_version().unwrap_or_default(),
+        ms(t.elapsed())
+    );
     println!();
     println!("docs/benchmarks.md rows:");
     for row in rows {
