@@ -26,6 +26,7 @@ use paychain_tx::decode::{decode_tx, DecodedTx};
 use paychain_tx::fees::{parse_gas_prices, GasPrice};
 
 use crate::ante::{run_ante, sign_bytes, AnteEnv};
+use crate::mempool::{tx_key, PendingTxs, TxKey};
 use crate::options::AppOptions;
 use crate::sig_cache::SigCache;
 use crate::snapshot::{self, SnapshotManager};
@@ -219,12 +220,14 @@ struct BlockState {
     genesis_app_hash: Option<AppHash>,
     initial_height: u64,
     finalized: Option<PreparedCommit>,
+    /// The finalized block's txs, for the mempool's count (empty when it tracks none).
+    finalized_tx_keys: Vec<TxKey>,
 }
 
-#[derive(Default)]
 struct MempoolState {
     version: Option<u64>,
     writes: Writes,
+    pending: PendingTxs,
 }
 
 struct Inner {
@@ -274,7 +277,11 @@ impl App {
         let snapshots = SnapshotManager::new(snapshot_dir, &options.snapshots)
             .map_err(|e| AppError::Invalid(format!("snapshots: {e:#}")))?;
         let (chain_id, last_block_time) = load_committed(&store)?;
-        let mempool = MempoolState { version: store.latest_version(), writes: Writes::new() };
+        let mempool = MempoolState {
+            version: store.latest_version(),
+            writes: Writes::new(),
+            pending: PendingTxs::new(options.mempool_max_txs),
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -490,6 +497,7 @@ impl App {
         let block = self.block_info(latest.unwrap_or(0) + 1, time);
         let mode = if recheck { ExecMode::ReCheck } else { ExecMode::Check };
         let max = inner.options.max_tx_bytes;
+        let key = tx_key(tx_bytes);
         let outcome = if tx_bytes.len() > max {
             TxOutcome::failed(
                 sdk::tx_too_large(format!("tx size {} exceeds the maximum {max}", tx_bytes.len())),
@@ -497,10 +505,19 @@ impl App {
                 0,
                 Vec::new(),
             )
+        } else if !recheck && mp.pending.is_full_for(&key) {
+            // Before the ante handler: a refused tx must not advance its sender's sequence.
+            let log = format!("{} txs are waiting for a block; resend later", mp.pending.len());
+            TxOutcome::failed(sdk::mempool_is_full(log), 0, 0, Vec::new())
         } else {
             self.run_tx(tx_bytes, mode, &block, &mut state)
         };
         mp.writes = state.into_writes();
+        if outcome.result.is_ok() {
+            mp.pending.passed(key, latest.unwrap_or(0));
+        } else {
+            mp.pending.refused(&key);
+        }
         outcome
     }
 
@@ -572,6 +589,11 @@ impl App {
         let timer = inner.timings.decode.time();
         let decoded: Vec<Result<DecodedTx, SdkError>> =
             txs.par_iter().map(|bytes| decode_tx(bytes, self.modules())).collect();
+        bs.finalized_tx_keys = if inner.mempool.lock().pending.is_empty() {
+            Vec::new()
+        } else {
+            txs.par_iter().map(|t| tx_key(t)).collect()
+        };
         drop(timer);
         let timer = inner.timings.signature_prepass.time();
         self.preverify(&decoded, &state, &block.chain_id);
@@ -648,6 +670,7 @@ impl App {
         let mut mp = inner.mempool.lock();
         mp.version = Some(height);
         mp.writes.clear();
+        mp.pending.committed(&std::mem::take(&mut bs.finalized_tx_keys), height);
         drop((mp, bs));
         inner.snapshots.on_commit(&inner.store, height);
         Ok(height)
@@ -692,6 +715,7 @@ impl App {
             let mut mp = inner.mempool.lock();
             mp.version = inner.store.latest_version();
             mp.writes.clear();
+            mp.pending = PendingTxs::new(inner.options.mempool_max_txs);
         }
         Ok(applied.response)
     }

@@ -7,6 +7,7 @@
 pub mod ante;
 pub mod app;
 pub mod genesis;
+pub mod mempool;
 pub mod options;
 pub mod sig_cache;
 pub mod snapshot;

@@ -3,9 +3,9 @@
 
 use crate::snapshot::SnapshotOptions;
 
-/// The app's options. Only `minimum_gas_prices` and `max_tx_bytes` affect
-/// which txs are accepted, and only in CheckTx (the mempool): block execution
-/// must not depend on node-local settings.
+/// The app's options. Only `minimum_gas_prices`, `max_tx_bytes` and
+/// `mempool_max_txs` affect which txs are accepted, and only in CheckTx (the
+/// mempool): block execution must not depend on node-local settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppOptions {
     /// Lowest fee per unit of gas CheckTx accepts, e.g. `"0.025upay"` (empty = any fee).
@@ -14,6 +14,9 @@ pub struct AppOptions {
     pub state_retention: u64,
     /// Largest tx CheckTx accepts, in bytes.
     pub max_tx_bytes: usize,
+    /// Most txs CheckTx lets wait for a block at once; beyond it new txs get the retryable
+    /// "mempool is full" (0 = no app limit; see [`crate::mempool`]).
+    pub mempool_max_txs: usize,
     pub snapshots: SnapshotOptions,
 }
 
@@ -23,6 +26,8 @@ impl Default for AppOptions {
             minimum_gas_prices: String::new(),
             state_retention: 100_000,
             max_tx_bytes: 1024 * 1024,
+            // No limit in process (tests, benchmarks); a node's app.toml sets one.
+            mempool_max_txs: 0,
             snapshots: SnapshotOptions::default(),
         }
     }

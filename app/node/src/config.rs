@@ -20,6 +20,11 @@ pub struct AppConfig {
     pub state_retention: u64,
     /// Largest tx accepted, in bytes.
     pub max_tx_bytes: usize,
+    /// Most txs this node's CheckTx lets wait for a block at once; new txs beyond it are refused
+    /// with the SDK's retryable "mempool is full" (code 20) instead of being dropped by CometBFT
+    /// after they were accepted. Keep it below CometBFT's `mempool.size` by the txs that can
+    /// arrive at once (`init` writes `size - max(size/10, 1000)`); 0 = no limit.
+    pub mempool_max_txs: usize,
     /// Log filter (`error`, `warn`, `info`, `debug`, or a tracing filter string).
     pub log_level: String,
     /// Log line format on stderr: `text` (for people) or `json` (one object per line, for log shippers).
@@ -68,6 +73,8 @@ impl Default for AppConfig {
             minimum_gas_prices: String::new(),
             state_retention: app.state_retention,
             max_tx_bytes: app.max_tx_bytes,
+            // For CometBFT's default mempool.size.
+            mempool_max_txs: paychain_app::mempool::max_txs_for_cometbft_size(5_000),
             log_level: "info".to_string(),
             log_format: LogFormat::Text,
             grpc_address: "127.0.0.1:9090".to_string(),
@@ -112,6 +119,7 @@ impl AppConfig {
             minimum_gas_prices: self.minimum_gas_prices.clone(),
             state_retention: self.state_retention,
             max_tx_bytes: self.max_tx_bytes,
+            mempool_max_txs: self.mempool_max_txs,
             snapshots: SnapshotOptions {
                 interval: self.snapshot_interval,
                 keep_recent: self.snapshot_keep_recent,

@@ -246,6 +246,40 @@ fn check_tx_enforces_min_gas_price_and_tracks_sequences() {
     assert_eq!(code(&chain.app.check_tx(&big, false)).1, 21);
 }
 
+/// Past `mempool_max_txs` a new tx gets the SDK's retryable "mempool is full" before the ante
+/// handler runs: the sender's sequence does not move, so the same tx goes in once a block has
+/// made room, and so does the sender's next one.
+#[test]
+fn a_full_mempool_refuses_new_txs_without_moving_the_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = ServedApp::open(dir.path(), AppConfig { mempool_max_txs: 2, ..config() }).unwrap();
+    let mut chain = Chain { app, height: 0, _dir: Some(dir) };
+    chain.app.init_chain(CHAIN_ID, 1, &funded_app_state(3)).unwrap();
+    chain.block(&[]);
+    let to = key(2).address;
+    let (a0, b0, b1) = (send(0, &to, "1", 0), send(1, &to, "1", 0), send(1, &to, "1", 1));
+    assert_eq!(code(&chain.app.check_tx(&a0, false)).1, 0);
+    assert_eq!(code(&chain.app.check_tx(&b0, false)).1, 0);
+    let refused = chain.app.check_tx(&b1, false);
+    assert_eq!(code(&refused), ("sdk".into(), 20), "{:?}", refused.result);
+    assert!(refused.result.unwrap_err().log.contains("mempool is full"));
+    // After a block that took neither, the waiting txs are rechecked, not refused, at the limit.
+    chain.block(&[]);
+    assert_eq!(code(&chain.app.check_tx(&a0, true)).1, 0);
+    assert_eq!(code(&chain.app.check_tx(&b0, true)).1, 0);
+    assert_eq!(code(&chain.app.check_tx(&b1, false)).1, 20, "still full");
+
+    // The block takes a0 only; b0 is rechecked and waits; b1 now fits and its sequence is right.
+    let (results, _) = chain.block(&[a0]);
+    assert_eq!(code(&results[0]).1, 0);
+    assert_eq!(code(&chain.app.check_tx(&b0, true)).1, 0);
+    assert_eq!(code(&chain.app.check_tx(&b1, false)).1, 0, "resent after room was made");
+    assert_eq!(code(&chain.app.check_tx(&send(0, &to, "1", 1), false)).1, 20, "full again");
+    let (results, _) = chain.block(&[b0, b1]);
+    assert!(results.iter().all(|r| code(r).1 == 0));
+    assert_eq!(code(&chain.app.check_tx(&send(0, &to, "1", 1), false)).1, 0);
+}
+
 #[test]
 fn simulate_reports_gas_without_a_signature() {
     let mut chain = Chain::new(2);

@@ -149,6 +149,7 @@ pub fn init_home(comet: &CometBft, home: &Path, opts: &InitOptions) -> anyhow::R
     let config = AppConfig {
         abci_address: opts.abci_address,
         minimum_gas_prices: opts.minimum_gas_prices.clone(),
+        mempool_max_txs: paychain_app::mempool::max_txs_for_cometbft_size(opts.mempool_size),
         ..Default::default()
     };
     config.save(home)?;
