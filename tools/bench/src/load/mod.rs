@@ -88,6 +88,12 @@ pub struct LoadArgs {
     pub connections: Option<usize>,
     #[arg(long, value_enum, default_value_t = Broadcast::Sync)]
     pub broadcast: Broadcast,
+    /// Resend a tx the node refused with "mempool is full" (after 50 ms, until the drain ends)
+    /// before the connection's next one, as a payment client does; its latency counts from the
+    /// first attempt. Without it, a refused tx is dropped and every later tx of its account
+    /// fails its sequence check
+    #[arg(long)]
+    pub resend_when_full: bool,
     /// After the load, how long to wait for the accepted txs to commit
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub drain: Duration,
@@ -333,9 +339,11 @@ impl Plan {
 /// What happened to one submitted tx.
 #[derive(Clone, Debug)]
 struct Submission {
-    /// When it was due and when it went out, since the start of the load.
+    /// When it was due and when it first went out, since the start of the load.
     due: Duration,
     sent: Duration,
+    /// How often it was sent again after "mempool is full" (`--resend-when-full`).
+    resends: u32,
     /// `None` if the node took it; else why not (normalized, to group reasons).
     refused: Option<String>,
 }
@@ -390,8 +398,10 @@ async fn drive(plan: &Plan, urls: &[String], args: &LoadArgs) -> anyhow::Result<
     let mut workers = Vec::with_capacity(plan.per_connection.len());
     for (c, indexes) in plan.per_connection.iter().enumerate() {
         let client = NodeClient::new(&urls[c % urls.len()])?;
-        let (txs, indexes, mode) = (plan.txs.clone(), indexes.clone(), args.broadcast);
-        workers.push(tokio::spawn(submit(client, txs, indexes, t0, interval_nanos, mode)));
+        let (txs, indexes) = (plan.txs.clone(), indexes.clone());
+        let resend_until = args.resend_when_full.then(|| t0 + args.duration + args.drain);
+        let sending = Sending { t0, interval_nanos, mode: args.broadcast, resend_until };
+        workers.push(tokio::spawn(submit(client, txs, indexes, sending)));
     }
     let mut submissions = vec![None; plan.txs.len()];
     for w in workers {
@@ -464,38 +474,70 @@ async fn drive(plan: &Plan, urls: &[String], args: &LoadArgs) -> anyhow::Result<
     })
 }
 
+/// How a connection sends its txs.
+#[derive(Clone, Copy)]
+struct Sending {
+    t0: Instant,
+    interval_nanos: u128,
+    mode: Broadcast,
+    /// Resend "mempool is full" refusals until then (`--resend-when-full`).
+    resend_until: Option<Instant>,
+}
+
+/// How long a resending client waits before trying a full mempool again.
+const RESEND_AFTER: Duration = Duration::from_millis(50);
+
 /// Sends `indexes` in order, each at its due time (`t0 + j / rate`), or at once when late.
 async fn submit(
     client: NodeClient,
     txs: Arc<Vec<Vec<u8>>>,
     indexes: Vec<usize>,
-    t0: Instant,
-    interval_nanos: u128,
-    mode: Broadcast,
+    how: Sending,
 ) -> Vec<(usize, Submission)> {
     let mut out = Vec::with_capacity(indexes.len());
     for j in indexes {
         if interrupt::interrupted() {
             break;
         }
-        let due = Duration::from_nanos(u64::try_from(j as u128 * interval_nanos).unwrap_or(u64::MAX));
-        tokio::time::sleep_until((t0 + due).into()).await;
-        let sent = t0.elapsed();
-        let refused = match mode {
-            Broadcast::Sync => match client.http().broadcast_tx_sync(txs[j].clone()).await {
-                Ok(r) if r.code.is_ok() => None,
-                Ok(r) => Some(format!("CheckTx code {} ({}): {}", r.code.value(), r.codespace, normalize(&r.log))),
-                Err(e) => Some(format!("RPC error: {}", normalize(&rpc_error_text(&e)))),
-            },
-            Broadcast::Async => match client.http().broadcast_tx_async(txs[j].clone()).await {
-                Ok(r) if r.code.is_ok() => None,
-                Ok(r) => Some(format!("code {}: {}", r.code.value(), normalize(&r.log))),
-                Err(e) => Some(format!("RPC error: {}", normalize(&rpc_error_text(&e)))),
-            },
+        let due = Duration::from_nanos(u64::try_from(j as u128 * how.interval_nanos).unwrap_or(u64::MAX));
+        tokio::time::sleep_until((how.t0 + due).into()).await;
+        let sent = how.t0.elapsed();
+        let mut resends = 0;
+        let refused = loop {
+            let refused = broadcast(&client, &txs[j], how.mode).await;
+            let retry = how.resend_until.is_some_and(|until| Instant::now() + RESEND_AFTER < until)
+                && refused.as_deref().is_some_and(is_mempool_full);
+            if !retry || interrupt::interrupted() {
+                break refused;
+            }
+            resends += 1;
+            tokio::time::sleep(RESEND_AFTER).await;
         };
-        out.push((j, Submission { due, sent, refused }));
+        out.push((j, Submission { due, sent, resends, refused }));
     }
     out
+}
+
+/// Sends one tx: `None` if the node took it, else why not (normalized).
+async fn broadcast(client: &NodeClient, tx: &[u8], mode: Broadcast) -> Option<String> {
+    match mode {
+        Broadcast::Sync => match client.http().broadcast_tx_sync(tx.to_vec()).await {
+            Ok(r) if r.code.is_ok() => None,
+            Ok(r) => Some(format!("CheckTx code {} ({}): {}", r.code.value(), r.codespace, normalize(&r.log))),
+            Err(e) => Some(format!("RPC error: {}", normalize(&rpc_error_text(&e)))),
+        },
+        Broadcast::Async => match client.http().broadcast_tx_async(tx.to_vec()).await {
+            Ok(r) if r.code.is_ok() => None,
+            Ok(r) => Some(format!("code {}: {}", r.code.value(), normalize(&r.log))),
+            Err(e) => Some(format!("RPC error: {}", normalize(&rpc_error_text(&e)))),
+        },
+    }
+}
+
+/// CometBFT's refusal of a tx because its mempool holds `mempool.size` txs (or bytes): the one
+/// refusal a client should simply retry.
+fn is_mempool_full(reason: &str) -> bool {
+    reason.contains("mempool is full")
 }
 
 /// A reason with its numbers blanked, so "expected 5, got 6" and "expected 7, got 8" group.
@@ -587,6 +629,8 @@ fn report(
 ) -> anyhow::Result<()> {
     let submitted: Vec<&Submission> = data.submissions.iter().flatten().collect();
     let accepted = submitted.iter().filter(|s| s.refused.is_none()).count();
+    let resends: u64 = submitted.iter().map(|s| u64::from(s.resends)).sum();
+    let resent = submitted.iter().filter(|s| s.resends > 0).count();
     let mut reasons: HashMap<&str, u64> = HashMap::new();
     for s in &submitted {
         if let Some(r) = &s.refused {
@@ -638,6 +682,9 @@ fn report(
     reasons.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     for (reason, n) in reasons.iter().take(SHOWN_REASONS) {
         println!("  refused {n}×: {reason}");
+    }
+    if args.resend_when_full {
+        println!("  resent after \"mempool is full\": {resent} txs, {resends} resends in all");
     }
     println!(
         "  sending lag behind schedule: p50 {} ms, p99 {} ms, max {} ms (large = the generator or the node could not keep up)",
@@ -770,6 +817,15 @@ mod tests {
             "account sequence mismatch, expected #, got ##"
         );
         assert_eq!(normalize(&"x".repeat(300)).len(), 120);
+    }
+
+    #[test]
+    fn only_a_full_mempool_is_resent() {
+        // CometBFT v0.38's ErrMempoolIsFull, as the RPC error reaches us and after normalizing.
+        let full = "mempool is full: number of txs 10000 (max: 10000), total txs bytes 2403551 (max: 1073741824)";
+        assert!(is_mempool_full(&format!("RPC error: {}", normalize(full))));
+        assert!(!is_mempool_full(&normalize("CheckTx code 32 (sdk): account sequence mismatch, expected 5, got 6")));
+        assert!(!is_mempool_full("RPC error: tx already exists in cache"));
     }
 
     #[test]
