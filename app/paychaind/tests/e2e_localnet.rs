@@ -206,10 +206,13 @@ fn a_new_node_joins_by_state_sync_refusing_corrupt_chunks() {
     let (senders, recipients) = accounts();
     let net = TestNet::init(4, 1, &genesis_funds(&senders), &["--snapshot-interval", "10"]);
     let validators = ["node0", "node1", "node2", "node3"];
-    // Small chunks, so a snapshot has many and each can be refused on its own.
+    // Small chunks, so a snapshot has many and each can be refused on its own. Every snapshot
+    // kept: CometBFT does not give up a snapshot whose chunks its peers stop serving, so one
+    // pruned mid-restore (10 blocks are ~6 s here) would stall the new node for good.
     for n in validators {
         let mut c = paychain_node::config::AppConfig::load(&net.home(n)).unwrap();
         c.snapshot_chunk_bytes = 256;
+        c.snapshot_keep_recent = 1_000;
         c.save(&net.home(n)).unwrap();
     }
     net.ok(&["start"]);
