@@ -497,7 +497,7 @@ impl App {
         let block = self.block_info(latest.unwrap_or(0) + 1, time);
         let mode = if recheck { ExecMode::ReCheck } else { ExecMode::Check };
         let max = inner.options.max_tx_bytes;
-        let key = tx_key(tx_bytes);
+        let key = mp.pending.is_limited().then(|| tx_key(tx_bytes));
         let outcome = if tx_bytes.len() > max {
             TxOutcome::failed(
                 sdk::tx_too_large(format!("tx size {} exceeds the maximum {max}", tx_bytes.len())),
@@ -505,7 +505,7 @@ impl App {
                 0,
                 Vec::new(),
             )
-        } else if !recheck && mp.pending.is_full_for(&key) {
+        } else if !recheck && key.is_some_and(|k| mp.pending.is_full_for(&k)) {
             // Before the ante handler: a refused tx must not advance its sender's sequence.
             let log = format!("{} txs are waiting for a block; resend later", mp.pending.len());
             TxOutcome::failed(sdk::mempool_is_full(log), 0, 0, Vec::new())
@@ -513,10 +513,12 @@ impl App {
             self.run_tx(tx_bytes, mode, &block, &mut state)
         };
         mp.writes = state.into_writes();
-        if outcome.result.is_ok() {
-            mp.pending.passed(key, latest.unwrap_or(0));
-        } else {
-            mp.pending.refused(&key);
+        if let Some(key) = key {
+            if outcome.result.is_ok() {
+                mp.pending.passed(key, latest.unwrap_or(0));
+            } else if recheck {
+                mp.pending.recheck_failed(&key);
+            }
         }
         outcome
     }

@@ -64,15 +64,21 @@ impl PendingTxs {
         self.max > 0 && self.txs.len() >= self.max && !self.txs.contains_key(key)
     }
 
+    /// Whether there is a limit (without one nothing is tracked and no tx key is needed).
+    pub fn is_limited(&self) -> bool {
+        self.max > 0
+    }
+
     /// CheckTx (new or recheck) passed the tx at committed height `height`.
     pub fn passed(&mut self, key: TxKey, height: u64) {
-        if self.max > 0 {
+        if self.is_limited() {
             self.txs.insert(key, height);
         }
     }
 
-    /// CheckTx refused the tx: CometBFT does not keep it.
-    pub fn refused(&mut self, key: &TxKey) {
+    /// A recheck refused the tx: CometBFT removes it from its mempool. (A *new* CheckTx that
+    /// fails changes nothing: if the same bytes are already waiting, CometBFT keeps that copy.)
+    pub fn recheck_failed(&mut self, key: &TxKey) {
         self.txs.remove(key);
     }
 
@@ -102,7 +108,7 @@ mod tests {
         p.committed(&[a], 6);
         assert!(!p.is_full_for(&c));
         p.passed(c, 6);
-        p.refused(&b);
+        p.recheck_failed(&b);
         assert_eq!(p.len(), 1);
     }
 
@@ -123,6 +129,7 @@ mod tests {
     #[test]
     fn no_limit_tracks_nothing() {
         let mut p = PendingTxs::new(0);
+        assert!(!p.is_limited());
         p.passed(tx_key(b"a"), 1);
         assert!(p.is_empty());
         assert!(!p.is_full_for(&tx_key(b"b")));

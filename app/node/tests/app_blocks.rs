@@ -263,6 +263,9 @@ fn a_full_mempool_refuses_new_txs_without_moving_the_sequence() {
     let refused = chain.app.check_tx(&b1, false);
     assert_eq!(code(&refused), ("sdk".into(), 20), "{:?}", refused.result);
     assert!(refused.result.unwrap_err().log.contains("mempool is full"));
+    // The same bytes again as a new tx fail their sequence check; the waiting copy still counts.
+    assert_eq!(code(&chain.app.check_tx(&a0, false)).1, 32);
+    assert_eq!(code(&chain.app.check_tx(&b1, false)).1, 20, "a0 still waits");
     // After a block that took neither, the waiting txs are rechecked, not refused, at the limit.
     chain.block(&[]);
     assert_eq!(code(&chain.app.check_tx(&a0, true)).1, 0);

@@ -336,6 +336,8 @@ fn home_with_blocks(root: &Path) -> PathBuf {
     assert!(o.status.success(), "{}", show(&o));
     // Off the default ports, and nothing listening: the test only needs the store opened.
     let mut config = AppConfig::load(&home).unwrap();
+    // `init` sizes the app's admission limit from its CometBFT mempool.size (default 5,000).
+    assert_eq!(config.mempool_max_txs, paychain_app::mempool::max_txs_for_cometbft_size(5_000));
     config.abci_address = "127.0.0.1:0".parse().unwrap();
     config.grpc_address.clear();
     config.rest_address.clear();

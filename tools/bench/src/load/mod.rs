@@ -824,6 +824,9 @@ mod tests {
         // CometBFT v0.38's ErrMempoolIsFull, as the RPC error reaches us and after normalizing.
         let full = "mempool is full: number of txs 10000 (max: 10000), total txs bytes 2403551 (max: 1073741824)";
         assert!(is_mempool_full(&format!("RPC error: {}", normalize(full))));
+        // Our app's admission refusal (sdk code 20), as a CheckTx result.
+        let ours = "CheckTx code 20 (sdk): 9000 txs are waiting for a block; resend later: mempool is full";
+        assert!(is_mempool_full(&normalize(ours)));
         assert!(!is_mempool_full(&normalize("CheckTx code 32 (sdk): account sequence mismatch, expected 5, got 6")));
         assert!(!is_mempool_full("RPC error: tx already exists in cache"));
     }
