@@ -221,6 +221,11 @@ impl NodeClient {
 
     /// The account at `address`, or `None` if it does not exist yet.
     pub async fn account(&self, address: &Address, height: Option<u64>) -> anyhow::Result<Option<AccountInfo>> {
+        self.account_by_bech32(&address.to_string(), height).await
+    }
+
+    /// [`Self::account`] by its bech32 text, so any Cosmos SDK chain's prefix works.
+    pub async fn account_by_bech32(&self, address: &str, height: Option<u64>) -> anyhow::Result<Option<AccountInfo>> {
         let req = QueryAccountRequest { address: address.to_string() };
         match self.grpc_query::<_, QueryAccountResponse>(ACCOUNT_QUERY_PATH, &req, height).await {
             Ok(resp) => {

@@ -29,6 +29,12 @@ pub fn msg_send(from: &Address, to: &Address, amount: &Coins) -> Any {
 /// A `MsgMultiSend` from one sender paying `each` to every recipient. The
 /// single input is the sum of the outputs, as the bank module requires.
 pub fn msg_multi_send(from: &Address, recipients: &[Address], each: &Coins) -> anyhow::Result<Any> {
+    let recipients: Vec<String> = recipients.iter().map(ToString::to_string).collect();
+    msg_multi_send_bech32(&from.to_string(), &recipients, each)
+}
+
+/// [`msg_multi_send`] with addresses as bech32 text, for any Cosmos SDK chain's prefix.
+pub fn msg_multi_send_bech32(from: &str, recipients: &[String], each: &Coins) -> anyhow::Result<Any> {
     if recipients.is_empty() {
         bail!("multi-send needs at least one recipient");
     }
@@ -38,7 +44,7 @@ pub fn msg_multi_send(from: &Address, recipients: &[Address], each: &Coins) -> a
     }
     let msg = MsgMultiSend {
         inputs: vec![Input { address: from.to_string(), coins: total.to_proto() }],
-        outputs: recipients.iter().map(|to| Output { address: to.to_string(), coins: each.to_proto() }).collect(),
+        outputs: recipients.iter().map(|to| Output { address: to.clone(), coins: each.to_proto() }).collect(),
     };
     Ok(Any { type_url: MSG_MULTI_SEND_TYPE_URL.to_string(), value: msg.encode_to_vec() })
 }

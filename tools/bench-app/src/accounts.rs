@@ -4,6 +4,7 @@
 use cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::Fee;
 use cosmos_sdk_proto::Any;
+use paychain_framework::address::ACCOUNT_PREFIX;
 use paychain_framework::{Address, Coins};
 use paychain_tx::build::{build_signed_tx, tx_body, SignerData};
 use prost::Message as _;
@@ -79,10 +80,17 @@ pub struct Send<'a> {
 }
 
 impl Send<'_> {
+    /// Signed for paychain (its `pay` addresses).
     pub fn sign(&self, chain_id: &str, fee: &Fee) -> Vec<u8> {
+        self.sign_with_prefix(chain_id, fee, ACCOUNT_PREFIX)
+    }
+
+    /// Signed for a Cosmos SDK chain whose addresses have bech32 `prefix` (the same keys and
+    /// address bytes: SDK chains derive both the same way).
+    pub fn sign_with_prefix(&self, chain_id: &str, fee: &Fee, prefix: &str) -> Vec<u8> {
         let msg = MsgSend {
-            from_address: self.from.address.to_string(),
-            to_address: self.to.to_string(),
+            from_address: self.from.address.to_bech32_with_prefix(prefix),
+            to_address: self.to.to_bech32_with_prefix(prefix),
             amount: self.amount.to_proto(),
         };
         let any = Any { type_url: "/cosmos.bank.v1beta1.MsgSend".into(), value: msg.encode_to_vec() };
@@ -94,16 +102,16 @@ impl Send<'_> {
 }
 
 /// Appends `accounts` to a genesis `app_state` (`auth.accounts`, `bank.balances`) with account
-/// numbers `first_number + i`, each holding `coins`, and clears `bank.supply` so InitChain
-/// computes it from the balances. In bulk: the CLI's one-at-a-time `add-account` rescans the
+/// numbers `first_number + i`, each holding `coins`, with bech32 `prefix` addresses, and clears
+/// `bank.supply` so InitChain computes it from the balances (paychain and the Cosmos SDK both do). In bulk: the CLI's one-at-a-time `add-account` rescans the
 /// whole genesis per account, which is quadratic in the account count.
-pub fn fund_in_app_state(app_state: &mut Value, accounts: &[Account], first_number: u64, coins: &Coins) {
+pub fn fund_in_app_state(app_state: &mut Value, accounts: &[Account], first_number: u64, coins: &Coins, prefix: &str) {
     let coins_json: Value = coins.iter().map(|c| json!({"denom": c.denom, "amount": c.amount.to_string()})).collect();
     let entries: Vec<(Value, Value)> = accounts
         .par_iter()
         .enumerate()
         .map(|(i, a)| {
-            let address = a.address.to_string();
+            let address = a.address.to_bech32_with_prefix(prefix);
             let account = json!({"@type": "/cosmos.auth.v1beta1.BaseAccount", "address": address,
                 "pub_key": null, "account_number": (first_number + i as u64).to_string(), "sequence": "0"});
             (account, json!({"address": address, "coins": coins_json}))
@@ -158,7 +166,7 @@ mod tests {
         let mut state = paychain_app::genesis::default_app_state("upay");
         assert_eq!(next_account_number(&state), 0);
         let accounts = derive_accounts(&secret_from_u64(1), 3);
-        fund_in_app_state(&mut state, &accounts, 0, &"5upay".parse().unwrap());
+        fund_in_app_state(&mut state, &accounts, 0, &"5upay".parse().unwrap(), ACCOUNT_PREFIX);
         assert_eq!(next_account_number(&state), 3);
         assert_eq!(state["bank"]["balances"][2]["coins"][0]["amount"], "5");
         assert_eq!(state["auth"]["accounts"][2]["account_number"], "2");

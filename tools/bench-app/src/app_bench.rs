@@ -194,7 +194,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
 fn build_genesis(db: &Path, accounts: &[crate::accounts::Account], keys_time: Duration) -> anyhow::Result<App> {
     let t = Instant::now();
     let mut app_state = paychain_app::genesis::default_app_state(DENOM);
-    fund_in_app_state(&mut app_state, accounts, 0, &FUNDS.parse()?);
+    fund_in_app_state(&mut app_state, accounts, 0, &FUNDS.parse()?, paychain_framework::address::ACCOUNT_PREFIX);
     let genesis_bytes = serde_json::to_vec(&app_state)?;
     drop(app_state);
     let json_time = t.elapsed();

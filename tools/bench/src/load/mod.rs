@@ -9,8 +9,10 @@
 //! median time of the previous block's commit votes) and precedes the commit. Blocks are fetched only after the load, so the generator costs the
 //! node one small `/status` (and a `/num_unconfirmed_txs` every [`MEMPOOL_POLL`]) meanwhile.
 
+mod chain;
 mod fund;
 mod interrupt;
+mod simd;
 mod target;
 
 use std::collections::HashMap;
@@ -23,28 +25,25 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, ensure, Context as _};
 use clap::{Args, ValueEnum};
 use paychain_client::rpc::rpc_error_text;
-use paychain_client::tx::fee;
 use paychain_client::NodeClient;
-use paychain_framework::Coins;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use tendermint_rpc::Client as _;
 
+use chain::ChainFormat;
 use fund::OnChain;
 use paychain_app::app::AppTimingsTotal;
 use paychain_bench_app::accounts::{derive_accounts, first_key_of, Account, Send};
 use paychain_bench_app::report::{average, median, ms, parse_duration, per_sec, percent, quantile, today, us};
 use paychain_store::timing::{self, PhaseTotal};
 use paychain_store::StoreTimingsTotal;
+use simd::SpawnedSimd;
 use target::{LocalnetTarget, SpawnOptions, SpawnedValidator};
 
 /// How often the committed height is polled: the resolution of the latency figures.
 const HEIGHT_POLL: Duration = Duration::from_millis(10);
 /// How often the mempool's size is sampled.
 const MEMPOOL_POLL: Duration = Duration::from_millis(500);
-/// Fee and gas limit of every send, as in the app benchmark.
-const FEE: &str = "5000upay";
-const GAS_LIMIT: u64 = 200_000;
 /// Each account's funds: its sends (1upay + fee each) many times over.
 const FUNDS_PER_ACCOUNT: u128 = 1_000_000_000;
 /// Rejection reasons shown in the report.
@@ -58,7 +57,25 @@ pub enum Broadcast {
     Async,
 }
 
-#[derive(Args, Debug)]
+/// Which node a started validator runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Node {
+    /// paychaind (the app in this process) with CometBFT
+    Paychain,
+    /// the Cosmos SDK v0.50's simd (ibc-go v8 simapp, `--simd-bin`), CometBFT in its process
+    Simd,
+}
+
+impl Node {
+    fn name(self) -> &'static str {
+        match self {
+            Node::Paychain => "paychain",
+            Node::Simd => "simd",
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct LoadArgs {
     /// Submit to these CometBFT RPC endpoints (comma-separated; blocks are read from the first)
     /// instead of starting a validator
@@ -74,9 +91,26 @@ pub struct LoadArgs {
     /// Sending accounts (each sends to the next; sends of one account go out in order)
     #[arg(long, default_value_t = 10_000)]
     pub accounts: usize,
-    /// Offered load, txs per second
-    #[arg(long, default_value_t = 1_000)]
-    pub rate: u64,
+    /// Offered load, txs per second; several (comma-separated) run one after another, each on a
+    /// chain started afresh (or, with --rpc/--localnet, with the accounts' next sequences)
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
+    pub rate: Vec<u64>,
+    /// The started validator's node
+    #[arg(long, value_enum, default_value_t = Node::Paychain, conflicts_with_all = ["rpc", "localnet"])]
+    pub node: Node,
+    /// At each rate, run paychain and then the Cosmos SDK's simd with the same CometBFT settings,
+    /// accounts and load, and report them side by side
+    #[arg(long, conflicts_with_all = ["rpc", "localnet", "node"])]
+    pub side_by_side: bool,
+    /// simd, for --node simd and --side-by-side [default: $SIMD_BIN, else .cache/bin/simd]
+    #[arg(long, value_name = "PATH")]
+    pub simd_bin: Option<PathBuf>,
+    /// With --rpc: the chain's bech32 account prefix (any Cosmos SDK chain; e.g. cosmos)
+    #[arg(long, requires = "rpc", default_value = "pay")]
+    pub bech32_prefix: String,
+    /// With --rpc: the denom sent and paid in fees (5000 per send, gas limit 200,000)
+    #[arg(long, requires = "rpc", default_value = "upay")]
+    pub denom: String,
     /// How long to submit, e.g. 60s or 2m
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub duration: Duration,
@@ -117,7 +151,8 @@ pub struct LoadArgs {
     /// mempool.recheck=false or consensus.timeout_propose=1s
     #[arg(long = "cometbft-config", value_name = "TABLE.KEY=VALUE", value_parser = target::parse_config_override)]
     pub cometbft_config: Vec<target::ConfigOverride>,
-    /// Started validator: its home (kept; must not exist) [default: a temporary directory]
+    /// Started validator: its home (kept; must not exist; with several runs, one directory per
+    /// run inside it) [default: a temporary directory]
     #[arg(long)]
     pub home: Option<PathBuf>,
     /// The cometbft binary [default: from PATH or ~/go/bin]
@@ -132,41 +167,126 @@ pub struct LoadArgs {
 struct Target {
     /// Short name for the results row.
     label: String,
+    chain: ChainFormat,
     description: String,
     rpc_urls: Vec<String>,
     chain_id: String,
     settings: String,
     /// Running only for a validator this run started (stopped when dropped).
-    spawned: Option<SpawnedValidator>,
+    spawned: Option<Spawned>,
     accounts: Vec<OnChain>,
+}
+
+/// A validator this run started.
+enum Spawned {
+    Paychain(Box<SpawnedValidator>),
+    Simd(Box<SpawnedSimd>),
+}
+
+impl Spawned {
+    fn ensure_running(&mut self) -> anyhow::Result<()> {
+        match self {
+            Spawned::Paychain(v) => v.ensure_running(),
+            Spawned::Simd(v) => v.ensure_running(),
+        }
+    }
+
+    fn stop(&mut self) {
+        match self {
+            Spawned::Paychain(v) => v.stop(),
+            Spawned::Simd(v) => v.stop(),
+        }
+    }
+
+    /// The app running in this process, whose phase timers can be read.
+    fn paychain_app(&self) -> Option<&paychain_app::app::App> {
+        match self {
+            Spawned::Paychain(v) => Some(v.app()),
+            Spawned::Simd(_) => None,
+        }
+    }
+}
+
+/// One run's headline numbers, for the table after several runs.
+#[derive(Clone, Debug)]
+struct RunSummary {
+    node: &'static str,
+    rate: u64,
+    /// Committed during the load, and the load's length.
+    committed_in_load: u64,
+    load_end: Duration,
+    p50: Duration,
+    p99: Duration,
+    interval: Duration,
+    refused: usize,
+}
+
+impl RunSummary {
+    fn committed_per_sec(&self) -> f64 {
+        self.committed_in_load as f64 / self.load_end.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
 }
 
 pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
     ensure!(args.accounts >= 2, "--accounts must be at least 2");
-    ensure!(args.rate >= 1 && args.connections != Some(0), "--rate and --connections must be positive");
-    let connections = args.connections.unwrap_or_else(|| default_connections(args.rate));
+    ensure!(!args.rate.is_empty() && args.rate.iter().all(|r| *r >= 1), "--rate must be positive");
+    ensure!(args.connections != Some(0), "--connections must be positive");
     ensure!(!args.duration.is_zero(), "--duration must be positive");
     ensure!(matches!(args.tx_index.as_str(), "kv" | "null"), "--tx-index must be kv or null");
-    let total = u64::try_from(u128::from(args.rate) * args.duration.as_millis() / 1000)?;
-    let total = usize::try_from(total)?;
-    ensure!(total >= 1, "--rate × --duration gives no tx");
+    let nodes: Vec<Node> = if args.side_by_side { vec![Node::Paychain, Node::Simd] } else { vec![args.node] };
+    let runs = args.rate.len() * nodes.len();
+    if let Some(home) = &args.home {
+        ensure!(!home.exists(), "--home {} already exists; give a new path", home.display());
+    }
 
     let t = Instant::now();
     let accounts = Arc::new(derive_accounts(&first_key_of(&args.seed), args.accounts));
     eprintln!("derived {} load accounts in {} ms", args.accounts, ms(t.elapsed()));
-    let funds = Coins::new(vec![paychain_framework::Coin::new(FUNDS_PER_ACCOUNT, "upay")])?;
-
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     interrupt::install_interrupt_handlers(&runtime)?;
-    // Started from the main thread: CometBFT's parent-death signal follows the spawning thread.
-    let mut target = open_target(args, &runtime, &accounts, &funds)?;
+
+    let mut summaries = Vec::with_capacity(runs);
+    for &rate in &args.rate {
+        for &node in &nodes {
+            let home = match (&args.home, runs) {
+                (Some(home), n) if n > 1 => Some(home.join(format!("{}-{rate}", node.name()))),
+                (home, _) => home.clone(),
+            };
+            if runs > 1 {
+                println!("\n=== {} at {rate} tx/s ===", node.name());
+            }
+            summaries.push(run_once(args, rate, node, home, &runtime, &accounts)?);
+        }
+    }
+    if runs > 1 {
+        print_summaries(&summaries, args.side_by_side);
+    }
+    Ok(())
+}
+
+/// One load at `rate` against `node` (when the benchmark starts the validator).
+fn run_once(
+    args: &LoadArgs,
+    rate: u64,
+    node: Node,
+    home: Option<PathBuf>,
+    runtime: &tokio::runtime::Runtime,
+    accounts: &Arc<Vec<Account>>,
+) -> anyhow::Result<RunSummary> {
+    let connections = args.connections.unwrap_or_else(|| default_connections(rate));
+    let total = u64::try_from(u128::from(rate) * args.duration.as_millis() / 1000)?;
+    let total = usize::try_from(total)?;
+    ensure!(total >= 1, "--rate × --duration gives no tx");
+
+    // Started from the main thread: the parent-death signal follows the spawning thread.
+    let mut target = open_target(args, node, home, runtime, accounts)?;
     println!("load benchmark: {}", target.description);
     println!("  {}", paychain_bench_app::report::machine_line());
     println!("  CometBFT: {}", target.settings);
     println!(
         "  {} accounts, offered {} tx/s for {} s ({} txs) over {} connections ({:?}), drain up to {} s",
         args.accounts,
-        args.rate,
+        rate,
         args.duration.as_secs_f64(),
         total,
         connections,
@@ -175,30 +295,68 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
     );
 
     let t = Instant::now();
-    let plan = Plan::sign(&accounts, &target.accounts, &target.chain_id, total, connections)?;
+    let plan = Plan::sign(accounts, &target.accounts, &target.chain, &target.chain_id, total, connections)?;
     println!("signed {total} sends offline in {} ms ({}/s)", ms(t.elapsed()), per_sec(total as u64, t.elapsed()));
 
-    // The started validator's app runs in this process: its phase timers show where the node's
-    // time went during the run.
-    let node_before = target.spawned.as_ref().map(|v| {
+    // A started paychain validator's app runs in this process: its phase timers show where the
+    // node's time went during the run.
+    let app = target.spawned.as_ref().and_then(Spawned::paychain_app);
+    let node_before = app.map(|app| {
         timing::set_enabled(true);
-        (v.app().timings(), v.app().store().timings().total())
+        (app.timings(), app.store().timings().total())
     });
-    let outcome = runtime.block_on(drive(&plan, &target.rpc_urls, args));
-    let node_phases = target.spawned.as_ref().zip(node_before).map(|(v, (app, store))| {
+    let outcome = runtime.block_on(drive(&plan, &target.rpc_urls, rate, args));
+    let node_phases = app.zip(node_before).map(|(app, (app_before, store_before))| {
         timing::set_enabled(false);
-        (v.app().timings().since(&app), v.app().store().timings().total().since(&store))
+        (app.timings().since(&app_before), app.store().timings().total().since(&store_before))
     });
     if let Some(v) = target.spawned.as_mut() {
         // A crashed node explains a failed run better than the RPC errors it caused.
         v.ensure_running()?;
     }
     let data = outcome?;
-    report(&plan, &data, &target, args, node_phases)?;
+    let summary = report(&plan, &data, &target, rate, node, args, node_phases)?;
     if let Some(mut v) = target.spawned.take() {
         v.stop();
     }
-    Ok(())
+    Ok(summary)
+}
+
+/// The table after several runs; side by side, paychain's committed tx/s over simd's per rate.
+fn print_summaries(summaries: &[RunSummary], side_by_side: bool) {
+    println!();
+    println!("| node | offered/s | committed/s | p50 ms | p99 ms | block interval ms | refused |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for s in summaries {
+        println!(
+            "| {} | {} | {:.0} | {} | {} | {} | {} |",
+            s.node,
+            s.rate,
+            s.committed_per_sec(),
+            ms(s.p50),
+            ms(s.p99),
+            ms(s.interval),
+            s.refused
+        );
+    }
+    if side_by_side {
+        println!();
+        println!("| offered/s | paychain committed/s | simd committed/s | ratio | paychain p99 ms | simd p99 ms |");
+        println!("| --- | --- | --- | --- | --- | --- |");
+        for pair in summaries.chunks(2) {
+            let [ours, theirs] = pair else { continue };
+            let ratio = ours.committed_per_sec() / theirs.committed_per_sec().max(f64::MIN_POSITIVE);
+            println!(
+                "| {} | {:.0} | {:.0} | {:.2}x | {} | {} |",
+                ours.rate,
+                ours.committed_per_sec(),
+                theirs.committed_per_sec(),
+                ratio,
+                ms(ours.p99),
+                ms(theirs.p99)
+            );
+        }
+    }
 }
 
 /// Connections for `rate` tx/s: twice what the ~50 tx/s a broadcast_tx_sync connection
@@ -209,18 +367,25 @@ fn default_connections(rate: u64) -> usize {
 
 fn open_target(
     args: &LoadArgs,
+    node: Node,
+    home: Option<PathBuf>,
     runtime: &tokio::runtime::Runtime,
     accounts: &Arc<Vec<Account>>,
-    funds: &Coins,
 ) -> anyhow::Result<Target> {
+    let chain = match node {
+        Node::Simd => ChainFormat::simd(),
+        Node::Paychain => ChainFormat::new(&args.bech32_prefix, &args.denom),
+    };
+    let funds = &chain.coins(FUNDS_PER_ACCOUNT);
     if let Some(dir) = &args.localnet {
         let net = LocalnetTarget::open(dir)?;
         let funder = read_mnemonic_key(&net.faucet_mnemonic)?;
         let client = NodeClient::new(&net.rpc_urls[0])?;
         let on_chain =
-            runtime.block_on(fund::ensure_accounts(&client, &net.chain_id, Some(&funder), accounts, funds))?;
+            runtime.block_on(fund::ensure_accounts(&client, &chain, &net.chain_id, Some(&funder), accounts, funds))?;
         return Ok(Target {
             label: format!("localnet, {} validators", net.validators),
+            chain,
             description: format!(
                 "localnet {} ({} validators, submitting to {} nodes: {})",
                 dir.display(),
@@ -239,9 +404,11 @@ fn open_target(
         let client = NodeClient::new(&args.rpc[0])?;
         let chain_id = runtime.block_on(client.chain_id())?;
         let funder = args.funder_mnemonic_file.as_deref().map(read_mnemonic_key).transpose()?;
-        let on_chain = runtime.block_on(fund::ensure_accounts(&client, &chain_id, funder.as_ref(), accounts, funds))?;
+        let on_chain =
+            runtime.block_on(fund::ensure_accounts(&client, &chain, &chain_id, funder.as_ref(), accounts, funds))?;
         return Ok(Target {
             label: format!("RPC {}", args.rpc.join(", ")),
+            chain,
             description: format!("chain {chain_id} at {}", args.rpc.join(", ")),
             rpc_urls: args.rpc.clone(),
             chain_id,
@@ -251,7 +418,7 @@ fn open_target(
         });
     }
     let opts = SpawnOptions {
-        home: args.home.clone(),
+        home,
         cometbft: args.cometbft.clone(),
         timeout_commit: args.timeout_commit.clone(),
         mempool_size: args.mempool_size,
@@ -261,25 +428,40 @@ fn open_target(
         funds: funds.clone(),
     };
     let t = Instant::now();
-    let (validator, first_number) = SpawnedValidator::start(&opts, accounts)?;
-    eprintln!("started a validator in {} ms (home {})", ms(t.elapsed()), validator.home.display());
+    let (spawned, rpc_url, chain_id, settings, first_number) = match node {
+        Node::Paychain => {
+            let (v, first) = SpawnedValidator::start(&opts, accounts)?;
+            eprintln!("started a paychain validator in {} ms (home {})", ms(t.elapsed()), v.home.display());
+            let (url, settings) = (v.rpc_url.clone(), v.settings.summary());
+            (Spawned::Paychain(Box::new(v)), url, target::SPAWNED_CHAIN_ID, settings, first)
+        }
+        Node::Simd => {
+            let bin = args.simd_bin.clone().unwrap_or_else(simd::default_simd_bin);
+            let (v, first) = SpawnedSimd::start(&bin, &opts, accounts)?;
+            eprintln!("started a simd validator in {} ms (home {})", ms(t.elapsed()), v.home.display());
+            let (url, settings) = (v.rpc_url.clone(), v.settings.summary());
+            (Spawned::Simd(Box::new(v)), url, simd::SIMD_CHAIN_ID, settings, first)
+        }
+    };
     let on_chain: Vec<OnChain> =
         (0..accounts.len() as u64).map(|i| OnChain { account_number: first_number + i, sequence: 0 }).collect();
     // The genesis assigned the numbers; check the ends agree with the chain.
-    let client = NodeClient::new(&validator.rpc_url)?;
+    let client = NodeClient::new(&rpc_url)?;
     for i in [0, accounts.len() - 1] {
+        let address = chain.address(&accounts[i].address);
         let info = runtime
-            .block_on(client.account(&accounts[i].address, None))?
-            .ok_or_else(|| anyhow!("genesis account {} is missing on the chain", accounts[i].address))?;
+            .block_on(client.account_by_bech32(&address, None))?
+            .ok_or_else(|| anyhow!("genesis account {address} is missing on the chain"))?;
         ensure!(info.account_number == on_chain[i].account_number, "genesis account {i} has an unexpected number");
     }
     Ok(Target {
-        label: "1 validator (started)".to_string(),
-        description: format!("a single validator started for this run (app in process), {}", validator.rpc_url),
-        rpc_urls: vec![validator.rpc_url.clone()],
-        chain_id: target::SPAWNED_CHAIN_ID.to_string(),
-        settings: validator.settings.summary(),
-        spawned: Some(validator),
+        label: format!("1 {} validator (started)", node.name()),
+        chain,
+        description: format!("a single {} validator started for this run, {rpc_url}", node.name()),
+        rpc_urls: vec![rpc_url],
+        chain_id: chain_id.to_string(),
+        settings,
+        spawned: Some(spawned),
         accounts: on_chain,
     })
 }
@@ -305,13 +487,14 @@ impl Plan {
     fn sign(
         accounts: &[Account],
         on_chain: &[OnChain],
+        chain: &ChainFormat,
         chain_id: &str,
         total: usize,
         connections: usize,
     ) -> anyhow::Result<Self> {
         let k = accounts.len();
-        let amount: Coins = "1upay".parse()?;
-        let fee = fee(&FEE.parse()?, GAS_LIMIT);
+        let amount = chain.coins(1);
+        let fee = chain.load_fee();
         let txs: Vec<Vec<u8>> = (0..total)
             .into_par_iter()
             .map(|j| {
@@ -323,7 +506,7 @@ impl Plan {
                     account_number: on_chain[from].account_number,
                     sequence: on_chain[from].sequence + (j / k) as u64,
                 }
-                .sign(chain_id, &fee)
+                .sign_with_prefix(chain_id, &fee, &chain.prefix)
             })
             .collect();
         let hashes: Vec<[u8; 32]> = txs.par_iter().map(|t| Sha256::digest(t).into()).collect();
@@ -386,7 +569,7 @@ struct Observed {
     status_errors: u64,
 }
 
-async fn drive(plan: &Plan, urls: &[String], args: &LoadArgs) -> anyhow::Result<RunData> {
+async fn drive(plan: &Plan, urls: &[String], rate: u64, args: &LoadArgs) -> anyhow::Result<RunData> {
     let reader = NodeClient::new(&urls[0])?;
     let start_height = reader.latest_height().await?;
     let observed = Arc::new(Mutex::new(Observed::default()));
@@ -394,7 +577,7 @@ async fn drive(plan: &Plan, urls: &[String], args: &LoadArgs) -> anyhow::Result<
     let t0 = Instant::now();
     let observer = tokio::spawn(observe(reader.clone(), start_height, t0, observed.clone(), stop.clone()));
 
-    let interval_nanos = 1_000_000_000u128 / u128::from(args.rate);
+    let interval_nanos = 1_000_000_000u128 / u128::from(rate);
     let mut workers = Vec::with_capacity(plan.per_connection.len());
     for (c, indexes) in plan.per_connection.iter().enumerate() {
         let client = NodeClient::new(&urls[c % urls.len()])?;
@@ -624,9 +807,11 @@ fn report(
     plan: &Plan,
     data: &RunData,
     target: &Target,
+    rate: u64,
+    node: Node,
     args: &LoadArgs,
     node_phases: Option<(AppTimingsTotal, StoreTimingsTotal)>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<RunSummary> {
     let submitted: Vec<&Submission> = data.submissions.iter().flatten().collect();
     let accepted = submitted.iter().filter(|s| s.refused.is_none()).count();
     let resends: u64 = submitted.iter().map(|s| u64::from(s.resends)).sum();
@@ -744,7 +929,7 @@ fn report(
         today(),
         target.label,
         args.accounts,
-        args.rate,
+        rate,
         format_secs(args.duration),
         per_sec(committed_in_load, data.load_end),
         ms(quantile(&latencies, 0.5)),
@@ -757,7 +942,16 @@ fn report(
     if data.failed.0 > 0 {
         bail!("{} committed load txs failed in execution", data.failed.0);
     }
-    Ok(())
+    Ok(RunSummary {
+        node: node.name(),
+        rate,
+        committed_in_load,
+        load_end: data.load_end,
+        p50: quantile(&latencies, 0.5),
+        p99: quantile(&latencies, 0.99),
+        interval: median(&header_intervals),
+        refused: submitted.len() - accepted,
+    })
 }
 
 /// Where the started validator's app spent the run (sums; several phases run beside each other
@@ -835,7 +1029,7 @@ mod tests {
     fn each_account_is_sent_by_one_connection_in_order() {
         let accounts = derive_accounts(&first_key_of("test"), 5);
         let on_chain = vec![OnChain { account_number: 0, sequence: 0 }; 5];
-        let plan = Plan::sign(&accounts, &on_chain, "c-1", 23, 3).unwrap();
+        let plan = Plan::sign(&accounts, &on_chain, &ChainFormat::paychain(), "c-1", 23, 3).unwrap();
         let mut owner = HashMap::new();
         for (c, idx) in plan.per_connection.iter().enumerate() {
             assert!(idx.windows(2).all(|w| w[0] < w[1]));

@@ -15,6 +15,7 @@ use paychaind::home::{init_home, InitOptions};
 use paychaind::localnet::{Localnet, FAUCET_MNEMONIC_FILE};
 use tendermint_rpc::Client as _;
 
+use super::chain::ChainFormat;
 use paychain_bench_app::accounts::{fund_in_app_state, next_account_number, Account};
 
 /// Chain id of the validator the benchmark starts.
@@ -55,7 +56,7 @@ impl CometSettings {
             mempool_max_txs_bytes: get("mempool", "max_txs_bytes").and_then(|v| v.as_integer()),
             mempool_recheck: get("mempool", "recheck").and_then(|v| v.as_bool()),
             indexer: get("tx_index", "indexer").and_then(|v| v.as_str().map(str::to_string)),
-            max_block_bytes: genesis["consensus_params"]["block"]["max_bytes"].as_str().map(str::to_string),
+            max_block_bytes: block_max_bytes(&genesis).map(str::to_string),
             overrides: Vec::new(),
         })
     }
@@ -83,6 +84,16 @@ impl CometSettings {
     }
 }
 
+/// `block.max_bytes` of a genesis: CometBFT's layout (`consensus_params`, paychain) or the Cosmos
+/// SDK v0.50's (`consensus.params`, simd).
+pub fn block_max_bytes(genesis: &serde_json::Value) -> Option<&str> {
+    let params = match genesis.get("consensus_params") {
+        Some(p) => p,
+        None => &genesis["consensus"]["params"],
+    };
+    params["block"]["max_bytes"].as_str()
+}
+
 /// One `config.toml` setting given on the command line (`TABLE.KEY=VALUE`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfigOverride {
@@ -100,7 +111,7 @@ pub enum OverrideValue {
 }
 
 impl ConfigOverride {
-    fn to_patch(&self) -> (String, String, toml_edit::Value) {
+    pub fn to_patch(&self) -> (String, String, toml_edit::Value) {
         let value = match &self.value {
             OverrideValue::Bool(b) => (*b).into(),
             OverrideValue::Integer(i) => (*i).into(),
@@ -158,14 +169,101 @@ pub struct SpawnedValidator {
     pub home: PathBuf,
     pub rpc_url: String,
     pub settings: CometSettings,
-    log: PathBuf,
-    cometbft: Option<Child>,
+    cometbft: NodeProcess,
     node: paychain_node::node::RunningNode,
     _tmp: Option<tempfile::TempDir>,
 }
 
+/// A server this benchmark started (CometBFT, or simd with CometBFT in it), its output in `log`.
+pub struct NodeProcess {
+    name: &'static str,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl NodeProcess {
+    /// Spawns `cmd` with stdout and stderr to `log`.
+    pub fn spawn(name: &'static str, mut cmd: std::process::Command, log: PathBuf) -> anyhow::Result<Self> {
+        let out = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("starting {name} ({:?})", cmd.get_program()))?;
+        Ok(Self { name, child: Some(child), log })
+    }
+
+    /// Fails (with the end of its log) if the process has exited.
+    pub fn ensure_running(&mut self) -> anyhow::Result<()> {
+        if let Some(child) = self.child.as_mut() {
+            if let Some(status) = child.try_wait()? {
+                self.child = None;
+                bail!("{} exited ({status}); the end of {}:\n{}", self.name, self.log.display(), self.log_tail(30));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Waits until the app behind `rpc_url` has committed block 1 (its height, not CometBFT's:
+    /// CometBFT stores a block before the app commits it).
+    pub fn wait_first_block(&mut self, rpc_url: &str) -> anyhow::Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let client = NodeClient::new(rpc_url)?;
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(info) = rt.block_on(client.http().abci_info()) {
+                if info.last_block_height.value() >= 1 {
+                    return Ok(());
+                }
+            }
+            self.ensure_running()?;
+            super::interrupt::check_interrupted()?;
+            if Instant::now() > deadline {
+                bail!(
+                    "{} made no block within {START_TIMEOUT:?}; the end of {}:\n{}",
+                    self.name,
+                    self.log.display(),
+                    self.log_tail(30)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after a grace period.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        if let Ok(pid) = i32::try_from(child.id()) {
+            // SAFETY: kill(2) on our own child, not yet reaped.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + STOP_GRACE;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// `n` distinct free loopback ports (held open together so they differ).
-fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
+pub fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
     let listeners: Vec<TcpListener> =
         (0..n).map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0))).collect::<Result<_, _>>()?;
     listeners.iter().map(|l| Ok(l.local_addr()?.port())).collect()
@@ -213,7 +311,13 @@ impl SpawnedValidator {
         let genesis_path = cometbft::genesis_path(&home);
         let mut genesis = paychaind::genesis_file::read_genesis(&genesis_path)?;
         let first_number = next_account_number(&genesis["app_state"]);
-        fund_in_app_state(&mut genesis["app_state"], accounts, first_number, &opts.funds);
+        fund_in_app_state(
+            &mut genesis["app_state"],
+            accounts,
+            first_number,
+            &opts.funds,
+            &ChainFormat::paychain().prefix,
+        );
         genesis["consensus_params"]["block"]["max_bytes"] = opts.max_block_bytes.to_string().into();
         paychaind::genesis_file::write_genesis(&genesis_path, &genesis)?;
         drop(genesis);
@@ -232,41 +336,10 @@ impl SpawnedValidator {
 
         let node = paychain_node::node::start(&home, &config).context("starting the app")?;
         let log = home.join("cometbft.log");
-        let out = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let child = comet
-            .start_command(&home)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .with_context(|| format!("starting {} start --home {}", comet.bin.display(), home.display()))?;
-        let mut validator = Self { home, rpc_url, settings, log, cometbft: Some(child), node, _tmp: tmp };
-        validator.wait_first_block()?;
+        let cometbft = NodeProcess::spawn("cometbft", comet.start_command(&home), log)?;
+        let mut validator = Self { home, rpc_url, settings, cometbft, node, _tmp: tmp };
+        validator.cometbft.wait_first_block(&validator.rpc_url)?;
         Ok((validator, first_number))
-    }
-
-    fn wait_first_block(&mut self) -> anyhow::Result<()> {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let client = NodeClient::new(&self.rpc_url)?;
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            // The app's height, not CometBFT's: CometBFT stores a block before the app commits it.
-            if let Ok(info) = rt.block_on(client.http().abci_info()) {
-                if info.last_block_height.value() >= 1 {
-                    return Ok(());
-                }
-            }
-            self.ensure_running()?;
-            super::interrupt::check_interrupted()?;
-            if Instant::now() > deadline {
-                bail!(
-                    "the validator made no block within {START_TIMEOUT:?}; the end of {}:\n{}",
-                    self.log.display(),
-                    self.log_tail(30)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
     }
 
     /// The app, running in this process.
@@ -276,43 +349,12 @@ impl SpawnedValidator {
 
     /// Fails (with the end of CometBFT's log) if CometBFT has exited.
     pub fn ensure_running(&mut self) -> anyhow::Result<()> {
-        if let Some(child) = self.cometbft.as_mut() {
-            if let Some(status) = child.try_wait()? {
-                self.cometbft = None;
-                bail!("cometbft exited ({status}); the end of {}:\n{}", self.log.display(), self.log_tail(30));
-            }
-        }
-        Ok(())
-    }
-
-    pub fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        self.cometbft.ensure_running()
     }
 
     /// Stops CometBFT: SIGTERM, then SIGKILL after a grace period.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.cometbft.take() else { return };
-        if let Ok(pid) = i32::try_from(child.id()) {
-            // SAFETY: kill(2) on our own child, not yet reaped.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-}
-
-impl Drop for SpawnedValidator {
-    fn drop(&mut self) {
-        self.stop();
+        self.cometbft.stop();
     }
 }
 
