@@ -170,6 +170,7 @@ struct AppTimings {
     execute: PhaseCounter,
     end_block: PhaseCounter,
     check_tx: PhaseCounter,
+    check_tx_preverify: PhaseCounter,
 }
 
 /// A reading of the app's phase timers (see [`App::timings`]); subtract two readings with
@@ -190,6 +191,9 @@ pub struct AppTimingsTotal {
     pub end_block: PhaseTotal,
     /// CheckTx calls (not part of a block; on a node they run beside it).
     pub check_tx: PhaseTotal,
+    /// The parallel signature pass over CheckTx requests that arrived together, ahead of their
+    /// CheckTx calls (wall time).
+    pub check_tx_preverify: PhaseTotal,
     /// secp256k1 verifications actually run, time summed over threads.
     pub signature_verifications: PhaseTotal,
     /// Signature checks answered by the verified-signature cache (count only).
@@ -206,6 +210,7 @@ impl AppTimingsTotal {
             execute: self.execute.since(&earlier.execute),
             end_block: self.end_block.since(&earlier.end_block),
             check_tx: self.check_tx.since(&earlier.check_tx),
+            check_tx_preverify: self.check_tx_preverify.since(&earlier.check_tx_preverify),
             signature_verifications: self.signature_verifications.since(&earlier.signature_verifications),
             signature_cache_hits: self.signature_cache_hits.since(&earlier.signature_cache_hits),
         }
@@ -321,6 +326,7 @@ impl App {
             execute: t.execute.total(),
             end_block: t.end_block.total(),
             check_tx: t.check_tx.total(),
+            check_tx_preverify: t.check_tx_preverify.total(),
             signature_verifications: self.inner.sig_cache.verifications(),
             signature_cache_hits: self.inner.sig_cache.hits(),
         }
@@ -521,6 +527,23 @@ impl App {
             }
         }
         outcome
+    }
+
+    /// Verifies the signatures of new txs about to go through [`App::check_tx`] one by one, in
+    /// parallel, so each CheckTx finds its signature in the cache (the ABCI server calls this for
+    /// the CheckTx requests that arrived together). Checked against the last committed state; the
+    /// results are not trusted, only cached: CheckTx verifies again, in order.
+    pub fn preverify_check_txs(&self, txs: &[&[u8]]) {
+        if txs.len() < 2 {
+            return;
+        }
+        let inner = &*self.inner;
+        let _timer = inner.timings.check_tx_preverify.time();
+        let max = inner.options.max_tx_bytes;
+        let decoded: Vec<Result<DecodedTx, SdkError>> =
+            txs.par_iter().filter(|t| t.len() <= max).map(|bytes| decode_tx(bytes, self.modules())).collect();
+        let view = StoreView::new(&inner.store, inner.store.latest_version());
+        self.preverify(&decoded, &view, &self.chain_id());
     }
 
     /// Runs a tx as Simulate against the mempool state without keeping anything.

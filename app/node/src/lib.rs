@@ -3,6 +3,7 @@
 //! CometBFT's RPC, Prometheus metrics, app.toml and disk-health checks.
 
 pub mod abci;
+pub mod abci_server;
 pub mod config;
 pub mod disk;
 pub mod events;

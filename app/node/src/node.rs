@@ -10,10 +10,6 @@ use crate::config::AppConfig;
 use crate::disk::{check_free_disk, store_failure_advice, StopCause};
 use crate::served::ServedApp;
 
-/// ABCI read buffer per connection; messages larger than this are still read
-/// (the codec grows its buffer), this only sizes each read.
-const ABCI_READ_BUF: usize = 1 << 20;
-
 /// A running app serving ABCI on `abci_addr`. Dropping it does not stop the
 /// server threads; the process exit does (every commit is atomic, so exiting
 /// at any instant is safe).
@@ -49,10 +45,9 @@ pub fn start(home: &Path, config: &AppConfig) -> anyhow::Result<RunningNode> {
     let (height, app_hash) = app.info();
     tracing::info!(height, app_hash = %hex::encode_upper(&app_hash), chain_id = %app.chain_id(), "state loaded");
 
-    let server = tendermint_abci::ServerBuilder::new(ABCI_READ_BUF)
-        .bind(config.abci_address, AbciApp { app: app.clone() })
+    let server = crate::abci_server::AbciServer::bind(config.abci_address, AbciApp { app: app.clone() })
         .map_err(|e| anyhow::anyhow!("cannot listen for ABCI on {}: {e}", config.abci_address))?;
-    let abci_addr: SocketAddr = server.local_addr().parse().context("ABCI listener address")?;
+    let abci_addr: SocketAddr = server.local_addr().context("ABCI listener address")?;
     std::thread::Builder::new().name("abci-accept".into()).spawn(move || {
         if let Err(e) = server.listen() {
             tracing::error!("ABCI server stopped: {e}");

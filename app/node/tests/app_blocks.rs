@@ -518,3 +518,73 @@ fn bad_abci_queries_are_refused_cleanly() {
     assert!(missing.log.starts_with("rpc error: code = NotFound desc = account pay1"), "{}", missing.log);
     assert_eq!(chain.balance(&key(0).address), FUND, "still serving");
 }
+
+/// The ABCI socket server over a real TCP connection: a burst of CheckTx requests written at
+/// once, as CometBFT's mempool connection sends them, is answered in order with exactly what
+/// CheckTx one at a time decides (a bad signature among them included), after one parallel
+/// signature pass over the burst.
+#[test]
+fn a_burst_of_check_tx_is_answered_in_order_as_one_by_one() {
+    use std::io::{Read as _, Write as _};
+    use tendermint_proto::v0_38::abci::{
+        request, response, CheckTxType, Request, RequestCheckTx, RequestFlush, Response,
+    };
+
+    let mut chain = Chain::new(3);
+    chain.block(&[]);
+    let to = key(2).address;
+    let mut bad = TxRaw::decode(send(1, &to, "1", 0).as_slice()).unwrap();
+    bad.signatures[0][5] ^= 1;
+    // a0; account 1 with a broken signature; a1 (needs a0's sequence step); b0 (the broken tx
+    // must not have moved account 1's sequence).
+    let txs = [send(0, &to, "1", 0), bad.encode_to_vec(), send(0, &to, "1", 1), send(1, &to, "1", 0)];
+
+    let server = paychain_node::abci_server::AbciServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        paychain_node::abci::AbciApp { app: chain.app.clone() },
+    )
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    std::thread::spawn(move || server.listen());
+    let before = chain.app.timings().check_tx_preverify;
+    paychain_store::timing::set_enabled(true);
+
+    let mut burst = Vec::new();
+    for tx in &txs {
+        let check = RequestCheckTx { tx: tx.clone().into(), r#type: CheckTxType::New as i32 };
+        Request { value: Some(request::Value::CheckTx(check)) }.encode_length_delimited(&mut burst).unwrap();
+    }
+    Request { value: Some(request::Value::Flush(RequestFlush {})) }.encode_length_delimited(&mut burst).unwrap();
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    conn.write_all(&burst).unwrap();
+
+    let mut buf = Vec::new();
+    let mut responses = Vec::new();
+    while responses.len() < txs.len() + 1 {
+        let mut chunk = [0u8; 4096];
+        let n = conn.read(&mut chunk).unwrap();
+        assert!(n > 0, "the server closed the connection after {} responses", responses.len());
+        buf.extend_from_slice(&chunk[..n]);
+        // A response cut by the read stays in `buf` whole for the next round.
+        let mut rest = buf.as_slice();
+        loop {
+            let mut peek = rest;
+            let Ok(r) = Response::decode_length_delimited(&mut peek) else { break };
+            responses.push(r);
+            rest = peek;
+        }
+        buf = rest.to_vec();
+    }
+    let codes: Vec<(String, u32)> = responses[..txs.len()]
+        .iter()
+        .map(|r| match &r.value {
+            Some(response::Value::CheckTx(c)) => (c.codespace.clone(), c.code),
+            other => panic!("expected a CheckTx answer, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(codes, [(String::new(), 0), ("sdk".into(), 4), (String::new(), 0), (String::new(), 0)]);
+    assert!(matches!(responses[txs.len()].value, Some(response::Value::Flush(_))));
+    let pass = chain.app.timings().check_tx_preverify.since(&before);
+    assert!(pass.count >= 1, "the burst went through the parallel signature pass");
+}

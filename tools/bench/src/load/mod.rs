@@ -968,6 +968,7 @@ fn print_node_phases(app: &AppTimingsTotal, store: &StoreTimingsTotal, wall: Dur
         );
     };
     println!("the app during the run ({} s, timers summed):", format_secs(wall));
+    line("CheckTx: parallel signature pass", &app.check_tx_preverify);
     line("CheckTx (new and recheck)", &app.check_tx);
     line("FinalizeBlock: decode", &app.decode);
     line("FinalizeBlock: signature pass", &app.signature_prepass);
