@@ -52,7 +52,8 @@ fn stop(app: &ServedApp, what: &str, err: &dyn std::fmt::Display, cause: StopCau
     std::process::exit(EXIT_NODE_FAILURE)
 }
 
-fn exec_result(outcome: TxOutcome) -> pb::ExecTxResult {
+/// `index_events`: app.toml's choice of indexed attributes (block results only).
+fn exec_result(outcome: TxOutcome, index_events: &[String]) -> pb::ExecTxResult {
     let (code, codespace, log, data) = match outcome.result {
         Ok(data) => (0, String::new(), String::new(), data),
         Err(e) => (e.code, e.codespace.into_owned(), e.log, Vec::new()),
@@ -64,7 +65,7 @@ fn exec_result(outcome: TxOutcome) -> pb::ExecTxResult {
         info: String::new(),
         gas_wanted: outcome.gas_wanted.min(i64::MAX as u64) as i64,
         gas_used: outcome.gas_used.min(i64::MAX as u64) as i64,
-        events: crate::events::to_abci_events(outcome.events),
+        events: crate::events::to_abci_events(outcome.events, index_events),
         codespace,
     }
 }
@@ -102,7 +103,8 @@ impl Application for AbciApp {
 
     fn check_tx(&self, request: RequestCheckTx) -> ResponseCheckTx {
         let recheck = request.r#type == pb::CheckTxType::Recheck as i32;
-        let result = exec_result(self.app.check_tx(&request.tx, recheck));
+        // CheckTx events are indexed by no one; their flags stay as the app set them.
+        let result = exec_result(self.app.check_tx(&request.tx, recheck), &[]);
         METRICS.record_check_tx(recheck, result.code, &result.codespace);
         ResponseCheckTx {
             code: result.code,
@@ -171,12 +173,14 @@ impl Application for AbciApp {
         ) {
             Ok(outcome) => {
                 METRICS.finalize_block_seconds.observe(started.elapsed());
-                let tx_results: Vec<pb::ExecTxResult> = outcome.tx_results.into_iter().map(exec_result).collect();
+                let index_events = &self.app.config().index_events;
+                let tx_results: Vec<pb::ExecTxResult> =
+                    outcome.tx_results.into_iter().map(|r| exec_result(r, index_events)).collect();
                 for r in &tx_results {
                     METRICS.block_txs.inc(r.code, &r.codespace);
                 }
                 ResponseFinalizeBlock {
-                    events: crate::events::to_abci_events(outcome.events),
+                    events: crate::events::to_abci_events(outcome.events, index_events),
                     tx_results,
                     validator_updates: vec![],
                     consensus_param_updates: None,

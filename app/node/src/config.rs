@@ -53,6 +53,13 @@ pub struct AppConfig {
     /// Snapshot chunk size in bytes. Every node serving a snapshot must use the same value to
     /// produce byte-identical chunks; CometBFT caps a chunk message at 16 MB.
     pub snapshot_chunk_bytes: usize,
+    /// Which event attributes of block results CometBFT's tx indexer indexes (`tx_search`):
+    /// `type.key` (e.g. `message.sender`) or `type` for all its keys; empty = every attribute,
+    /// the SDK's default (its `index-events`). CometBFT always indexes `tx.hash` and
+    /// `tx.height`. Node-local: the index flag is in no hash, so nodes may differ. Indexing is
+    /// CometBFT's largest cost under load (docs/benchmarks.md); a query for a key left out finds
+    /// nothing, so keep what wallets and relayers search (Hermes: the IBC packet events).
+    pub index_events: Vec<String>,
 }
 
 /// How log lines are written.
@@ -75,6 +82,7 @@ impl Default for AppConfig {
             max_tx_bytes: app.max_tx_bytes,
             // For CometBFT's default mempool.size.
             mempool_max_txs: paychain_app::mempool::max_txs_for_cometbft_size(5_000),
+            index_events: Vec::new(),
             log_level: "info".to_string(),
             log_format: LogFormat::Text,
             grpc_address: "127.0.0.1:9090".to_string(),
@@ -141,6 +149,12 @@ impl AppConfig {
             bail!("cometbft_rpc: {:?} must be an http:// or https:// URL", self.cometbft_rpc);
         }
         paychain_app::snapshot::validate_options(&self.app_options().snapshots)?;
+        for e in &self.index_events {
+            let valid = !e.is_empty() && e.split('.').count() <= 2 && !e.split('.').any(str::is_empty);
+            if !valid || e.chars().any(|c| c.is_whitespace() || c == '\'' || c == '=') {
+                bail!("index_events: {e:?} is not `type` or `type.key` (e.g. message.sender)");
+            }
+        }
         Ok(())
     }
 
@@ -232,6 +246,19 @@ mod tests {
             loaded.app_options().snapshots,
             paychain_app::SnapshotOptions { interval: 500, keep_recent: 2, chunk_bytes: 1 << 20 }
         );
+    }
+
+    #[test]
+    fn index_events_are_read_from_app_toml_and_validated() {
+        let cfg: AppConfig = toml::from_str("index_events = [\"message.sender\", \"send_packet\"]\n").unwrap();
+        assert_eq!(cfg.index_events, ["message.sender", "send_packet"]);
+        cfg.validate().unwrap();
+        assert!(AppConfig::default().index_events.is_empty(), "every attribute by default, as the SDK");
+        for bad in ["", "message.", ".sender", "a.b.c", "message.sender='x'", "tx hash"] {
+            let cfg = AppConfig { index_events: vec![bad.to_string()], ..AppConfig::default() };
+            let err = cfg.validate().unwrap_err().to_string();
+            assert!(err.contains("index_events"), "{bad:?}: {err}");
+        }
     }
 
     #[test]

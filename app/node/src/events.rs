@@ -3,17 +3,54 @@
 use paychain_framework::Event;
 use tendermint_proto::v0_38::abci as pb;
 
-/// Every attribute keeps its `index` flag (the SDK indexes all of them).
-pub fn to_abci_events(events: Vec<Event>) -> Vec<pb::Event> {
+/// Every attribute keeps its `index` flag (the SDK indexes all of them), unless
+/// `index_events` (app.toml) is non-empty: then only the attributes it names stay indexed
+/// (`type` for all keys of a type, `type.key` for one).
+pub fn to_abci_events(events: Vec<Event>, index_events: &[String]) -> Vec<pb::Event> {
     events
         .into_iter()
-        .map(|e| pb::Event {
-            r#type: e.kind,
-            attributes: e
+        .map(|e| {
+            let attributes = e
                 .attributes
                 .into_iter()
-                .map(|a| pb::EventAttribute { key: a.key, value: a.value, index: a.index })
-                .collect(),
+                .map(|a| {
+                    let index = a.index && (index_events.is_empty() || names(index_events, &e.kind, &a.key));
+                    pb::EventAttribute { key: a.key, value: a.value, index }
+                })
+                .collect();
+            pb::Event { r#type: e.kind, attributes }
         })
         .collect()
+}
+
+/// Whether `index_events` names attribute `key` of events of type `kind`.
+fn names(index_events: &[String], kind: &str, key: &str) -> bool {
+    index_events.iter().any(|name| match name.split_once('.') {
+        None => name == kind,
+        Some((t, k)) => t == kind && k == key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_named_attributes_stay_indexed() {
+        let events = || {
+            vec![
+                Event::new("transfer").attr("recipient", "a").attr("amount", "1upay"),
+                Event::new("coin_spent").attr("spender", "b"),
+                Event::new("message").attr("sender", "b").attr("module", "bank"),
+            ]
+        };
+        let flags = |out: &[pb::Event]| -> Vec<(String, String, bool)> {
+            out.iter().flat_map(|e| e.attributes.iter().map(|a| (e.r#type.clone(), a.key.clone(), a.index))).collect()
+        };
+        assert!(flags(&to_abci_events(events(), &[])).iter().all(|(_, _, i)| *i), "empty = all, as the SDK");
+        let chosen = ["transfer".to_string(), "message.sender".to_string()];
+        let indexed: Vec<_> = flags(&to_abci_events(events(), &chosen)).into_iter().filter(|f| f.2).collect();
+        let names: Vec<(&str, &str)> = indexed.iter().map(|(t, k, _)| (t.as_str(), k.as_str())).collect();
+        assert_eq!(names, [("transfer", "recipient"), ("transfer", "amount"), ("message", "sender")]);
+    }
 }

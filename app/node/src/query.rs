@@ -161,7 +161,7 @@ fn simulate(app: &ServedApp, data: &[u8]) -> Result<Vec<u8>, QueryError> {
     let outcome = app.simulate(&tx_bytes);
     match outcome.result {
         Ok(_) => {
-            let events = crate::events::to_abci_events(outcome.events)
+            let events = crate::events::to_abci_events(outcome.events, &[])
                 .into_iter()
                 .map(|e| tendermint_proto::abci::Event {
                     r#type: e.r#type,

@@ -147,6 +147,10 @@ pub struct LoadArgs {
     /// Started validator: CometBFT tx_index.indexer (kv, as dev and localnet, or null)
     #[arg(long, default_value = "kv")]
     pub tx_index: String,
+    /// Started paychain validator: app.toml's index_events, the event attributes CometBFT's kv
+    /// indexer indexes (comma-separated `type` or `type.key`) [default: all]
+    #[arg(long, value_delimiter = ',')]
+    pub index_events: Vec<String>,
     /// Started validator: any other CometBFT setting, TABLE.KEY=VALUE (repeatable), e.g.
     /// mempool.recheck=false or consensus.timeout_propose=1s
     #[arg(long = "cometbft-config", value_name = "TABLE.KEY=VALUE", value_parser = target::parse_config_override)]
@@ -425,6 +429,7 @@ fn open_target(
         max_block_bytes: args.max_block_bytes,
         tx_index: args.tx_index.clone(),
         overrides: args.cometbft_config.clone(),
+        index_events: args.index_events.clone(),
         funds: funds.clone(),
     };
     let t = Instant::now();

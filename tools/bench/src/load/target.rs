@@ -158,6 +158,8 @@ pub struct SpawnOptions {
     pub tx_index: String,
     /// Further `config.toml` settings.
     pub overrides: Vec<ConfigOverride>,
+    /// paychain's app.toml `index_events` (empty = every attribute).
+    pub index_events: Vec<String>,
     /// What each load account holds at genesis.
     pub funds: Coins,
 }
@@ -330,9 +332,14 @@ impl SpawnedValidator {
         config.rest_address = String::new();
         config.metrics_address = String::new();
         config.cometbft_rpc = rpc_url.clone();
+        config.index_events = opts.index_events.clone();
+        config.validate()?;
         config.save(&home)?;
         let mut settings = CometSettings::read(&home)?;
         settings.overrides = opts.overrides.iter().map(ToString::to_string).collect();
+        if !opts.index_events.is_empty() {
+            settings.overrides.push(format!("app.toml index_events={}", opts.index_events.join(",")));
+        }
 
         let node = paychain_node::node::start(&home, &config).context("starting the app")?;
         let log = home.join("cometbft.log");
