@@ -532,12 +532,13 @@ impl App {
     /// Verifies the signatures of new txs about to go through [`App::check_tx`] one by one, in
     /// parallel, so each CheckTx finds its signature in the cache (the ABCI server calls this for
     /// the CheckTx requests that arrived together). Checked against the last committed state; the
-    /// results are not trusted, only cached: CheckTx verifies again, in order.
+    /// results are not trusted, only cached: CheckTx verifies again, in order. Skipped while
+    /// admission control refuses new txs: under overload that work would be thrown away.
     pub fn preverify_check_txs(&self, txs: &[&[u8]]) {
-        if txs.len() < 2 {
+        let inner = &*self.inner;
+        if txs.len() < 2 || inner.mempool.lock().pending.is_at_limit() {
             return;
         }
-        let inner = &*self.inner;
         let _timer = inner.timings.check_tx_preverify.time();
         let max = inner.options.max_tx_bytes;
         let decoded: Vec<Result<DecodedTx, SdkError>> =

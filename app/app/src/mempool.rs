@@ -61,7 +61,12 @@ impl PendingTxs {
 
     /// Whether a new tx must be refused: the limit is reached and it is not already waiting.
     pub fn is_full_for(&self, key: &TxKey) -> bool {
-        self.max > 0 && self.txs.len() >= self.max && !self.txs.contains_key(key)
+        self.is_at_limit() && !self.txs.contains_key(key)
+    }
+
+    /// Whether the limit is reached: every new tx not already waiting will be refused.
+    pub fn is_at_limit(&self) -> bool {
+        self.max > 0 && self.txs.len() >= self.max
     }
 
     /// Whether there is a limit (without one nothing is tracked and no tx key is needed).
@@ -103,7 +108,7 @@ mod tests {
         assert!(!p.is_full_for(&a));
         p.passed(a, 5);
         p.passed(b, 5);
-        assert!(p.is_full_for(&c), "limit reached");
+        assert!(p.is_full_for(&c) && p.is_at_limit(), "limit reached");
         assert!(!p.is_full_for(&a), "a waiting tx is rechecked, not refused");
         p.committed(&[a], 6);
         assert!(!p.is_full_for(&c));

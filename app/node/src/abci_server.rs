@@ -65,16 +65,19 @@ fn serve_connection(stream: TcpStream, app: &AbciApp) -> std::io::Result<()> {
     let mut writer = BufWriter::with_capacity(64 << 10, stream);
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut chunk = vec![0u8; READ_CHUNK];
+    let mut encoded = Vec::new();
     loop {
         let requests = loop {
             let requests = decode_requests(&mut buf)?;
             if !requests.is_empty() {
                 break requests;
             }
-            let n = reader.read(&mut chunk)?;
-            if n == 0 {
-                return Ok(());
-            }
+            let n = match reader.read(&mut chunk) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
             buf.extend_from_slice(&chunk[..n]);
         };
         let new_txs: Vec<&[u8]> = requests
@@ -86,10 +89,9 @@ fn serve_connection(stream: TcpStream, app: &AbciApp) -> std::io::Result<()> {
             .collect();
         app.app.preverify_check_txs(&new_txs);
         for request in requests {
-            let response = dispatch(app, request);
-            let mut out = Vec::with_capacity(response.encoded_len() + 10);
-            response.encode_length_delimited(&mut out).map_err(std::io::Error::other)?;
-            writer.write_all(&out)?;
+            encoded.clear();
+            dispatch(app, request).encode_length_delimited(&mut encoded).map_err(std::io::Error::other)?;
+            writer.write_all(&encoded)?;
         }
         writer.flush()?;
     }

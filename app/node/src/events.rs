@@ -23,11 +23,11 @@ pub fn to_abci_events(events: Vec<Event>, index_events: &[String]) -> Vec<pb::Ev
         .collect()
 }
 
-/// Whether `index_events` names attribute `key` of events of type `kind`.
+/// Whether `index_events` names attribute `key` of events of type `kind`: an entry equal to
+/// `kind` or to `kind.key`, as the SDK matches (a typed event's type has dots of its own).
 fn names(index_events: &[String], kind: &str, key: &str) -> bool {
-    index_events.iter().any(|name| match name.split_once('.') {
-        None => name == kind,
-        Some((t, k)) => t == kind && k == key,
+    index_events.iter().any(|name| {
+        name == kind || name.strip_prefix(kind).and_then(|rest| rest.strip_prefix('.')).is_some_and(|k| k == key)
     })
 }
 
@@ -52,5 +52,14 @@ mod tests {
         let indexed: Vec<_> = flags(&to_abci_events(events(), &chosen)).into_iter().filter(|f| f.2).collect();
         let names: Vec<(&str, &str)> = indexed.iter().map(|(t, k, _)| (t.as_str(), k.as_str())).collect();
         assert_eq!(names, [("transfer", "recipient"), ("transfer", "amount"), ("message", "sender")]);
+
+        // A typed event's type has dots: the entry is matched whole, not split at the first dot.
+        let typed = || vec![Event::new("paychain.escrow.v1.EventCreated").attr("id", "1").attr("memo", "m")];
+        let chosen = ["paychain.escrow.v1.EventCreated.id".to_string()];
+        let flags_typed: Vec<bool> = flags(&to_abci_events(typed(), &chosen)).into_iter().map(|f| f.2).collect();
+        assert_eq!(flags_typed, [true, false]);
+        let whole = ["paychain.escrow.v1.EventCreated".to_string()];
+        assert!(flags(&to_abci_events(typed(), &whole)).iter().all(|f| f.2));
+        assert!(flags(&to_abci_events(typed(), &["paychain.escrow".to_string()])).iter().all(|f| !f.2));
     }
 }

@@ -260,6 +260,12 @@ fn a_full_mempool_refuses_new_txs_without_moving_the_sequence() {
     let (a0, b0, b1) = (send(0, &to, "1", 0), send(1, &to, "1", 0), send(1, &to, "1", 1));
     assert_eq!(code(&chain.app.check_tx(&a0, false)).1, 0);
     assert_eq!(code(&chain.app.check_tx(&b0, false)).1, 0);
+    // Full: a burst of new txs gets no signature pass, since admission refuses them anyway.
+    paychain_store::timing::set_enabled(true);
+    let passes = |app: &ServedApp| app.timings().check_tx_preverify.count;
+    let before = passes(&chain.app);
+    chain.app.preverify_check_txs(&[&b1, &send(2, &to, "1", 0)]);
+    assert_eq!(passes(&chain.app), before, "no pass while full");
     let refused = chain.app.check_tx(&b1, false);
     assert_eq!(code(&refused), ("sdk".into(), 20), "{:?}", refused.result);
     assert!(refused.result.unwrap_err().log.contains("mempool is full"));
@@ -276,6 +282,9 @@ fn a_full_mempool_refuses_new_txs_without_moving_the_sequence() {
     let (results, _) = chain.block(&[a0]);
     assert_eq!(code(&results[0]).1, 0);
     assert_eq!(code(&chain.app.check_tx(&b0, true)).1, 0);
+    let before = passes(&chain.app);
+    chain.app.preverify_check_txs(&[&b1, &send(2, &to, "1", 0)]);
+    assert_eq!(passes(&chain.app), before + 1, "room again: the burst gets its pass");
     assert_eq!(code(&chain.app.check_tx(&b1, false)).1, 0, "resent after room was made");
     assert_eq!(code(&chain.app.check_tx(&send(0, &to, "1", 1), false)).1, 20, "full again");
     let (results, _) = chain.block(&[b0, b1]);

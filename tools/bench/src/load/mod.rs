@@ -237,6 +237,13 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
     ensure!(args.connections != Some(0), "--connections must be positive");
     ensure!(!args.duration.is_zero(), "--duration must be positive");
     ensure!(matches!(args.tx_index.as_str(), "kv" | "null"), "--tx-index must be kv or null");
+    // simd has its own index-events: applying ours to one side would make the comparison unequal.
+    ensure!(
+        args.index_events.is_empty()
+            || (args.node == Node::Paychain && !args.side_by_side && args.rpc.is_empty() && args.localnet.is_none()),
+        "--index-events applies to a paychain validator this benchmark starts, not with --side-by-side, --node simd, \
+         --rpc or --localnet (compare both chains with --tx-index null instead)"
+    );
     let nodes: Vec<Node> = if args.side_by_side { vec![Node::Paychain, Node::Simd] } else { vec![args.node] };
     let runs = args.rate.len() * nodes.len();
     if let Some(home) = &args.home {
