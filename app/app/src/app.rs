@@ -25,12 +25,13 @@ use tendermint_proto::v0_38::abci::{self as pb, response_offer_snapshot::Result 
 use paychain_tx::decode::{decode_tx, DecodedTx};
 use paychain_tx::fees::{parse_gas_prices, GasPrice};
 
-use crate::ante::{run_ante, sign_bytes, AnteEnv};
+use crate::ante::{run_ante, sign_bytes, sign_bytes_for_mode, AnteEnv};
 use crate::mempool::{tx_key, PendingTxs, TxKey};
 use crate::options::AppOptions;
 use crate::sig_cache::SigCache;
 use crate::snapshot::{self, SnapshotManager};
 use crate::wiring::{wire_modules, ModuleSet, Wiring, APP_STORE};
+use paychain_tx::multisig::{PubKey, SigData};
 
 const CHAIN_ID_KEY: &[u8] = b"chain_id";
 /// Time of the last committed block: in state so that a restart or a state sync gives CheckTx
@@ -215,6 +216,14 @@ impl AppTimingsTotal {
             signature_cache_hits: self.signature_cache_hits.since(&earlier.signature_cache_hits),
         }
     }
+}
+
+/// One signature for the parallel pass: a secp256k1 key, the bytes it may have
+/// signed (one per sign-mode spelling), the signature.
+struct SigJob {
+    key: Vec<u8>,
+    candidates: Vec<Vec<u8>>,
+    signature: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -664,23 +673,48 @@ impl App {
 
     /// Verifies every signature of the block against pre-block accounts, in
     /// parallel, to warm the signature cache. Results are not trusted: the
-    /// ante handler checks again (cheaply, via the cache) in order.
+    /// ante handler checks again (cheaply, via the cache) in order. A
+    /// multisig's sub-signatures are verified one by one against their
+    /// sub-keys (the cache holds exactly the triples that verified; the
+    /// threshold and bit array are the ante handler's to check).
     fn preverify(&self, txs: &[Result<DecodedTx, SdkError>], state: &dyn StateRead, chain_id: &str) {
         let auth = &self.inner.wiring.auth;
-        let jobs: Vec<_> = txs
-            .iter()
-            .filter_map(|t| t.as_ref().ok())
-            .flat_map(|tx| {
-                tx.signers.iter().filter_map(move |s| {
-                    let acc = auth.account(state, &s.address).ok()??;
-                    let pk = s.pub_key.clone().or(acc.pub_key.clone())?;
-                    let candidates = sign_bytes(tx, s, chain_id, acc.account_number).ok()?;
-                    Some((pk, candidates, s.signature.clone()))
-                })
-            })
-            .collect();
-        jobs.par_iter().for_each(|(pk, candidates, sig)| {
-            candidates.iter().any(|bytes| self.inner.sig_cache.verify(pk, bytes, sig));
+        let mut jobs: Vec<SigJob> = Vec::new();
+        for tx in txs.iter().filter_map(|t| t.as_ref().ok()) {
+            for s in &tx.signers {
+                let Ok(Some(acc)) = auth.account(state, &s.address) else { continue };
+                let Some(pk) = s.pub_key.as_ref().or(acc.pub_key.as_ref()) else { continue };
+                match (pk, &s.data) {
+                    (PubKey::Secp256k1(pk), SigData::Single { .. }) => {
+                        if let Ok(candidates) = sign_bytes(tx, s, chain_id, acc.account_number) {
+                            jobs.push(SigJob { key: pk.clone(), candidates, signature: s.signature.clone() });
+                        }
+                    }
+                    (PubKey::Multisig(key), SigData::Multi { bitarray, sigs }) => {
+                        let mut subs = Vec::new();
+                        paychain_tx::multisig::sub_signatures(key, bitarray, sigs, &mut subs);
+                        let mut by_mode: Vec<(i32, Vec<Vec<u8>>)> = Vec::new();
+                        for (sub_pk, mode, sig) in subs {
+                            let candidates = match by_mode.iter().find(|(m, _)| *m == mode) {
+                                Some((_, c)) => c.clone(),
+                                None => {
+                                    let Ok(c) = sign_bytes_for_mode(tx, mode, s.sequence, chain_id, acc.account_number)
+                                    else {
+                                        continue;
+                                    };
+                                    by_mode.push((mode, c.clone()));
+                                    c
+                                }
+                            };
+                            jobs.push(SigJob { key: sub_pk.to_vec(), candidates, signature: sig.to_vec() });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        jobs.par_iter().for_each(|j| {
+            j.candidates.iter().any(|bytes| self.inner.sig_cache.verify(&j.key, bytes, &j.signature));
         });
     }
 

@@ -43,6 +43,12 @@ const MAX_SCRYPT_LOG_N: u8 = 20;
 pub const MIN_PASSPHRASE_LEN: usize = 8;
 
 const CIPHER_NAME: &str = "scrypt-xchacha20poly1305";
+/// `algo` of an offline multisig key record (the SDK keyring's type "multi").
+const MULTISIG_ALGO: &str = "multi";
+
+fn prost_types_any(type_url: &str, value: Vec<u8>) -> cosmos_sdk_proto::Any {
+    cosmos_sdk_proto::Any { type_url: type_url.to_string(), value }
+}
 const RECORD_VERSION: u32 = 1;
 
 /// Where keys are kept and how their secrets are protected.
@@ -215,6 +221,8 @@ impl fmt::Debug for Secret {
 enum StoredSecret {
     /// Test backend: the secret in clear.
     Plain { secret: serde_json::Value },
+    /// An offline key (a multisig): only its public key is kept.
+    Offline,
     /// File backend.
     Encrypted {
         cipher: String,
@@ -273,6 +281,8 @@ pub struct KeyInfo {
     pub pub_key: Vec<u8>,
     /// The HD path the key was derived at (`None` for imported private keys).
     pub hd_path: Option<String>,
+    /// Set for an offline multisig key (`keys add --multisig`); `pub_key` is then empty.
+    pub multisig: Option<paychain_auth::PubKey>,
 }
 
 impl KeyInfo {
@@ -282,6 +292,14 @@ impl KeyInfo {
 
     /// The SDK's `keys show --output json` shape.
     pub fn to_json(&self) -> serde_json::Value {
+        if let Some(m) = &self.multisig {
+            return serde_json::json!({
+                "name": self.name,
+                "type": "multi",
+                "address": self.address.to_string(),
+                "pubkey": m.to_json().to_string(),
+            });
+        }
         serde_json::json!({
             "name": self.name,
             "type": "local",
@@ -314,18 +332,36 @@ impl KeyRecord {
         if self.version != RECORD_VERSION {
             return Err(bad(&format!("unsupported version {}", self.version)));
         }
-        if self.algo != "secp256k1" {
-            return Err(bad(&format!("unsupported algorithm {:?}", self.algo)));
-        }
         let pub_key = base64::engine::general_purpose::STANDARD
             .decode(&self.pub_key)
             .map_err(|_| bad("pub_key is not base64"))?;
+        if self.algo == MULTISIG_ALGO {
+            // pub_key holds the protobuf LegacyAminoPubKey.
+            let any = prost_types_any(paychain_auth::pubkey::MULTISIG_PUBKEY_TYPE_URL, pub_key);
+            let key = paychain_auth::PubKey::from_any(&any).map_err(|e| bad(&e.log))?;
+            if key.address().to_string() != self.address {
+                return Err(bad("address does not match pub_key"));
+            }
+            if !matches!(self.secret, StoredSecret::Offline) {
+                return Err(bad("a multisig key cannot hold a secret"));
+            }
+            return Ok(KeyInfo {
+                name: self.name.clone(),
+                address: key.address(),
+                pub_key: Vec::new(),
+                hd_path: None,
+                multisig: Some(key),
+            });
+        }
+        if self.algo != "secp256k1" {
+            return Err(bad(&format!("unsupported algorithm {:?}", self.algo)));
+        }
         PublicKey::from_slice(&pub_key).map_err(|_| bad("pub_key is not a secp256k1 key"))?;
         let address = Address::from_secp256k1_pubkey(&pub_key);
         if address.to_string() != self.address {
             return Err(bad("address does not match pub_key"));
         }
-        Ok(KeyInfo { name: self.name.clone(), address, pub_key, hd_path: self.hd_path.clone() })
+        Ok(KeyInfo { name: self.name.clone(), address, pub_key, hd_path: self.hd_path.clone(), multisig: None })
     }
 }
 
@@ -451,7 +487,38 @@ impl Keyring {
         };
         let text = Zeroizing::new(serde_json::to_string_pretty(&record)?);
         write_private_file(&self.dir, &self.path_of(name), text.as_bytes())?;
-        Ok(KeyInfo { name: name.to_string(), address, pub_key: pub_key.to_vec(), hd_path: secret.hd_path() })
+        Ok(KeyInfo {
+            name: name.to_string(),
+            address,
+            pub_key: pub_key.to_vec(),
+            hd_path: secret.hd_path(),
+            multisig: None,
+        })
+    }
+
+    /// Stores an offline multisig key (`keys add NAME --multisig k1,k2 --multisig-threshold 2`).
+    /// Fails if the name is taken or `key` is not a multisig.
+    pub fn add_multisig(&self, name: &str, key: &paychain_auth::PubKey) -> anyhow::Result<KeyInfo> {
+        validate_key_name(name)?;
+        if self.path_of(name).exists() {
+            bail!("key {name:?} already exists in the {} keyring; delete it first or pick another name", self.backend);
+        }
+        if !matches!(key, paychain_auth::PubKey::Multisig(_)) {
+            bail!("not a multisig key");
+        }
+        let address = key.address();
+        let record = KeyRecord {
+            version: RECORD_VERSION,
+            name: name.to_string(),
+            address: address.to_string(),
+            algo: MULTISIG_ALGO.to_string(),
+            pub_key: base64::engine::general_purpose::STANDARD.encode(key.to_any().value),
+            hd_path: None,
+            secret: StoredSecret::Offline,
+        };
+        let text = serde_json::to_string_pretty(&record)?;
+        write_private_file(&self.dir, &self.path_of(name), text.as_bytes())?;
+        Ok(KeyInfo { name: name.to_string(), address, pub_key: Vec::new(), hd_path: None, multisig: Some(key.clone()) })
     }
 
     /// Opens key `name`'s secret (decrypting it in the file backend) and checks
@@ -488,6 +555,9 @@ impl Keyring {
                         .map_err(|_| anyhow!("wrong passphrase for key {name:?} (or its key file was altered)"))?,
                 );
                 serde_json::from_slice(&plaintext).map_err(|_| corrupt())?
+            }
+            (StoredSecret::Offline, _) => {
+                bail!("key {name:?} is an offline multisig key: it cannot sign; sign with its member keys (tx sign --multisig) and combine them with tx multisign")
             }
             (StoredSecret::Plain { .. }, Backend::File) => {
                 bail!("key file {} holds an unencrypted secret, which the file keyring refuses", path.display())

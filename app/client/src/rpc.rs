@@ -53,6 +53,8 @@ pub struct AccountInfo {
     pub sequence: u64,
     /// Compressed secp256k1 key, once the account has signed.
     pub pub_key: Option<Vec<u8>>,
+    /// The account's multisig key, once a multisig account has signed (then `pub_key` is `None`).
+    pub multisig_pub_key: Option<paychain_auth::PubKey>,
     /// The module name for module accounts.
     pub module_name: Option<String>,
     pub permissions: Vec<String>,
@@ -72,10 +74,16 @@ impl AccountInfo {
             }
             other => bail!("unsupported account type {other}"),
         };
+        let mut multisig_pub_key = None;
         let pub_key = match &base.pub_key {
             None => None,
             Some(pk) if pk.type_url == crate::tx::SECP256K1_PUBKEY_TYPE_URL => {
                 Some(PubKey::decode(pk.value.as_slice()).context("decoding account pub_key")?.key)
+            }
+            Some(pk) if pk.type_url == paychain_auth::pubkey::MULTISIG_PUBKEY_TYPE_URL => {
+                multisig_pub_key =
+                    Some(paychain_auth::PubKey::from_any(pk).map_err(|e| anyhow!("account pub_key: {}", e.log))?);
+                None
             }
             Some(pk) => bail!("unsupported account pub_key type {}", pk.type_url),
         };
@@ -84,6 +92,7 @@ impl AccountInfo {
             account_number: base.account_number,
             sequence: base.sequence,
             pub_key,
+            multisig_pub_key,
             module_name,
             permissions,
             type_url: any.type_url.clone(),
@@ -99,6 +108,7 @@ impl AccountInfo {
                 "key": base64::engine::general_purpose::STANDARD.encode(k),
             })
         });
+        let pub_key = pub_key.or_else(|| self.multisig_pub_key.as_ref().map(paychain_auth::PubKey::to_json));
         let base = serde_json::json!({
             "address": self.address,
             "pub_key": pub_key,

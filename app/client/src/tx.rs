@@ -6,7 +6,7 @@ use base64::Engine as _;
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{Input, MsgMultiSend, MsgSend, Output};
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
-use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, TxBody, TxRaw};
+use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, Tx, TxBody, TxRaw};
 use cosmos_sdk_proto::Any;
 use paychain_framework::{Address, AnyTypes, Coins};
 use prost::Message as _;
@@ -16,7 +16,8 @@ pub const MSG_MULTI_SEND_TYPE_URL: &str = "/cosmos.bank.v1beta1.MsgMultiSend";
 // Building and signing the tx itself is the tx crate's (the chain's fuzz target and benchmarks
 // use it without the client); offered here beside the message builders.
 pub use paychain_tx::build::{
-    auth_info, build_signed_tx, build_simulation_tx, fee, pubkey_any, sign_bytes, tx_body, tx_hash, SignerData,
+    auth_info, build_multisigned_tx, build_signed_tx, build_simulation_tx, fee, multi_signature_bytes,
+    multisig_signer_info, pubkey_any, sign_bytes, tx_body, tx_hash, SignerData,
 };
 pub use paychain_tx::decode::SECP256K1_PUBKEY_TYPE_URL;
 
@@ -125,6 +126,151 @@ pub fn decode_tx_json(types: &AnyTypes, tx_bytes: &[u8]) -> anyhow::Result<serde
         },
         "signatures": raw.signatures.iter().map(|s| b64(s)).collect::<Vec<_>>(),
     }))
+}
+
+// ---------------------------------------------------------------------------
+// Offline documents: the SDK CLI's JSON tx (`--generate-only`, `tx sign`,
+// `tx multisign`, `tx broadcast`)
+// ---------------------------------------------------------------------------
+
+/// A `Tx` in the SDK CLI's JSON (`{"body", "auth_info", "signatures"}`, proto
+/// field names, `@type` Anys), as `simd tx ... --generate-only` prints it.
+pub fn tx_to_json(types: &AnyTypes, tx: &Tx) -> anyhow::Result<serde_json::Value> {
+    paychain_framework::proto_json::to_json(types, tx).map_err(|e| anyhow!("rendering the tx as JSON: {e}"))
+}
+
+/// Reads [`tx_to_json`]'s form (either name case).
+pub fn tx_from_json(types: &AnyTypes, value: serde_json::Value) -> anyhow::Result<Tx> {
+    paychain_framework::proto_json::from_json(types, value).map_err(|e| anyhow!("not a JSON tx: {e}"))
+}
+
+/// Reads a JSON tx document (`-` = stdin).
+pub fn read_tx_file(types: &AnyTypes, path: &std::path::Path) -> anyhow::Result<Tx> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading the tx from stdin")?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    tx_from_json(types, value).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The `TxRaw` bytes of a JSON tx (what is broadcast).
+pub fn tx_raw_bytes(tx: &Tx) -> Vec<u8> {
+    TxRaw {
+        body_bytes: tx.body.clone().unwrap_or_default().encode_to_vec(),
+        auth_info_bytes: tx.auth_info.clone().unwrap_or_default().encode_to_vec(),
+        signatures: tx.signatures.clone(),
+    }
+    .encode_to_vec()
+}
+
+/// The SIGN_MODE_LEGACY_AMINO_JSON bytes of `tx` for one signer (the SDK's
+/// `StdSignDoc`, as `simd tx sign --sign-mode amino-json` signs it). `router`
+/// gives each message's amino JSON (the app's module set).
+pub fn amino_sign_bytes(
+    tx: &Tx,
+    router: &dyn paychain_tx::decode::MsgRouter,
+    chain_id: &str,
+    account_number: u64,
+    sequence: u64,
+) -> anyhow::Result<Vec<u8>> {
+    let body = tx.body.clone().unwrap_or_default();
+    let fee = tx.auth_info.clone().unwrap_or_default().fee.unwrap_or_default();
+    let msgs = body
+        .messages
+        .iter()
+        .map(|m| router.route_and_decode(m))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow!("message: {}", e.log))?;
+    let fee_coins = Coins::from_proto(&fee.amount).map_err(|e| anyhow!("fee: {}", e.log))?;
+    let parts = paychain_tx::amino::SignDocParts {
+        msgs: &msgs,
+        memo: &body.memo,
+        timeout_height: body.timeout_height,
+        fee: &fee_coins,
+        gas_limit: fee.gas_limit,
+        payer: &fee.payer,
+        granter: &fee.granter,
+    };
+    parts.sign_bytes(chain_id, account_number, sequence).map_err(|e| anyhow!("{}", e.log))
+}
+
+/// The SIGN_MODE_DIRECT bytes of `tx` as it stands (its current `AuthInfo`).
+pub fn direct_sign_bytes_of(tx: &Tx, chain_id: &str, account_number: u64) -> Vec<u8> {
+    paychain_tx::sign::direct_sign_bytes(
+        &tx.body.clone().unwrap_or_default().encode_to_vec(),
+        &tx.auth_info.clone().unwrap_or_default().encode_to_vec(),
+        chain_id,
+        account_number,
+    )
+}
+
+/// One signature as `simd tx sign --multisig` prints it (`SignatureDescriptors`).
+pub fn signature_descriptors_json(
+    types: &AnyTypes,
+    pub_key: &[u8],
+    mode: SignMode,
+    signature: &[u8],
+    sequence: u64,
+) -> anyhow::Result<serde_json::Value> {
+    use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::{
+        signature_descriptor, SignatureDescriptor, SignatureDescriptors,
+    };
+    let d = SignatureDescriptors {
+        signatures: vec![SignatureDescriptor {
+            public_key: Some(pubkey_any(pub_key)),
+            data: Some(signature_descriptor::Data {
+                sum: Some(signature_descriptor::data::Sum::Single(signature_descriptor::data::Single {
+                    mode: mode as i32,
+                    signature: signature.to_vec(),
+                })),
+            }),
+            sequence,
+        }],
+    };
+    paychain_framework::proto_json::to_json(types, &d).map_err(|e| anyhow!("rendering the signature: {e}"))
+}
+
+/// A single signature read from a `SignatureDescriptors` document.
+#[derive(Clone, Debug)]
+pub struct SignatureFromFile {
+    pub pub_key: Vec<u8>,
+    pub mode: i32,
+    pub signature: Vec<u8>,
+    pub sequence: u64,
+}
+
+/// Reads a signature file written by `tx sign --multisig` (ours or simd's).
+pub fn read_signature_file(types: &AnyTypes, path: &std::path::Path) -> anyhow::Result<Vec<SignatureFromFile>> {
+    use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::{signature_descriptor, SignatureDescriptors};
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let d: SignatureDescriptors = paychain_framework::proto_json::from_json(types, value)
+        .map_err(|e| anyhow!("{} is not a signature file: {e}", path.display()))?;
+    d.signatures
+        .iter()
+        .map(|s| {
+            let any =
+                s.public_key.as_ref().ok_or_else(|| anyhow!("{}: a signature without public_key", path.display()))?;
+            let pk = paychain_auth::PubKey::from_any(any).map_err(|e| anyhow!("{}: {}", path.display(), e.log))?;
+            let pub_key = pk
+                .as_secp256k1()
+                .ok_or_else(|| anyhow!("{}: only secp256k1 signatures can be combined", path.display()))?
+                .to_vec();
+            match s.data.as_ref().and_then(|d| d.sum.as_ref()) {
+                Some(signature_descriptor::data::Sum::Single(single)) => Ok(SignatureFromFile {
+                    pub_key,
+                    mode: single.mode,
+                    signature: single.signature.clone(),
+                    sequence: s.sequence,
+                }),
+                _ => bail!("{}: only single signatures can be combined", path.display()),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -15,55 +15,88 @@
 //! JSON through [`paychain_framework::Msg::amino_json`].
 
 use cosmos_sdk_proto::cosmos::tx::v1beta1::AuthInfo;
-use paychain_framework::{sdk, SdkError};
+use paychain_framework::{sdk, Coins, SdkError};
 use prost::Message;
 use serde_json::{json, Map, Value};
 
-use super::decode::DecodedTx;
+use super::decode::{DecodedTx, RoutedMsg};
 
 /// The StdSignDoc of `tx` for one signer, as a JSON value (not yet canonical).
 pub fn std_sign_doc(tx: &DecodedTx, chain_id: &str, account_number: u64, sequence: u64) -> Result<Value, SdkError> {
-    let msgs = tx
-        .msgs
-        .iter()
-        .map(|m| {
-            m.msg.amino_json().ok_or_else(|| {
-                sdk::not_supported(format!(
-                    "message {} has no amino JSON form and cannot be signed with SIGN_MODE_LEGACY_AMINO_JSON; \
-                     use SIGN_MODE_DIRECT",
-                    m.msg.type_url()
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, SdkError>>()?;
     // The fee's payer and granter as the tx carries them (decode keeps only the resolved payer).
     let fee = AuthInfo::decode(tx.auth_info_bytes.as_slice())
         .map_err(|e| sdk::tx_decode(format!("invalid AuthInfo: {e}")))?
         .fee
         .unwrap_or_default();
-    let mut fee_json = Map::new();
-    fee_json.insert(
-        "amount".into(),
-        Value::Array(tx.fee.iter().map(|c| json!({"amount": c.amount.to_string(), "denom": c.denom})).collect()),
-    );
-    fee_json.insert("gas".into(), Value::String(tx.gas_limit.to_string()));
-    if !fee.payer.is_empty() {
-        fee_json.insert("payer".into(), Value::String(fee.payer));
+    let doc = SignDocParts {
+        msgs: &tx.msgs,
+        memo: &tx.body.memo,
+        timeout_height: tx.body.timeout_height,
+        fee: &tx.fee,
+        gas_limit: tx.gas_limit,
+        payer: &fee.payer,
+        granter: &fee.granter,
+    };
+    doc.to_json(chain_id, account_number, sequence)
+}
+
+/// What a StdSignDoc is built from, so a client can build one for a tx that
+/// is not signed yet (`tx sign` of a `--generate-only` document).
+pub struct SignDocParts<'a> {
+    pub msgs: &'a [RoutedMsg],
+    pub memo: &'a str,
+    pub timeout_height: u64,
+    pub fee: &'a Coins,
+    pub gas_limit: u64,
+    pub payer: &'a str,
+    pub granter: &'a str,
+}
+
+impl SignDocParts<'_> {
+    /// The StdSignDoc as a JSON value (not yet canonical).
+    pub fn to_json(&self, chain_id: &str, account_number: u64, sequence: u64) -> Result<Value, SdkError> {
+        let msgs = self
+            .msgs
+            .iter()
+            .map(|m| {
+                m.msg.amino_json().ok_or_else(|| {
+                    sdk::not_supported(format!(
+                        "message {} has no amino JSON form and cannot be signed with SIGN_MODE_LEGACY_AMINO_JSON; \
+                         use SIGN_MODE_DIRECT",
+                        m.msg.type_url()
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, SdkError>>()?;
+        let mut fee_json = Map::new();
+        fee_json.insert(
+            "amount".into(),
+            Value::Array(self.fee.iter().map(|c| json!({"amount": c.amount.to_string(), "denom": c.denom})).collect()),
+        );
+        fee_json.insert("gas".into(), Value::String(self.gas_limit.to_string()));
+        if !self.payer.is_empty() {
+            fee_json.insert("payer".into(), Value::String(self.payer.to_string()));
+        }
+        if !self.granter.is_empty() {
+            fee_json.insert("granter".into(), Value::String(self.granter.to_string()));
+        }
+        let mut doc = Map::new();
+        doc.insert("account_number".into(), Value::String(account_number.to_string()));
+        doc.insert("chain_id".into(), Value::String(chain_id.to_string()));
+        doc.insert("fee".into(), Value::Object(fee_json));
+        doc.insert("memo".into(), Value::String(self.memo.to_string()));
+        doc.insert("msgs".into(), Value::Array(msgs));
+        doc.insert("sequence".into(), Value::String(sequence.to_string()));
+        if self.timeout_height != 0 {
+            doc.insert("timeout_height".into(), Value::String(self.timeout_height.to_string()));
+        }
+        Ok(Value::Object(doc))
     }
-    if !fee.granter.is_empty() {
-        fee_json.insert("granter".into(), Value::String(fee.granter));
+
+    /// The bytes a client signs: Go's spelling (what `simd` signs).
+    pub fn sign_bytes(&self, chain_id: &str, account_number: u64, sequence: u64) -> Result<Vec<u8>, SdkError> {
+        Ok(canonical_json(&self.to_json(chain_id, account_number, sequence)?, true).into_bytes())
     }
-    let mut doc = Map::new();
-    doc.insert("account_number".into(), Value::String(account_number.to_string()));
-    doc.insert("chain_id".into(), Value::String(chain_id.to_string()));
-    doc.insert("fee".into(), Value::Object(fee_json));
-    doc.insert("memo".into(), Value::String(tx.body.memo.clone()));
-    doc.insert("msgs".into(), Value::Array(msgs));
-    doc.insert("sequence".into(), Value::String(sequence.to_string()));
-    if tx.body.timeout_height != 0 {
-        doc.insert("timeout_height".into(), Value::String(tx.body.timeout_height.to_string()));
-    }
-    Ok(Value::Object(doc))
 }
 
 /// The sign bytes a valid amino signature may cover. Usually one; two when a
@@ -141,8 +174,8 @@ mod tests {
     use super::*;
     use crate::decode::{MsgRouter, RoutedMsg};
     use crate::sign::verify_secp256k1;
+    use paychain_framework::Coin;
     use paychain_framework::Module as _;
-    use paychain_framework::{Coin, Coins};
 
     // Signed by @cosmjs/stargate 0.39 `SigningStargateClient.offline(Secp256k1Wallet)`
     // (an amino signer) with key [7; 32], account 7, sequence 3, chain

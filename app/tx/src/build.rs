@@ -80,3 +80,59 @@ pub fn build_simulation_tx(body: &TxBody, compressed_pubkey: &[u8], sequence: u6
 pub fn tx_hash(tx_bytes: &[u8]) -> String {
     hex::encode_upper(Sha256::digest(tx_bytes))
 }
+
+/// The `SignerInfo` of a multisig signer whose sub-signatures use `modes`
+/// (one per signature, in key order) with `bits` marking the keys that signed.
+pub fn multisig_signer_info(
+    key: &crate::multisig::PubKey,
+    sequence: u64,
+    bits: &[bool],
+    modes: &[SignMode],
+) -> SignerInfo {
+    SignerInfo {
+        public_key: Some(key.to_any()),
+        mode_info: Some(ModeInfo {
+            sum: Some(mode_info::Sum::Multi(mode_info::Multi {
+                bitarray: Some(crate::multisig::compact_bit_array(bits)),
+                mode_infos: modes
+                    .iter()
+                    .map(|m| ModeInfo { sum: Some(mode_info::Sum::Single(mode_info::Single { mode: *m as i32 })) })
+                    .collect(),
+            })),
+        }),
+        sequence,
+    }
+}
+
+/// A multisig's combined signature: the protobuf `MultiSignature` of the
+/// sub-signatures in key order (what `TxRaw.signatures` holds for it).
+pub fn multi_signature_bytes(signatures: &[Vec<u8>]) -> Vec<u8> {
+    cosmos_sdk_proto::cosmos::crypto::multisig::v1beta1::MultiSignature { signatures: signatures.to_vec() }
+        .encode_to_vec()
+}
+
+/// Builds a tx signed by one multisig account whose keys signed with
+/// SIGN_MODE_LEGACY_AMINO_JSON: `sigs[i]` is key i's signature, if it signed
+/// (as `simd tx multisign` and CosmJS's `makeMultisignedTxBytes`).
+pub fn build_multisigned_tx(
+    body: &TxBody,
+    fee: Fee,
+    key: &crate::multisig::PubKey,
+    sequence: u64,
+    sigs: &[Option<Vec<u8>>],
+) -> Vec<u8> {
+    let bits: Vec<bool> = sigs.iter().map(Option::is_some).collect();
+    let present: Vec<Vec<u8>> = sigs.iter().flatten().cloned().collect();
+    let modes = vec![SignMode::LegacyAminoJson; present.len()];
+    let auth = AuthInfo {
+        signer_infos: vec![multisig_signer_info(key, sequence, &bits, &modes)],
+        fee: Some(fee),
+        ..Default::default()
+    };
+    TxRaw {
+        body_bytes: body.encode_to_vec(),
+        auth_info_bytes: auth.encode_to_vec(),
+        signatures: vec![multi_signature_bytes(&present)],
+    }
+    .encode_to_vec()
+}

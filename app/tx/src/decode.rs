@@ -1,11 +1,12 @@
 //! Decoding a `cosmos.tx.v1beta1.TxRaw` and the checks that need no state
 //! (the SDK's `ValidateBasic` and the parts of ante that read nothing).
 
-use cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey as Secp256k1PubKey;
-use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, TxBody, TxRaw};
+use cosmos_sdk_proto::cosmos::tx::v1beta1::{AuthInfo, TxBody, TxRaw};
 use paychain_framework::{sdk, Address, Coins, Msg, SdkError};
 use prost::Message;
 use sha2::{Digest, Sha256};
+
+use crate::multisig::{PubKey, SigData};
 
 /// What decoding needs from the app: which module handles a message and how it
 /// decodes it (the app's module set implements it).
@@ -15,12 +16,10 @@ pub trait MsgRouter {
     fn route_and_decode(&self, any: &cosmos_sdk_proto::Any) -> Result<RoutedMsg, SdkError>;
 }
 
-pub const SECP256K1_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.secp256k1.PubKey";
+pub use paychain_auth::pubkey::{MULTISIG_PUBKEY_TYPE_URL, SECP256K1_PUBKEY_TYPE_URL};
 
 /// Sign modes (`cosmos.tx.signing.v1beta1.SignMode`).
-pub const SIGN_MODE_UNSPECIFIED: i32 = 0;
-pub const SIGN_MODE_DIRECT: i32 = 1;
-pub const SIGN_MODE_LEGACY_AMINO_JSON: i32 = 127;
+pub use crate::sign_mode::{SIGN_MODE_DIRECT, SIGN_MODE_LEGACY_AMINO_JSON, SIGN_MODE_UNSPECIFIED};
 
 /// A message with the index of the module that handles it.
 #[derive(Debug)]
@@ -33,11 +32,15 @@ pub struct RoutedMsg {
 #[derive(Clone, Debug)]
 pub struct SignerData {
     pub address: Address,
-    /// Compressed secp256k1 key, if the tx carries one (first tx of an account must).
-    pub pub_key: Option<Vec<u8>>,
+    /// The signer's key (secp256k1 or multisig), if the tx carries one (first tx of an account must).
+    pub pub_key: Option<PubKey>,
     pub sequence: u64,
+    /// The sign mode of a single signature; SIGN_MODE_UNSPECIFIED for a multisig (see `data`).
     pub sign_mode: i32,
+    /// The signature bytes as sent (for a multisig, the encoded `MultiSignature`).
     pub signature: Vec<u8>,
+    /// The signature with its mode(s): single, or a multisig's bit array and sub-signatures.
+    pub data: SigData,
 }
 
 #[derive(Debug)]
@@ -123,27 +126,13 @@ pub fn decode_tx(bytes: &[u8], modules: &dyn MsgRouter) -> Result<DecodedTx, Sdk
         .zip(auth_info.signer_infos.iter())
         .zip(raw.signatures.iter())
         .map(|((address, info), signature)| {
-            let pub_key = match &info.public_key {
-                None => None,
-                Some(any) if any.type_url == SECP256K1_PUBKEY_TYPE_URL => {
-                    let pk = Secp256k1PubKey::decode(any.value.as_slice())
-                        .map_err(|e| sdk::invalid_pubkey(format!("invalid secp256k1 pubkey: {e}")))?;
-                    if pk.key.len() != 33 {
-                        return Err(sdk::invalid_pubkey(format!(
-                            "secp256k1 pubkey must be 33 bytes, got {}",
-                            pk.key.len()
-                        )));
-                    }
-                    Some(pk.key)
-                }
-                Some(any) => return Err(sdk::invalid_pubkey(format!("unsupported pubkey type {}", any.type_url))),
+            let pub_key = info.public_key.as_ref().map(PubKey::from_any).transpose()?;
+            let data = SigData::from_mode_info(info.mode_info.as_ref(), signature)?;
+            let sign_mode = match &data {
+                SigData::Single { mode, .. } => *mode,
+                SigData::Multi { .. } => SIGN_MODE_UNSPECIFIED,
             };
-            let sign_mode = match info.mode_info.as_ref().and_then(|m| m.sum.as_ref()) {
-                Some(mode_info::Sum::Single(single)) => single.mode,
-                Some(mode_info::Sum::Multi(_)) => return Err(sdk::not_supported("multisig signers are not supported")),
-                None => SIGN_MODE_UNSPECIFIED,
-            };
-            Ok(SignerData { address, pub_key, sequence: info.sequence, sign_mode, signature: signature.clone() })
+            Ok(SignerData { address, pub_key, sequence: info.sequence, sign_mode, signature: signature.clone(), data })
         })
         .collect::<Result<Vec<_>, SdkError>>()?;
 

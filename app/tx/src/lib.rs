@@ -6,4 +6,6 @@ pub mod amino;
 pub mod build;
 pub mod decode;
 pub mod fees;
+pub mod multisig;
 pub mod sign;
+pub mod sign_mode;

@@ -3,16 +3,15 @@
 //! return stored bytes and wallets decode them unchanged.
 
 use cosmos_sdk_proto::cosmos::auth::v1beta1::{BaseAccount, ModuleAccount, Params};
-use cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey;
+use cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey as ProtoSecp256k1;
 use cosmos_sdk_proto::Any;
 use paychain_framework::{sdk, Address, SdkError};
 use prost::Message;
 
+pub use crate::pubkey::{validate_secp256k1_pubkey, PubKey, SECP256K1_PUBKEY_LEN, SECP256K1_PUBKEY_TYPE_URL};
+
 pub const BASE_ACCOUNT_TYPE_URL: &str = "/cosmos.auth.v1beta1.BaseAccount";
 pub const MODULE_ACCOUNT_TYPE_URL: &str = "/cosmos.auth.v1beta1.ModuleAccount";
-pub const SECP256K1_PUBKEY_TYPE_URL: &str = "/cosmos.crypto.secp256k1.PubKey";
-/// Compressed secp256k1 public key length.
-pub const SECP256K1_PUBKEY_LEN: usize = 33;
 
 /// Module account permissions the SDK defines (`x/auth/types/permissions.go`).
 pub const MINTER: &str = "minter";
@@ -30,8 +29,8 @@ pub struct ModuleInfo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
     pub address: Address,
-    /// 33-byte compressed secp256k1 key, set by the ante handler on first signature.
-    pub pub_key: Option<Vec<u8>>,
+    /// The account's key (secp256k1 or a multisig), set by the ante handler on first signature.
+    pub pub_key: Option<PubKey>,
     pub account_number: u64,
     pub sequence: u64,
     pub module: Option<ModuleInfo>,
@@ -74,7 +73,7 @@ impl Account {
     pub fn to_base_proto(&self) -> BaseAccount {
         BaseAccount {
             address: self.address.to_string(),
-            pub_key: self.pub_key.as_deref().map(secp256k1_pubkey_any),
+            pub_key: self.pub_key.as_ref().map(PubKey::to_any),
             account_number: self.account_number,
             sequence: self.sequence,
         }
@@ -113,7 +112,7 @@ impl Account {
 
     fn from_base_proto(base: &BaseAccount, module: Option<ModuleInfo>) -> Result<Self, SdkError> {
         let address = Address::from_bech32(&base.address)?;
-        let pub_key = base.pub_key.as_ref().map(secp256k1_pubkey_from_any).transpose()?;
+        let pub_key = base.pub_key.as_ref().map(PubKey::from_any).transpose()?;
         Ok(Self { address, pub_key, account_number: base.account_number, sequence: base.sequence, module })
     }
 
@@ -127,17 +126,18 @@ impl Account {
         Self::from_any(&any)
     }
 
-    /// Checks that hold for any account we store: the key is a compressed
-    /// secp256k1 key that belongs to the address, and a module account lives at
-    /// its name's address.
+    /// Checks that hold for any account we store: the key is well formed and
+    /// belongs to the address, and a module account lives at its name's address.
     pub fn validate(&self) -> Result<(), SdkError> {
         if let Some(key) = &self.pub_key {
-            validate_secp256k1_pubkey(key)?;
-            if Address::from_secp256k1_pubkey(key) != self.address {
+            if let PubKey::Secp256k1(k) = key {
+                validate_secp256k1_pubkey(k)?;
+            }
+            if key.address() != self.address {
                 return Err(sdk::invalid_pubkey(format!(
                     "account address {} and pubkey address {} do not match",
                     self.address,
-                    Address::from_secp256k1_pubkey(key)
+                    key.address()
                 )));
             }
         }
@@ -159,20 +159,8 @@ impl Account {
     }
 }
 
-/// Checks a compressed secp256k1 key's shape (length and prefix byte).
-/// Whether the point is on the curve is left to signature verification.
-pub fn validate_secp256k1_pubkey(key: &[u8]) -> Result<(), SdkError> {
-    if key.len() != SECP256K1_PUBKEY_LEN || !matches!(key[0], 0x02 | 0x03) {
-        return Err(sdk::invalid_pubkey(format!(
-            "secp256k1 pubkey must be {SECP256K1_PUBKEY_LEN} bytes starting with 0x02 or 0x03, got {} bytes",
-            key.len()
-        )));
-    }
-    Ok(())
-}
-
 pub fn secp256k1_pubkey_any(key: &[u8]) -> Any {
-    Any { type_url: SECP256K1_PUBKEY_TYPE_URL.to_string(), value: PubKey { key: key.to_vec() }.encode_to_vec() }
+    Any { type_url: SECP256K1_PUBKEY_TYPE_URL.to_string(), value: ProtoSecp256k1 { key: key.to_vec() }.encode_to_vec() }
 }
 
 pub fn secp256k1_pubkey_from_any(any: &Any) -> Result<Vec<u8>, SdkError> {
@@ -182,7 +170,8 @@ pub fn secp256k1_pubkey_from_any(any: &Any) -> Result<Vec<u8>, SdkError> {
             any.type_url
         )));
     }
-    let pk = PubKey::decode(any.value.as_slice()).map_err(|e| sdk::invalid_pubkey(format!("decoding PubKey: {e}")))?;
+    let pk = ProtoSecp256k1::decode(any.value.as_slice())
+        .map_err(|e| sdk::invalid_pubkey(format!("decoding PubKey: {e}")))?;
     validate_secp256k1_pubkey(&pk.key)?;
     Ok(pk.key)
 }
@@ -266,7 +255,7 @@ mod tests {
     fn base_and_module_accounts_round_trip_through_any() {
         let k = key();
         let mut a = Account::new(Address::from_secp256k1_pubkey(&k), 4);
-        a.pub_key = Some(k);
+        a.pub_key = Some(PubKey::Secp256k1(k));
         a.sequence = 9;
         a.validate().unwrap();
         let any = a.to_any();
@@ -284,9 +273,9 @@ mod tests {
     #[test]
     fn validation_catches_bad_keys_and_module_addresses() {
         let mut a = Account::new(Address::from_bytes(vec![1; 20]).unwrap(), 0);
-        a.pub_key = Some(key());
+        a.pub_key = Some(PubKey::Secp256k1(key()));
         assert_eq!(a.validate().unwrap_err().code, 8, "pubkey of another address");
-        a.pub_key = Some(vec![0x02; 10]);
+        a.pub_key = Some(PubKey::Secp256k1(vec![0x02; 10]));
         assert_eq!(a.validate().unwrap_err().code, 8);
         let mut m = Account::new_module("escrow", vec![], 1);
         m.address = Address::module("other");

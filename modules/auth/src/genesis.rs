@@ -12,14 +12,10 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
 use paychain_framework::{Address, Context, SdkError, StateRead};
 use serde_json::{json, Value};
 
-use crate::account::{
-    validate_secp256k1_pubkey, Account, AuthParams, ModuleInfo, BASE_ACCOUNT_TYPE_URL, MODULE_ACCOUNT_TYPE_URL,
-    SECP256K1_PUBKEY_TYPE_URL,
-};
+use crate::account::{Account, AuthParams, ModuleInfo, PubKey, BASE_ACCOUNT_TYPE_URL, MODULE_ACCOUNT_TYPE_URL};
 use crate::json::{index, Obj};
 use crate::keeper::AuthKeeper;
 
@@ -176,26 +172,15 @@ fn parse_account(v: &Value, path: &str) -> Result<Account, String> {
 fn parse_base(o: &Obj) -> Result<Account, String> {
     let address =
         Address::from_bech32(&o.string("address")?).map_err(|e| format!("{}: {}", o.field("address"), e.log))?;
-    let pub_key = match o.object("pub_key")? {
+    let pub_key = match o.get("pub_key") {
         None => None,
-        Some(pk) => {
-            pk.deny_unknown(&["@type", "key"])?;
-            let ty = pk.string("@type")?;
-            if ty != SECP256K1_PUBKEY_TYPE_URL {
-                return Err(format!(
-                    "{}: unsupported pubkey type {ty:?} (only {SECP256K1_PUBKEY_TYPE_URL})",
-                    pk.field("@type")
-                ));
-            }
-            let key = base64::engine::general_purpose::STANDARD
-                .decode(pk.string("key")?)
-                .map_err(|e| format!("{}: invalid base64: {e}", pk.field("key")))?;
-            validate_secp256k1_pubkey(&key).map_err(|e| format!("{}: {}", pk.field("key"), e.log))?;
-            if Address::from_secp256k1_pubkey(&key) != address {
+        Some(v) => {
+            let key = PubKey::from_json(v, &o.field("pub_key"))?;
+            if key.address() != address {
                 return Err(format!(
                     "{}: pubkey address {} does not match the account address {address}",
                     o.field("pub_key"),
-                    Address::from_secp256k1_pubkey(&key)
+                    key.address()
                 ));
             }
             Some(key)
@@ -211,13 +196,7 @@ fn parse_base(o: &Obj) -> Result<Account, String> {
 }
 
 fn base_json(acc: &Account) -> Value {
-    let pub_key = match &acc.pub_key {
-        None => Value::Null,
-        Some(k) => json!({
-            "@type": SECP256K1_PUBKEY_TYPE_URL,
-            "key": base64::engine::general_purpose::STANDARD.encode(k),
-        }),
-    };
+    let pub_key = acc.pub_key.as_ref().map_or(Value::Null, PubKey::to_json);
     json!({
         "address": acc.address.to_string(),
         "pub_key": pub_key,

@@ -9,6 +9,7 @@ pub mod genesis;
 pub mod json;
 pub mod keeper;
 pub mod keys;
+pub mod pubkey;
 pub mod query;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ pub use account::{Account, AuthParams, ModuleInfo, BURNER, MINTER, STAKING};
 pub use genesis::AuthGenesis;
 pub use keeper::{AuthKeeper, ModuleAccountPerms};
 pub use keys::{MODULE_NAME, STORE_KEY};
+pub use pubkey::{MultisigPubKey, PubKey};
 
 pub struct AuthModule {
     keeper: Arc<AuthKeeper>,
@@ -43,7 +45,7 @@ impl Module for AuthModule {
             AnyType::named::<auth::ModuleAccount>(account::MODULE_ACCOUNT_TYPE_URL),
             AnyType::named::<crypto::secp256k1::PubKey>(account::SECP256K1_PUBKEY_TYPE_URL),
             AnyType::named::<crypto::ed25519::PubKey>("/cosmos.crypto.ed25519.PubKey"),
-            AnyType::named::<crypto::multisig::LegacyAminoPubKey>("/cosmos.crypto.multisig.LegacyAminoPubKey"),
+            AnyType::named::<crypto::multisig::LegacyAminoPubKey>(pubkey::MULTISIG_PUBKEY_TYPE_URL),
         ]
     }
 

@@ -86,11 +86,11 @@ fn set_account_updates_sequence_and_guards_account_numbers() {
         assert_eq!(k.set_account(ctx, &stolen).unwrap_err().code, 35);
         // A pubkey must belong to the address.
         let mut wrong = a.clone();
-        wrong.pub_key = Some(pubkey(9));
+        wrong.pub_key = Some(crate::PubKey::Secp256k1(pubkey(9)));
         assert_eq!(k.set_account(ctx, &wrong).unwrap_err().code, 8);
         let kp = pubkey(9);
         let mut b = k.create_account(ctx, &Address::from_secp256k1_pubkey(&kp)).unwrap();
-        b.pub_key = Some(kp);
+        b.pub_key = Some(crate::PubKey::Secp256k1(kp));
         k.set_account(ctx, &b).unwrap();
         assert_eq!(k.address_by_account_number(ctx, b.account_number).unwrap(), Some(b.address.clone()));
     });

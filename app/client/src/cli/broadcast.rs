@@ -62,6 +62,10 @@ pub struct TxFlags {
     /// Plan the tx (account lookup, gas, fee) and print it without signing or broadcasting
     #[arg(long)]
     pub dry_run: bool,
+    /// Print the unsigned tx as JSON (the SDK's document for `tx sign`/`tx multisign`) and exit;
+    /// FROM may be an offline multisig key or any address
+    #[arg(long, conflicts_with = "dry_run")]
+    pub generate_only: bool,
 }
 
 impl TxFlags {
@@ -114,6 +118,21 @@ pub fn parse_address(what: &str, s: &str) -> anyhow::Result<Address> {
     Address::from_bech32(s).map_err(|e| anyhow!("{what}: {}", e.log))
 }
 
+/// The tx's signer: [`signer_info`], except that with `--generate-only` an
+/// address with no local key is fine (nothing is signed), as in the SDK.
+pub fn tx_signer(from: &str, flags: &TxFlags, home: &std::path::Path) -> anyhow::Result<KeyInfo> {
+    match signer_info(from, &flags.keyring, home) {
+        Err(_) if flags.generate_only && Address::from_bech32(from).is_ok() => Ok(KeyInfo {
+            name: String::new(),
+            address: Address::from_bech32(from).map_err(|e| anyhow!("{}", e.log))?,
+            pub_key: Vec::new(),
+            hd_path: None,
+            multisig: None,
+        }),
+        other => other,
+    }
+}
+
 /// The signing key, named by key name or by the address of a local key.
 pub fn signer_info(from: &str, keyring: &KeyringArgs, home: &std::path::Path) -> anyhow::Result<KeyInfo> {
     let kr = keyring.open(home);
@@ -135,6 +154,34 @@ pub fn broadcast(
     broadcast_with(ctx, home, signer, msgs, flags, &|_| serde_json::Map::new())
 }
 
+/// `--generate-only`: the unsigned tx as the SDK prints it (no signer infos, no
+/// signatures; `tx sign` adds them). Needs no node: the gas must be given.
+fn print_unsigned(ctx: &Ctx, msgs: Vec<Any>, opts: &TxOptions) -> anyhow::Result<()> {
+    let gas = match opts.gas {
+        Gas::Fixed(g) => g,
+        Gas::Auto { .. } => {
+            bail!("--gas auto needs a signer's key to simulate; give a fixed --gas with --generate-only")
+        }
+    };
+    let fee = match &opts.fee {
+        FeeChoice::None => paychain_framework::Coins::empty(),
+        FeeChoice::Fixed(c) => c.clone(),
+        FeeChoice::GasPrices(p) => client::tx::fee_from_gas_price(p, gas)?,
+    };
+    let tx = cosmos_sdk_proto::cosmos::tx::v1beta1::Tx {
+        body: Some(client::tx::tx_body(msgs, &opts.memo, opts.timeout_height)),
+        auth_info: Some(cosmos_sdk_proto::cosmos::tx::v1beta1::AuthInfo {
+            signer_infos: Vec::new(),
+            fee: Some(client::tx::fee(&fee, gas)),
+            ..Default::default()
+        }),
+        signatures: Vec::new(),
+    };
+    // Always JSON, whatever --output: it is a document for the next command.
+    println!("{}", client::tx::tx_to_json(&ctx.any_types, &tx)?);
+    Ok(())
+}
+
 /// [`broadcast`], adding to a committed (`--wait`) result the fields `extras`
 /// reads from the tx's result data (a `TxMsgData`), e.g. a new escrow's id.
 pub fn broadcast_with(
@@ -146,6 +193,16 @@ pub fn broadcast_with(
     extras: &dyn Fn(&[u8]) -> serde_json::Map<String, serde_json::Value>,
 ) -> anyhow::Result<()> {
     let opts = flags.options()?;
+    if flags.generate_only {
+        return print_unsigned(ctx, msgs, &opts);
+    }
+    if signer.multisig.is_some() {
+        bail!(
+            "{} is an offline multisig key: build the tx with --generate-only, sign it with the member keys \
+             (tx sign --multisig), combine the signatures (tx multisign) and broadcast it (tx broadcast)",
+            signer.name
+        );
+    }
     let node = flags.node.client()?;
     let rt = super::context::runtime()?;
     let plan = rt.block_on(client::plan_tx(&node, &signer.pub_key, msgs, &opts))?;

@@ -11,7 +11,7 @@ pub mod prompt;
 
 use std::path::Path;
 
-pub use broadcast::{broadcast, broadcast_with, parse_address, parse_positive_coins, signer_info, TxFlags};
+pub use broadcast::{broadcast, broadcast_with, parse_address, parse_positive_coins, signer_info, tx_signer, TxFlags};
 pub use context::{runtime, Ctx, HeightArgs, KeyringArgs, NodeArgs, DEFAULT_NODE};
 pub use output::OutputFormat;
 

@@ -65,6 +65,15 @@ pub struct AddArgs {
     /// Do not print the new mnemonic
     #[arg(long)]
     pub no_backup: bool,
+    /// Store an offline multisig key made of these local keys (names or addresses, comma-separated)
+    #[arg(long, value_delimiter = ',', conflicts_with = "recover")]
+    pub multisig: Vec<String>,
+    /// K out of N required signatures. For use in conjunction with --multisig
+    #[arg(long, default_value_t = 1)]
+    pub multisig_threshold: u32,
+    /// Keys passed to --multisig are taken in the order they're supplied (default: sorted by address, as the SDK)
+    #[arg(long)]
+    pub nosort: bool,
     #[command(flatten)]
     pub keyring: KeyringArgs,
 }
@@ -81,6 +90,11 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> anyhow::Result<()> {
                     a.name,
                     kr.backend()
                 );
+            }
+            if !a.multisig.is_empty() {
+                let info = add_multisig(&kr, &a)?;
+                ctx.print(&info.to_json());
+                return Ok(());
             }
             keyring::parse_hd_path(&a.hd_path)?;
             let (mnemonic, generated) =
@@ -180,4 +194,39 @@ pub fn run(ctx: &Ctx, cmd: KeysCmd) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `keys add NAME --multisig k1,k2,k3 --multisig-threshold 2`: the SDK's
+/// `LegacyAminoPubKey` of the members' keys, sorted by address unless `--nosort`.
+fn add_multisig(kr: &keyring::Keyring, a: &AddArgs) -> anyhow::Result<keyring::KeyInfo> {
+    let n = a.multisig.len();
+    // The SDK's validateMultisigThreshold.
+    if a.multisig_threshold == 0 {
+        bail!("threshold must be a positive integer");
+    }
+    if (n as u64) < u64::from(a.multisig_threshold) {
+        bail!("threshold k of n multisignature: {n} < {}", a.multisig_threshold);
+    }
+    let mut keys = Vec::with_capacity(n);
+    for member in &a.multisig {
+        let info = match paychain_framework::Address::from_bech32(member) {
+            Ok(addr) => kr
+                .find_by_address(&addr)?
+                .with_context(|| format!("no key with address {addr} in the {} keyring", kr.backend()))?,
+            Err(_) => kr.get(member)?,
+        };
+        let key = match info.multisig {
+            Some(m) => m,
+            None => {
+                paychain_tx::multisig::PubKey::secp256k1(&info.pub_key).map_err(|e| anyhow::anyhow!("{}", e.log))?
+            }
+        };
+        keys.push(key);
+    }
+    if !a.nosort {
+        keys.sort_by_key(|k| k.address().as_bytes().to_vec());
+    }
+    let key = paychain_tx::multisig::PubKey::multisig(a.multisig_threshold, keys)
+        .map_err(|e| anyhow::anyhow!("{}", e.log))?;
+    kr.add_multisig(&a.name, &key)
 }

@@ -2,6 +2,7 @@
 //! loopback ports that is killed on drop, so a failing test leaves nothing running.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod cli;
 pub mod hermes;
 pub mod ibc;
 pub mod localnet;
