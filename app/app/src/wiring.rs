@@ -83,6 +83,8 @@ pub fn wire_modules() -> Wiring {
         (paychain_ibc::transfer::MODULE_ACCOUNT.to_string(), vec![MINTER.to_string(), BURNER.to_string()]),
         // Holds escrowed coins; it never mints or burns.
         (paychain_escrow::MODULE_ACCOUNT.to_string(), vec![]),
+        // Mints and burns issued tokens.
+        (paychain_assets::MODULE_ACCOUNT.to_string(), vec![MINTER.to_string(), BURNER.to_string()]),
     ]));
     let bank = Arc::new(BankKeeper::new(auth.clone()));
     let modules: Vec<Box<dyn Module>> = vec![
@@ -91,6 +93,7 @@ pub fn wire_modules() -> Wiring {
         Box::new(IbcModule::new(bank.clone(), auth.clone())),
         Box::new(TransferModule::new(bank.clone(), auth.clone())),
         Box::new(paychain_escrow::EscrowModule::new(bank.clone(), auth.clone())),
+        Box::new(paychain_assets::AssetsModule::new(bank.clone(), auth.clone(), FEE_COLLECTOR)),
     ];
     Wiring { modules: ModuleSet::new(modules), auth, bank }
 }

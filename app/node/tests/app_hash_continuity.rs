@@ -13,7 +13,12 @@
 //! test opens it, checks height and hash, and continues it with blocks 4..=6.
 //! `fixtures/chain-v1/` is the same state in store format 1 (jmt nodes on
 //! disk), written by commit 5f8e496: it must be refused with a clear message,
-//! never misread.
+//! never misread. `fixtures/chain-v2-before-assets/` is format 2 from before the
+//! assets module (issue 17) added its substore: refused too, with a clear message.
+//!
+//! The recorded hashes changed once on purpose: at issue 17 the `assets` substore
+//! joined the main tree (and its genesis its params and module account); the
+//! workload, its results and every other key are as before.
 //!
 //! To re-record after a deliberate state-machine or store-format change:
 //! `RECORD_CONTINUITY_FIXTURE=1 cargo test -p paychain-node --test
@@ -40,14 +45,14 @@ const ACCOUNTS: usize = 4;
 const FIXTURE_HEIGHT: u64 = 3;
 const SECRET: &[u8; 32] = b"continuity-secret-0123456789abcd";
 
-/// App hashes of blocks 1..=6 as commit 5f8e496 computed them.
+/// App hashes of blocks 1..=6 (recorded at issue 17, with the assets module).
 const RECORDED: [&str; 6] = [
-    "fe9658bcf12bdea31c990b3f09f12826be1436f65e76bbc480f0fd0e35f1fc2a",
-    "50622ce3937d7baa0fac3b03d829fe97e7bbb1b9766c9f7d8f33c1bd97ae2084",
-    "fbfc4d8d2d7febde30a564c7019cefe741a6195685fd0de6a717fe19ccc679b9",
-    "4a781438d419a61e3ddf09f25b4374a72776598e526bfbd2c8e1d68ca216c871",
-    "6f5d92c967fa86b86e6072af5db331f3496432ae086e808b9492ac4449e79295",
-    "8780105ddbc55fa41e4d0ce41542338c9296d4c43d71c46e8291db113da5ea0b",
+    "78b7830335d82c01fcf765a7af46ee2d8f21022491b7b81d77ff6a19c057d73b",
+    "970b62ef596b69d465dc930f5e7c23cacc63306e89d079915fb0abc939c9816b",
+    "a68199c2a254a26c38dd4103770de2363207ccb747dca4924527a62cf97274a3",
+    "07c9cd2cd1c80858d76a641a9e66f4da92ea9fbaa3e1fc1164a02613ae944b53",
+    "7fce693844dbedfc28c52bfd84b398763b45d02083f59ea7b496c7dcd1adf94f",
+    "35f6caacfcf7c1a66d5d53292254938aa90d4b9e815a105852f19fa4106913db",
 ];
 
 /// The fixture in the current store format.
@@ -166,6 +171,19 @@ fn a_chain_from_an_earlier_build_continues_with_the_same_app_hashes() {
             assert!(msg.contains("format 1") && msg.contains("state-sync"), "{msg}");
         }
         Ok(_) => panic!("a format-1 store was opened"),
+    }
+
+    // A format-2 store from before the assets module is refused, and says why.
+    let before = tempfile::tempdir().unwrap();
+    let tarball =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chain-v2-before-assets/application.db.tar.gz");
+    tar(&["-xzf", tarball.to_str().unwrap(), "-C", before.path().to_str().unwrap()]);
+    match App::open(&before.path().join("application.db"), AppOptions::default()) {
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.contains("\"assets\"") && msg.contains("new chain"), "{msg}");
+        }
+        Ok(_) => panic!("a store without the assets substore was opened"),
     }
 
     // The same blocks from genesis on a fresh store.

@@ -23,7 +23,11 @@ pub(crate) type Snapshot<'a> = rocksdb::SnapshotWithThreadMode<'a, DB>;
 pub enum StoreError {
     #[error("invalid store config: {0}")]
     InvalidConfig(String),
-    #[error("substore set on disk {on_disk:?} differs from the configured set {configured:?}")]
+    #[error(
+        "substore set on disk {on_disk:?} differs from this build's {configured:?}: the data directory \
+         was made by a build with other modules, and there is no in-place upgrade between them yet; \
+         start this build on a new chain (or join one by state-sync)"
+    )]
     SubstoreMismatch { on_disk: Vec<String>, configured: Vec<String> },
     #[error("unknown substore {0:?}")]
     UnknownSubstore(String),

@@ -4,7 +4,7 @@
 
 use paychain_framework::state::{decode_tagged_proto, encode_tagged_proto};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{Metadata, Params};
 use paychain_auth::{AuthKeeper, BURNER, MINTER};
@@ -16,6 +16,7 @@ use crate::errors;
 use crate::events;
 use crate::keys::{self, STORE_KEY};
 use crate::msgs::{validate_input_outputs, Input, MsgMultiSend, MsgSend, Output};
+use crate::policy::{Route, Transfer, TransferFee, TransferPolicy};
 use crate::types::{validate_metadata, BankParams, SendEnabled};
 
 /// What bank needs from auth: creating accounts on first receipt, and module
@@ -54,6 +55,21 @@ impl AccountKeeper for AuthKeeper {
 
 pub struct BankKeeper {
     auth: Arc<dyn AccountKeeper>,
+    /// Issuers' rules (the assets module), set once at wiring; none = no rules.
+    policy: OnceLock<Arc<dyn TransferPolicy>>,
+}
+
+/// Which checks a movement of coins skips. Only issuer controls use anything but
+/// [`Enforcement::Full`]; every user-reachable path is fully checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enforcement {
+    /// The transfer policy and frozen amounts (every ordinary path).
+    Full,
+    /// Frozen amounts only: an issuer's own action (redeeming from its account)
+    /// whose rules the issuing module already checked.
+    LocksOnly,
+    /// Nothing: clawback, which takes frozen units too.
+    None,
 }
 
 /// Corrupt stored bytes are a failure of the node, never of the input.
@@ -72,7 +88,64 @@ fn unknown_module(name: &str) -> SdkError {
 
 impl BankKeeper {
     pub fn new(auth: Arc<dyn AccountKeeper>) -> Self {
-        Self { auth }
+        Self { auth, policy: OnceLock::new() }
+    }
+
+    /// Installs the transfer policy (once, at wiring; a second call is a wiring bug).
+    pub fn set_transfer_policy(&self, policy: Arc<dyn TransferPolicy>) {
+        assert!(self.policy.set(policy).is_ok(), "bank: transfer policy set twice");
+    }
+
+    /// The policy, if it may govern `denom`.
+    fn policy_for(&self, denom: &str) -> Option<&dyn TransferPolicy> {
+        self.policy.get().map(|p| p.as_ref()).filter(|p| p.may_govern(denom))
+    }
+
+    /// The frozen part of `addr`'s `denom` balance (0 for ungoverned denoms).
+    pub fn locked(&self, state: &dyn StateRead, addr: &Address, denom: &str) -> Result<u128, SdkError> {
+        match self.policy_for(denom) {
+            Some(p) => p.locked(state, addr, denom),
+            None => Ok(0),
+        }
+    }
+
+    /// Whether `to` may receive every denom of `amt` (escrow asks before it takes
+    /// coins meant for `to`).
+    pub fn check_receiver(&self, state: &dyn StateRead, to: &Address, amt: &Coins) -> Result<(), SdkError> {
+        for c in amt {
+            if let Some(p) = self.policy_for(&c.denom) {
+                p.check_receiver(state, to, &c.denom)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the policy over one transfer of `amt`; the fees the sender owes on top.
+    fn check_policy(
+        &self,
+        state: &dyn StateRead,
+        from: &Address,
+        to: &Address,
+        amt: &Coins,
+        route: Route,
+    ) -> Result<Vec<TransferFee>, SdkError> {
+        let mut fees = Vec::new();
+        for c in amt {
+            let Some(p) = self.policy_for(&c.denom) else { continue };
+            let to_balance = self.balance(state, to, &c.denom)?;
+            let t = Transfer { from, to, denom: &c.denom, amount: c.amount, to_balance, route };
+            fees.extend(p.check_transfer(state, &t)?);
+        }
+        Ok(fees)
+    }
+
+    /// Pays transfer fees from `payer` (after the transfer they belong to).
+    fn pay_transfer_fees(&self, ctx: &mut Context, payer: &Address, fees: Vec<TransferFee>) -> Result<(), SdkError> {
+        for fee in fees {
+            let amt = Coins::new(vec![Coin::new(fee.amount, fee.denom)])?;
+            self.move_coins(ctx, payer, &fee.to, &amt, true)?;
+        }
+        Ok(())
     }
 
     // ---- reads ----
@@ -98,9 +171,16 @@ impl BankKeeper {
         Coins::new(coins).map_err(|e| corrupt(format_args!("balances of {addr}"), e.log))
     }
 
-    /// Spendable coins: all balances (paychain has no vesting or locks).
+    /// Spendable coins: all balances less their frozen parts (paychain has no vesting).
     pub fn spendable_coins(&self, state: &dyn StateRead, addr: &Address) -> Result<Coins, SdkError> {
-        self.all_balances(state, addr)
+        let mut out = Vec::new();
+        for c in self.all_balances(state, addr)?.into_vec() {
+            let free = c.amount.saturating_sub(self.locked(state, addr, &c.denom)?);
+            if free > 0 {
+                out.push(Coin::new(free, c.denom));
+            }
+        }
+        Coins::new(out)
     }
 
     /// Every non-empty account balance, sorted by address bytes (for export).
@@ -278,17 +358,27 @@ impl BankKeeper {
         }
     }
 
-    /// Takes `amt` from `addr`, all or nothing, then emits `coin_spent`.
-    fn sub_unlocked_coins(&self, ctx: &mut Context, addr: &Address, amt: &Coins) -> Result<(), SdkError> {
+    /// Takes `amt` from `addr`, all or nothing, then emits `coin_spent`. With
+    /// `respect_locks`, frozen units cannot be taken.
+    fn sub_unlocked_coins(
+        &self,
+        ctx: &mut Context,
+        addr: &Address,
+        amt: &Coins,
+        respect_locks: bool,
+    ) -> Result<(), SdkError> {
         let mut updates = Vec::with_capacity(amt.len());
         for coin in amt {
             let have = self.balance(ctx, addr, &coin.denom)?;
-            let Some(left) = have.checked_sub(coin.amount) else {
+            let locked = if respect_locks { self.locked(ctx, addr, &coin.denom)? } else { 0 };
+            let spendable = have.saturating_sub(locked);
+            if spendable < coin.amount {
                 return Err(sdk::insufficient_funds(format!(
                     "spendable balance {} is smaller than {coin}",
-                    Coin::new(have, coin.denom.clone())
+                    Coin::new(spendable, coin.denom.clone())
                 )));
-            };
+            }
+            let left = have - coin.amount;
             updates.push((coin.denom.as_str(), have, left));
         }
         for (denom, have, left) in updates {
@@ -315,8 +405,66 @@ impl BankKeeper {
     /// `transfer{recipient, sender, amount}` and `message{sender}`. Creates the
     /// recipient's account if missing. Insufficient funds: sdk/5 with the SDK's
     /// text, and nothing written.
+    /// The transfer policy applies; a transfer fee it asks for follows as a second
+    /// transfer from the sender to the issuer's treasury.
     pub fn send_coins(&self, ctx: &mut Context, from: &Address, to: &Address, amt: &Coins) -> Result<(), SdkError> {
-        self.sub_unlocked_coins(ctx, from, amt)?;
+        self.send_coins_routed(ctx, from, to, amt, Route::Local)
+    }
+
+    /// [`BankKeeper::send_coins`] for an IBC transfer's escrow and unescrow (see [`Route`]).
+    pub fn send_coins_routed(
+        &self,
+        ctx: &mut Context,
+        from: &Address,
+        to: &Address,
+        amt: &Coins,
+        route: Route,
+    ) -> Result<(), SdkError> {
+        let fees = self.check_policy(ctx, from, to, amt, route)?;
+        self.move_coins(ctx, from, to, amt, true)?;
+        self.pay_transfer_fees(ctx, from, fees)
+    }
+
+    /// The policy's verdict on a transfer, without making it (IBC validates a packet
+    /// before it executes it).
+    pub fn check_send(
+        &self,
+        state: &dyn StateRead,
+        from: &Address,
+        to: &Address,
+        amt: &Coins,
+        route: Route,
+    ) -> Result<(), SdkError> {
+        self.check_policy(state, from, to, amt, route).map(|_| ())
+    }
+
+    /// [`BankKeeper::send_coins`] with fewer checks, for issuer controls only (see
+    /// [`Enforcement`]); the events are the same.
+    pub fn send_coins_enforced(
+        &self,
+        ctx: &mut Context,
+        from: &Address,
+        to: &Address,
+        amt: &Coins,
+        enforcement: Enforcement,
+    ) -> Result<(), SdkError> {
+        let fees = match enforcement {
+            Enforcement::Full => self.check_policy(ctx, from, to, amt, Route::Local)?,
+            Enforcement::LocksOnly | Enforcement::None => Vec::new(),
+        };
+        self.move_coins(ctx, from, to, amt, enforcement != Enforcement::None)?;
+        self.pay_transfer_fees(ctx, from, fees)
+    }
+
+    fn move_coins(
+        &self,
+        ctx: &mut Context,
+        from: &Address,
+        to: &Address,
+        amt: &Coins,
+        respect_locks: bool,
+    ) -> Result<(), SdkError> {
+        self.sub_unlocked_coins(ctx, from, amt, respect_locks)?;
         self.add_coins(ctx, to, amt)?;
         self.auth.ensure_account(ctx, to)?;
         ctx.emit(events::transfer(to, from, amt));
@@ -328,14 +476,18 @@ impl BankKeeper {
     /// input, then per output `coin_received` and `transfer{recipient, amount}`.
     pub fn input_output_coins(&self, ctx: &mut Context, input: &Input, outputs: &[Output]) -> Result<(), SdkError> {
         validate_input_outputs(input, outputs)?;
-        self.sub_unlocked_coins(ctx, &input.address, &input.coins)?;
+        self.sub_unlocked_coins(ctx, &input.address, &input.coins, true)?;
         ctx.emit(events::message_sender(&input.address));
+        let mut fees = Vec::new();
         for out in outputs {
+            // Checked one output at a time, after the ones before it landed: two outputs
+            // to one account must not pass a balance cap that their sum exceeds.
+            fees.extend(self.check_policy(ctx, &input.address, &out.address, &out.coins, Route::Local)?);
             self.add_coins(ctx, &out.address, &out.coins)?;
             ctx.emit(events::transfer_output(&out.address, &out.coins));
             self.auth.ensure_account(ctx, &out.address)?;
         }
-        Ok(())
+        self.pay_transfer_fees(ctx, &input.address, fees)
     }
 
     pub fn send_coins_from_account_to_module(
@@ -412,7 +564,7 @@ impl BankKeeper {
             return Err(sdk::unauthorized(format!("module account {module} does not have permissions to burn tokens")));
         }
         let addr = self.auth.module_account_address(ctx, module)?;
-        self.sub_unlocked_coins(ctx, &addr, amt)?;
+        self.sub_unlocked_coins(ctx, &addr, amt, true)?;
         for c in amt {
             let s = self.supply_of(ctx, &c.denom)?;
             // A balance exceeding the supply means the invariant is already broken.

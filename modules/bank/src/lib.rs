@@ -10,6 +10,7 @@ pub mod genesis;
 pub mod keeper;
 pub mod keys;
 pub mod msgs;
+pub mod policy;
 pub mod query;
 pub mod types;
 
@@ -21,9 +22,10 @@ use paychain_framework::{sdk, Context, Module, Msg, MsgResponse, QueryError, Sdk
 use prost::Message;
 
 pub use genesis::{Balance, BankGenesis};
-pub use keeper::{AccountKeeper, BankKeeper};
+pub use keeper::{AccountKeeper, BankKeeper, Enforcement};
 pub use keys::{MODULE_NAME, STORE_KEY};
 pub use msgs::{Input, MsgMultiSend, MsgSend, Output};
+pub use policy::{Route, Transfer, TransferFee, TransferPolicy};
 pub use types::{BankParams, SendEnabled};
 
 pub struct BankModule {

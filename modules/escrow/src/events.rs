@@ -11,6 +11,7 @@ pub const ESCROW_CREATED: &str = "escrow_created";
 pub const ESCROW_RELEASED: &str = "escrow_released";
 pub const ESCROW_APPROVED: &str = "escrow_approved";
 pub const ESCROW_REFUNDED: &str = "escrow_refunded";
+pub const ESCROW_REFUND_FAILED: &str = "escrow_refund_failed";
 
 /// `released_by` values.
 pub const BY_SENDER: &str = "sender";
@@ -76,4 +77,13 @@ pub fn escrow_refunded(e: &pb::Escrow, refunded: &Coins, reason: &str) -> Event 
         .attr("amount", refunded.to_string())
         .attr("reference", &e.reference)
         .attr("reason", reason)
+}
+
+/// An automatic refund at the deadline that the coins' rules refused (retried next block).
+pub fn escrow_refund_failed(e: &pb::Escrow, error: &str) -> Event {
+    Event::new(ESCROW_REFUND_FAILED)
+        .attr("id", e.id.to_string())
+        .attr("sender", &e.sender)
+        .attr("remaining", coins_text(&e.remaining))
+        .attr("error", error)
 }

@@ -422,6 +422,9 @@ impl EscrowKeeper {
                 )));
             }
         }
+        // The recipient must be able to receive these coins at all (an issuer's frozen
+        // account or allowlist); what it will be able to receive at release is checked then.
+        self.bank.check_receiver(ctx, &msg.recipient, &msg.amount)?;
         let id = self.next_id(ctx)?;
         let next = id.checked_add(1).ok_or_else(|| sdk::logic("escrow id overflow"))?;
         let created_height = i64::try_from(ctx.block.height)
@@ -655,7 +658,16 @@ impl EscrowKeeper {
             if e.status != EscrowStatus::Open as i32 {
                 return Err(corrupt("expiry index", format!("escrow {id} is {}", status_name(e.status))));
             }
-            self.refund_remaining(ctx, &mut e, EscrowStatus::Refunded, events::REASON_EXPIRED)?;
+            // A refund an issuer's rules refuse (a paused token, a frozen sender) must not
+            // fail the block: the escrow stays open, is retried next block, and its sender
+            // or arbiters can still act on it.
+            let refunded =
+                ctx.attempt(|ctx| self.refund_remaining(ctx, &mut e, EscrowStatus::Refunded, events::REASON_EXPIRED));
+            match refunded {
+                Ok(_) => {}
+                Err(err) if err.fatal => return Err(err),
+                Err(err) => ctx.emit(events::escrow_refund_failed(&e, &err.log)),
+            }
         }
         Ok(due.len())
     }

@@ -100,6 +100,23 @@ impl<'a> Context<'a> {
         std::mem::take(&mut self.events)
     }
 
+    /// Runs `f` on a child overlay: its writes and events land only if it succeeds.
+    /// For bounded end-block work where one item's failure must not fail the block.
+    pub fn attempt<R>(&mut self, f: impl FnOnce(&mut Context<'_>) -> Result<R, SdkError>) -> Result<R, SdkError> {
+        let mut child = crate::state::CacheState::new(&*self.state);
+        let (result, events) = {
+            let mut ctx = Context::new(self.block, self.mode, &mut child, self.gas);
+            let r = f(&mut ctx);
+            (r, ctx.take_events())
+        };
+        let writes = child.into_writes();
+        if result.is_ok() {
+            self.state.apply(writes);
+            self.events.extend(events);
+        }
+        result
+    }
+
     /// Unmetered read access to the state underneath (for code that charges
     /// its own gas, or runs outside a tx).
     pub fn state(&self) -> &dyn StateRead {

@@ -22,7 +22,7 @@ use ibc::core::router::types::event::ModuleEvent;
 use ibc::core::router::types::module::{ModuleExtras, ModuleId};
 use ibc::primitives::Signer;
 use paychain_auth::AuthKeeper;
-use paychain_bank::BankKeeper;
+use paychain_bank::{BankKeeper, Route};
 use paychain_framework::{Address, Coin, Coins, SdkError, StateRead};
 use sha2::{Digest, Sha256};
 
@@ -264,14 +264,17 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
     fn escrow_coins_validate(
         &self,
         from: &Address,
-        _port_id: &PortId,
-        _channel_id: &ChannelId,
+        port_id: &PortId,
+        channel_id: &ChannelId,
         coin: &PrefixedCoin,
         _memo: &Memo,
     ) -> Result<(), HostError> {
         let (_, coins) = self.coins(coin)?;
         let bank = self.bank.clone();
+        let escrow = escrow_address(port_id.as_str(), channel_id.as_str());
         self.read_state(|s| bank.is_send_enabled_coins(s, &coins))?;
+        // An issuer's rules: the IBC feature, a pause, a frozen sender.
+        self.read_state(|s| bank.check_send(s, from, &escrow, &coins, Route::IbcOut))?;
         self.has_balance(from, &coins)
     }
 
@@ -284,7 +287,12 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
     ) -> Result<(), HostError> {
         let (_, coins) = self.coins(coin)?;
         self.not_module_account(to)?;
-        self.has_balance(&escrow_address(port_id.as_str(), channel_id.as_str()), &coins)
+        let escrow = escrow_address(port_id.as_str(), channel_id.as_str());
+        // An issuer's rules on our token coming home (a pause, a frozen or not
+        // allowlisted receiver): refused here, the sender gets an error acknowledgement.
+        let bank = self.bank.clone();
+        self.read_state(|s| bank.check_send(s, &escrow, to, &coins, Route::IbcIn))?;
+        self.has_balance(&escrow, &coins)
     }
 
     fn mint_coins_validate(&self, to: &Address, coin: &PrefixedCoin) -> Result<(), HostError> {
@@ -321,7 +329,7 @@ impl TokenTransferExecutionContext for TransferApp<'_, '_> {
         let (denom, coins) = self.coins(coin)?;
         let escrow = escrow_address(port_id.as_str(), channel_id.as_str());
         let bank = self.bank.clone();
-        self.with_ctx(|ctx| bank.send_coins(ctx, from, &escrow, &coins))?;
+        self.with_ctx(|ctx| bank.send_coins_routed(ctx, from, &escrow, &coins, Route::IbcOut))?;
         self.add_total_escrow(&denom, signed_delta(&coins))
     }
 
@@ -335,7 +343,7 @@ impl TokenTransferExecutionContext for TransferApp<'_, '_> {
         let (denom, coins) = self.coins(coin)?;
         let escrow = escrow_address(port_id.as_str(), channel_id.as_str());
         let bank = self.bank.clone();
-        self.with_ctx(|ctx| bank.send_coins(ctx, &escrow, to, &coins))?;
+        self.with_ctx(|ctx| bank.send_coins_routed(ctx, &escrow, to, &coins, Route::IbcIn))?;
         self.add_total_escrow(&denom, -signed_delta(&coins))
     }
 

@@ -58,6 +58,7 @@ macro_rules! mount {
 
 mount! {
     Escrow => paychain_escrow::cli::EscrowCli,
+    Assets => paychain_assets::cli::AssetsCli,
 }
 
 #[cfg(test)]

@@ -1,0 +1,61 @@
+//! The seam through which an issuer's rules reach every movement of coins.
+//!
+//! Bank knows nothing of issued tokens; the app gives it one [`TransferPolicy`]
+//! (the assets module's) and bank consults it in `send_coins`, `input_output_coins`
+//! and every path built on them: sends, multi-sends, fees, escrow, IBC transfers,
+//! mints to accounts. A denom the policy does not govern costs one string check.
+
+use paychain_framework::{Address, SdkError, StateRead};
+
+/// Which way coins go. IBC transfers move coins between an account and a
+/// channel's escrow address, which is no module account but must be treated as one:
+/// it is never frozen, allowlisted or capped, and only the chain-side party's
+/// rules apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Between two accounts of this chain (modules included).
+    Local,
+    /// From `from` into a channel's escrow, leaving the chain.
+    IbcOut,
+    /// From a channel's escrow to `to`, coming home.
+    IbcIn,
+}
+
+/// One coin about to move, as the policy sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Transfer<'a> {
+    pub from: &'a Address,
+    pub to: &'a Address,
+    pub denom: &'a str,
+    pub amount: u128,
+    /// The recipient's balance of `denom` before the transfer (for balance caps).
+    pub to_balance: u128,
+    pub route: Route,
+}
+
+/// A fee the sender pays on top of a transfer, to `to` (an issuer's treasury).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferFee {
+    pub to: Address,
+    pub denom: String,
+    pub amount: u128,
+}
+
+/// Rules on some denoms, enforced by bank on every ordinary movement of coins.
+/// Implementations read state only; bank does the writing.
+pub trait TransferPolicy: Send + Sync {
+    /// Whether `denom` may have rules at all: a check of its shape, no state read,
+    /// so plain denoms (the fee token, IBC vouchers) pay nothing for the seam.
+    fn may_govern(&self, denom: &str) -> bool;
+
+    /// The part of `addr`'s balance of `denom` that no ordinary spend may take
+    /// (fees included); it may exceed the balance.
+    fn locked(&self, state: &dyn StateRead, addr: &Address, denom: &str) -> Result<u128, SdkError>;
+
+    /// Checks one coin's move; `Ok(Some(fee))` when the sender owes a fee on top.
+    fn check_transfer(&self, state: &dyn StateRead, transfer: &Transfer<'_>) -> Result<Option<TransferFee>, SdkError>;
+
+    /// Checks that `to` may receive `denom` at all (a module that holds coins for a
+    /// later recipient, such as escrow, asks before it takes them).
+    fn check_receiver(&self, state: &dyn StateRead, to: &Address, denom: &str) -> Result<(), SdkError>;
+}
