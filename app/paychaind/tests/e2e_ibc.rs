@@ -9,6 +9,9 @@
 //!    packets` sends MsgTimeout: the sender is refunded, nothing arrives on B,
 //! 5. three transfers while Hermes is stopped, all delivered once it restarts,
 //! 6. a MsgTransfer signed by real CosmJS (tests/js/ibc_transfer.mjs),
+//!    6b. a token issued on A (assets module: freezing, ibc) goes to B; its voucher
+//!    sent back to an account frozen on A is refused by A with an error
+//!    acknowledgement and refunded on B; once unfrozen, the same transfer arrives,
 //! 7. Hermes logged no error.
 //!
 //! Throughout: the upay supply of A never changes, and the voucher supply on B
@@ -298,6 +301,62 @@ fn ibc_transfers_relayed_by_hermes() {
         });
         check_invariants("after the CosmJS transfer");
     }
+
+    // 6b. An issued token under its issuer's rules, relayed both ways.
+    step("6b", "an issued token A→B, then back to a frozen account on A: error ack, refund on B", t0);
+    let freezer = a.add_key("freezer");
+    let holder = a.add_key("holder");
+    a.send_from_dev(&freezer, 1_000_000);
+    let issued = a.cli_tx(&[
+        "assets",
+        "issue",
+        "dev",
+        "usdx",
+        "USDX",
+        "X Dollar",
+        "--features",
+        "freezing,ibc",
+        "--freezer",
+        &freezer,
+        "--initial-supply",
+        "1000000",
+    ]);
+    let usdx = issued["denom"].as_str().unwrap_or_else(|| panic!("no denom in {issued}")).to_string();
+    let usdx_voucher = voucher_denom(PORT, CHANNEL, &usdx);
+    ft_transfer(&hermes, CHAIN_A, CHAIN_B, &b.dev_addr, 500, &usdx, &["--timeout-seconds", "120"], &|| rctx(&relayer));
+    wait_for(&format!("500 {usdx_voucher} on {CHAIN_B}"), RELAY_TIMEOUT, &|| rctx(&relayer), || {
+        relayer.assert_running();
+        (b.balance(&rt, &b.dev_addr, &usdx_voucher) == 500).then_some(())
+    });
+    wait_for("its ack relayed back (nothing pending)", RELAY_TIMEOUT, &|| rctx(&relayer), || {
+        no_pending(Some(&relayer))
+    });
+    assert_eq!(a.balance(&rt, &escrow, &usdx), 500, "escrow of {usdx} on {CHAIN_A}{}", rctx(&relayer));
+    a.cli_tx(&["assets", "freeze-account", "freezer", &usdx, &holder, "--reason", "court_order"]);
+    // Home to the frozen holder: A refuses the packet with an error acknowledgement and B,
+    // on the ack, gives the 200 back to its sender.
+    ft_transfer(&hermes, CHAIN_B, CHAIN_A, &holder, 200, &usdx_voucher, &["--timeout-seconds", "120"], &|| {
+        rctx(&relayer)
+    });
+    wait_for("the error ack relayed and the voucher refunded on B", RELAY_TIMEOUT, &|| rctx(&relayer), || {
+        relayer.assert_running();
+        let refunded = b.balance(&rt, &b.dev_addr, &usdx_voucher) == 500;
+        (refunded && no_pending(Some(&relayer)).is_some()).then_some(())
+    });
+    assert_eq!(a.balance(&rt, &holder, &usdx), 0, "the frozen holder received nothing{}", rctx(&relayer));
+    assert_eq!(a.balance(&rt, &escrow, &usdx), 500, "A's escrow unchanged{}", rctx(&relayer));
+    assert_eq!(b.supply(&rt, &usdx_voucher), 500, "B's voucher supply back to 500{}", rctx(&relayer));
+    // Unfrozen, the same transfer arrives.
+    a.cli_tx(&["assets", "unfreeze-account", "freezer", &usdx, &holder, "--reason", "case_closed"]);
+    ft_transfer(&hermes, CHAIN_B, CHAIN_A, &holder, 200, &usdx_voucher, &["--timeout-seconds", "120"], &|| {
+        rctx(&relayer)
+    });
+    wait_for("200 for the unfrozen holder on A", RELAY_TIMEOUT, &|| rctx(&relayer), || {
+        relayer.assert_running();
+        (a.balance(&rt, &holder, &usdx) == 200).then_some(())
+    });
+    assert_eq!(a.balance(&rt, &escrow, &usdx), 300, "A's escrow after the return{}", rctx(&relayer));
+    wait_for("nothing pending", RELAY_TIMEOUT, &|| rctx(&relayer), || no_pending(Some(&relayer)));
 
     relayer.stop();
 

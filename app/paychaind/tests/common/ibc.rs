@@ -198,23 +198,45 @@ impl DevChain {
     }
 
     /// `paychaind tx bank send dev <to> <amount>upay` on this chain, waiting for the block.
-    pub fn send_from_dev(&self, to: &str, amount: u128) {
+    /// `paychaind keys add <name>` in this chain's test keyring: the new address.
+    pub fn add_key(&self, name: &str) -> String {
+        let out = super::clean_command()
+            .arg("--home")
+            .arg(&self.home)
+            .args(["keys", "add", name, "--keyring-backend", "test", "-o", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}: keys add {name}: {}", self.id, String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["address"].as_str().unwrap().to_string()
+    }
+
+    /// `paychaind tx <args>` (signed by the key the command names as its sender, from this
+    /// chain's test keyring), waited for; it must succeed. The TxResponse JSON.
+    pub fn cli_tx(&self, args: &[&str]) -> Value {
         let node = format!("http://127.0.0.1:{}", self.ports.rpc);
         let out = super::clean_command()
             .arg("--home")
             .arg(&self.home)
-            .args(["tx", "bank", "send", "dev", to, &format!("{amount}upay"), "--fees", "5000upay"])
-            .args(["--keyring-backend", "test", "--node", &node, "--yes", "--wait", "-o", "json"])
+            .arg("tx")
+            .args(args)
+            .args(["--fees", "5000upay", "--gas", "400000", "--keyring-backend", "test", "--node", &node])
+            .args(["--yes", "--wait", "-o", "json"])
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "{}: funding {to}: {}\n{}\n{}",
+            "{}: tx {args:?}: {}\n{}\n{}",
             self.id,
             out.status,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    pub fn send_from_dev(&self, to: &str, amount: u128) {
+        self.cli_tx(&["bank", "send", "dev", to, &format!("{amount}upay")]);
     }
 }
 
