@@ -46,11 +46,14 @@ pub struct AppArgs {
     pub genesis_cache: Option<PathBuf>,
     /// Seed of the random choice of recipients
     pub seed: u64,
+    /// Send an issued token (assets module: a stablecoin with minting, burning, freezing,
+    /// pausing and clawback, as a regulated issuer sets it up) instead of upay; fees stay in upay
+    pub issued_token: bool,
 }
 
 impl AppArgs {
     pub const USAGE: &'static str = "paychain-bench-app app [--accounts N (1000000)] [--txs-per-block N (10000)] \
-[--blocks N (5)] [--check-tx] [--dir DIR] [--genesis-cache DIR] [--seed N (7)]";
+[--blocks N (5)] [--check-tx] [--issued-token] [--dir DIR] [--genesis-cache DIR] [--seed N (7)]";
 
     pub fn parse(flags: &mut crate::flags::Flags) -> anyhow::Result<Self> {
         let args = Self {
@@ -61,6 +64,7 @@ impl AppArgs {
             dir: flags.path("dir"),
             genesis_cache: flags.path("genesis-cache"),
             seed: flags.number("seed", 7)?,
+            issued_token: flags.switch("issued-token")?,
         };
         flags.finish()?;
         Ok(args)
@@ -89,10 +93,11 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
     ensure!(args.txs_per_block >= 1 && args.blocks >= 1, "--txs-per-block and --blocks must be positive");
     let (_tmp, dir) = crate::work_dir::work_dir(args.dir.as_deref(), "--dir", "paychain-bench-app", "application.db")?;
     println!(
-        "app benchmark: {} funded accounts, {} blocks of {} bank sends{}, store {}",
+        "app benchmark: {} funded accounts, {} blocks of {} bank sends of {}{}, store {}",
         args.accounts,
         args.blocks,
         args.txs_per_block,
+        if args.issued_token { "an issued token" } else { DENOM },
         if args.check_tx { ", CheckTx first" } else { "" },
         dir.display()
     );
@@ -106,7 +111,8 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
     let keys_time = t.elapsed();
     let app = match &args.genesis_cache {
         Some(cache) => {
-            let entry = cache.join(format!("app-genesis-{}-{}", args.accounts, genesis_fingerprint(args.accounts)?));
+            let fingerprint = genesis_fingerprint(args.accounts, args.issued_token)?;
+            let entry = cache.join(format!("app-genesis-{}-{fingerprint}", args.accounts));
             let cached_db = entry.join("application.db");
             if entry.join(CACHE_COMPLETE).exists() {
                 println!("setup: keys {} ms; genesis store from the cache {}", ms(keys_time), entry.display());
@@ -116,7 +122,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
                         .with_context(|| format!("removing the partial {}", entry.display()))?;
                 }
                 std::fs::create_dir_all(&entry)?;
-                drop(build_genesis(&cached_db, &accounts, keys_time)?);
+                drop(build_genesis(&cached_db, &accounts, keys_time, args.issued_token)?);
                 // The genesis is one write batch, still only in RocksDB's log; opening the store
                 // again replays it into table files, which later copies hard-link instead of
                 // copying and replaying a log as big as the genesis.
@@ -137,7 +143,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
             println!("  genesis store copied and opened in {} ms", ms(t.elapsed()));
             app
         }
-        None => build_genesis(&dir, &accounts, keys_time)?,
+        None => build_genesis(&dir, &accounts, keys_time, args.issued_token)?,
     };
 
     let t = Instant::now();
@@ -190,11 +196,43 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The issued token of `--issued-token`: `usdb-<first account>`.
+fn issued_denom(accounts: &[crate::accounts::Account]) -> String {
+    paychain_assets::token_denom("usdb", &accounts[0].address)
+}
+
+/// The token's `app_state.assets` entry, as issuance would have written it, with `minted`
+/// equal to what genesis gives the accounts. Roles apart: admin and treasury the first
+/// account, freezer the second, pauser the third, clawback the fourth.
+fn issued_token_genesis(accounts: &[crate::accounts::Account], each: u128) -> serde_json::Value {
+    use paychain_assets::pb::Feature;
+    let who = |i: usize| accounts[i % accounts.len()].address.to_string();
+    let minted = each * accounts.len() as u128;
+    let features = [Feature::Minting, Feature::Burning, Feature::Freezing, Feature::Pausing, Feature::Clawback];
+    serde_json::json!({"tokens": [{
+        "denom": issued_denom(accounts), "issuer": who(0), "subunit": "usdb", "symbol": "USDB",
+        "name": "Bench Dollar", "precision": 6, "max_supply": "0",
+        "features": features.iter().map(|f| f.as_str_name()).collect::<Vec<_>>(),
+        "roles": {"admin": who(0), "treasury": who(0), "freezer": who(1), "pauser": who(2), "clawback": who(3)},
+        "balance_cap": "0", "minted": minted.to_string(), "burned": "0"}]})
+}
+
 /// The genesis store: InitChain with every account funded, then the (empty) first block.
-fn build_genesis(db: &Path, accounts: &[crate::accounts::Account], keys_time: Duration) -> anyhow::Result<App> {
+fn build_genesis(
+    db: &Path,
+    accounts: &[crate::accounts::Account],
+    keys_time: Duration,
+    issued_token: bool,
+) -> anyhow::Result<App> {
     let t = Instant::now();
     let mut app_state = paychain_app::genesis::default_app_state(DENOM);
-    fund_in_app_state(&mut app_state, accounts, 0, &FUNDS.parse()?, paychain_framework::address::ACCOUNT_PREFIX);
+    let mut funds: Coins = FUNDS.parse()?;
+    if issued_token {
+        let each = funds.amount_of(DENOM);
+        funds = funds.checked_add(&format!("{each}{}", issued_denom(accounts)).parse()?)?;
+        app_state["assets"] = issued_token_genesis(accounts, each);
+    }
+    fund_in_app_state(&mut app_state, accounts, 0, &funds, paychain_framework::address::ACCOUNT_PREFIX);
     let genesis_bytes = serde_json::to_vec(&app_state)?;
     drop(app_state);
     let json_time = t.elapsed();
@@ -227,11 +265,11 @@ const CACHE_COMPLETE: &str = "complete";
 
 /// Names what a cached genesis holds: the accounts, their funds, the chain id and the app's
 /// genesis defaults and substores (a cache written by another version of the app is not reused).
-fn genesis_fingerprint(accounts: usize) -> anyhow::Result<String> {
+fn genesis_fingerprint(accounts: usize, issued_token: bool) -> anyhow::Result<String> {
     use sha2::{Digest as _, Sha256};
     let mut h = Sha256::new();
     h.update(b"paychain-bench app genesis v2 (compacted)\0");
-    h.update(format!("{CHAIN_ID}\0{FUNDS}\0{accounts}\0").as_bytes());
+    h.update(format!("{CHAIN_ID}\0{FUNDS}\0{accounts}\0{issued_token}\0").as_bytes());
     h.update(serde_json::to_vec(&paychain_app::genesis::default_app_state(DENOM))?);
     for key in paychain_app::wire_modules().modules.store_keys() {
         h.update(key.as_bytes());
@@ -282,7 +320,8 @@ fn sign_blocks(accounts: &[crate::accounts::Account], args: &AppArgs) -> anyhow:
             }
         })
         .collect();
-    let amount: Coins = format!("1{DENOM}").parse()?;
+    let denom = if args.issued_token { issued_denom(accounts) } else { DENOM.to_string() };
+    let amount: Coins = format!("1{denom}").parse()?;
     let fee = fee(&FEE.parse()?, GAS_LIMIT);
     let signed: Vec<Vec<u8>> = (0..total)
         .into_par_iter()
@@ -470,11 +509,12 @@ mod tests {
             dir: None,
             genesis_cache: None,
             seed: 1,
+            issued_token: false,
         };
         let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
-        let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO).unwrap();
+        let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO, false).unwrap();
         let blocks = sign_blocks(&accounts, &args).unwrap();
         timing::set_enabled(true);
         let run = run_block(&app, 2, &blocks[0], false).unwrap();
@@ -497,6 +537,30 @@ mod tests {
         let run = run_block(&app, 3, &blocks[1], true).unwrap();
         timing::set_enabled(false);
         assert_eq!(run.app.signature_verifications.count, 0);
+        app.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn an_issued_token_run_sends_the_token_under_its_rules() {
+        let args = AppArgs {
+            accounts: 20,
+            txs_per_block: 10,
+            blocks: 1,
+            check_tx: true,
+            dir: None,
+            genesis_cache: None,
+            seed: 2,
+            issued_token: true,
+        };
+        let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+        let tmp = tempfile::tempdir().unwrap();
+        let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
+        let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO, true).unwrap();
+        let blocks = sign_blocks(&accounts, &args).unwrap();
+        // Every send is of the token (and run_block fails on any refused tx).
+        let denom = issued_denom(&accounts);
+        assert!(blocks[0].iter().all(|tx| tx.windows(denom.len()).any(|w| w == denom.as_bytes())));
+        run_block(&app, 2, &blocks[0], true).unwrap();
         app.check_invariants().unwrap();
     }
 }

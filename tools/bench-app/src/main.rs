@@ -11,7 +11,9 @@ use paychain_bench_app::store_bench::{self, StoreArgs};
 
 fn run(args: &[String]) -> anyhow::Result<()> {
     match args.split_first() {
-        Some((cmd, rest)) if cmd == "app" => app_bench::run(&AppArgs::parse(&mut Flags::parse(rest, &["check-tx"])?)?),
+        Some((cmd, rest)) if cmd == "app" => {
+            app_bench::run(&AppArgs::parse(&mut Flags::parse(rest, &["check-tx", "issued-token"])?)?)
+        }
         Some((cmd, rest)) if cmd == "store" => store_bench::run(&StoreArgs::parse(&mut Flags::parse(rest, &[])?)?),
         Some((cmd, rest)) if cmd == "memtree" => {
             memtree_bench::run(&MemTreeArgs::parse(&mut Flags::parse(rest, &[])?)?)
