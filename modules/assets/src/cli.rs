@@ -15,10 +15,9 @@ use std::path::Path;
 use anyhow::anyhow;
 use clap::{Args, Subcommand, ValueEnum};
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
-use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest;
 use cosmos_sdk_proto::Any;
 use paychain_client::cli::{
-    broadcast_with, parse_address, runtime, tx_signer, Ctx, HeightArgs, ModuleCli, NodeArgs, TxFlags,
+    broadcast_with, parse_address, runtime, tx_signer, Ctx, HeightArgs, ModuleCli, NodeArgs, PageArgs, TxFlags,
 };
 use paychain_framework::proto_json::{self, AnyTypes};
 use paychain_framework::TypeUrl;
@@ -615,32 +614,6 @@ pub enum AssetsQueryCmd {
     },
 }
 
-/// One page of a list query.
-#[derive(Args, Debug)]
-pub struct PageArgs {
-    /// Most entries to return
-    #[arg(long, default_value_t = 100)]
-    pub limit: u64,
-    /// Skip this many entries
-    #[arg(long, default_value_t = 0)]
-    pub offset: u64,
-    /// Also count all entries (pagination.total)
-    #[arg(long)]
-    pub count_total: bool,
-}
-
-impl PageArgs {
-    fn request(&self) -> Option<PageRequest> {
-        Some(PageRequest {
-            key: vec![],
-            offset: self.offset,
-            limit: self.limit,
-            count_total: self.count_total,
-            reverse: false,
-        })
-    }
-}
-
 fn show<Req: Message, Resp>(
     ctx: &Ctx,
     node: &NodeArgs,
@@ -663,12 +636,12 @@ pub fn run_query(ctx: &Ctx, cmd: AssetsQueryCmd) -> anyhow::Result<()> {
             show::<_, pb::QueryTokenResponse>(ctx, &node, &height, query::TOKEN, &pb::QueryTokenRequest { denom })
         }
         Q::Tokens { page, height, node } => {
-            let req = pb::QueryTokensRequest { pagination: page.request() };
+            let req = pb::QueryTokensRequest { pagination: Some(page.request()?) };
             show::<_, pb::QueryTokensResponse>(ctx, &node, &height, query::TOKENS, &req)
         }
         Q::ByIssuer { issuer, page, height, node } => {
             let issuer = parse_address("issuer", &issuer)?.to_string();
-            let req = pb::QueryTokensByIssuerRequest { issuer, pagination: page.request() };
+            let req = pb::QueryTokensByIssuerRequest { issuer, pagination: Some(page.request()?) };
             show::<_, pb::QueryTokensResponse>(ctx, &node, &height, query::TOKENS_BY_ISSUER, &req)
         }
         Q::Holder { denom, address, height, node } => {
@@ -677,7 +650,7 @@ pub fn run_query(ctx: &Ctx, cmd: AssetsQueryCmd) -> anyhow::Result<()> {
             show::<_, pb::QueryHolderResponse>(ctx, &node, &height, query::HOLDER, &req)
         }
         Q::Minters { denom, page, height, node } => {
-            let req = pb::QueryMintersRequest { denom, pagination: page.request() };
+            let req = pb::QueryMintersRequest { denom, pagination: Some(page.request()?) };
             show::<_, pb::QueryMintersResponse>(ctx, &node, &height, query::MINTERS, &req)
         }
         Q::Params { height, node } => {

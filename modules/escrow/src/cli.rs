@@ -14,13 +14,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context as _};
 use base64::Engine as _;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Subcommand, ValueEnum};
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
-use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest;
 use cosmos_sdk_proto::Any;
 use paychain_client::cli::{
     broadcast_with, parse_address, parse_positive_coins, runtime, signer_info, Ctx, HeightArgs, ModuleCli, NodeArgs,
-    TxFlags,
+    PageArgs, TxFlags,
 };
 use paychain_client::rpc::AbciQueryError;
 use paychain_framework::proto_json::{self, AnyTypes};
@@ -404,44 +403,6 @@ pub enum EscrowQueryCmd {
         #[command(flatten)]
         node: NodeArgs,
     },
-}
-
-/// One page of a list query.
-#[derive(Args, Debug)]
-pub struct PageArgs {
-    /// Most escrows to return
-    #[arg(long, default_value_t = 100)]
-    pub limit: u64,
-    /// Start at this key (the `next_key` of the previous page, base64)
-    #[arg(long, value_name = "KEY", conflicts_with = "offset")]
-    pub page_key: Option<String>,
-    /// Skip this many escrows (instead of --page-key)
-    #[arg(long, default_value_t = 0)]
-    pub offset: u64,
-    /// Also count all matching escrows (pagination.total)
-    #[arg(long)]
-    pub count_total: bool,
-    /// Newest first
-    #[arg(long)]
-    pub reverse: bool,
-}
-
-impl PageArgs {
-    fn request(&self) -> anyhow::Result<PageRequest> {
-        let key = match &self.page_key {
-            None => Vec::new(),
-            Some(k) => base64::engine::general_purpose::STANDARD
-                .decode(k.trim())
-                .map_err(|_| anyhow!("--page-key {k:?}: expected the base64 next_key of a previous page"))?,
-        };
-        Ok(PageRequest {
-            key,
-            offset: self.offset,
-            limit: self.limit,
-            count_total: self.count_total,
-            reverse: self.reverse,
-        })
-    }
 }
 
 /// One page of escrows by party: `path` is the party's query.

@@ -7,6 +7,7 @@
 pub mod broadcast;
 pub mod context;
 pub mod output;
+pub mod page;
 pub mod prompt;
 
 use std::path::Path;
@@ -14,6 +15,7 @@ use std::path::Path;
 pub use broadcast::{broadcast, broadcast_with, parse_address, parse_positive_coins, signer_info, tx_signer, TxFlags};
 pub use context::{runtime, Ctx, HeightArgs, KeyringArgs, NodeArgs, DEFAULT_NODE};
 pub use output::OutputFormat;
+pub use page::PageArgs;
 
 /// A module's command-line face: `paychaind tx <module> ...`, `paychaind query
 /// <module> ...` and `paychaind <module> ...` (helpers that need no chain, hidden
