@@ -869,3 +869,28 @@ fn amino_json_is_the_legacy_codecs_form() {
             "admin": issuer().to_string(), "denom": "usd-x", "role": 3, "reason": "rotation"}})
     );
 }
+
+/// The module accounts that must always work, by name: no issuer control reaches
+/// them, and coins of a token with every restriction still move in and out of them
+/// (fees to the fee collector, escrow deposits and releases, mints through assets).
+#[test]
+fn module_accounts_are_never_subject_to_issuer_controls() {
+    let mut c = Chain::new();
+    let denom =
+        c.issue_full(&[Feature::Freezing, Feature::Clawback, Feature::Allowlist, Feature::BalanceCap], 0, "100");
+    c.allow(&alice(), true).unwrap();
+    c.send(&issuer(), &alice(), &format!("100{denom}")).unwrap();
+    for name in [FEE_COLLECTOR, paychain_escrow::MODULE_ACCOUNT, MODULE_ACCOUNT] {
+        let m = Address::module(name);
+        assert_eq!(code(&c.freeze(&m, "1", true).unwrap_err()), ("assets", 20), "{name}");
+        assert_eq!(code(&c.freeze_account(&m, true).unwrap_err()), ("assets", 20), "{name}");
+        assert_eq!(code(&c.clawback(&m, "1").unwrap_err()), ("assets", 20), "{name}");
+        assert_eq!(code(&c.allow(&m, true).unwrap_err()), ("assets", 20), "{name}");
+    }
+    // Not allowlisted and past the cap of 100, the fee collector still takes fees.
+    let fee: Coins = format!("60{denom}").parse().unwrap();
+    c.run(|e, ctx| e.bank.send_coins_from_account_to_module(ctx, &alice(), FEE_COLLECTOR, &fee)).unwrap();
+    c.send(&issuer(), &alice(), &format!("60{denom}")).unwrap();
+    c.run(|e, ctx| e.bank.send_coins_from_account_to_module(ctx, &alice(), FEE_COLLECTOR, &fee)).unwrap();
+    assert_eq!(c.bal(&Address::module(FEE_COLLECTOR), &denom), 120);
+}
