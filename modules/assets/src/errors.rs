@@ -29,4 +29,5 @@ paychain_framework::codespace_errors! { CODESPACE;
     invalid_transfer_fee = 23, "invalid transfer fee";
     invalid_balance_cap = 24, "invalid balance cap";
     ibc_disabled = 25, "token may not leave the chain over IBC";
+    invalid_reference = 26, "invalid reference";
 }

@@ -53,7 +53,7 @@ impl Note {
             )));
         }
         if let Some(c) = reference.chars().find(|c| c.is_control()) {
-            return Err(errors::reference_too_long(format!("reference contains the control character {c:?}")));
+            return Err(errors::invalid_reference(format!("reference contains the control character {c:?}")));
         }
         Ok(Self { reason: reason.to_string(), reference: reference.to_string() })
     }
@@ -620,9 +620,4 @@ fn decode_body(any: &Any) -> Result<AssetsMsg, SdkError> {
         }
         other => return Err(sdk::unknown_request(format!("unrecognized assets message type: {other}"))),
     })
-}
-
-/// The response type URL of a request type URL (`/…MsgMint` → `/…MsgMintResponse`).
-pub fn response_type_url(type_url: &str) -> String {
-    format!("{type_url}Response")
 }

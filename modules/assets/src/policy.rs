@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use paychain_auth::AuthKeeper;
-use paychain_bank::{Route, Transfer, TransferFee, TransferPolicy};
+use paychain_bank::{Route, Transfer, TransferFee, TransferPolicy, Verdict};
 use paychain_framework::{Address, SdkError, StateRead};
 
 use crate::errors;
@@ -80,8 +80,13 @@ impl TransferPolicy for AssetsPolicy {
         stored_amount("frozen amount", &holder(state, denom, addr)?.frozen_amount)
     }
 
-    fn check_transfer(&self, state: &dyn StateRead, tr: &Transfer<'_>) -> Result<Option<TransferFee>, SdkError> {
-        let Some(t) = token(state, tr.denom)? else { return Ok(None) };
+    fn check_transfer(
+        &self,
+        state: &dyn StateRead,
+        tr: &Transfer<'_>,
+        to_balance: &dyn Fn() -> Result<u128, SdkError>,
+    ) -> Result<Verdict, SdkError> {
+        let Some(t) = token(state, tr.denom)? else { return Ok(Verdict::default()) };
         if t.paused {
             return Err(errors::paused(format!("{} is paused", t.denom)));
         }
@@ -91,14 +96,21 @@ impl TransferPolicy for AssetsPolicy {
         if tr.route == Route::IbcOut && !has_feature(&t, Feature::Ibc) {
             return Err(errors::ibc_disabled(format!("{} may not leave the chain over IBC", t.denom)));
         }
-        if !from_module && has_feature(&t, Feature::Freezing) && holder(state, tr.denom, tr.from)?.account_frozen {
-            return Err(errors::account_frozen(format!("sender {} is frozen for {}", tr.from, t.denom)));
+        // One read of the sender's record answers both the account freeze and the
+        // frozen amount the debit must leave.
+        let mut sender_locked = 0;
+        if !from_module && has_feature(&t, Feature::Freezing) {
+            let h = holder(state, tr.denom, tr.from)?;
+            if h.account_frozen {
+                return Err(errors::account_frozen(format!("sender {} is frozen for {}", tr.from, t.denom)));
+            }
+            sender_locked = stored_amount("frozen amount", &h.frozen_amount)?;
         }
         if !to_module {
             check_recipient(state, &t, tr.to)?;
             if has_feature(&t, Feature::BalanceCap) && !issuer_side(&t, tr.to) {
                 let cap = stored_amount("balance cap", &t.balance_cap)?;
-                let after = tr.to_balance.checked_add(tr.amount);
+                let after = to_balance()?.checked_add(tr.amount);
                 if after.is_none_or(|after| after > cap) {
                     return Err(errors::balance_cap_exceeded(format!(
                         "{} would hold more than the cap of {cap}{}",
@@ -112,14 +124,15 @@ impl TransferPolicy for AssetsPolicy {
             && !issuer_side(&t, tr.from)
             && !issuer_side(&t, tr.to)
             && *tr.to != self.fee_collector;
-        if !charged {
-            return Ok(None);
+        let mut fee = None;
+        if charged {
+            let amount = transfer_fee(tr.amount, t.transfer_fee_bps);
+            let treasury = t.roles.as_ref().map(|r| r.treasury.as_str()).unwrap_or_default();
+            let to = Address::from_bech32(treasury)
+                .map_err(|e| crate::keeper::corrupt(format_args!("treasury of {}", t.denom), e.log))?;
+            fee = (amount > 0).then(|| TransferFee { to, denom: t.denom.clone(), amount });
         }
-        let amount = transfer_fee(tr.amount, t.transfer_fee_bps);
-        let treasury = t.roles.as_ref().map(|r| r.treasury.as_str()).unwrap_or_default();
-        let to = Address::from_bech32(treasury)
-            .map_err(|e| crate::keeper::corrupt(format_args!("treasury of {}", t.denom), e.log))?;
-        Ok((amount > 0).then(|| TransferFee { to, denom: t.denom.clone(), amount }))
+        Ok(Verdict { fee, sender_locked })
     }
 
     fn check_receiver(&self, state: &dyn StateRead, to: &Address, denom: &str) -> Result<(), SdkError> {

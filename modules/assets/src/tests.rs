@@ -142,6 +142,7 @@ impl Chain {
         match &result {
             Ok(_) => {
                 self.state.apply(writes);
+                assert!(events.iter().all(|ev| ev.attributes.iter().all(|a| a.index)), "every attribute is indexed");
                 self.events = events;
             }
             Err(e) => {
@@ -432,6 +433,8 @@ fn minters_mint_within_allowances_and_the_maximum_supply() {
     assert_eq!(code(&c.exec(any(&m)).unwrap_err()), ("assets", 17));
     let m = pb::MsgMint { reason: "x".into(), reference: "r".repeat(141), ..m };
     assert_eq!(code(&c.exec(any(&m)).unwrap_err()), ("assets", 18));
+    let m = pb::MsgMint { reference: "case\n17".into(), ..m };
+    assert_eq!(code(&c.exec(any(&m)).unwrap_err()), ("assets", 26));
 }
 
 #[test]

@@ -16,7 +16,7 @@ use crate::errors;
 use crate::events;
 use crate::keys::{self, STORE_KEY};
 use crate::msgs::{validate_input_outputs, Input, MsgMultiSend, MsgSend, Output};
-use crate::policy::{Route, Transfer, TransferFee, TransferPolicy};
+use crate::policy::{Route, Transfer, TransferFee, TransferPolicy, Verdict};
 use crate::types::{validate_metadata, BankParams, SendEnabled};
 
 /// What bank needs from auth: creating accounts on first receipt, and module
@@ -57,6 +57,26 @@ pub struct BankKeeper {
     auth: Arc<dyn AccountKeeper>,
     /// Issuers' rules (the assets module), set once at wiring; none = no rules.
     policy: OnceLock<Arc<dyn TransferPolicy>>,
+}
+
+/// What the transfer policy answered for one transfer.
+#[derive(Default)]
+struct PolicyOutcome {
+    /// Fees the sender owes on top.
+    fees: Vec<TransferFee>,
+    /// The sender's frozen amount of each governed denom moved.
+    sender_locks: Vec<(String, u128)>,
+}
+
+/// Where a debit learns the frozen part of a balance.
+#[derive(Clone, Copy)]
+enum Locks<'a> {
+    /// Clawback: frozen units may be taken.
+    Ignore,
+    /// Already answered by the policy for this transfer (denoms not listed: none).
+    Known(&'a [(String, u128)]),
+    /// Ask the policy.
+    Lookup,
 }
 
 /// Which checks a movement of coins skips. Only issuer controls use anything but
@@ -120,7 +140,7 @@ impl BankKeeper {
         Ok(())
     }
 
-    /// Runs the policy over one transfer of `amt`; the fees the sender owes on top.
+    /// Runs the policy over one transfer of `amt`.
     fn check_policy(
         &self,
         state: &dyn StateRead,
@@ -128,22 +148,29 @@ impl BankKeeper {
         to: &Address,
         amt: &Coins,
         route: Route,
-    ) -> Result<Vec<TransferFee>, SdkError> {
-        let mut fees = Vec::new();
+    ) -> Result<PolicyOutcome, SdkError> {
+        let mut out = PolicyOutcome::default();
         for c in amt {
             let Some(p) = self.policy_for(&c.denom) else { continue };
-            let to_balance = self.balance(state, to, &c.denom)?;
-            let t = Transfer { from, to, denom: &c.denom, amount: c.amount, to_balance, route };
-            fees.extend(p.check_transfer(state, &t)?);
+            let t = Transfer { from, to, denom: &c.denom, amount: c.amount, route };
+            let Verdict { fee, sender_locked } = p.check_transfer(state, &t, &|| self.balance(state, to, &c.denom))?;
+            out.fees.extend(fee);
+            out.sender_locks.push((c.denom.clone(), sender_locked));
         }
-        Ok(fees)
+        Ok(out)
     }
 
     /// Pays transfer fees from `payer` (after the transfer they belong to).
-    fn pay_transfer_fees(&self, ctx: &mut Context, payer: &Address, fees: Vec<TransferFee>) -> Result<(), SdkError> {
+    fn pay_transfer_fees(
+        &self,
+        ctx: &mut Context,
+        payer: &Address,
+        fees: Vec<TransferFee>,
+        locks: Locks<'_>,
+    ) -> Result<(), SdkError> {
         for fee in fees {
             let amt = Coins::new(vec![Coin::new(fee.amount, fee.denom)])?;
-            self.move_coins(ctx, payer, &fee.to, &amt, true)?;
+            self.move_coins(ctx, payer, &fee.to, &amt, locks)?;
         }
         Ok(())
     }
@@ -358,19 +385,23 @@ impl BankKeeper {
         }
     }
 
-    /// Takes `amt` from `addr`, all or nothing, then emits `coin_spent`. With
-    /// `respect_locks`, frozen units cannot be taken.
+    /// Takes `amt` from `addr`, all or nothing, then emits `coin_spent`. Frozen
+    /// units cannot be taken unless `locks` is [`Locks::Ignore`].
     fn sub_unlocked_coins(
         &self,
         ctx: &mut Context,
         addr: &Address,
         amt: &Coins,
-        respect_locks: bool,
+        locks: Locks<'_>,
     ) -> Result<(), SdkError> {
         let mut updates = Vec::with_capacity(amt.len());
         for coin in amt {
             let have = self.balance(ctx, addr, &coin.denom)?;
-            let locked = if respect_locks { self.locked(ctx, addr, &coin.denom)? } else { 0 };
+            let locked = match locks {
+                Locks::Ignore => 0,
+                Locks::Known(known) => known.iter().find(|(d, _)| *d == coin.denom).map_or(0, |(_, l)| *l),
+                Locks::Lookup => self.locked(ctx, addr, &coin.denom)?,
+            };
             let spendable = have.saturating_sub(locked);
             if spendable < coin.amount {
                 return Err(sdk::insufficient_funds(format!(
@@ -420,9 +451,9 @@ impl BankKeeper {
         amt: &Coins,
         route: Route,
     ) -> Result<(), SdkError> {
-        let fees = self.check_policy(ctx, from, to, amt, route)?;
-        self.move_coins(ctx, from, to, amt, true)?;
-        self.pay_transfer_fees(ctx, from, fees)
+        let checked = self.check_policy(ctx, from, to, amt, route)?;
+        self.move_coins(ctx, from, to, amt, Locks::Known(&checked.sender_locks))?;
+        self.pay_transfer_fees(ctx, from, checked.fees, Locks::Known(&checked.sender_locks))
     }
 
     /// The policy's verdict on a transfer, without making it (IBC validates a packet
@@ -448,12 +479,11 @@ impl BankKeeper {
         amt: &Coins,
         enforcement: Enforcement,
     ) -> Result<(), SdkError> {
-        let fees = match enforcement {
-            Enforcement::Full => self.check_policy(ctx, from, to, amt, Route::Local)?,
-            Enforcement::LocksOnly | Enforcement::None => Vec::new(),
-        };
-        self.move_coins(ctx, from, to, amt, enforcement != Enforcement::None)?;
-        self.pay_transfer_fees(ctx, from, fees)
+        match enforcement {
+            Enforcement::Full => self.send_coins_routed(ctx, from, to, amt, Route::Local),
+            Enforcement::LocksOnly => self.move_coins(ctx, from, to, amt, Locks::Lookup),
+            Enforcement::None => self.move_coins(ctx, from, to, amt, Locks::Ignore),
+        }
     }
 
     fn move_coins(
@@ -462,9 +492,9 @@ impl BankKeeper {
         from: &Address,
         to: &Address,
         amt: &Coins,
-        respect_locks: bool,
+        locks: Locks<'_>,
     ) -> Result<(), SdkError> {
-        self.sub_unlocked_coins(ctx, from, amt, respect_locks)?;
+        self.sub_unlocked_coins(ctx, from, amt, locks)?;
         self.add_coins(ctx, to, amt)?;
         self.auth.ensure_account(ctx, to)?;
         ctx.emit(events::transfer(to, from, amt));
@@ -476,18 +506,18 @@ impl BankKeeper {
     /// input, then per output `coin_received` and `transfer{recipient, amount}`.
     pub fn input_output_coins(&self, ctx: &mut Context, input: &Input, outputs: &[Output]) -> Result<(), SdkError> {
         validate_input_outputs(input, outputs)?;
-        self.sub_unlocked_coins(ctx, &input.address, &input.coins, true)?;
+        self.sub_unlocked_coins(ctx, &input.address, &input.coins, Locks::Lookup)?;
         ctx.emit(events::message_sender(&input.address));
         let mut fees = Vec::new();
         for out in outputs {
             // Checked one output at a time, after the ones before it landed: two outputs
             // to one account must not pass a balance cap that their sum exceeds.
-            fees.extend(self.check_policy(ctx, &input.address, &out.address, &out.coins, Route::Local)?);
+            fees.extend(self.check_policy(ctx, &input.address, &out.address, &out.coins, Route::Local)?.fees);
             self.add_coins(ctx, &out.address, &out.coins)?;
             ctx.emit(events::transfer_output(&out.address, &out.coins));
             self.auth.ensure_account(ctx, &out.address)?;
         }
-        self.pay_transfer_fees(ctx, &input.address, fees)
+        self.pay_transfer_fees(ctx, &input.address, fees, Locks::Lookup)
     }
 
     pub fn send_coins_from_account_to_module(
@@ -564,7 +594,7 @@ impl BankKeeper {
             return Err(sdk::unauthorized(format!("module account {module} does not have permissions to burn tokens")));
         }
         let addr = self.auth.module_account_address(ctx, module)?;
-        self.sub_unlocked_coins(ctx, &addr, amt, true)?;
+        self.sub_unlocked_coins(ctx, &addr, amt, Locks::Lookup)?;
         for c in amt {
             let s = self.supply_of(ctx, &c.denom)?;
             // A balance exceeding the supply means the invariant is already broken.

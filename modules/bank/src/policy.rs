@@ -28,9 +28,17 @@ pub struct Transfer<'a> {
     pub to: &'a Address,
     pub denom: &'a str,
     pub amount: u128,
-    /// The recipient's balance of `denom` before the transfer (for balance caps).
-    pub to_balance: u128,
     pub route: Route,
+}
+
+/// The policy's answer for one coin's move.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// A fee the sender owes on top.
+    pub fee: Option<TransferFee>,
+    /// The sender's frozen amount of the denom, which the move must leave in place
+    /// (answered here so the move does not read the same records again).
+    pub sender_locked: u128,
 }
 
 /// A fee the sender pays on top of a transfer, to `to` (an issuer's treasury).
@@ -52,8 +60,14 @@ pub trait TransferPolicy: Send + Sync {
     /// (fees included); it may exceed the balance.
     fn locked(&self, state: &dyn StateRead, addr: &Address, denom: &str) -> Result<u128, SdkError>;
 
-    /// Checks one coin's move; `Ok(Some(fee))` when the sender owes a fee on top.
-    fn check_transfer(&self, state: &dyn StateRead, transfer: &Transfer<'_>) -> Result<Option<TransferFee>, SdkError>;
+    /// Checks one coin's move. `to_balance` reads the recipient's balance before the
+    /// move, for policies with balance caps (only they pay for the read).
+    fn check_transfer(
+        &self,
+        state: &dyn StateRead,
+        transfer: &Transfer<'_>,
+        to_balance: &dyn Fn() -> Result<u128, SdkError>,
+    ) -> Result<Verdict, SdkError>;
 
     /// Checks that `to` may receive `denom` at all (a module that holds coins for a
     /// later recipient, such as escrow, asks before it takes them).
