@@ -11,6 +11,7 @@
 use base64::Engine as _;
 use paychain_auth::AuthKeeper;
 use paychain_bank::BankKeeper;
+use paychain_fees::FeesKeeper;
 use paychain_framework::{sdk, Coin, Coins, Context, Event, ExecMode, SdkError};
 
 use paychain_tx::amino::std_sign_bytes;
@@ -30,6 +31,8 @@ const SIMULATED_SIGNATURE_BYTES: u64 = 112;
 pub struct AnteEnv<'a> {
     pub auth: &'a AuthKeeper,
     pub bank: &'a BankKeeper,
+    /// The fee tokens and their rates to the base denom (state, the same on every node).
+    pub fees: &'a FeesKeeper,
     pub min_gas_prices: &'a [GasPrice],
     pub sig_cache: &'a SigCache,
 }
@@ -221,14 +224,17 @@ pub fn sign_bytes_for_mode(
 
 /// Wallets simulate with an empty fee (CosmJS, Keplr) and then pay one, so
 /// the estimate must include what deducting a fee costs. Simulation state is
-/// thrown away, so this moves one unit of a fee denom the payer holds (the
-/// minimum-gas-price denom first) for real, then drops the events it made.
+/// thrown away, so this moves one unit of a fee denom the payer holds (a
+/// minimum-gas-price denom first, then a listed fee token) for real, then drops
+/// the events it made.
 fn charge_simulated_fee_deduction(ctx: &mut Context, tx: &DecodedTx, env: &AnteEnv) -> Result<(), SdkError> {
     let held = env.bank.all_balances(&*ctx, &tx.fee_payer)?;
+    let fee_tokens = env.fees.fee_tokens(&*ctx)?;
     let denom = env
         .min_gas_prices
         .iter()
         .map(|p| p.denom.as_str())
+        .chain(fee_tokens.iter().map(|t| t.denom.as_str()))
         .find(|d| held.amount_of(d) > 0)
         .or_else(|| held.iter().next().map(|c| c.denom.as_str()));
     let Some(denom) = denom else { return Ok(()) };
@@ -242,24 +248,40 @@ fn charge_simulated_fee_deduction(ctx: &mut Context, tx: &DecodedTx, env: &AnteE
     Ok(())
 }
 
+/// CheckTx's minimum-gas-price check: the fee covers `gas × price` for one of the
+/// node's prices, paid in that denom or, for the base denom's price, in any mix
+/// of the base denom and listed fee tokens at their rates (the SDK's IsAnyGTE,
+/// with conversion).
+fn check_min_gas_price(ctx: &Context, tx: &DecodedTx, env: &AnteEnv) -> Result<(), SdkError> {
+    let required = env
+        .min_gas_prices
+        .iter()
+        .map(|p| {
+            let amount = p.fee_for(tx.gas_limit).ok_or_else(|| sdk::insufficient_fee("required fee overflows"))?;
+            Ok(Coin::new(amount, p.denom.clone()))
+        })
+        .collect::<Result<Vec<_>, SdkError>>()?;
+    if required.iter().all(|r| r.amount == 0) || required.iter().any(|r| tx.fee.amount_of(&r.denom) >= r.amount) {
+        return Ok(());
+    }
+    if let Some(base) = env.fees.base_denom(ctx.state())? {
+        if let Some(r) = required.iter().find(|r| r.denom == base) {
+            if env.fees.value_in_base(ctx.state(), &tx.fee)? >= r.amount {
+                return Ok(());
+            }
+        }
+    }
+    let required = Coins::normalize(required)?;
+    Err(sdk::insufficient_fee(format!(
+        "insufficient fees; got: {} required: {} (listed fee tokens count at their rates: query fees tokens)",
+        tx.fee, required
+    )))
+}
+
 fn deduct_fee(ctx: &mut Context, tx: &DecodedTx, env: &AnteEnv, simulate: bool) -> Result<(), SdkError> {
     let checking = matches!(ctx.mode, ExecMode::Check | ExecMode::ReCheck);
     if checking && !simulate && !env.min_gas_prices.is_empty() {
-        let required = env
-            .min_gas_prices
-            .iter()
-            .map(|p| {
-                let amount = p.fee_for(tx.gas_limit).ok_or_else(|| sdk::insufficient_fee("required fee overflows"))?;
-                Ok(Coin::new(amount, p.denom.clone()))
-            })
-            .collect::<Result<Vec<_>, SdkError>>()?;
-        // Any one denom covering its requirement is enough (the SDK's IsAnyGTE).
-        let covered = required.iter().any(|r| tx.fee.amount_of(&r.denom) >= r.amount);
-        let zero_required = required.iter().all(|r| r.amount == 0);
-        if !covered && !zero_required {
-            let required = Coins::normalize(required)?;
-            return Err(sdk::insufficient_fee(format!("insufficient fees; got: {} required: {}", tx.fee, required)));
-        }
+        check_min_gas_price(ctx, tx, env)?;
     }
     if env.auth.account(&*ctx, &tx.fee_payer)?.is_none() {
         return Err(sdk::unknown_address(format!("fee payer address: {} does not exist", tx.fee_payer)));

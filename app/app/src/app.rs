@@ -405,6 +405,7 @@ impl App {
         AnteEnv {
             auth: &inner.wiring.auth,
             bank: &inner.wiring.bank,
+            fees: &inner.wiring.fees,
             min_gas_prices: &inner.min_gas_prices,
             sig_cache: &inner.sig_cache,
         }

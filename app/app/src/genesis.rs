@@ -141,7 +141,9 @@ mod tests {
             "ibc": paychain_ibc::HostParams::default().to_json(),
             "transfer": paychain_ibc::TransferGenesis::default().to_json(),
             "escrow": paychain_escrow::json::genesis_json(&paychain_escrow::genesis::default_genesis()).unwrap(),
-            "assets": paychain_assets::genesis::genesis_json(&paychain_assets::genesis::default_genesis()).unwrap()
+            "assets": paychain_assets::genesis::genesis_json(&paychain_assets::genesis::default_genesis()).unwrap(),
+            "authority": {"authority": "", "pending_authority": ""},
+            "fees": {"base_denom": "upay", "fee_tokens": []}
         });
         assert_eq!(default_app_state("upay"), expected);
     }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use cosmos_sdk_proto::Any;
 use paychain_auth::{AuthKeeper, AuthModule, BURNER, MINTER};
+use paychain_authority::{AuthorityKeeper, AuthorityModule};
 use paychain_bank::{BankKeeper, BankModule};
+use paychain_fees::{FeesKeeper, FeesModule};
 use paychain_framework::{sdk, AnyType, AnyTypes, Module, SdkError};
 use paychain_ibc::{IbcModule, TransferModule};
 use paychain_tx::decode::{MsgRouter, RoutedMsg};
@@ -69,11 +71,12 @@ impl ModuleSet {
     }
 }
 
-/// The keepers the app itself calls (ante handler), and the module list.
+/// The keepers the app itself calls (the ante: accounts, fee deduction, fee tokens), and the module list.
 pub struct Wiring {
     pub modules: ModuleSet,
     pub auth: Arc<AuthKeeper>,
     pub bank: Arc<BankKeeper>,
+    pub fees: Arc<FeesKeeper>,
 }
 
 /// The one place modules are wired together. A new module is one line here.
@@ -87,15 +90,19 @@ pub fn wire_modules() -> Wiring {
         (paychain_assets::MODULE_ACCOUNT.to_string(), vec![MINTER.to_string(), BURNER.to_string()]),
     ]));
     let bank = Arc::new(BankKeeper::new(auth.clone()));
+    let authority = Arc::new(AuthorityKeeper::new());
+    let fees = Arc::new(FeesKeeper::new(authority.clone()));
     let modules: Vec<Box<dyn Module>> = vec![
         Box::new(AuthModule::new(auth.clone())),
         Box::new(BankModule::new(bank.clone())),
         Box::new(IbcModule::new(bank.clone(), auth.clone())),
         Box::new(TransferModule::new(bank.clone(), auth.clone())),
         Box::new(paychain_escrow::EscrowModule::new(bank.clone(), auth.clone())),
-        Box::new(paychain_assets::AssetsModule::new(bank.clone(), auth.clone(), FEE_COLLECTOR)),
+        Box::new(paychain_assets::AssetsModule::new(bank.clone(), auth.clone(), authority.clone(), FEE_COLLECTOR)),
+        Box::new(AuthorityModule::new(authority)),
+        Box::new(FeesModule::new(fees.clone())),
     ];
-    Wiring { modules: ModuleSet::new(modules), auth, bank }
+    Wiring { modules: ModuleSet::new(modules), auth, bank, fees }
 }
 
 /// The `Any` types the REST and tx JSON expand: the tx itself and every module's own.

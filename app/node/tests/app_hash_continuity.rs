@@ -16,9 +16,11 @@
 //! never misread. `fixtures/chain-v2-before-assets/` is format 2 from before the
 //! assets module (issue 17) added its substore: refused too, with a clear message.
 //!
-//! The recorded hashes changed once on purpose: at issue 17 the `assets` substore
-//! joined the main tree (and its genesis its params and module account); the
-//! workload, its results and every other key are as before.
+//! The recorded hashes changed on purpose at issue 17, twice: the `assets`
+//! substore joined the main tree (and its genesis its params and module account),
+//! then the `authority` and `fees` substores (the test genesis sets neither, so both
+//! are empty and the base denom unset). The workload, its results and every other
+//! key are as before.
 //!
 //! To re-record after a deliberate state-machine or store-format change:
 //! `RECORD_CONTINUITY_FIXTURE=1 cargo test -p paychain-node --test
@@ -45,14 +47,14 @@ const ACCOUNTS: usize = 4;
 const FIXTURE_HEIGHT: u64 = 3;
 const SECRET: &[u8; 32] = b"continuity-secret-0123456789abcd";
 
-/// App hashes of blocks 1..=6 (recorded at issue 17, with the assets module).
+/// App hashes of blocks 1..=6 (recorded at issue 17, with the assets, authority and fees modules).
 const RECORDED: [&str; 6] = [
-    "78b7830335d82c01fcf765a7af46ee2d8f21022491b7b81d77ff6a19c057d73b",
-    "970b62ef596b69d465dc930f5e7c23cacc63306e89d079915fb0abc939c9816b",
-    "a68199c2a254a26c38dd4103770de2363207ccb747dca4924527a62cf97274a3",
-    "07c9cd2cd1c80858d76a641a9e66f4da92ea9fbaa3e1fc1164a02613ae944b53",
-    "7fce693844dbedfc28c52bfd84b398763b45d02083f59ea7b496c7dcd1adf94f",
-    "35f6caacfcf7c1a66d5d53292254938aa90d4b9e815a105852f19fa4106913db",
+    "b83452797fc8d7141af66ab99fe7d2a0c885bb48eccdffa73b1e36638ae75179",
+    "c6bd89009b030dabbabd1010eddddfbcd21cf0cc80a59eccaf3b2063acc26ec6",
+    "ee47098a76ff2365590eaaf63cbaec7d3a8f4e56a1fa3e66cff498cf88b85924",
+    "8b944b13b3fa0d10b960b31a8bebf8eed33a52f847923a41ad5579e4e2062fd0",
+    "96a9c31678ac927f41abbcb8fe912c71b49af3311de1eaad53336f1117951433",
+    "ca8c2d74268da13f0af1dc21e0e53ae430b8021a5ffee5ae118d87938a8e8ce9",
 ];
 
 /// The fixture in the current store format.

@@ -86,6 +86,17 @@ fn coins_to_json(coins: &Coins) -> Value {
     Value::Array(coins.iter().map(|c| json!({ "denom": c.denom, "amount": c.amount.to_string() })).collect())
 }
 
+/// Names the chain authority (`app_state.authority.authority`), clearing any
+/// pending successor.
+pub fn set_genesis_authority(genesis: &mut Value, address: &Address) -> anyhow::Result<()> {
+    let app_state = genesis
+        .get_mut("app_state")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| anyhow::anyhow!("genesis has no app_state object"))?;
+    app_state.insert("authority".into(), json!({ "authority": address.to_string(), "pending_authority": "" }));
+    Ok(())
+}
+
 /// Adds `coins` to `address` in a genesis document: creates its BaseAccount
 /// in `app_state.auth.accounts` (next free account number) unless present,
 /// adds the coins to its entry in `app_state.bank.balances` (sorted by denom),

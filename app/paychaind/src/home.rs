@@ -31,6 +31,8 @@ pub struct InitOptions {
     pub cometbft_log_level: Option<String>,
     /// Accounts funded in genesis.
     pub accounts: Vec<(Address, Coins)>,
+    /// The chain authority named in genesis (None: set later with `genesis set-authority`).
+    pub authority: Option<Address>,
 }
 
 // The client checks `--chain-id` with the same rule.
@@ -143,6 +145,9 @@ pub fn init_home(comet: &CometBft, home: &Path, opts: &InitOptions) -> anyhow::R
     shape_genesis(&mut genesis, &opts.chain_id, &opts.denom)?;
     for (address, coins) in &opts.accounts {
         crate::genesis_file::add_genesis_account(&mut genesis, address, coins)?;
+    }
+    if let Some(a) = &opts.authority {
+        crate::genesis_file::set_genesis_authority(&mut genesis, a)?;
     }
     crate::genesis_file::write_genesis(&genesis_path, &genesis)?;
 

@@ -538,6 +538,8 @@ fn init_node_home(
         overwrite: false,
         cometbft_log_level: Some(COMETBFT_LOG_LEVEL.to_string()),
         accounts: accounts.to_vec(),
+        // The faucet is the localnet's chain authority.
+        authority: accounts.first().map(|(a, _)| a.clone()),
     };
     init_home(comet, home, &opts)
 }

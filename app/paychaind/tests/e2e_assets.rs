@@ -4,7 +4,9 @@
 //! over REST, a minter within its allowance, a frozen amount refused and then
 //! partly unfrozen, a pause decided by a 2-of-2 multisig pauser (`--generate-only`,
 //! `tx sign`, `tx multisign`, `tx broadcast`), a clawback to the treasury, and
-//! every action's `assets_action` event with its actor, reason and reference.
+//! every action's `assets_action` event with its actor, reason and reference, and
+//! a holder of only the stablecoin paying fees in it once the chain authority
+//! lists it (`tx fees set-fee-tokens`, `--gas auto --gas-prices …`).
 //!
 //! Skipped (with a message) only when the `cometbft` binary is not installed.
 
@@ -190,6 +192,41 @@ fn an_issuer_and_its_role_holders_run_a_stablecoin() {
     tx_ok(&["tx", "bank", "send", "bob", &addr["alice"], &format!("100{denom}")]);
     tx_ok(&["tx", "assets", "unfreeze", "freezer", &denom, &addr["bob"], "100", "--reason", "court_order"]);
     tx_ok(&["tx", "bank", "send", "bob", &addr["alice"], &format!("100{denom}")]);
+
+    // Fees in the stablecoin: carol holds only USDX. Unlisted, it pays no fee at this
+    // node's minimum gas price (0.01upay); once the chain authority (the dev key)
+    // lists it at 2 upay per unit, carol pays in it with --gas auto.
+    let carol = json_ok(&cmd(&["keys", "add", "carol", "-o", "json"]))["address"].as_str().unwrap().to_string();
+    tx_ok(&["tx", "bank", "send", "dev", &carol, &format!("50000{denom}")]);
+    let carol_tx = |fee_flags: &[&str]| -> (bool, Value) {
+        let mut a = cmd(&["tx", "bank", "send", "carol", &addr["alice"], &format!("100{denom}")]);
+        a.extend(fee_flags.iter().map(|s| s.to_string()));
+        a.extend(["--node", &node, "--yes", "--wait", "-o", "json"].map(String::from));
+        let o = run(&a);
+        (o.status.success(), serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", show(&o))))
+    };
+    let (sent, v) = carol_tx(&["--fees", &format!("4000{denom}"), "--gas", "400000"]);
+    assert!(!sent && v["code"] == 13, "an unlisted token pays no fee: {v}");
+    let listing = &format!("{denom}=2");
+    let (listed, v) = tx(&["tx", "fees", "set-fee-tokens", "alice", listing]);
+    assert!(!listed && v["codespace"] == "authority" && v["code"] == 3, "only the chain authority lists: {v}");
+    tx_ok(&["tx", "fees", "set-fee-tokens", "dev", listing]);
+    let fee_tokens = json_ok(&["query", "fees", "tokens", "--node", &node, "-o", "json"]);
+    assert_eq!(fee_tokens["base_denom"], "upay", "{fee_tokens}");
+    assert_eq!(fee_tokens["fee_tokens"][0]["rate"], "2", "{fee_tokens}");
+    let (sent, v) = carol_tx(&["--fees", &format!("1999{denom}"), "--gas", "400000"]);
+    assert!(!sent && v["code"] == 13, "1999 units are worth 3998upay, below 4000: {v}");
+    let (sent, v) = carol_tx(&["--gas", "auto", "--gas-prices", &format!("0.005{denom}")]);
+    assert!(sent && v["code"] == 0, "carol pays in USDX: {v}");
+    let fee = v["tx"]["auth_info"]["fee"]["amount"][0].clone();
+    assert_eq!(fee["denom"], denom.as_str(), "{v}");
+    let fee: u128 = fee["amount"].as_str().unwrap().parse().unwrap();
+    let carol_now = json_ok(&["query", "bank", "balances", &carol, "--node", &node, "-o", "json"]);
+    assert_eq!(
+        carol_now["balances"],
+        serde_json::json!([{"denom": denom, "amount": (50000 - 100 - fee).to_string()}]),
+        "carol paid 100 and the fee in USDX, and holds no upay"
+    );
 
     // The 2-of-2 pauser pauses: generate-only, each member signs, multisign, broadcast.
     let unsigned = ok(&cmd(&[

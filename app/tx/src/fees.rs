@@ -1,23 +1,19 @@
 //! Fees and gas prices, in fixed-point decimals (no floats).
 
+use paychain_framework::decimal::Decimal;
 use paychain_framework::{sdk, SdkError};
 
-/// Fractional digits of a gas price (as the SDK's `LegacyDec`).
-pub const PRICE_DECIMALS: u32 = 18;
-const SCALE: u128 = 10u128.pow(PRICE_DECIMALS);
-
-/// A price per unit of gas in one denom, scaled by 10^18.
+/// A price per unit of gas in one denom.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GasPrice {
     pub denom: String,
-    pub scaled: u128,
+    pub price: Decimal,
 }
 
 impl GasPrice {
     /// The least fee for `gas` at this price: ceil(gas * price).
     pub fn fee_for(&self, gas: u64) -> Option<u128> {
-        let product = self.scaled.checked_mul(gas as u128)?;
-        Some(product.div_ceil(SCALE))
+        self.price.mul_ceil(gas as u128)
     }
 }
 
@@ -35,19 +31,8 @@ fn parse_gas_price(s: &str) -> Result<GasPrice, SdkError> {
     let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, denom) = s.split_at(split);
     paychain_framework::coins::validate_denom(denom)?;
-    let bad = || sdk::invalid_coins(format!("invalid gas price {s:?}"));
-    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-    if int.is_empty()
-        || frac.len() > PRICE_DECIMALS as usize
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let int: u128 = int.parse().map_err(|_| bad())?;
-    let frac_scaled: u128 = if frac.is_empty() { 0 } else { format!("{frac:0<18}").parse().map_err(|_| bad())? };
-    let scaled = int.checked_mul(SCALE).and_then(|v| v.checked_add(frac_scaled)).ok_or_else(bad)?;
-    Ok(GasPrice { denom: denom.to_string(), scaled })
+    let price = Decimal::parse(num).map_err(|_| sdk::invalid_coins(format!("invalid gas price {s:?}")))?;
+    Ok(GasPrice { denom: denom.to_string(), price })
 }
 
 #[cfg(test)]

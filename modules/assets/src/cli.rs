@@ -3,7 +3,7 @@
 //!
 //! * `paychaind tx assets issue|mint|burn|configure-minter|freeze|unfreeze|
 //!   freeze-account|unfreeze-account|pause|unpause|clawback|set-allowed|set-role|
-//!   propose-admin|accept-admin|renounce-admin|renounce-feature` build, sign and
+//!   propose-admin|accept-admin|renounce-admin|renounce-feature|update-params` build, sign and
 //!   broadcast `paychain.assets.v1` messages (flags as for `tx bank send`; a role
 //!   held by a multisig account signs with `--generate-only`, `tx sign`,
 //!   `tx multisign`, `tx broadcast`). Every role holder's action takes `--reason`
@@ -12,17 +12,11 @@
 
 use std::path::Path;
 
-use anyhow::anyhow;
 use clap::{Args, Subcommand, ValueEnum};
-use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
-use cosmos_sdk_proto::Any;
 use paychain_client::cli::{
-    broadcast_with, parse_address, runtime, tx_signer, Ctx, HeightArgs, ModuleCli, NodeArgs, PageArgs, TxFlags,
+    any_msg, broadcast_with, msg_response_fields, parse_address, parse_positive_coins, show_query, tx_signer, Ctx,
+    HeightArgs, ModuleCli, NoTools, NodeArgs, PageArgs, TxFlags,
 };
-use paychain_framework::proto_json::{self, AnyTypes};
-use paychain_framework::TypeUrl;
-use prost::Message;
-use serde_json::{Map, Value};
 
 use crate::pb::{self, Feature, Role};
 use crate::query;
@@ -51,14 +45,6 @@ impl ModuleCli for AssetsCli {
     fn run_tools(_ctx: &Ctx, cmd: NoTools) -> anyhow::Result<()> {
         match cmd {}
     }
-}
-
-/// The module has no top-level helpers.
-#[derive(Subcommand, Debug)]
-pub enum NoTools {}
-
-fn any<M: Message + TypeUrl>(msg: &M) -> Any {
-    Any { type_url: M::TYPE_URL.to_string(), value: msg.encode_to_vec() }
 }
 
 /// Why a role holder acts; recorded in the action's event.
@@ -292,6 +278,18 @@ pub enum AssetsTxCmd {
         #[command(flatten)]
         flags: TxFlags,
     },
+    /// Set the module's params (MsgUpdateParams), signed by the chain authority
+    UpdateParams {
+        /// The chain authority (key name or address)
+        from: String,
+        /// Fee for issuing a token, e.g. 1000000upay ("" = free)
+        #[arg(long)]
+        issue_fee: String,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
 }
 
 /// `tx assets issue` (boxed in [`AssetsTxCmd`]: it is much the largest).
@@ -348,20 +346,6 @@ pub struct IssueArgs {
     flags: TxFlags,
 }
 
-/// The message responses in a committed tx's data, flattened (`denom` of a new
-/// token, `remaining_allowance`, `frozen_amount`).
-pub fn response_fields(types: &AnyTypes, data: &[u8]) -> Map<String, Value> {
-    let mut out = Map::new();
-    let Ok(d) = TxMsgData::decode(data) else { return out };
-    for r in &d.msg_responses {
-        let Some(t) = types.get(&r.type_url) else { continue };
-        if let Ok(Value::Object(fields)) = (t.to_json)(types, &r.value) {
-            out.extend(fields);
-        }
-    }
-    out
-}
-
 pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
     use AssetsTxCmd as C;
     let address = |what: &str, s: &str| parse_address(what, s).map(|a| a.to_string());
@@ -412,7 +396,7 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
                 allowlister: opt_address("allowlister", &allowlister)?,
                 treasury: opt_address("treasury", &treasury)?,
             };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
         }
         C::Mint { from, denom, recipient, amount, note, flags } => {
             let m = pb::MsgMint {
@@ -423,12 +407,12 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
                 reason: note.reason,
                 reference: note.reference,
             };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
         }
         C::Burn { from, denom, amount, note, flags } => {
             let holder = tx_signer(&from, &flags, home)?.address.to_string();
             let m = pb::MsgBurn { holder, denom, amount, reason: note.reason, reference: note.reference };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
         }
         C::ConfigureMinter { from, denom, minter, allowance, note, flags } => {
             let m = pb::MsgConfigureMinter {
@@ -439,7 +423,7 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
                 reason: note.reason,
                 reference: note.reference,
             };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
         }
         C::Freeze { from, denom, account, amount, note, flags } => {
             let m = pb::MsgFreeze {
@@ -450,7 +434,7 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
                 reason: note.reason,
                 reference: note.reference,
             };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
         }
         C::Unfreeze { from, denom, account, amount, note, flags } => {
             let m = pb::MsgUnfreeze {
@@ -461,7 +445,7 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
                 reason: note.reason,
                 reference: note.reference,
             };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
         }
         C::FreezeAccount { from, denom, account, note, flags } => {
             let m = pb::MsgFreezeAccount {
@@ -471,7 +455,7 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
                 reason: note.reason,
                 reference: note.reference,
             };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
         }
         C::UnfreezeAccount { from, denom, account, note, flags } => {
             let m = pb::MsgUnfreezeAccount {
@@ -481,15 +465,15 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
                 reason: note.reason,
                 reference: note.reference,
             };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
         }
         C::Pause { from, denom, note, flags } => {
             let pauser = tx_signer(&from, &flags, home)?.address.to_string();
-            (from, flags, any(&pb::MsgPause { pauser, denom, reason: note.reason, reference: note.reference }))
+            (from, flags, any_msg(&pb::MsgPause { pauser, denom, reason: note.reason, reference: note.reference }))
         }
         C::Unpause { from, denom, note, flags } => {
             let pauser = tx_signer(&from, &flags, home)?.address.to_string();
-            (from, flags, any(&pb::MsgUnpause { pauser, denom, reason: note.reason, reference: note.reference }))
+            (from, flags, any_msg(&pb::MsgUnpause { pauser, denom, reason: note.reason, reference: note.reference }))
         }
         C::Clawback { from, denom, account, amount, note, flags } => {
             let m = pb::MsgClawback {
@@ -500,7 +484,7 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
                 reason: note.reason,
                 reference: note.reference,
             };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
         }
         C::SetAllowed { from, denom, account, allowed, note, flags } => {
             let m = pb::MsgSetAllowed {
@@ -511,7 +495,7 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
                 reason: note.reason,
                 reference: note.reference,
             };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
         }
         C::SetRole { from, denom, role, address: a, note, flags } => {
             let m = pb::MsgSetRole {
@@ -522,7 +506,7 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
                 reason: note.reason,
                 reference: note.reference,
             };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
         }
         C::ProposeAdmin { from, denom, new_admin, note, flags } => {
             let m = pb::MsgProposeAdmin {
@@ -532,15 +516,19 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
                 reason: note.reason,
                 reference: note.reference,
             };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
         }
         C::AcceptAdmin { from, denom, flags } => {
             let new_admin = tx_signer(&from, &flags, home)?.address.to_string();
-            (from, flags, any(&pb::MsgAcceptAdmin { new_admin, denom }))
+            (from, flags, any_msg(&pb::MsgAcceptAdmin { new_admin, denom }))
         }
         C::RenounceAdmin { from, denom, note, flags } => {
             let admin = tx_signer(&from, &flags, home)?.address.to_string();
-            (from, flags, any(&pb::MsgRenounceAdmin { admin, denom, reason: note.reason, reference: note.reference }))
+            (
+                from,
+                flags,
+                any_msg(&pb::MsgRenounceAdmin { admin, denom, reason: note.reason, reference: note.reference }),
+            )
         }
         C::RenounceFeature { from, denom, feature, note, flags } => {
             let m = pb::MsgRenounceFeature {
@@ -550,11 +538,21 @@ pub fn run_tx(ctx: &Ctx, home: &Path, cmd: AssetsTxCmd) -> anyhow::Result<()> {
                 reason: note.reason,
                 reference: note.reference,
             };
-            (from, flags, any(&m))
+            (from, flags, any_msg(&m))
+        }
+        C::UpdateParams { from, issue_fee, note, flags } => {
+            let issue_fee = if issue_fee.is_empty() { vec![] } else { parse_positive_coins(&issue_fee)?.to_proto() };
+            let m = pb::MsgUpdateParams {
+                authority: tx_signer(&from, &flags, home)?.address.to_string(),
+                params: Some(pb::Params { issue_fee }),
+                reason: note.reason,
+                reference: note.reference,
+            };
+            (from, flags, any_msg(&m))
         }
     };
     let signer = tx_signer(&from, &flags, home)?;
-    broadcast_with(ctx, home, &signer, vec![msg], &flags, &|data| response_fields(&ctx.any_types, data))
+    broadcast_with(ctx, home, &signer, vec![msg], &flags, &|data| msg_response_fields(&ctx.any_types, data))
 }
 
 #[derive(Subcommand, Debug)]
@@ -614,47 +612,32 @@ pub enum AssetsQueryCmd {
     },
 }
 
-fn show<Req: Message, Resp>(
-    ctx: &Ctx,
-    node: &NodeArgs,
-    height: &HeightArgs,
-    path: &str,
-    req: &Req,
-) -> anyhow::Result<()>
-where
-    Resp: Message + Default + serde::Serialize + serde::de::DeserializeOwned + 'static,
-{
-    let resp: Resp = runtime()?.block_on(node.client()?.grpc_query(path, req, height.height))?;
-    ctx.print(&proto_json::to_json(&ctx.any_types, &resp).map_err(|e| anyhow!(e))?);
-    Ok(())
-}
-
 pub fn run_query(ctx: &Ctx, cmd: AssetsQueryCmd) -> anyhow::Result<()> {
     use AssetsQueryCmd as Q;
     match cmd {
         Q::Token { denom, height, node } => {
-            show::<_, pb::QueryTokenResponse>(ctx, &node, &height, query::TOKEN, &pb::QueryTokenRequest { denom })
+            show_query::<_, pb::QueryTokenResponse>(ctx, &node, &height, query::TOKEN, &pb::QueryTokenRequest { denom })
         }
         Q::Tokens { page, height, node } => {
             let req = pb::QueryTokensRequest { pagination: Some(page.request()?) };
-            show::<_, pb::QueryTokensResponse>(ctx, &node, &height, query::TOKENS, &req)
+            show_query::<_, pb::QueryTokensResponse>(ctx, &node, &height, query::TOKENS, &req)
         }
         Q::ByIssuer { issuer, page, height, node } => {
             let issuer = parse_address("issuer", &issuer)?.to_string();
             let req = pb::QueryTokensByIssuerRequest { issuer, pagination: Some(page.request()?) };
-            show::<_, pb::QueryTokensResponse>(ctx, &node, &height, query::TOKENS_BY_ISSUER, &req)
+            show_query::<_, pb::QueryTokensResponse>(ctx, &node, &height, query::TOKENS_BY_ISSUER, &req)
         }
         Q::Holder { denom, address, height, node } => {
             let address = parse_address("address", &address)?.to_string();
             let req = pb::QueryHolderRequest { denom, address };
-            show::<_, pb::QueryHolderResponse>(ctx, &node, &height, query::HOLDER, &req)
+            show_query::<_, pb::QueryHolderResponse>(ctx, &node, &height, query::HOLDER, &req)
         }
         Q::Minters { denom, page, height, node } => {
             let req = pb::QueryMintersRequest { denom, pagination: Some(page.request()?) };
-            show::<_, pb::QueryMintersResponse>(ctx, &node, &height, query::MINTERS, &req)
+            show_query::<_, pb::QueryMintersResponse>(ctx, &node, &height, query::MINTERS, &req)
         }
         Q::Params { height, node } => {
-            show::<_, pb::QueryParamsResponse>(ctx, &node, &height, query::PARAMS, &pb::QueryParamsRequest {})
+            show_query::<_, pb::QueryParamsResponse>(ctx, &node, &height, query::PARAMS, &pb::QueryParamsRequest {})
         }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! | attribute   | value                                                        |
 //! |-------------|--------------------------------------------------------------|
-//! | `action`    | `issue`, `mint`, `burn`, `configure_minter`, `freeze`, `unfreeze`, `freeze_account`, `unfreeze_account`, `pause`, `unpause`, `clawback`, `set_allowed`, `set_role`, `propose_admin`, `accept_admin`, `renounce_admin`, `renounce_feature` |
+//! | `action`    | `issue`, `mint`, `burn`, `configure_minter`, `freeze`, `unfreeze`, `freeze_account`, `unfreeze_account`, `pause`, `unpause`, `clawback`, `set_allowed`, `set_role`, `propose_admin`, `accept_admin`, `renounce_admin`, `renounce_feature`, `update_params` (by the chain authority; no denom) |
 //! | `denom`     | the token                                                    |
 //! | `actor`     | the signer                                                   |
 //! | `target`    | the account acted on (empty when none)                       |

@@ -131,7 +131,7 @@ pub fn validate_genesis(g: &pb::GenesisState) -> Result<(), String> {
 }
 
 pub(crate) fn genesis_error(msg: impl std::fmt::Display) -> SdkError {
-    SdkError::new(paychain_framework::error::SDK_CODESPACE, 18, format!("invalid assets genesis: {msg}"))
+    SdkError::invalid_genesis("assets", msg)
 }
 
 pub fn init_genesis(keeper: &AssetsKeeper, ctx: &mut Context, g: &pb::GenesisState) -> Result<(), SdkError> {

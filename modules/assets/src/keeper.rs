@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{DenomUnit, Metadata};
 use paychain_auth::AuthKeeper;
+use paychain_authority::AuthorityKeeper;
 use paychain_bank::{BankKeeper, Enforcement};
 use paychain_framework::coins::parse_amount;
 use paychain_framework::state::{decode_tagged_proto, encode_tagged_proto};
@@ -73,6 +74,7 @@ pub fn default_params() -> pb::Params {
 pub struct AssetsKeeper {
     bank: Arc<BankKeeper>,
     auth: Arc<AuthKeeper>,
+    authority: Arc<AuthorityKeeper>,
     fee_collector: String,
 }
 
@@ -124,8 +126,13 @@ fn response<T: Message + paychain_framework::TypeUrl>(msg: &T) -> MsgResponse {
 
 impl AssetsKeeper {
     /// `fee_collector` is the module account that receives issuance fees.
-    pub fn new(bank: Arc<BankKeeper>, auth: Arc<AuthKeeper>, fee_collector: &str) -> Self {
-        Self { bank, auth, fee_collector: fee_collector.to_string() }
+    pub fn new(
+        bank: Arc<BankKeeper>,
+        auth: Arc<AuthKeeper>,
+        authority: Arc<AuthorityKeeper>,
+        fee_collector: &str,
+    ) -> Self {
+        Self { bank, auth, authority, fee_collector: fee_collector.to_string() }
     }
 
     pub fn bank(&self) -> &Arc<BankKeeper> {
@@ -219,7 +226,31 @@ impl AssetsKeeper {
             Body::AcceptAdmin { denom } => self.accept_admin(ctx, s, denom),
             Body::RenounceAdmin { denom, note } => self.renounce_admin(ctx, s, denom, note),
             Body::RenounceFeature { denom, feature, note } => self.renounce_feature(ctx, s, denom, *feature, note),
+            Body::UpdateParams { params, note } => self.update_params(ctx, s, params, note),
         }
+    }
+
+    /// The chain authority replaces the params (the issuance fee).
+    fn update_params(
+        &self,
+        ctx: &mut Context,
+        signer: &Address,
+        params: &pb::Params,
+        note: &Note,
+    ) -> Result<MsgResponse, SdkError> {
+        self.authority.require(&*ctx, signer)?;
+        self.set_params(ctx, params)?;
+        let fee = Coins::from_proto(&params.issue_fee)?;
+        ctx.emit(events::action(Action {
+            action: "update_params",
+            denom: "",
+            actor: signer,
+            target: None,
+            amount: None,
+            detail: format!("issue_fee={fee}"),
+            note: Some(note),
+        }));
+        Ok(response(&pb::MsgUpdateParamsResponse {}))
     }
 
     fn issue(&self, ctx: &mut Context, issuer: &Address, i: &Issue) -> Result<MsgResponse, SdkError> {

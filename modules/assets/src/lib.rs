@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use cosmos_sdk_proto::Any;
 use paychain_auth::AuthKeeper;
+use paychain_authority::AuthorityKeeper;
 use paychain_bank::BankKeeper;
 use paychain_framework::module::downcast;
 use paychain_framework::{Context, Module, Msg, MsgResponse, QueryError, SdkError, StateRead};
@@ -48,10 +49,16 @@ impl AssetsModule {
     /// Installs the module's transfer policy in bank, so every movement of an
     /// issued token follows its issuer's rules. The app must register the
     /// `assets` module account with the minter and burner permissions.
-    pub fn new(bank: Arc<BankKeeper>, auth: Arc<AuthKeeper>, fee_collector: &str) -> Self {
+    /// `authority` decides the module's params (`MsgUpdateParams`).
+    pub fn new(
+        bank: Arc<BankKeeper>,
+        auth: Arc<AuthKeeper>,
+        authority: Arc<AuthorityKeeper>,
+        fee_collector: &str,
+    ) -> Self {
         let policy = Arc::new(AssetsPolicy::new(auth.clone(), fee_collector));
         bank.set_transfer_policy(policy.clone());
-        Self { keeper: Arc::new(AssetsKeeper::new(bank, auth, fee_collector)), policy }
+        Self { keeper: Arc::new(AssetsKeeper::new(bank, auth, authority, fee_collector)), policy }
     }
 
     pub fn keeper(&self) -> &Arc<AssetsKeeper> {
@@ -131,7 +138,9 @@ impl Module for AssetsModule {
             MsgRenounceAdmin,
             MsgRenounceAdminResponse,
             MsgRenounceFeature,
-            MsgRenounceFeatureResponse
+            MsgRenounceFeatureResponse,
+            MsgUpdateParams,
+            MsgUpdateParamsResponse
         ]
     }
 

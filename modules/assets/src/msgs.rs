@@ -2,8 +2,8 @@
 //! keeper makes the stateful ones. Every message is signed by its first field's
 //! address. All are carried by one type, [`AssetsMsg`]: a signer and a [`Body`].
 //!
-//! Assets messages have no legacy amino JSON form: they are signed with
-//! SIGN_MODE_DIRECT.
+//! Every message has a legacy amino JSON form ([`AssetsMsg::amino_json`]), so
+//! multisig role holders sign them.
 
 use std::any::Any as StdAny;
 use std::collections::BTreeSet;
@@ -297,22 +297,93 @@ impl Issue {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Body {
     Issue(Box<Issue>),
-    Mint { denom: String, recipient: Address, amount: u128, note: Note },
-    Burn { denom: String, amount: u128, note: Note },
-    ConfigureMinter { denom: String, minter: Address, allowance: u128, note: Note },
-    Freeze { denom: String, account: Address, amount: u128, note: Note },
-    Unfreeze { denom: String, account: Address, amount: u128, note: Note },
-    FreezeAccount { denom: String, account: Address, note: Note },
-    UnfreezeAccount { denom: String, account: Address, note: Note },
-    Pause { denom: String, note: Note },
-    Unpause { denom: String, note: Note },
-    Clawback { denom: String, account: Address, amount: u128, note: Note },
-    SetAllowed { denom: String, account: Address, allowed: bool, note: Note },
-    SetRole { denom: String, role: Role, address: Option<Address>, note: Note },
-    ProposeAdmin { denom: String, new_admin: Option<Address>, note: Note },
-    AcceptAdmin { denom: String },
-    RenounceAdmin { denom: String, note: Note },
-    RenounceFeature { denom: String, feature: Feature, note: Note },
+    Mint {
+        denom: String,
+        recipient: Address,
+        amount: u128,
+        note: Note,
+    },
+    Burn {
+        denom: String,
+        amount: u128,
+        note: Note,
+    },
+    ConfigureMinter {
+        denom: String,
+        minter: Address,
+        allowance: u128,
+        note: Note,
+    },
+    Freeze {
+        denom: String,
+        account: Address,
+        amount: u128,
+        note: Note,
+    },
+    Unfreeze {
+        denom: String,
+        account: Address,
+        amount: u128,
+        note: Note,
+    },
+    FreezeAccount {
+        denom: String,
+        account: Address,
+        note: Note,
+    },
+    UnfreezeAccount {
+        denom: String,
+        account: Address,
+        note: Note,
+    },
+    Pause {
+        denom: String,
+        note: Note,
+    },
+    Unpause {
+        denom: String,
+        note: Note,
+    },
+    Clawback {
+        denom: String,
+        account: Address,
+        amount: u128,
+        note: Note,
+    },
+    SetAllowed {
+        denom: String,
+        account: Address,
+        allowed: bool,
+        note: Note,
+    },
+    SetRole {
+        denom: String,
+        role: Role,
+        address: Option<Address>,
+        note: Note,
+    },
+    ProposeAdmin {
+        denom: String,
+        new_admin: Option<Address>,
+        note: Note,
+    },
+    AcceptAdmin {
+        denom: String,
+    },
+    RenounceAdmin {
+        denom: String,
+        note: Note,
+    },
+    RenounceFeature {
+        denom: String,
+        feature: Feature,
+        note: Note,
+    },
+    /// Signed by the chain authority.
+    UpdateParams {
+        params: pb::Params,
+        note: Note,
+    },
 }
 
 /// Any assets message: its type URL, its one signer and what it asks.
@@ -346,17 +417,17 @@ impl Msg for AssetsMsg {
 }
 
 fn amino_json(type_url: &str, proto: &[u8]) -> Option<serde_json::Value> {
-    use paychain_framework::proto_json::{to_json, AnyTypes};
+    use paychain_framework::amino;
     use prost::Message as _;
     macro_rules! render {
         ($($t:ident),*) => {
             match type_url {
-                $(pb::$t::TYPE_URL => to_json(&AnyTypes::default(), &pb::$t::decode(proto).ok()?).ok()?,)*
+                $(pb::$t::TYPE_URL => amino::fields(&pb::$t::decode(proto).ok()?)?,)*
                 _ => return None,
             }
         };
     }
-    let value = render!(
+    let fields = render!(
         MsgIssue,
         MsgMint,
         MsgBurn,
@@ -373,9 +444,9 @@ fn amino_json(type_url: &str, proto: &[u8]) -> Option<serde_json::Value> {
         MsgProposeAdmin,
         MsgAcceptAdmin,
         MsgRenounceAdmin,
-        MsgRenounceFeature
+        MsgRenounceFeature,
+        MsgUpdateParams
     );
-    let serde_json::Value::Object(fields) = value else { return None };
     let enum_number = |field: &str, name: &str| -> Option<i32> {
         match field {
             "role" => Role::from_str_name(name).map(|r| r as i32),
@@ -385,7 +456,7 @@ fn amino_json(type_url: &str, proto: &[u8]) -> Option<serde_json::Value> {
     let mut out = serde_json::Map::new();
     for (k, v) in fields {
         use serde_json::Value as V;
-        // The gateway JSON names enums; amino writes their numbers. Zero values are omitted.
+        // The gateway JSON names enums; amino writes their numbers.
         let v = match (k.as_str(), v) {
             ("role" | "feature", V::String(name)) => V::from(enum_number(&k, &name)?),
             ("features", V::Array(list)) => V::Array(
@@ -395,19 +466,10 @@ fn amino_json(type_url: &str, proto: &[u8]) -> Option<serde_json::Value> {
             ),
             (_, v) => v,
         };
-        let zero = match &v {
-            V::String(s) => s.is_empty(),
-            V::Bool(b) => !b,
-            V::Number(n) => n.as_u64() == Some(0),
-            V::Array(a) => a.is_empty(),
-            _ => false,
-        };
-        if !zero {
-            out.insert(k, v);
-        }
+        out.insert(k, v);
     }
     let name = type_url.rsplit('.').next()?;
-    Some(serde_json::json!({ "type": format!("paychain/assets/{name}"), "value": out }))
+    Some(amino::msg(&format!("paychain/assets/{name}"), out))
 }
 
 /// Every message type URL the module handles, and its response's.
@@ -429,6 +491,7 @@ pub const TYPE_URLS: &[&str] = &[
     pb::MsgAcceptAdmin::TYPE_URL,
     pb::MsgRenounceAdmin::TYPE_URL,
     pb::MsgRenounceFeature::TYPE_URL,
+    pb::MsgUpdateParams::TYPE_URL,
 ];
 
 fn msg<T: TypeUrl>(signer: Address, body: Body) -> AssetsMsg {
@@ -616,6 +679,15 @@ fn decode_body(any: &Any) -> Result<AssetsMsg, SdkError> {
                     feature: feature(m.feature)?,
                     note: note(&m.reason, &m.reference)?,
                 },
+            )
+        }
+        MsgUpdateParams::TYPE_URL => {
+            let m: MsgUpdateParams = decode_any(any)?;
+            let params = m.params.ok_or_else(|| sdk::invalid_request("params are required"))?;
+            paychain_framework::Coins::from_proto(&params.issue_fee).map_err(|e| e.wrap("issue_fee"))?;
+            msg::<MsgUpdateParams>(
+                address(&m.authority, "authority")?,
+                Body::UpdateParams { params, note: note(&m.reason, &m.reference)? },
             )
         }
         other => return Err(sdk::unknown_request(format!("unrecognized assets message type: {other}"))),

@@ -49,6 +49,9 @@ fn lister() -> Address {
 fn minter() -> Address {
     addr(7)
 }
+fn chain_authority() -> Address {
+    addr(20)
+}
 fn alice() -> Address {
     addr(10)
 }
@@ -64,6 +67,7 @@ struct Env {
     bm: BankModule,
     em: EscrowModule,
     xm: AssetsModule,
+    authority: paychain_authority::AuthorityModule,
     bank: Arc<BankKeeper>,
 }
 
@@ -74,11 +78,13 @@ fn env() -> Env {
         (MODULE_ACCOUNT.into(), vec![MINTER.into(), BURNER.into()]),
     ]));
     let bank = Arc::new(BankKeeper::new(auth.clone()));
+    let authority = Arc::new(paychain_authority::AuthorityKeeper::new());
     Env {
         am: AuthModule::new(auth.clone()),
         bm: BankModule::new(bank.clone()),
         em: EscrowModule::new(bank.clone(), auth.clone()),
-        xm: AssetsModule::new(bank.clone(), auth, FEE_COLLECTOR),
+        xm: AssetsModule::new(bank.clone(), auth, authority.clone(), FEE_COLLECTOR),
+        authority: paychain_authority::AuthorityModule::new(authority),
         bank,
     }
 }
@@ -118,6 +124,7 @@ impl Chain {
         c.e.bm.init_genesis(&mut ctx, Some(&bank)).unwrap();
         c.e.em.init_genesis(&mut ctx, None).unwrap();
         c.e.xm.init_genesis(&mut ctx, assets).unwrap();
+        c.e.authority.init_genesis(&mut ctx, Some(&json!({"authority": chain_authority().to_string()}))).unwrap();
         drop(ctx);
         c.check();
         c
@@ -896,4 +903,38 @@ fn module_accounts_are_never_subject_to_issuer_controls() {
     c.send(&issuer(), &alice(), &format!("60{denom}")).unwrap();
     c.run(|e, ctx| e.bank.send_coins_from_account_to_module(ctx, &alice(), FEE_COLLECTOR, &fee)).unwrap();
     assert_eq!(c.bal(&Address::module(FEE_COLLECTOR), &denom), 120);
+}
+
+#[test]
+fn only_the_chain_authority_sets_the_issue_fee() {
+    let mut c = Chain::new();
+    let update = |signer: &Address, fee: &str| {
+        any(&pb::MsgUpdateParams {
+            authority: signer.to_string(),
+            params: Some(pb::Params { issue_fee: fee.parse::<Coins>().unwrap().to_proto() }),
+            reason: "fee_review".into(),
+            reference: "board minutes 2026-12".into(),
+        })
+    };
+    let err = c.exec(update(&issuer(), "100upay")).unwrap_err();
+    assert_eq!((&*err.codespace, err.code), ("authority", 3));
+    assert!(c.e.xm.keeper().params(&c.state).unwrap().issue_fee.is_empty(), "nothing changed");
+
+    c.exec(update(&chain_authority(), "100upay")).unwrap();
+    let ev = c.action_event();
+    assert_eq!(ev.get("action"), Some("update_params"));
+    assert_eq!(ev.get("actor"), Some(chain_authority().to_string().as_str()));
+    assert_eq!(ev.get("detail"), Some("issue_fee=100upay"));
+    assert_eq!(ev.get("reference"), Some("board minutes 2026-12"));
+    let before = c.bal(&issuer(), "upay");
+    c.issue_full(&[Feature::Minting], 0, "");
+    assert_eq!(before - c.bal(&issuer(), "upay"), 100, "the new fee is charged");
+
+    let no_params = any(&pb::MsgUpdateParams {
+        authority: chain_authority().to_string(),
+        params: None,
+        reason: "x".into(),
+        reference: String::new(),
+    });
+    assert_eq!(c.exec(no_params).unwrap_err().code, 18);
 }

@@ -30,6 +30,11 @@ impl SdkError {
     }
 
     /// Prefixes the log with context, keeping codespace and code.
+    /// A module's genesis section that does not hold (the SDK's invalid request, 18).
+    pub fn invalid_genesis(module: &str, detail: impl fmt::Display) -> Self {
+        Self::new(SDK_CODESPACE, 18, format!("invalid {module} genesis: {detail}"))
+    }
+
     pub fn wrap(mut self, context: impl fmt::Display) -> Self {
         self.log = format!("{context}: {}", self.log);
         self

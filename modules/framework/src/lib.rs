@@ -6,8 +6,10 @@
 //! RocksDB or ABCI: unit tests of a module run over [`state::CacheState::in_memory`].
 
 pub mod address;
+pub mod amino;
 pub mod coins;
 pub mod context;
+pub mod decimal;
 pub mod error;
 pub mod events;
 pub mod gas;
@@ -18,6 +20,7 @@ pub mod proto_json;
 pub mod query;
 pub mod rest;
 pub mod state;
+pub mod testing;
 pub mod time;
 pub mod type_url;
 

@@ -409,6 +409,17 @@ fn pack_any(types: &AnyTypes, mut obj: Map<String, Value>) -> Result<Value, Stri
     Ok(Value::Object(out))
 }
 
+/// A module's genesis section (`app_state.<module>`) as its `GenesisState`:
+/// absent or `null` is the default; errors name the field (`<module>.<path>`).
+pub fn genesis_section<T: DeserializeOwned + Default + 'static>(module: &str, v: Option<&Value>) -> Result<T, String> {
+    match v.filter(|v| !v.is_null()) {
+        None => Ok(T::default()),
+        Some(v) => {
+            from_json(&AnyTypes::default(), v.clone()).map_err(|e| format!("{module}.{}", e.trim_start_matches('.')))
+        }
+    }
+}
+
 /// Parses request JSON (snake_case or camelCase, `@type` Anys) into `T`.
 pub fn from_json<T: DeserializeOwned + 'static>(types: &AnyTypes, value: Value) -> Result<T, String> {
     let prepared = unexpand(types, value, &kind_for::<T>())?;

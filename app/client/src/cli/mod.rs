@@ -6,6 +6,7 @@
 
 pub mod broadcast;
 pub mod context;
+pub mod module;
 pub mod output;
 pub mod page;
 pub mod prompt;
@@ -14,6 +15,7 @@ use std::path::Path;
 
 pub use broadcast::{broadcast, broadcast_with, parse_address, parse_positive_coins, signer_info, tx_signer, TxFlags};
 pub use context::{runtime, Ctx, HeightArgs, KeyringArgs, NodeArgs, DEFAULT_NODE};
+pub use module::{any_msg, msg_response_fields, show_query};
 pub use output::OutputFormat;
 pub use page::PageArgs;
 

@@ -118,7 +118,9 @@ fn create_home(comet: &cometbft::CometBft, home: &Path, args: &DevArgs, kr: &Key
         minimum_gas_prices: args.minimum_gas_prices.clone().unwrap_or_default(),
         overwrite: false,
         cometbft_log_level: Some(DEV_COMETBFT_LOG_LEVEL.to_string()),
-        accounts: vec![(address, funds)],
+        accounts: vec![(address.clone(), funds)],
+        // The dev key decides the chain's governed settings (fee tokens, params).
+        authority: Some(address),
     };
     init_home(comet, home, &opts)
 }

@@ -1,4 +1,4 @@
-//! `paychaind genesis add-account | validate`.
+//! `paychaind genesis add-account | set-authority | validate`.
 
 use std::path::{Path, PathBuf};
 
@@ -7,13 +7,22 @@ use clap::{Args, Subcommand};
 use paychain_framework::Address;
 use serde_json::json;
 
-use crate::genesis_file::{add_genesis_account, parse_positive_coins, read_genesis, write_genesis};
+use crate::genesis_file::{
+    add_genesis_account, parse_positive_coins, read_genesis, set_genesis_authority, write_genesis,
+};
 use paychain_client::cli::{Ctx, KeyringArgs};
 
 #[derive(Subcommand, Debug)]
 pub enum GenesisCmd {
     /// Fund an account in genesis (creates its BaseAccount; adds to an existing balance)
     AddAccount(AddAccountArgs),
+    /// Name the chain authority: the account (key or multisig) that sets fee tokens and module params
+    SetAuthority {
+        /// A pay1… address, or the name of a key in the keyring
+        address_or_key: String,
+        #[command(flatten)]
+        keyring: KeyringArgs,
+    },
     /// Check a genesis file (default: <home>/config/genesis.json)
     Validate {
         /// Genesis file to check
@@ -42,6 +51,16 @@ pub fn run(ctx: &Ctx, cmd: GenesisCmd) -> anyhow::Result<()> {
             add_genesis_account(&mut genesis, &address, &coins)?;
             write_genesis(&path, &genesis)?;
             ctx.print(&json!({ "address": address.to_string(), "added": coins.to_string(), "genesis": path.display().to_string() }));
+            Ok(())
+        }
+        GenesisCmd::SetAuthority { address_or_key, keyring } => {
+            let home = ctx.home()?;
+            let address = resolve_address(&address_or_key, &keyring, &home)?;
+            let path = crate::cometbft::genesis_path(&home);
+            let mut genesis = read_genesis(&path)?;
+            set_genesis_authority(&mut genesis, &address)?;
+            write_genesis(&path, &genesis)?;
+            ctx.print(&json!({ "authority": address.to_string(), "genesis": path.display().to_string() }));
             Ok(())
         }
         GenesisCmd::Validate { file } => {

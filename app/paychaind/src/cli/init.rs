@@ -72,6 +72,7 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> anyhow::Result<()> {
         overwrite: args.overwrite,
         cometbft_log_level: None,
         accounts: Vec::new(),
+        authority: None,
     };
     init_home(&comet, &home, &opts)?;
     ctx.print(&serde_json::json!({

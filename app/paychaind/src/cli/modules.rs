@@ -59,6 +59,8 @@ macro_rules! mount {
 mount! {
     Escrow => paychain_escrow::cli::EscrowCli,
     Assets => paychain_assets::cli::AssetsCli,
+    Authority => paychain_authority::cli::AuthorityCli,
+    Fees => paychain_fees::cli::FeesCli,
 }
 
 #[cfg(test)]

@@ -298,6 +298,7 @@ impl SpawnedValidator {
                 overwrite: false,
                 cometbft_log_level: Some(COMETBFT_LOG_LEVEL.to_string()),
                 accounts: Vec::new(),
+                authority: None,
             },
         )?;
         cometbft::patch_config_file(

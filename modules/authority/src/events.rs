@@ -1,0 +1,16 @@
+//! The authority module's one event, every attribute indexed:
+//! `authority_action` with `action` (`propose`, `cancel`, `accept`), `actor`
+//! (the signer), `authority` (the authority after the action) and `pending` (the
+//! proposed successor after it, empty when none).
+
+use paychain_framework::{Address, Event};
+
+pub const AUTHORITY_ACTION: &str = "authority_action";
+
+pub fn action(action: &str, actor: &Address, authority: &Address, pending: Option<&Address>) -> Event {
+    Event::new(AUTHORITY_ACTION)
+        .attr("action", action)
+        .attr("actor", actor.to_string())
+        .attr("authority", authority.to_string())
+        .attr("pending", pending.map(Address::to_string).unwrap_or_default())
+}

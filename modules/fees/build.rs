@@ -1,0 +1,5 @@
+//! The module's protobuf types, proto3 JSON and type URLs (see `paychain-proto-build`).
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    paychain_proto_build::compile_module("fees", &["fees.proto", "tx.proto", "query.proto", "genesis.proto"])
+}

@@ -1,0 +1,8 @@
+//! The fees codespace errors.
+
+pub const CODESPACE: &str = "fees";
+
+paychain_framework::codespace_errors! { CODESPACE;
+    invalid_fee_token = 2, "invalid fee token";
+    no_base_denom = 3, "the chain has no base fee denom";
+}

@@ -1,0 +1,14 @@
+//! The fees module's event: `fee_tokens_set` with `actor` (the authority) and
+//! `fee_tokens` (the new list, `denom:rate` comma-separated; empty when cleared),
+//! every attribute indexed.
+
+use paychain_framework::{Address, Event};
+
+use crate::msgs::FeeTokens;
+
+pub const FEE_TOKENS_SET: &str = "fee_tokens_set";
+
+pub fn fee_tokens_set(actor: &Address, tokens: &FeeTokens) -> Event {
+    let list: Vec<String> = tokens.iter().map(|(d, r)| format!("{d}:{r}")).collect();
+    Event::new(FEE_TOKENS_SET).attr("actor", actor.to_string()).attr("fee_tokens", list.join(","))
+}
