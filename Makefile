@@ -63,7 +63,7 @@ ibc:
 	$(CARGO) test -p paychaind --test e2e_ibc --test e2e_ibc_simd -- $(HERMES_TESTS)
 
 ## clients: real wallet libraries (CosmJS, cosmpy) against dev chains the tests start themselves;
-## `npm run gen` first writes tests/js/gen/escrow.js (pbjs) from our proto/ files
+## `npm run gen` first writes tests/js/gen/*.js, the generated types (pbjs) of the modules' proto/ files
 clients:
 	$(CARGO) build -p paychaind
 	@if [ -d tests/js ]; then cd tests/js && npm run --silent gen && PAYCHAIND_BIN=$(CURDIR)/target/debug/paychaind node --test; fi

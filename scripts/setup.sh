@@ -261,11 +261,21 @@ if [ "$need_npm" = 1 ]; then
     touch tests/js/node_modules
 fi
 if [ -f tests/js/package.json ]; then
-    # JS encoders of our own .proto files (paychain.escrow.v1) for the CosmJS
-    # escrow test: tests/js/gen/escrow.js, regenerated when a .proto is newer.
-    gen=tests/js/gen/escrow.js
-    if [ ! -f "$gen" ] || [ -n "$(find proto -name '*.proto' -newer "$gen" -print -quit)" ]; then
-        say "generating $gen from proto/ (npm run gen)"
+    # JS encoders of our own .proto files (one per module: escrow, assets, fees,
+    # authority, ...) for the CosmJS tests: every tests/js/gen/*.js that the gen
+    # script writes (its `-o gen/<name>.js` arguments), regenerated all together
+    # when one is missing or older than a .proto or than package.json (the script).
+    gen_files="$(grep -oE -e '-o gen/[A-Za-z0-9_.-]+\.js' tests/js/package.json | sed 's|^-o |tests/js/|' | sort -u || true)"
+    gen_stale=""
+    [ -n "$gen_files" ] || gen_stale="the gen script's outputs"
+    for gen in $gen_files; do
+        if [ ! -f "$gen" ] || [ tests/js/package.json -nt "$gen" ] ||
+            [ -n "$(find proto -name '*.proto' -newer "$gen" -print -quit)" ]; then
+            gen_stale="$gen_stale${gen_stale:+ }$gen"
+        fi
+    done
+    if [ -n "$gen_stale" ]; then
+        say "generating the JS protobuf types from proto/ (npm run gen; missing or stale: $gen_stale)"
         run_step npm-gen "run: npm run --prefix tests/js gen" npm run --prefix tests/js --silent gen
     fi
 fi

@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createMultisigThresholdPubkey, encodeSecp256k1Pubkey, pubkeyToAddress, Secp256k1HdWallet } from "@cosmjs/amino";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const BIN = process.env.PAYCHAIND_BIN ?? resolve(here, "../../target/debug/paychaind");
@@ -59,7 +60,8 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
   });
 }
 
-export async function startDevChain() {
+// `minGasPrice`: the node's --minimum-gas-prices (default MIN_GAS_PRICE).
+export async function startDevChain({ minGasPrice = MIN_GAS_PRICE } = {}) {
   if (!existsSync(BIN)) throw new Error(`paychaind binary not found at ${BIN} (set PAYCHAIND_BIN or run cargo build -p paychaind)`);
   const root = mkdtempSync(join(tmpdir(), "paychain-js-"));
   const home = join(root, "home");
@@ -80,7 +82,7 @@ export async function startDevChain() {
       "dev", "--home", home,
       "--rpc-port", String(ports.rpc), "--p2p-port", String(ports.p2p), "--abci-port", String(ports.abci),
       "--grpc-port", String(ports.grpc), "--rest-port", String(ports.rest),
-      "--timeout-commit", "300ms", "--minimum-gas-prices", MIN_GAS_PRICE,
+      "--timeout-commit", "300ms", "--minimum-gas-prices", minGasPrice,
     ],
     { detached: true, stdio: ["ignore", log, log], env },
   );
@@ -128,4 +130,17 @@ export async function startDevChain() {
     throw new Error(`${e.message}\n--- paychaind dev log ---\n${tail}`);
   }
   return chain;
+}
+
+// A `threshold`-of-`n` multisig account (the SDK's LegacyAminoPubKey) of fresh amino-signing
+// members: { members: [{ wallet, address, pubkey }], pubkey, address }.
+export async function newMultisig(threshold, n, prefix = "pay") {
+  const members = [];
+  for (let i = 0; i < n; i++) {
+    const wallet = await Secp256k1HdWallet.generate(12, { prefix });
+    const [account] = await wallet.getAccounts();
+    members.push({ wallet, address: account.address, pubkey: encodeSecp256k1Pubkey(account.pubkey) });
+  }
+  const pubkey = createMultisigThresholdPubkey(members.map((m) => m.pubkey), threshold);
+  return { members, pubkey, address: pubkeyToAddress(pubkey, prefix) };
 }

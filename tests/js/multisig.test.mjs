@@ -6,16 +6,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
-import {
-  createMultisigThresholdPubkey,
-  encodeSecp256k1Pubkey,
-  pubkeyToAddress,
-  Secp256k1HdWallet,
-} from "@cosmjs/amino";
+import { createMultisigThresholdPubkey, pubkeyToAddress } from "@cosmjs/amino";
 import { DirectSecp256k1HdWallet } from "@cosmjs/proto-signing";
-import { makeMultisignedTxBytes, SigningStargateClient, StargateClient } from "@cosmjs/stargate";
+import { BroadcastTxError, makeMultisignedTxBytes, SigningStargateClient, StargateClient } from "@cosmjs/stargate";
 
-import { startDevChain } from "./devchain.mjs";
+import { newMultisig, startDevChain } from "./devchain.mjs";
 
 const PREFIX = "pay";
 const DENOM = "upay";
@@ -32,14 +27,7 @@ describe("multisig accounts with CosmJS", { timeout: 180_000 }, () => {
   before(async () => {
     chain = await startDevChain();
     client = await StargateClient.connect(chain.rpc);
-    members = [];
-    for (let i = 0; i < 3; i++) {
-      const wallet = await Secp256k1HdWallet.generate(12, { prefix: PREFIX });
-      const [account] = await wallet.getAccounts();
-      members.push({ wallet, address: account.address, pubkey: encodeSecp256k1Pubkey(account.pubkey) });
-    }
-    multisig = createMultisigThresholdPubkey(members.map((m) => m.pubkey), 2);
-    msAddress = pubkeyToAddress(multisig, PREFIX);
+    ({ members, pubkey: multisig, address: msAddress } = await newMultisig(2, 3, PREFIX));
     // Fund the multisig from the dev key.
     const devWallet = await DirectSecp256k1HdWallet.fromMnemonic(chain.mnemonic, { prefix: PREFIX });
     const [dev] = await devWallet.getAccounts();
@@ -84,8 +72,12 @@ describe("multisig accounts with CosmJS", { timeout: 180_000 }, () => {
   test("one signature of three is refused", async () => {
     const { bodyBytes, sigs, sequence } = await signatures([members[0]], "111");
     const tx = makeMultisignedTxBytes(multisig, sequence, FEE, bodyBytes, sigs);
-    await assert.rejects(client.broadcastTx(tx), (e) => {
+    // broadcastTxSync: CheckTx's refusal is the whole answer (broadcastTx would
+    // leave its 60 s poll timer running after the refusal).
+    await assert.rejects(client.broadcastTxSync(tx), (e) => {
+      assert.ok(e instanceof BroadcastTxError, String(e));
       assert.equal(e.code, 4, e.message);
+      assert.equal(e.codespace, "sdk", e.message);
       return true;
     });
     assert.equal((await client.getBalance(msAddress, DENOM)).amount, "1000000");
