@@ -25,7 +25,7 @@ const DENOM: &str = "upay";
 /// Each genesis account's balance: enough for any number of 1upay sends and their fees.
 const FUNDS: &str = "1000000000000upay";
 /// Fee and gas limit of every send (what a wallet would pay on a chain with a 0.025 gas price).
-const FEE: &str = "5000upay";
+const FEE_AMOUNT: u128 = 5000;
 const GAS_LIMIT: u64 = 200_000;
 
 #[derive(Debug, Clone)]
@@ -46,14 +46,32 @@ pub struct AppArgs {
     pub genesis_cache: Option<PathBuf>,
     /// Seed of the random choice of recipients
     pub seed: u64,
-    /// Send an issued token (assets module: a stablecoin with minting, burning, freezing,
-    /// pausing and clawback, as a regulated issuer sets it up) instead of upay; fees stay in upay
-    pub issued_token: bool,
+    /// What each send moves and pays its fee in
+    pub payment: Payment,
+}
+
+/// What each send moves, and what it pays its fee in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Payment {
+    /// upay, fee in upay
+    Upay,
+    /// `--issued-token`: an issued token (assets module: a stablecoin with minting, burning,
+    /// freezing, pausing and clawback, as a regulated issuer sets it up), fee in upay
+    IssuedToken,
+    /// `--issued-token --fee-in-token`: the token, fee in the token too (listed as a fee token
+    /// at rate 1), as a wallet holding only the stablecoin pays
+    IssuedTokenFeeInToken,
+}
+
+impl Payment {
+    fn issued(self) -> bool {
+        self != Payment::Upay
+    }
 }
 
 impl AppArgs {
     pub const USAGE: &'static str = "paychain-bench-app app [--accounts N (1000000)] [--txs-per-block N (10000)] \
-[--blocks N (5)] [--check-tx] [--issued-token] [--dir DIR] [--genesis-cache DIR] [--seed N (7)]";
+[--blocks N (5)] [--check-tx] [--issued-token [--fee-in-token]] [--dir DIR] [--genesis-cache DIR] [--seed N (7)]";
 
     pub fn parse(flags: &mut crate::flags::Flags) -> anyhow::Result<Self> {
         let args = Self {
@@ -64,7 +82,12 @@ impl AppArgs {
             dir: flags.path("dir"),
             genesis_cache: flags.path("genesis-cache"),
             seed: flags.number("seed", 7)?,
-            issued_token: flags.switch("issued-token")?,
+            payment: match (flags.switch("issued-token")?, flags.switch("fee-in-token")?) {
+                (false, false) => Payment::Upay,
+                (true, false) => Payment::IssuedToken,
+                (true, true) => Payment::IssuedTokenFeeInToken,
+                (false, true) => anyhow::bail!("--fee-in-token needs --issued-token"),
+            },
         };
         flags.finish()?;
         Ok(args)
@@ -97,7 +120,11 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
         args.accounts,
         args.blocks,
         args.txs_per_block,
-        if args.issued_token { "an issued token" } else { DENOM },
+        match args.payment {
+            Payment::Upay => DENOM,
+            Payment::IssuedToken => "an issued token, fee in upay",
+            Payment::IssuedTokenFeeInToken => "an issued token, fee in the token",
+        },
         if args.check_tx { ", CheckTx first" } else { "" },
         dir.display()
     );
@@ -111,7 +138,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
     let keys_time = t.elapsed();
     let app = match &args.genesis_cache {
         Some(cache) => {
-            let fingerprint = genesis_fingerprint(args.accounts, args.issued_token)?;
+            let fingerprint = genesis_fingerprint(args.accounts, args.payment)?;
             let entry = cache.join(format!("app-genesis-{}-{fingerprint}", args.accounts));
             let cached_db = entry.join("application.db");
             if entry.join(CACHE_COMPLETE).exists() {
@@ -122,7 +149,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
                         .with_context(|| format!("removing the partial {}", entry.display()))?;
                 }
                 std::fs::create_dir_all(&entry)?;
-                drop(build_genesis(&cached_db, &accounts, keys_time, args.issued_token)?);
+                drop(build_genesis(&cached_db, &accounts, keys_time, args.payment)?);
                 // The genesis is one write batch, still only in RocksDB's log; opening the store
                 // again replays it into table files, which later copies hard-link instead of
                 // copying and replaying a log as big as the genesis.
@@ -143,7 +170,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
             println!("  genesis store copied and opened in {} ms", ms(t.elapsed()));
             app
         }
-        None => build_genesis(&dir, &accounts, keys_time, args.issued_token)?,
+        None => build_genesis(&dir, &accounts, keys_time, args.payment)?,
     };
 
     let t = Instant::now();
@@ -222,15 +249,18 @@ fn build_genesis(
     db: &Path,
     accounts: &[crate::accounts::Account],
     keys_time: Duration,
-    issued_token: bool,
+    payment: Payment,
 ) -> anyhow::Result<App> {
     let t = Instant::now();
     let mut app_state = paychain_app::genesis::default_app_state(DENOM);
     let mut funds: Coins = FUNDS.parse()?;
-    if issued_token {
+    if payment.issued() {
         let each = funds.amount_of(DENOM);
         funds = funds.checked_add(&format!("{each}{}", issued_denom(accounts)).parse()?)?;
         app_state["assets"] = issued_token_genesis(accounts, each);
+    }
+    if payment == Payment::IssuedTokenFeeInToken {
+        app_state["fees"]["fee_tokens"] = serde_json::json!([{"denom": issued_denom(accounts), "rate": "1"}]);
     }
     fund_in_app_state(&mut app_state, accounts, 0, &funds, paychain_framework::address::ACCOUNT_PREFIX);
     let genesis_bytes = serde_json::to_vec(&app_state)?;
@@ -265,11 +295,11 @@ const CACHE_COMPLETE: &str = "complete";
 
 /// Names what a cached genesis holds: the accounts, their funds, the chain id and the app's
 /// genesis defaults and substores (a cache written by another version of the app is not reused).
-fn genesis_fingerprint(accounts: usize, issued_token: bool) -> anyhow::Result<String> {
+fn genesis_fingerprint(accounts: usize, payment: Payment) -> anyhow::Result<String> {
     use sha2::{Digest as _, Sha256};
     let mut h = Sha256::new();
     h.update(b"paychain-bench app genesis v2 (compacted)\0");
-    h.update(format!("{CHAIN_ID}\0{FUNDS}\0{accounts}\0{issued_token}\0").as_bytes());
+    h.update(format!("{CHAIN_ID}\0{FUNDS}\0{accounts}\0{payment:?}\0").as_bytes());
     h.update(serde_json::to_vec(&paychain_app::genesis::default_app_state(DENOM))?);
     for key in paychain_app::wire_modules().modules.store_keys() {
         h.update(key.as_bytes());
@@ -320,9 +350,13 @@ fn sign_blocks(accounts: &[crate::accounts::Account], args: &AppArgs) -> anyhow:
             }
         })
         .collect();
-    let denom = if args.issued_token { issued_denom(accounts) } else { DENOM.to_string() };
+    let denom = if args.payment.issued() { issued_denom(accounts) } else { DENOM.to_string() };
     let amount: Coins = format!("1{denom}").parse()?;
-    let fee = fee(&FEE.parse()?, GAS_LIMIT);
+    let fee_coins: Coins = match args.payment {
+        Payment::IssuedTokenFeeInToken => format!("{FEE_AMOUNT}{denom}").parse()?,
+        _ => format!("{FEE_AMOUNT}{DENOM}").parse()?,
+    };
+    let fee = fee(&fee_coins, GAS_LIMIT);
     let signed: Vec<Vec<u8>> = (0..total)
         .into_par_iter()
         .map(|g| {
@@ -509,12 +543,12 @@ mod tests {
             dir: None,
             genesis_cache: None,
             seed: 1,
-            issued_token: false,
+            payment: Payment::Upay,
         };
         let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
-        let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO, false).unwrap();
+        let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO, Payment::Upay).unwrap();
         let blocks = sign_blocks(&accounts, &args).unwrap();
         timing::set_enabled(true);
         let run = run_block(&app, 2, &blocks[0], false).unwrap();
@@ -542,25 +576,40 @@ mod tests {
 
     #[test]
     fn an_issued_token_run_sends_the_token_under_its_rules() {
-        let args = AppArgs {
-            accounts: 20,
-            txs_per_block: 10,
-            blocks: 1,
-            check_tx: true,
-            dir: None,
-            genesis_cache: None,
-            seed: 2,
-            issued_token: true,
-        };
-        let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
-        let tmp = tempfile::tempdir().unwrap();
-        let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
-        let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO, true).unwrap();
-        let blocks = sign_blocks(&accounts, &args).unwrap();
-        // Every send is of the token (and run_block fails on any refused tx).
-        let denom = issued_denom(&accounts);
-        assert!(blocks[0].iter().all(|tx| tx.windows(denom.len()).any(|w| w == denom.as_bytes())));
-        run_block(&app, 2, &blocks[0], true).unwrap();
-        app.check_invariants().unwrap();
+        for payment in [Payment::IssuedToken, Payment::IssuedTokenFeeInToken] {
+            let args = AppArgs {
+                accounts: 20,
+                txs_per_block: 10,
+                blocks: 1,
+                check_tx: true,
+                dir: None,
+                genesis_cache: None,
+                seed: 2,
+                payment,
+            };
+            let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+            let tmp = tempfile::tempdir().unwrap();
+            let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
+            let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO, payment).unwrap();
+            let blocks = sign_blocks(&accounts, &args).unwrap();
+            // Every send is of the token (and run_block fails on any refused tx).
+            let denom = issued_denom(&accounts);
+            assert!(blocks[0].iter().all(|tx| tx.windows(denom.len()).any(|w| w == denom.as_bytes())));
+            let collector = paychain_framework::Address::module("fee_collector").to_string();
+            let collected_fees = |app: &App| -> u128 {
+                let state = app.export_app_state().unwrap();
+                let balances = state["bank"]["balances"].as_array().unwrap().clone();
+                let of_collector = balances.iter().find(|b| b["address"] == collector.as_str());
+                let coins = of_collector.map(|b| b["coins"].as_array().unwrap().clone()).unwrap_or_default();
+                let coin = coins.iter().find(|c| c["denom"] == denom.as_str());
+                coin.map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
+            };
+            let before = collected_fees(&app);
+            run_block(&app, 2, &blocks[0], true).unwrap();
+            let collected = collected_fees(&app) - before;
+            let want = if payment == Payment::IssuedTokenFeeInToken { 10 * FEE_AMOUNT } else { 0 };
+            assert_eq!(collected, want, "{payment:?}: fees collected in the token");
+            app.check_invariants().unwrap();
+        }
     }
 }
