@@ -57,15 +57,17 @@ fast:
 	$(CARGO) test --workspace --exclude paychaind
 	$(CARGO) test -p paychaind --lib --bins
 
-## ibc: the Rust tests relayed by a real Hermes (paychain <-> paychain, paychain <-> ibc-go simd)
+## ibc: the Rust tests relayed by a real Hermes (paychain <-> paychain, paychain <-> ibc-go simd).
+## --workspace (not -p paychaind) and `test --no-run` in `clients`: the same feature set as `unit`,
+## so neither rebuilds what `unit` built (with -p, cargo resolves features anew: minutes of rebuild).
 ibc:
 	@scripts/setup.sh --wait-hermes
-	$(CARGO) test -p paychaind --test e2e_ibc --test e2e_ibc_simd -- $(HERMES_TESTS)
+	$(CARGO) test --workspace --test e2e_ibc --test e2e_ibc_simd -- $(HERMES_TESTS)
 
 ## clients: real wallet libraries (CosmJS, cosmpy) against dev chains the tests start themselves;
 ## `npm run gen` first writes tests/js/gen/*.js, the generated types (pbjs) of the modules' proto/ files
 clients:
-	$(CARGO) build -p paychaind
+	$(CARGO) test --workspace --no-run
 	@if [ -d tests/js ]; then cd tests/js && npm run --silent gen && PAYCHAIND_BIN=$(CURDIR)/target/debug/paychaind node --test; fi
 	@if [ -d tests/py ]; then PAYCHAIND_BIN=$(CURDIR)/target/debug/paychaind .venv/bin/python -m pytest -q tests/py; fi
 
