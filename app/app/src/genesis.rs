@@ -143,7 +143,8 @@ mod tests {
             "escrow": paychain_escrow::json::genesis_json(&paychain_escrow::genesis::default_genesis()).unwrap(),
             "assets": paychain_assets::genesis::genesis_json(&paychain_assets::genesis::default_genesis()).unwrap(),
             "authority": {"authority": "", "pending_authority": ""},
-            "fees": {"base_denom": "upay", "fee_tokens": []}
+            "fees": {"base_denom": "upay", "fee_tokens": []},
+            "compliance": {"issuers": [], "credentials": []}
         });
         assert_eq!(default_app_state("upay"), expected);
     }

@@ -99,6 +99,9 @@ pub fn wire_modules() -> Wiring {
         Box::new(TransferModule::new(bank.clone(), auth.clone())),
         Box::new(paychain_escrow::EscrowModule::new(bank.clone(), auth.clone())),
         Box::new(paychain_assets::AssetsModule::new(bank.clone(), auth.clone(), authority.clone(), FEE_COLLECTOR)),
+        Box::new(paychain_compliance::ComplianceModule::new(Arc::new(paychain_compliance::ComplianceKeeper::new(
+            authority.clone(),
+        )))),
         Box::new(AuthorityModule::new(authority)),
         Box::new(FeesModule::new(fees.clone())),
     ];

@@ -16,11 +16,11 @@
 //! never misread. `fixtures/chain-v2-before-assets/` is format 2 from before the
 //! assets module (issue 17) added its substore: refused too, with a clear message.
 //!
-//! The recorded hashes changed on purpose at issue 17, twice: the `assets`
-//! substore joined the main tree (and its genesis its params and module account),
-//! then the `authority` and `fees` substores (the test genesis sets neither, so both
-//! are empty and the base denom unset). The workload, its results and every other
-//! key are as before.
+//! The recorded hashes changed on purpose when a module's substore joined the
+//! main tree: `assets` at issue 17 (and its genesis its params and module
+//! account), then `authority` and `fees`, then `compliance` at issue 18 (the test
+//! genesis sets none of these three, so they are empty). The workload, its
+//! results and every other key are as before.
 //!
 //! To re-record after a deliberate state-machine or store-format change:
 //! `RECORD_CONTINUITY_FIXTURE=1 cargo test -p paychain-node --test
@@ -47,14 +47,14 @@ const ACCOUNTS: usize = 4;
 const FIXTURE_HEIGHT: u64 = 3;
 const SECRET: &[u8; 32] = b"continuity-secret-0123456789abcd";
 
-/// App hashes of blocks 1..=6 (recorded at issue 17, with the assets, authority and fees modules).
+/// App hashes of blocks 1..=6 (recorded at issue 18, with the assets, authority, fees and compliance modules).
 const RECORDED: [&str; 6] = [
-    "b83452797fc8d7141af66ab99fe7d2a0c885bb48eccdffa73b1e36638ae75179",
-    "c6bd89009b030dabbabd1010eddddfbcd21cf0cc80a59eccaf3b2063acc26ec6",
-    "ee47098a76ff2365590eaaf63cbaec7d3a8f4e56a1fa3e66cff498cf88b85924",
-    "8b944b13b3fa0d10b960b31a8bebf8eed33a52f847923a41ad5579e4e2062fd0",
-    "96a9c31678ac927f41abbcb8fe912c71b49af3311de1eaad53336f1117951433",
-    "ca8c2d74268da13f0af1dc21e0e53ae430b8021a5ffee5ae118d87938a8e8ce9",
+    "ff6422cbf954540c89cc0982938f1acbcfb53d573346c279ff598b043d3e3f8d",
+    "d13921ccb4878fa2131306cf48ee3248c913cb3eb7b4b7118a5f06c582059345",
+    "0d3b69ad4f7d9b1d93d40a0b5d4416c90ffcfe662ccd51354f20d290f83d9efd",
+    "21ee115e2878a22a59a70d97d47c66993ec7f6d16e0c4e3e43a8ca686b52a7e2",
+    "954dd1f8336ae48379c272343c6c6f2b8e99f5c22264a76dc7bb09ef31e51edc",
+    "d0990605f9794f3d5653134003c3cf448449044da5af3da91ebe18d74bd392e7",
 ];
 
 /// The fixture in the current store format.

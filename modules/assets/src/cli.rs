@@ -15,7 +15,7 @@ use std::path::Path;
 use clap::{Args, Subcommand, ValueEnum};
 use paychain_client::cli::{
     any_msg, broadcast_with, msg_response_fields, parse_address, parse_positive_coins, show_query, tx_signer, Ctx,
-    HeightArgs, ModuleCli, NoTools, NodeArgs, PageArgs, TxFlags,
+    HeightArgs, ModuleCli, NoTools, NodeArgs, NoteArgs, PageArgs, TxFlags,
 };
 
 use crate::pb::{self, Feature, Role};
@@ -45,17 +45,6 @@ impl ModuleCli for AssetsCli {
     fn run_tools(_ctx: &Ctx, cmd: NoTools) -> anyhow::Result<()> {
         match cmd {}
     }
-}
-
-/// Why a role holder acts; recorded in the action's event.
-#[derive(Args, Debug, Clone)]
-pub struct NoteArgs {
-    /// Reason code, 1-64 characters of [a-z0-9_.-] (e.g. court_order, reserve_deposit)
-    #[arg(long)]
-    pub reason: String,
-    /// Reference: legal basis, case number, attestation id (at most 140 bytes)
-    #[arg(long, default_value = "")]
-    pub reference: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

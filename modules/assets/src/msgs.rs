@@ -16,9 +16,8 @@ use paychain_framework::{sdk, Address, Msg, SdkError, TypeUrl};
 use crate::errors;
 use crate::pb::{self, Feature, Role};
 
-/// Longest reason code and reference (bytes).
-pub const MAX_REASON_LEN: usize = 64;
-pub const MAX_REFERENCE_LEN: usize = 140;
+pub use paychain_framework::note::{Note, MAX_REASON_LEN, MAX_REFERENCE_LEN};
+
 /// Limits of the token's descriptive fields (bytes).
 pub const MAX_NAME_LEN: usize = 64;
 pub const MAX_DESCRIPTION_LEN: usize = 512;
@@ -28,35 +27,14 @@ pub const MAX_PRECISION: u32 = 18;
 /// Largest transfer fee: half of every transfer.
 pub const MAX_TRANSFER_FEE_BPS: u32 = 5_000;
 
-/// Why a role holder acted: a reason code and a reference, recorded in the event.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Note {
-    pub reason: String,
-    pub reference: String,
-}
-
-impl Note {
-    /// The reason is required (1–64 bytes of `[a-z0-9_.-]`); the reference is
-    /// optional, at most 140 bytes, without control characters.
-    pub fn new(reason: &str, reference: &str) -> Result<Self, SdkError> {
-        let ok = (1..=MAX_REASON_LEN).contains(&reason.len())
-            && reason.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
-        if !ok {
-            return Err(errors::invalid_reason(format!(
-                "reason must be 1 to {MAX_REASON_LEN} bytes of [a-z0-9_.-], got {reason:?}"
-            )));
-        }
-        if reference.len() > MAX_REFERENCE_LEN {
-            return Err(errors::reference_too_long(format!(
-                "reference is {} bytes, at most {MAX_REFERENCE_LEN}",
-                reference.len()
-            )));
-        }
-        if let Some(c) = reference.chars().find(|c| c.is_control()) {
-            return Err(errors::invalid_reference(format!("reference contains the control character {c:?}")));
-        }
-        Ok(Self { reason: reason.to_string(), reference: reference.to_string() })
-    }
+/// A role holder's reason and reference, as the assets codespace reports them.
+pub fn note(reason: &str, reference: &str) -> Result<Note, SdkError> {
+    use paychain_framework::note::NoteError;
+    Note::new(reason, reference).map_err(|e| match e {
+        NoteError::InvalidReason(m) => errors::invalid_reason(m),
+        NoteError::ReferenceTooLong(m) => errors::reference_too_long(m),
+        NoteError::InvalidReference(m) => errors::invalid_reference(m),
+    })
 }
 
 /// The issued token's denom: `<subunit>-<issuer bech32>`. Subunits have no `-` and
@@ -511,7 +489,6 @@ pub fn decode_msg(any: &Any) -> Result<AssetsMsg, SdkError> {
 
 fn decode_body(any: &Any) -> Result<AssetsMsg, SdkError> {
     use pb::*;
-    let note = |r: &str, f: &str| Note::new(r, f);
     Ok(match any.type_url.as_str() {
         MsgIssue::TYPE_URL => {
             let m: MsgIssue = decode_any(any)?;

@@ -15,6 +15,7 @@ pub mod events;
 pub mod gas;
 pub mod json;
 pub mod module;
+pub mod note;
 pub mod pagination;
 pub mod proto_json;
 pub mod query;

@@ -15,7 +15,7 @@ use std::path::Path;
 
 pub use broadcast::{broadcast, broadcast_with, parse_address, parse_positive_coins, signer_info, tx_signer, TxFlags};
 pub use context::{runtime, Ctx, HeightArgs, KeyringArgs, NodeArgs, DEFAULT_NODE};
-pub use module::{any_msg, msg_response_fields, show_query};
+pub use module::{any_msg, msg_response_fields, show_query, NoteArgs};
 pub use output::OutputFormat;
 pub use page::PageArgs;
 

@@ -1,6 +1,6 @@
 //! What every module's commands do the same way: wrap a message in its `Any`,
-//! flatten a committed tx's message responses for printing, and print a query's
-//! response as proto3 JSON.
+//! flatten a committed tx's message responses for printing, print a query's
+//! response as proto3 JSON, and take a privileged action's reason and reference.
 
 use anyhow::anyhow;
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
@@ -11,6 +11,17 @@ use prost::Message;
 use serde_json::{Map, Value};
 
 use super::{runtime, Ctx, HeightArgs, NodeArgs};
+
+/// Why a privileged account acts (`--reason`, `--reference`); recorded in the action's event.
+#[derive(clap::Args, Debug, Clone)]
+pub struct NoteArgs {
+    /// Reason code, 1-64 characters of [a-z0-9_.-] (e.g. court_order, reserve_deposit)
+    #[arg(long)]
+    pub reason: String,
+    /// Reference: legal basis, case number, attestation id (at most 140 bytes)
+    #[arg(long, default_value = "")]
+    pub reference: String,
+}
 
 /// Wraps a message in its `Any`.
 pub fn any_msg<M: Message + TypeUrl>(msg: &M) -> Any {

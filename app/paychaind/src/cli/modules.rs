@@ -61,6 +61,7 @@ mount! {
     Assets => paychain_assets::cli::AssetsCli,
     Authority => paychain_authority::cli::AuthorityCli,
     Fees => paychain_fees::cli::FeesCli,
+    Compliance => paychain_compliance::cli::ComplianceCli,
 }
 
 #[cfg(test)]

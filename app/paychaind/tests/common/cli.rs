@@ -45,3 +45,74 @@ pub fn wait_for<T>(what: &str, dev: &mut DevNode, timeout: Duration, mut f: impl
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// Wallet commands against one dev node: the home's test keyring, `--node`, and
+/// for txs a fixed fee and gas, `--yes --wait -o json`.
+pub struct Wallet {
+    pub home: String,
+    pub node: String,
+}
+
+impl Wallet {
+    /// `args` with the home and test keyring.
+    pub fn cmd(&self, args: &[&str]) -> Vec<String> {
+        let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        a.extend(["--home", &self.home, "--keyring-backend", "test"].map(String::from));
+        a
+    }
+
+    /// A tx, signed and waited for: whether the command succeeded, and the TxResponse.
+    pub fn tx(&self, args: &[&str]) -> (bool, Value) {
+        let mut a = self.cmd(args);
+        a.extend(
+            ["--fees", "5000upay", "--gas", "400000", "--node", &self.node, "--yes", "--wait", "-o", "json"]
+                .map(String::from),
+        );
+        let o = run(&a);
+        let v =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}) from {args:?}: {}", show(&o)));
+        (o.status.success(), v)
+    }
+
+    pub fn tx_ok(&self, args: &[&str]) -> Value {
+        let (ok, v) = self.tx(args);
+        assert!(ok && v["code"] == 0, "{args:?}: {v}");
+        v
+    }
+
+    /// A tx that must fail with `codespace`/`code`.
+    pub fn tx_refused(&self, args: &[&str], codespace: &str, code: u64) -> Value {
+        let (ok, v) = self.tx(args);
+        assert!(!ok, "{args:?} should fail: {v}");
+        assert_eq!((v["codespace"].as_str(), v["code"].as_u64()), (Some(codespace), Some(code)), "{args:?}: {v}");
+        v
+    }
+
+    /// A query's JSON.
+    pub fn query(&self, args: &[&str]) -> Value {
+        let mut a: Vec<String> = std::iter::once("query").chain(args.iter().copied()).map(String::from).collect();
+        a.extend(["--node", &self.node, "-o", "json"].map(String::from));
+        json_ok(&a)
+    }
+
+    /// A new key's address.
+    pub fn add_key(&self, name: &str) -> String {
+        json_ok(&self.cmd(&["keys", "add", name, "-o", "json"]))["address"].as_str().unwrap().to_string()
+    }
+}
+
+/// The attributes of a tx's first event of `kind`.
+pub fn event_attrs(tx: &Value, kind: &str) -> serde_json::Map<String, Value> {
+    let ev = tx["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} event: {tx}"));
+    ev["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["key"].as_str().unwrap().to_string(), a["value"].clone()))
+        .collect()
+}

@@ -1,0 +1,18 @@
+//! The compliance codespace errors.
+
+pub const CODESPACE: &str = "compliance";
+
+paychain_framework::codespace_errors! { CODESPACE;
+    issuer_not_registered = 2, "not a registered credential issuer";
+    type_not_allowed = 3, "the issuer may not issue this credential type";
+    invalid_credential_type = 4, "invalid credential type";
+    credential_not_found = 5, "credential not found";
+    invalid_expiration = 6, "invalid expiration";
+    unauthorized = 7, "signer may not do this";
+    credential_revoked = 8, "credential is revoked";
+    invalid_metadata = 9, "invalid name, URI or hash";
+    invalid_reason = 10, "invalid reason";
+    reference_too_long = 11, "reference too long";
+    invalid_reference = 12, "invalid reference";
+    already_accepted = 13, "credential is already accepted";
+}

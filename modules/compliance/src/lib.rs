@@ -1,0 +1,116 @@
+//! The compliance module. This first part is **credentials without personal
+//! data**: the chain authority registers credential issuers (a KYC provider)
+//! with the types each may issue; an issuer creates a credential for a subject
+//! (type such as `kyc.tier2`, expiry, URI and SHA-256 of off-chain evidence), the
+//! subject accepts it, the issuer or the authority revokes it. A credential
+//! counts from acceptance until it expires or is revoked, at block time, and
+//! only while its issuer is registered for its type ([`ComplianceKeeper::holds`]:
+//! two reads). Transfer policies, sanctions and holds build on it. The API is
+//! `proto/paychain/compliance/v1/*.proto` ([`pb`]); `keys.rs` has the state layout.
+
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod errors;
+pub mod events;
+pub mod genesis;
+pub mod keeper;
+pub mod keys;
+pub mod msgs;
+pub mod pb;
+pub mod query;
+pub mod rest;
+
+use std::sync::Arc;
+
+use cosmos_sdk_proto::Any;
+use paychain_framework::module::downcast;
+use paychain_framework::{AnyType, Context, Module, Msg, MsgResponse, QueryError, SdkError, StateRead};
+
+pub use keeper::ComplianceKeeper;
+pub use keys::{MODULE_NAME, STORE_KEY};
+pub use msgs::ComplianceMsg;
+
+pub const CODESPACE: &str = errors::CODESPACE;
+
+pub struct ComplianceModule {
+    keeper: Arc<ComplianceKeeper>,
+}
+
+impl ComplianceModule {
+    pub fn new(keeper: Arc<ComplianceKeeper>) -> Self {
+        Self { keeper }
+    }
+}
+
+impl Module for ComplianceModule {
+    fn name(&self) -> &'static str {
+        MODULE_NAME
+    }
+
+    fn store_keys(&self) -> &'static [&'static str] {
+        &[STORE_KEY]
+    }
+
+    fn msg_type_urls(&self) -> &'static [&'static str] {
+        msgs::TYPE_URLS
+    }
+
+    fn decode_msg(&self, msg: &Any) -> Result<Box<dyn Msg>, SdkError> {
+        msgs::decode(msg)
+    }
+
+    fn deliver(&self, ctx: &mut Context, msg: &dyn Msg) -> Result<MsgResponse, SdkError> {
+        self.keeper.handle(ctx, downcast::<ComplianceMsg>(msg)?)
+    }
+
+    fn query_paths(&self) -> &'static [&'static str] {
+        query::QUERY_PATHS
+    }
+
+    fn query(&self, state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8>, QueryError> {
+        query::query(state, path, request)
+    }
+
+    fn rest_routes(&self) -> Vec<paychain_framework::RestRoute> {
+        rest::routes()
+    }
+
+    fn any_types(&self) -> Vec<AnyType> {
+        macro_rules! types {
+            ($($t:ident),*) => { vec![$(AnyType::of::<pb::$t>()),*] };
+        }
+        types![
+            MsgRegisterIssuer,
+            MsgRegisterIssuerResponse,
+            MsgRemoveIssuer,
+            MsgRemoveIssuerResponse,
+            MsgCreateCredential,
+            MsgCreateCredentialResponse,
+            MsgAcceptCredential,
+            MsgAcceptCredentialResponse,
+            MsgRevokeCredential,
+            MsgRevokeCredentialResponse
+        ]
+    }
+
+    fn default_genesis(&self, _fee_denom: &str) -> serde_json::Value {
+        genesis::genesis_json(&pb::GenesisState::default()).expect("the default genesis renders")
+    }
+
+    fn init_genesis(&self, ctx: &mut Context, g: Option<&serde_json::Value>) -> Result<(), SdkError> {
+        let g = genesis::genesis_from_json(g).map_err(|e| SdkError::invalid_genesis("compliance", e))?;
+        genesis::init_genesis(&self.keeper, ctx, &g)
+    }
+
+    fn validate_genesis(&self, g: Option<&serde_json::Value>) -> Result<(), String> {
+        genesis::validate_genesis(&genesis::genesis_from_json(g)?)
+    }
+
+    fn export_genesis(&self, state: &dyn StateRead) -> Result<serde_json::Value, SdkError> {
+        genesis::genesis_json(&genesis::export_genesis(state)?)
+            .map_err(|e| SdkError::fatal(format!("exporting compliance genesis: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,304 @@
+//! Credentials over the in-memory state: who may register issuers and create,
+//! accept and revoke credentials; when a credential counts (acceptance, expiry
+//! and revocation at block time, the issuer's registration); bad input changing
+//! nothing; genesis and queries.
+
+use cosmos_sdk_proto::Any;
+use paychain_authority::{AuthorityKeeper, AuthorityModule};
+use paychain_framework::time::Timestamp;
+use paychain_framework::{
+    Address, BlockInfo, BlockTime, CacheState, Context, Event, ExecMode, GasMeter, Module, SdkError, TypeUrl,
+};
+use prost::Message;
+use serde_json::json;
+
+use super::*;
+
+const T0: i64 = 1_767_323_045;
+
+fn addr(n: u8) -> Address {
+    Address::from_bytes(vec![n; 20]).unwrap()
+}
+fn authority() -> Address {
+    addr(1)
+}
+fn kyc() -> Address {
+    addr(2)
+}
+fn alice() -> Address {
+    addr(10)
+}
+fn bob() -> Address {
+    addr(11)
+}
+
+fn any<T: Message + TypeUrl>(m: &T) -> Any {
+    Any { type_url: T::TYPE_URL.into(), value: m.encode_to_vec() }
+}
+
+struct Chain {
+    module: ComplianceModule,
+    keeper: Arc<ComplianceKeeper>,
+    state: CacheState<'static>,
+    time: i64,
+    events: Vec<Event>,
+}
+
+impl Chain {
+    fn new(genesis: serde_json::Value) -> Self {
+        let authority_keeper = Arc::new(AuthorityKeeper::new());
+        let keeper = Arc::new(ComplianceKeeper::new(authority_keeper.clone()));
+        let mut c = Chain {
+            module: ComplianceModule::new(keeper.clone()),
+            keeper,
+            state: CacheState::in_memory(),
+            time: T0,
+            events: vec![],
+        };
+        let block = BlockInfo::default();
+        let gas = GasMeter::infinite();
+        let mut ctx = Context::new(&block, ExecMode::Genesis, &mut c.state, &gas);
+        AuthorityModule::new(authority_keeper)
+            .init_genesis(&mut ctx, Some(&json!({"authority": authority().to_string()})))
+            .unwrap();
+        c.module.init_genesis(&mut ctx, Some(&genesis)).unwrap();
+        c
+    }
+
+    fn now(&self) -> BlockTime {
+        BlockTime { seconds: self.time, nanos: 0 }
+    }
+
+    fn exec(&mut self, any: Any) -> Result<(), SdkError> {
+        let block = BlockInfo { height: 2, time: self.now(), chain_id: "paychain-test".into() };
+        let before = self.module.export_genesis(&self.state).unwrap();
+        match paychain_framework::testing::deliver(&mut self.state, &self.module, &block, &any) {
+            Ok((_, events)) => {
+                assert!(events.iter().all(|e| e.attributes.iter().all(|a| a.index)), "every attribute indexed");
+                self.events = events;
+                Ok(())
+            }
+            Err(e) => {
+                assert!(!e.fatal, "{}", e.log);
+                assert_eq!(self.module.export_genesis(&self.state).unwrap(), before, "a failure changes nothing");
+                Err(e)
+            }
+        }
+    }
+
+    fn holds(&self, subject: &Address, t: &str) -> bool {
+        self.keeper.holds(&self.state, subject, &kyc(), t, self.now()).unwrap()
+    }
+
+    fn event(&self) -> &Event {
+        self.events.iter().find(|e| e.kind == events::COMPLIANCE_ACTION).expect("a compliance_action event")
+    }
+}
+
+fn code(r: Result<(), SdkError>) -> (String, u32) {
+    let e = r.unwrap_err();
+    (e.codespace.to_string(), e.code)
+}
+
+fn register(signer: &Address, issuer: &Address, types: &[&str]) -> Any {
+    any(&pb::MsgRegisterIssuer {
+        authority: signer.to_string(),
+        issuer: issuer.to_string(),
+        types: types.iter().map(|t| t.to_string()).collect(),
+        name: "Example KYC Ltd".into(),
+        uri: "https://kyc.example/policy".into(),
+        reason: "onboarding".into(),
+        reference: "board decision 2026-12".into(),
+    })
+}
+
+fn create(issuer: &Address, subject: &Address, t: &str, expires: Option<i64>) -> Any {
+    any(&pb::MsgCreateCredential {
+        issuer: issuer.to_string(),
+        subject: subject.to_string(),
+        r#type: t.into(),
+        expiration: expires.map(|seconds| Timestamp { seconds, nanos: 0 }),
+        uri: "https://kyc.example/cases/1".into(),
+        uri_hash: "AB".repeat(32),
+    })
+}
+
+fn accept(subject: &Address, t: &str) -> Any {
+    any(&pb::MsgAcceptCredential { subject: subject.to_string(), issuer: kyc().to_string(), r#type: t.into() })
+}
+
+fn revoke(signer: &Address, subject: &Address, t: &str) -> Any {
+    any(&pb::MsgRevokeCredential {
+        signer: signer.to_string(),
+        subject: subject.to_string(),
+        issuer: kyc().to_string(),
+        r#type: t.into(),
+        reason: "fraud".into(),
+        reference: "case 9".into(),
+    })
+}
+
+fn cs(s: &str, c: u32) -> (String, u32) {
+    (s.to_string(), c)
+}
+
+#[test]
+fn a_credential_counts_from_acceptance_until_expiry_or_revocation() {
+    let mut c = Chain::new(json!({}));
+    assert_eq!(code(c.exec(register(&alice(), &kyc(), &["kyc.tier2"]))), cs("authority", 3));
+    assert_eq!(code(c.exec(create(&kyc(), &alice(), "kyc.tier2", None))), cs("compliance", 2), "not registered yet");
+
+    c.exec(register(&authority(), &kyc(), &["kyc.tier1", "kyc.tier2"])).unwrap();
+    assert_eq!(c.event().get("detail"), Some("kyc.tier1,kyc.tier2"));
+    assert_eq!(c.event().get("reference"), Some("board decision 2026-12"));
+    assert_eq!(code(c.exec(create(&kyc(), &alice(), "accredited", None))), cs("compliance", 3));
+    assert_eq!(code(c.exec(create(&kyc(), &alice(), "kyc.tier2", Some(T0)))), cs("compliance", 6), "already expired");
+    assert_eq!(code(c.exec(create(&kyc(), &kyc(), "kyc.tier2", None))), cs("compliance", 7), "not itself");
+
+    c.exec(create(&kyc(), &alice(), "kyc.tier2", Some(T0 + 100))).unwrap();
+    assert!(!c.holds(&alice(), "kyc.tier2"), "not before the subject accepts");
+    assert_eq!(code(c.exec(accept(&bob(), "kyc.tier2"))), cs("compliance", 5), "bob was given nothing");
+    c.exec(accept(&alice(), "kyc.tier2")).unwrap();
+    assert_eq!(code(c.exec(accept(&alice(), "kyc.tier2"))), cs("compliance", 13));
+    assert!(c.holds(&alice(), "kyc.tier2"));
+    assert!(!c.holds(&alice(), "kyc.tier1"));
+
+    // Expiry is block time: counts at T0+99, not at T0+100.
+    c.time = T0 + 99;
+    assert!(c.holds(&alice(), "kyc.tier2"));
+    c.time = T0 + 100;
+    assert!(!c.holds(&alice(), "kyc.tier2"));
+
+    // Renewal keeps the acceptance.
+    c.exec(create(&kyc(), &alice(), "kyc.tier2", Some(T0 + 1000))).unwrap();
+    assert!(c.holds(&alice(), "kyc.tier2"));
+
+    // Only the issuer or the authority revokes; a revoked credential stays on record.
+    assert_eq!(code(c.exec(revoke(&bob(), &alice(), "kyc.tier2"))), cs("compliance", 7));
+    c.exec(revoke(&kyc(), &alice(), "kyc.tier2")).unwrap();
+    assert_eq!(c.event().get("action"), Some("revoke_credential"));
+    assert_eq!(c.event().get("reason"), Some("fraud"));
+    assert!(!c.holds(&alice(), "kyc.tier2"));
+    assert_eq!(code(c.exec(revoke(&authority(), &alice(), "kyc.tier2"))), cs("compliance", 8), "once");
+    assert_eq!(code(c.exec(accept(&alice(), "kyc.tier2"))), cs("compliance", 8));
+    let rec = keeper::credential(&c.state, &alice(), &kyc(), "kyc.tier2").unwrap().unwrap();
+    assert_eq!(rec.revoked_at.map(|t| t.seconds), Some(T0 + 100));
+
+    // Re-issued after a revocation, it needs a new acceptance.
+    c.exec(create(&kyc(), &alice(), "kyc.tier2", None)).unwrap();
+    assert!(!c.holds(&alice(), "kyc.tier2"));
+    c.exec(accept(&alice(), "kyc.tier2")).unwrap();
+    assert!(c.holds(&alice(), "kyc.tier2"));
+
+    // The chain authority may revoke too.
+    c.exec(create(&kyc(), &bob(), "kyc.tier1", None)).unwrap();
+    c.exec(accept(&bob(), "kyc.tier1")).unwrap();
+    c.exec(revoke(&authority(), &bob(), "kyc.tier1")).unwrap();
+    assert_eq!(c.event().get("actor"), Some(authority().to_string().as_str()));
+}
+
+#[test]
+fn removing_an_issuer_or_a_type_stops_its_credentials_counting() {
+    let mut c = Chain::new(json!({}));
+    c.exec(register(&authority(), &kyc(), &["kyc.tier1", "kyc.tier2"])).unwrap();
+    c.exec(create(&kyc(), &alice(), "kyc.tier2", None)).unwrap();
+    c.exec(accept(&alice(), "kyc.tier2")).unwrap();
+    assert!(c.holds(&alice(), "kyc.tier2"));
+    c.exec(register(&authority(), &kyc(), &["kyc.tier1"])).unwrap();
+    assert!(!c.holds(&alice(), "kyc.tier2"), "the type was taken away");
+    c.exec(register(&authority(), &kyc(), &["kyc.tier1", "kyc.tier2"])).unwrap();
+    assert!(c.holds(&alice(), "kyc.tier2"));
+    let remove = |signer: &Address| {
+        any(&pb::MsgRemoveIssuer {
+            authority: signer.to_string(),
+            issuer: kyc().to_string(),
+            reason: "licence_withdrawn".into(),
+            reference: String::new(),
+        })
+    };
+    assert_eq!(code(c.exec(remove(&kyc()))), cs("authority", 3));
+    c.exec(remove(&authority())).unwrap();
+    assert!(!c.holds(&alice(), "kyc.tier2"));
+    assert_eq!(code(c.exec(remove(&authority()))), cs("compliance", 2));
+    assert!(keeper::credential(&c.state, &alice(), &kyc(), "kyc.tier2").unwrap().is_some(), "kept for audit");
+}
+
+#[test]
+fn malformed_messages_are_refused_before_state() {
+    let m = ComplianceModule::new(Arc::new(ComplianceKeeper::new(Arc::new(AuthorityKeeper::new()))));
+    let err = |any: Any| {
+        let e = m.decode_msg(&any).unwrap_err();
+        (e.codespace.to_string(), e.code)
+    };
+    assert_eq!(err(create(&kyc(), &alice(), "KYC", None)), cs("compliance", 4));
+    assert_eq!(err(create(&kyc(), &alice(), &"a".repeat(65), None)), cs("compliance", 4));
+    assert_eq!(err(create(&kyc(), &alice(), "", None)), cs("compliance", 4));
+    let mut bad_hash = pb::MsgCreateCredential::decode(create(&kyc(), &alice(), "kyc", None).value.as_slice()).unwrap();
+    bad_hash.uri_hash = "xyz".into();
+    assert_eq!(err(any(&bad_hash)), cs("compliance", 9));
+    let mut bad_time = pb::MsgCreateCredential { uri_hash: String::new(), ..bad_hash };
+    bad_time.expiration = Some(Timestamp { seconds: 1, nanos: -5 });
+    assert_eq!(err(any(&bad_time)), cs("compliance", 6));
+    let mut unsorted = pb::MsgRegisterIssuer::decode(register(&authority(), &kyc(), &["b"]).value.as_slice()).unwrap();
+    unsorted.types = vec!["b".into(), "a".into()];
+    assert_eq!(err(any(&unsorted)), cs("compliance", 4));
+    let no_reason = pb::MsgRegisterIssuer { types: vec!["a".into()], reason: String::new(), ..unsorted };
+    assert_eq!(err(any(&no_reason)), cs("compliance", 10));
+    let bad_subject =
+        pb::MsgAcceptCredential { subject: "cosmos1abc".into(), issuer: kyc().to_string(), r#type: "a".into() };
+    assert_eq!(err(any(&bad_subject)), cs("sdk", 7));
+    let garbage = Any { type_url: pb::MsgRevokeCredential::TYPE_URL.into(), value: vec![0xff] };
+    assert_eq!(err(garbage), cs("sdk", 2));
+
+    // The amino form a multisig signer signs: zero values omitted, timestamps as RFC 3339.
+    let msg = m.decode_msg(&create(&kyc(), &alice(), "kyc.tier2", Some(T0))).unwrap();
+    let amino = msg.amino_json().unwrap();
+    assert_eq!(amino["type"], "paychain/compliance/MsgCreateCredential");
+    assert_eq!(amino["value"]["expiration"], "2026-01-02T03:04:05Z");
+    assert_eq!(amino["value"]["type"], "kyc.tier2");
+}
+
+#[test]
+fn genesis_round_trips_and_queries_page_through_credentials() {
+    let mut c = Chain::new(
+        json!({"issuers": [{"address": kyc().to_string(), "types": ["kyc.tier1"], "name": "K", "uri": ""}]}),
+    );
+    for n in 20..25u8 {
+        c.exec(create(&kyc(), &addr(n), "kyc.tier1", None)).unwrap();
+    }
+    let exported = c.module.export_genesis(&c.state).unwrap();
+    assert_eq!(exported["credentials"].as_array().unwrap().len(), 5);
+    let again = Chain::new(exported.clone());
+    assert_eq!(again.module.export_genesis(&again.state).unwrap(), exported);
+
+    let page = |key: Vec<u8>| {
+        let req = pb::QueryCredentialsByIssuerRequest {
+            issuer: kyc().to_string(),
+            pagination: Some(cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest {
+                key,
+                limit: 3,
+                ..Default::default()
+            }),
+        };
+        let b = c.module.query(&c.state, query::CREDENTIALS_BY_ISSUER, &req.encode_to_vec()).unwrap();
+        pb::QueryCredentialsResponse::decode(b.as_slice()).unwrap()
+    };
+    let first = page(vec![]);
+    assert_eq!(first.credentials.len(), 3);
+    let second = page(first.pagination.unwrap().next_key);
+    assert_eq!(second.credentials.len(), 2);
+    let by_subject = pb::QueryCredentialsBySubjectRequest { subject: addr(21).to_string(), pagination: None };
+    let b = c.module.query(&c.state, query::CREDENTIALS_BY_SUBJECT, &by_subject.encode_to_vec()).unwrap();
+    let r = pb::QueryCredentialsResponse::decode(b.as_slice()).unwrap();
+    assert_eq!(r.credentials.iter().map(|c| c.subject.clone()).collect::<Vec<_>>(), vec![addr(21).to_string()]);
+    let missing =
+        pb::QueryCredentialRequest { subject: alice().to_string(), issuer: kyc().to_string(), r#type: "x".into() };
+    let e = c.module.query(&c.state, query::CREDENTIAL, &missing.encode_to_vec()).unwrap_err();
+    assert_eq!(e.code, paychain_framework::GrpcCode::NotFound);
+
+    let m = &c.module;
+    let dup = json!({"issuers": [{"address": kyc().to_string(), "types": ["a"]}, {"address": kyc().to_string(), "types": ["b"]}]});
+    assert!(m.validate_genesis(Some(&dup)).unwrap_err().contains("issuers[1].address"));
+    let bad_type = json!({"issuers": [{"address": kyc().to_string(), "types": ["A"]}]});
+    assert!(m.validate_genesis(Some(&bad_type)).unwrap_err().contains("issuers[0].types"));
+}
