@@ -2,7 +2,9 @@
 //! CLI the way an SDK runbook drives `simd`: `keys add --multisig`, `tx bank
 //! send --generate-only`, `tx sign --multisig` by two members, `tx multisign`,
 //! `tx broadcast`. One signature is not enough; the account's key shows in
-//! `query auth account` afterwards.
+//! `query auth account` afterwards. The chain authority is then handed to the
+//! multisig (propose by the dev key, accept by two members), which sets the
+//! fee-token list the same way.
 //!
 //! Skipped (with a message) only when the `cometbft` binary is not installed.
 
@@ -12,7 +14,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 mod common;
-use common::cli::{json_ok, ok, run, show, wait_for};
+use common::cli::{json_ok, ok, run, show, wait_for, Wallet};
 use common::{cometbft_available, free_ports, DevNode};
 
 fn balance(node: &str, addr: &str) -> u128 {
@@ -154,6 +156,39 @@ fn two_of_three_multisig_send_with_the_cli() {
     // The same document cannot be replayed (sequence moved on).
     let o = run(&["tx", "broadcast", &signed_path, "--node", node, "-o", "json"]);
     assert!(!o.status.success(), "{}", show(&o));
+
+    // The chain authority (the dev key) hands itself to the multisig, which then
+    // decides a governed setting: each of its txs signed by two members.
+    let w = Wallet { home: h.to_string(), node: node.to_string() };
+    w.tx_ok(&["tx", "authority", "propose", "dev", &ms_addr]);
+    let as_multisig = |args: &[&str], name: &str| {
+        let mut a = args.to_vec();
+        a.extend(["--fees", "5000upay", "--gas", "300000", "--generate-only", "--node", node]);
+        let unsigned = write(&tmp.path().join(format!("{name}.json")), &ok(&with_kr(&a)));
+        let sigs: Vec<String> = ["k1", "k3"]
+            .iter()
+            .map(|k| {
+                let out = tmp.path().join(format!("{name}-{k}.json")).to_str().unwrap().to_string();
+                let sign = ["tx", "sign", &unsigned, "--from", k, "--multisig", &ms_addr, "--sign-mode", "amino-json"];
+                ok(&with_kr(&[&sign[..], &["--output-document", &out, "--node", node]].concat()));
+                out
+            })
+            .collect();
+        let signed = ok(&with_kr(&["tx", "multisign", &unsigned, "ms", &sigs[0], &sigs[1], "--node", node]));
+        let signed = write(&tmp.path().join(format!("{name}-signed.json")), &signed);
+        let sent = json_ok(&["tx", "broadcast", &signed, "--node", node, "-o", "json"]);
+        assert_eq!(sent["code"], 0, "{name}: {sent}");
+    };
+    as_multisig(&["tx", "authority", "accept", "ms"], "accept");
+    wait_for("the multisig to become the authority", &mut dev, Duration::from_secs(60), || {
+        (w.query(&["authority", "show"])["authority"] == ms_addr.as_str()).then_some(())
+    });
+    w.tx_refused(&["tx", "fees", "set-fee-tokens", "dev", "uatom=1"], "authority", 3);
+    as_multisig(&["tx", "fees", "set-fee-tokens", "ms", "uatom=0.5"], "fee-tokens");
+    wait_for("the multisig's fee-token list", &mut dev, Duration::from_secs(60), || {
+        (w.query(&["fees", "tokens"])["fee_tokens"] == serde_json::json!([{"denom": "uatom", "rate": "0.5"}]))
+            .then_some(())
+    });
 
     dev.sigterm(Duration::from_secs(30));
 }
