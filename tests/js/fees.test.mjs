@@ -115,7 +115,7 @@ describe("fee tokens (fees module) from CosmJS", { timeout: 240_000 }, () => {
   });
   const setFeeTokens = (authority, feeTokens) => ({
     typeUrl: "/paychain.fees.v1.MsgSetFeeTokens",
-    value: { authority, feeTokens },
+    value: { authority, feeTokens, reason: "treasury_review", reference: "ALCO 2026-12" },
   });
   /** The authority replaces the fee-token list; it must land. */
   async function listFeeTokens(feeTokens) {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 mod common;
-use common::cli::{json_ok, ok, run, show, wait_for};
+use common::cli::{event_attrs, json_ok, ok, run, show, wait_for};
 use common::{cometbft_available, free_ports, DevNode};
 
 fn write(path: &Path, text: &str) -> String {
@@ -26,18 +26,7 @@ fn write(path: &Path, text: &str) -> String {
 
 /// The attributes of the tx's `assets_action` event.
 fn action(tx: &Value) -> serde_json::Map<String, Value> {
-    let ev = tx["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["type"] == "assets_action")
-        .unwrap_or_else(|| panic!("no assets_action event: {tx}"));
-    ev["attributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| (a["key"].as_str().unwrap().to_string(), a["value"].clone()))
-        .collect()
+    event_attrs(tx, "assets_action")
 }
 
 #[test]
@@ -208,9 +197,20 @@ fn an_issuer_and_its_role_holders_run_a_stablecoin() {
     let (sent, v) = carol_tx(&["--fees", &format!("4000{denom}"), "--gas", "400000"]);
     assert!(!sent && v["code"] == 13, "an unlisted token pays no fee: {v}");
     let listing = &format!("{denom}=2");
-    let (listed, v) = tx(&["tx", "fees", "set-fee-tokens", "alice", listing]);
+    let (listed, v) = tx(&["tx", "fees", "set-fee-tokens", "alice", listing, "--reason", "treasury_review"]);
     assert!(!listed && v["codespace"] == "authority" && v["code"] == 3, "only the chain authority lists: {v}");
-    tx_ok(&["tx", "fees", "set-fee-tokens", "dev", listing]);
+    let set = tx_ok(&[
+        "tx",
+        "fees",
+        "set-fee-tokens",
+        "dev",
+        listing,
+        "--reason",
+        "treasury_review",
+        "--reference",
+        "ALCO 12",
+    ]);
+    assert_eq!(event_attrs(&set, "fee_tokens_set")["reference"], "ALCO 12");
     let fee_tokens = json_ok(&["query", "fees", "tokens", "--node", &node, "-o", "json"]);
     assert_eq!(fee_tokens["base_denom"], "upay", "{fee_tokens}");
     assert_eq!(fee_tokens["fee_tokens"][0]["rate"], "2", "{fee_tokens}");

@@ -160,7 +160,7 @@ fn two_of_three_multisig_send_with_the_cli() {
     // The chain authority (the dev key) hands itself to the multisig, which then
     // decides a governed setting: each of its txs signed by two members.
     let w = Wallet { home: h.to_string(), node: node.to_string() };
-    w.tx_ok(&["tx", "authority", "propose", "dev", &ms_addr]);
+    w.tx_ok(&["tx", "authority", "propose", "dev", &ms_addr, "--reason", "succession"]);
     let as_multisig = |args: &[&str], name: &str| {
         let mut a = args.to_vec();
         a.extend(["--fees", "5000upay", "--gas", "300000", "--generate-only", "--node", node]);
@@ -183,8 +183,8 @@ fn two_of_three_multisig_send_with_the_cli() {
     wait_for("the multisig to become the authority", &mut dev, Duration::from_secs(60), || {
         (w.query(&["authority", "show"])["authority"] == ms_addr.as_str()).then_some(())
     });
-    w.tx_refused(&["tx", "fees", "set-fee-tokens", "dev", "uatom=1"], "authority", 3);
-    as_multisig(&["tx", "fees", "set-fee-tokens", "ms", "uatom=0.5"], "fee-tokens");
+    w.tx_refused(&["tx", "fees", "set-fee-tokens", "dev", "uatom=1", "--reason", "x"], "authority", 3);
+    as_multisig(&["tx", "fees", "set-fee-tokens", "ms", "uatom=0.5", "--reason", "treasury_review"], "fee-tokens");
     wait_for("the multisig's fee-token list", &mut dev, Duration::from_secs(60), || {
         (w.query(&["fees", "tokens"])["fee_tokens"] == serde_json::json!([{"denom": "uatom", "rate": "0.5"}]))
             .then_some(())

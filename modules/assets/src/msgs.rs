@@ -29,12 +29,8 @@ pub const MAX_TRANSFER_FEE_BPS: u32 = 5_000;
 
 /// A role holder's reason and reference, as the assets codespace reports them.
 pub fn note(reason: &str, reference: &str) -> Result<Note, SdkError> {
-    use paychain_framework::note::NoteError;
-    Note::new(reason, reference).map_err(|e| match e {
-        NoteError::InvalidReason(m) => errors::invalid_reason(m),
-        NoteError::ReferenceTooLong(m) => errors::reference_too_long(m),
-        NoteError::InvalidReference(m) => errors::invalid_reference(m),
-    })
+    Note::new(reason, reference)
+        .map_err(|e| e.to_sdk(errors::invalid_reason, errors::reference_too_long, errors::invalid_reference))
 }
 
 /// The issued token's denom: `<subunit>-<issuer bech32>`. Subunits have no `-` and

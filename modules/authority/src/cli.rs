@@ -8,7 +8,7 @@ use std::path::Path;
 use clap::Subcommand;
 use paychain_client::cli::{
     any_msg, broadcast_with, msg_response_fields, parse_address, show_query, tx_signer, Ctx, HeightArgs, ModuleCli,
-    NoTools, NodeArgs, TxFlags,
+    NoTools, NodeArgs, NoteArgs, TxFlags,
 };
 
 use crate::{pb, query};
@@ -25,16 +25,24 @@ impl ModuleCli for AuthorityCli {
 
     fn run_tx(ctx: &Ctx, home: &Path, cmd: AuthorityTxCmd) -> anyhow::Result<()> {
         let (from, flags, msg) = match cmd {
-            AuthorityTxCmd::Propose { from, new_authority, flags } => {
+            AuthorityTxCmd::Propose { from, new_authority, note, flags } => {
                 let m = pb::MsgProposeAuthority {
                     authority: tx_signer(&from, &flags, home)?.address.to_string(),
                     new_authority: parse_address("new-authority", &new_authority)?.to_string(),
+                    reason: note.reason,
+                    reference: note.reference,
                 };
                 (from, flags, any_msg(&m))
             }
-            AuthorityTxCmd::Cancel { from, flags } => {
+            AuthorityTxCmd::Cancel { from, note, flags } => {
                 let authority = tx_signer(&from, &flags, home)?.address.to_string();
-                (from, flags, any_msg(&pb::MsgProposeAuthority { authority, new_authority: String::new() }))
+                let m = pb::MsgProposeAuthority {
+                    authority,
+                    new_authority: String::new(),
+                    reason: note.reason,
+                    reference: note.reference,
+                };
+                (from, flags, any_msg(&m))
             }
             AuthorityTxCmd::Accept { from, flags } => {
                 let new_authority = tx_signer(&from, &flags, home)?.address.to_string();
@@ -67,11 +75,15 @@ pub enum AuthorityTxCmd {
         /// The proposed successor's address
         new_authority: String,
         #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
         flags: TxFlags,
     },
     /// Withdraw a pending proposal (MsgProposeAuthority with no successor)
     Cancel {
         from: String,
+        #[command(flatten)]
+        note: NoteArgs,
         #[command(flatten)]
         flags: TxFlags,
     },

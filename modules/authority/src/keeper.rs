@@ -60,7 +60,7 @@ impl AuthorityKeeper {
 
     pub fn handle(&self, ctx: &mut Context, msg: &AuthorityMsg) -> Result<MsgResponse, SdkError> {
         match msg {
-            AuthorityMsg::Propose { authority, new_authority } => {
+            AuthorityMsg::Propose { authority, new_authority, note } => {
                 self.require(&*ctx, authority)?;
                 if new_authority.as_ref() == Some(authority) {
                     return Err(errors::same_authority(authority));
@@ -70,7 +70,7 @@ impl AuthorityKeeper {
                 }
                 self.set_pending(ctx, new_authority.as_ref())?;
                 let action = if new_authority.is_some() { "propose" } else { "cancel" };
-                ctx.emit(events::action(action, authority, authority, new_authority.as_ref()));
+                ctx.emit(events::action(action, authority, authority, new_authority.as_ref(), Some(note)));
                 Ok(response::<pb::MsgProposeAuthorityResponse>())
             }
             AuthorityMsg::Accept { new_authority } => {
@@ -80,7 +80,7 @@ impl AuthorityKeeper {
                 }
                 self.set_authority(ctx, new_authority)?;
                 self.set_pending(ctx, None)?;
-                ctx.emit(events::action("accept", new_authority, new_authority, None));
+                ctx.emit(events::action("accept", new_authority, new_authority, None, None));
                 Ok(response::<pb::MsgAcceptAuthorityResponse>())
             }
         }

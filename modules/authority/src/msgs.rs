@@ -4,9 +4,10 @@ use std::any::Any as StdAny;
 
 use cosmos_sdk_proto::Any;
 use paychain_framework::module::decode_any;
+use paychain_framework::note::Note;
 use paychain_framework::{sdk, Address, Msg, SdkError, TypeUrl};
 
-use crate::pb;
+use crate::{errors, pb};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthorityMsg {
@@ -14,6 +15,7 @@ pub enum AuthorityMsg {
     Propose {
         authority: Address,
         new_authority: Option<Address>,
+        note: Note,
     },
     Accept {
         new_authority: Address,
@@ -32,7 +34,9 @@ pub fn decode(any: &Any) -> Result<Box<dyn Msg>, SdkError> {
             let m: pb::MsgProposeAuthority = decode_any(any)?;
             let new_authority =
                 if m.new_authority.is_empty() { None } else { Some(address(&m.new_authority, "new authority")?) };
-            AuthorityMsg::Propose { authority: address(&m.authority, "authority")?, new_authority }
+            let note = Note::new(&m.reason, &m.reference)
+                .map_err(|e| e.to_sdk(errors::invalid_reason, errors::reference_too_long, errors::invalid_reference))?;
+            AuthorityMsg::Propose { authority: address(&m.authority, "authority")?, new_authority, note }
         }
         pb::MsgAcceptAuthority::TYPE_URL => {
             let m: pb::MsgAcceptAuthority = decode_any(any)?;
@@ -63,10 +67,12 @@ impl Msg for AuthorityMsg {
     fn amino_json(&self) -> Option<serde_json::Value> {
         use paychain_framework::amino::plain;
         match self {
-            AuthorityMsg::Propose { authority, new_authority } => {
+            AuthorityMsg::Propose { authority, new_authority, note } => {
                 let m = pb::MsgProposeAuthority {
                     authority: authority.to_string(),
                     new_authority: new_authority.as_ref().map(Address::to_string).unwrap_or_default(),
+                    reason: note.reason.clone(),
+                    reference: note.reference.clone(),
                 };
                 plain("paychain/authority/MsgProposeAuthority", &m)
             }

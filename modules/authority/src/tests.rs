@@ -50,6 +50,8 @@ fn propose(signer: &Address, to: Option<&Address>) -> Any {
     any(&pb::MsgProposeAuthority {
         authority: signer.to_string(),
         new_authority: to.map(Address::to_string).unwrap_or_default(),
+        reason: "succession".into(),
+        reference: "board minutes 12".into(),
     })
 }
 
@@ -124,8 +126,21 @@ fn genesis_is_checked_and_exported() {
 #[test]
 fn malformed_messages_are_refused_before_state() {
     let m = AuthorityModule::new(Arc::new(AuthorityKeeper::new()));
-    let bad = any(&pb::MsgProposeAuthority { authority: "cosmos1xyz".into(), new_authority: String::new() });
+    let bad = any(&pb::MsgProposeAuthority {
+        authority: "cosmos1xyz".into(),
+        new_authority: String::new(),
+        reason: "x".into(),
+        reference: String::new(),
+    });
     assert_eq!(m.decode_msg(&bad).unwrap_err().code, 7);
+    let no_reason = any(&pb::MsgProposeAuthority {
+        authority: addr(1).to_string(),
+        new_authority: addr(2).to_string(),
+        reason: String::new(),
+        reference: String::new(),
+    });
+    let e = m.decode_msg(&no_reason).unwrap_err();
+    assert_eq!((&*e.codespace, e.code), ("authority", 7));
     let garbage = Any { type_url: pb::MsgAcceptAuthority::TYPE_URL.into(), value: vec![0xff, 0xff] };
     assert_eq!(m.decode_msg(&garbage).unwrap_err().code, 2);
     // The amino form a multisig authority signs.
@@ -133,6 +148,7 @@ fn malformed_messages_are_refused_before_state() {
     assert_eq!(
         msg.amino_json().unwrap(),
         json!({"type": "paychain/authority/MsgProposeAuthority",
-               "value": {"authority": addr(1).to_string(), "new_authority": addr(2).to_string()}})
+               "value": {"authority": addr(1).to_string(), "new_authority": addr(2).to_string(),
+                         "reason": "succession", "reference": "board minutes 12"}})
     );
 }

@@ -6,7 +6,7 @@ use std::any::Any as StdAny;
 
 use cosmos_sdk_proto::Any;
 use paychain_framework::module::decode_any;
-use paychain_framework::note::{Note, NoteError};
+use paychain_framework::note::Note;
 use paychain_framework::time::{self, Timestamp};
 use paychain_framework::{sdk, Address, Msg, SdkError, TypeUrl};
 
@@ -70,11 +70,8 @@ pub fn validate_types(types: &[String]) -> Result<(), SdkError> {
 }
 
 pub fn note(reason: &str, reference: &str) -> Result<Note, SdkError> {
-    Note::new(reason, reference).map_err(|e| match e {
-        NoteError::InvalidReason(m) => errors::invalid_reason(m),
-        NoteError::ReferenceTooLong(m) => errors::reference_too_long(m),
-        NoteError::InvalidReference(m) => errors::invalid_reference(m),
-    })
+    Note::new(reason, reference)
+        .map_err(|e| e.to_sdk(errors::invalid_reason, errors::reference_too_long, errors::invalid_reference))
 }
 
 fn address(s: &str, what: &str) -> Result<Address, SdkError> {

@@ -8,7 +8,7 @@ use anyhow::anyhow;
 use clap::Subcommand;
 use paychain_client::cli::{
     any_msg, broadcast_with, msg_response_fields, show_query, tx_signer, Ctx, HeightArgs, ModuleCli, NoTools, NodeArgs,
-    TxFlags,
+    NoteArgs, TxFlags,
 };
 
 use crate::{pb, query};
@@ -25,10 +25,14 @@ impl ModuleCli for FeesCli {
 
     fn run_tx(ctx: &Ctx, home: &Path, cmd: FeesTxCmd) -> anyhow::Result<()> {
         match cmd {
-            FeesTxCmd::SetFeeTokens { from, tokens, flags } => {
+            FeesTxCmd::SetFeeTokens { from, tokens, note, flags } => {
                 let signer = tx_signer(&from, &flags, home)?;
-                let m =
-                    pb::MsgSetFeeTokens { authority: signer.address.to_string(), fee_tokens: parse_tokens(&tokens)? };
+                let m = pb::MsgSetFeeTokens {
+                    authority: signer.address.to_string(),
+                    fee_tokens: parse_tokens(&tokens)?,
+                    reason: note.reason,
+                    reference: note.reference,
+                };
                 broadcast_with(ctx, home, &signer, vec![any_msg(&m)], &flags, &|data| {
                     msg_response_fields(&ctx.any_types, data)
                 })
@@ -72,6 +76,8 @@ pub enum FeesTxCmd {
         from: String,
         /// DENOM=RATE: one unit of DENOM counts as RATE units of the base denom
         tokens: Vec<String>,
+        #[command(flatten)]
+        note: NoteArgs,
         #[command(flatten)]
         flags: TxFlags,
     },

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use paychain_authority::AuthorityKeeper;
 use paychain_framework::decimal::Decimal;
+use paychain_framework::note::Note;
 use paychain_framework::{Address, Coins, Context, MsgResponse, SdkError, StateRead, TypeUrl};
 
 use crate::events;
@@ -98,6 +99,7 @@ impl FeesKeeper {
         ctx: &mut Context,
         authority: &Address,
         tokens: &FeeTokens,
+        note: &Note,
     ) -> Result<MsgResponse, SdkError> {
         self.authority.require(&*ctx, authority)?;
         let base = self
@@ -105,7 +107,7 @@ impl FeesKeeper {
             .ok_or_else(|| crate::errors::no_base_denom("this chain's genesis set no fees.base_denom"))?;
         validate_fee_tokens(tokens, &base)?;
         self.replace_fee_tokens(ctx, tokens)?;
-        ctx.emit(events::fee_tokens_set(authority, tokens));
+        ctx.emit(events::fee_tokens_set(authority, tokens, note));
         Ok(MsgResponse { type_url: pb::MsgSetFeeTokensResponse::TYPE_URL.to_string(), value: Vec::new() })
     }
 }

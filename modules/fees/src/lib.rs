@@ -58,7 +58,7 @@ impl Module for FeesModule {
 
     fn deliver(&self, ctx: &mut Context, msg: &dyn Msg) -> Result<MsgResponse, SdkError> {
         let m = downcast::<msgs::SetFeeTokens>(msg)?;
-        self.keeper.set_fee_tokens(ctx, &m.authority, &m.fee_tokens)
+        self.keeper.set_fee_tokens(ctx, &m.authority, &m.fee_tokens, &m.note)
     }
 
     fn query_paths(&self) -> &'static [&'static str] {

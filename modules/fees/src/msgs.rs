@@ -5,6 +5,7 @@ use std::any::Any as StdAny;
 use cosmos_sdk_proto::Any;
 use paychain_framework::decimal::Decimal;
 use paychain_framework::module::decode_any;
+use paychain_framework::note::Note;
 use paychain_framework::{sdk, Address, Msg, SdkError, TypeUrl};
 
 use crate::errors;
@@ -55,6 +56,7 @@ pub fn validate_fee_tokens(tokens: &FeeTokens, base: &str) -> Result<(), SdkErro
 pub struct SetFeeTokens {
     pub authority: Address,
     pub fee_tokens: FeeTokens,
+    pub note: Note,
     /// The message as signed (its amino form must be the signers').
     pub signed: pb::MsgSetFeeTokens,
 }
@@ -66,7 +68,9 @@ pub fn decode(any: &Any) -> Result<Box<dyn Msg>, SdkError> {
             let authority = Address::from_bech32(&m.authority)
                 .map_err(|e| sdk::invalid_address(format!("invalid authority address: {}", e.log)))?;
             let fee_tokens = parse_fee_tokens(&m.fee_tokens)?;
-            Ok(Box::new(SetFeeTokens { authority, fee_tokens, signed: m }))
+            let note = Note::new(&m.reason, &m.reference)
+                .map_err(|e| e.to_sdk(errors::invalid_reason, errors::reference_too_long, errors::invalid_reference))?;
+            Ok(Box::new(SetFeeTokens { authority, fee_tokens, note, signed: m }))
         }
         other => Err(sdk::unknown_request(format!("unrecognized fees message type: {other}"))),
     }

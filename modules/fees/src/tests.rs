@@ -57,6 +57,8 @@ fn set(signer: &Address, tokens: &[(&str, &str)]) -> Any {
     any(&pb::MsgSetFeeTokens {
         authority: signer.to_string(),
         fee_tokens: tokens.iter().map(|(d, r)| pb::FeeToken { denom: d.to_string(), rate: r.to_string() }).collect(),
+        reason: "treasury_review".into(),
+        reference: "ALCO 2026-12".into(),
     })
 }
 
@@ -101,6 +103,10 @@ fn bad_lists_are_refused_and_change_nothing() {
         assert_eq!((&*err.codespace, err.code), ("fees", code), "{tokens:?}: {}", err.log);
         assert_eq!(chain.listed(), before);
     }
+    let mut no_reason = pb::MsgSetFeeTokens::decode(set(&addr(1), &[]).value.as_slice()).unwrap();
+    no_reason.reason = "Not A Code".into();
+    let err = chain.exec(any(&no_reason)).unwrap_err();
+    assert_eq!((&*err.codespace, err.code), ("fees", 4));
     let many: Vec<(String, &str)> = (0..=msgs::MAX_FEE_TOKENS).map(|i| (format!("tok{i}-x"), "1")).collect();
     let many: Vec<(&str, &str)> = many.iter().map(|(d, r)| (d.as_str(), *r)).collect();
     assert_eq!(chain.exec(set(&addr(1), &many)).unwrap_err().code, 2);
@@ -132,6 +138,7 @@ fn the_amino_form_is_the_signed_message() {
     assert_eq!(
         msg.amino_json().unwrap(),
         json!({"type": "paychain/fees/MsgSetFeeTokens", "value": {"authority": addr(1).to_string(),
-            "fee_tokens": [{"denom": "usd-x", "rate": "1.50"}, {"denom": "eur-x", "rate": "2"}]}})
+            "fee_tokens": [{"denom": "usd-x", "rate": "1.50"}, {"denom": "eur-x", "rate": "2"}],
+            "reason": "treasury_review", "reference": "ALCO 2026-12"}})
     );
 }

@@ -21,6 +21,22 @@ pub enum NoteError {
     InvalidReference(String),
 }
 
+impl NoteError {
+    /// The error in a module's codespace, given its three codes' constructors.
+    pub fn to_sdk(
+        self,
+        invalid_reason: impl FnOnce(String) -> crate::SdkError,
+        reference_too_long: impl FnOnce(String) -> crate::SdkError,
+        invalid_reference: impl FnOnce(String) -> crate::SdkError,
+    ) -> crate::SdkError {
+        match self {
+            NoteError::InvalidReason(m) => invalid_reason(m),
+            NoteError::ReferenceTooLong(m) => reference_too_long(m),
+            NoteError::InvalidReference(m) => invalid_reference(m),
+        }
+    }
+}
+
 impl Note {
     /// The reason is required (1–64 bytes of `[a-z0-9_.-]`); the reference is
     /// optional, at most 140 bytes, without control characters.
