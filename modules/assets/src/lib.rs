@@ -57,7 +57,7 @@ impl AssetsModule {
         fee_collector: &str,
     ) -> Self {
         let policy = Arc::new(AssetsPolicy::new(auth.clone(), fee_collector));
-        bank.set_transfer_policy(policy.clone());
+        bank.add_transfer_policy(policy.clone());
         Self { keeper: Arc::new(AssetsKeeper::new(bank, auth, authority, fee_collector)), policy }
     }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use paychain_auth::AuthKeeper;
 use paychain_bank::{Route, Transfer, TransferFee, TransferPolicy, Verdict};
-use paychain_framework::{Address, SdkError, StateRead};
+use paychain_framework::{Address, BlockTime, SdkError, StateRead};
 
 use crate::errors;
 use crate::keeper::{has_feature, holder, stored_amount, token};
@@ -135,7 +135,13 @@ impl TransferPolicy for AssetsPolicy {
         Ok(Verdict { fee, sender_locked })
     }
 
-    fn check_receiver(&self, state: &dyn StateRead, to: &Address, denom: &str) -> Result<(), SdkError> {
+    fn check_receiver(
+        &self,
+        state: &dyn StateRead,
+        to: &Address,
+        denom: &str,
+        _now: BlockTime,
+    ) -> Result<(), SdkError> {
         let Some(t) = token(state, denom)? else { return Ok(()) };
         if self.is_module(to) {
             return Ok(());

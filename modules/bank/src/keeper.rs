@@ -4,12 +4,12 @@
 
 use paychain_framework::state::{decode_tagged_proto, encode_tagged_proto};
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, RwLock};
 
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{Metadata, Params};
 use paychain_auth::{AuthKeeper, BURNER, MINTER};
 use paychain_framework::coins::parse_amount;
-use paychain_framework::{sdk, Address, Coin, Coins, Context, SdkError, StateRead};
+use paychain_framework::{sdk, Address, BlockTime, Coin, Coins, Context, SdkError, StateRead};
 use prost::Message;
 
 use crate::errors;
@@ -55,11 +55,23 @@ impl AccountKeeper for AuthKeeper {
 
 pub struct BankKeeper {
     auth: Arc<dyn AccountKeeper>,
-    /// Issuers' rules (the assets module), set once at wiring; none = no rules.
-    policy: OnceLock<Arc<dyn TransferPolicy>>,
+    /// Rules on transfers (issuers', compliance), added at wiring and consulted in
+    /// that order; none = no rules. Written only while the app is wired, so the
+    /// lock is never contended.
+    policies: RwLock<Vec<Arc<dyn TransferPolicy>>>,
 }
 
-/// What the transfer policy answered for one transfer.
+/// One movement of coins, as the policies are asked about it.
+#[derive(Clone, Copy)]
+struct Movement<'a> {
+    from: &'a Address,
+    to: &'a Address,
+    amt: &'a Coins,
+    route: Route,
+    now: BlockTime,
+}
+
+/// What the transfer policies answered for one transfer.
 #[derive(Default)]
 struct PolicyOutcome {
     /// Fees the sender owes on top.
@@ -108,54 +120,66 @@ fn unknown_module(name: &str) -> SdkError {
 
 impl BankKeeper {
     pub fn new(auth: Arc<dyn AccountKeeper>) -> Self {
-        Self { auth, policy: OnceLock::new() }
+        Self { auth, policies: RwLock::new(Vec::new()) }
     }
 
-    /// Installs the transfer policy (once, at wiring; a second call is a wiring bug).
-    pub fn set_transfer_policy(&self, policy: Arc<dyn TransferPolicy>) {
-        assert!(self.policy.set(policy).is_ok(), "bank: transfer policy set twice");
+    /// Adds a transfer policy (at wiring, before the first block).
+    pub fn add_transfer_policy(&self, policy: Arc<dyn TransferPolicy>) {
+        self.policies.write().unwrap_or_else(|e| e.into_inner()).push(policy);
     }
 
-    /// The policy, if it may govern `denom`.
-    fn policy_for(&self, denom: &str) -> Option<&dyn TransferPolicy> {
-        self.policy.get().map(|p| p.as_ref()).filter(|p| p.may_govern(denom))
+    /// The policies, in wiring order.
+    fn policies(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<dyn TransferPolicy>>> {
+        self.policies.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The frozen part of `addr`'s `denom` balance (0 for ungoverned denoms).
+    /// The frozen part of `addr`'s `denom` balance: the largest any policy reports
+    /// (0 for ungoverned denoms).
     pub fn locked(&self, state: &dyn StateRead, addr: &Address, denom: &str) -> Result<u128, SdkError> {
-        match self.policy_for(denom) {
-            Some(p) => p.locked(state, addr, denom),
-            None => Ok(0),
+        let mut locked = 0;
+        for p in self.policies().iter().filter(|p| p.may_govern(denom)) {
+            locked = locked.max(p.locked(state, addr, denom)?);
         }
+        Ok(locked)
     }
 
-    /// Whether `to` may receive every denom of `amt` (escrow asks before it takes
-    /// coins meant for `to`).
-    pub fn check_receiver(&self, state: &dyn StateRead, to: &Address, amt: &Coins) -> Result<(), SdkError> {
+    /// Whether `to` may receive every denom of `amt` at block time `now` (escrow
+    /// asks before it takes coins meant for `to`).
+    pub fn check_receiver(
+        &self,
+        state: &dyn StateRead,
+        to: &Address,
+        amt: &Coins,
+        now: BlockTime,
+    ) -> Result<(), SdkError> {
+        let policies = self.policies();
         for c in amt {
-            if let Some(p) = self.policy_for(&c.denom) {
-                p.check_receiver(state, to, &c.denom)?;
+            for p in policies.iter().filter(|p| p.may_govern(&c.denom)) {
+                p.check_receiver(state, to, &c.denom, now)?;
             }
         }
         Ok(())
     }
 
-    /// Runs the policy over one transfer of `amt`.
-    fn check_policy(
-        &self,
-        state: &dyn StateRead,
-        from: &Address,
-        to: &Address,
-        amt: &Coins,
-        route: Route,
-    ) -> Result<PolicyOutcome, SdkError> {
+    /// Runs every governing policy over one transfer of `amt`.
+    fn check_policy(&self, state: &dyn StateRead, t: Movement<'_>) -> Result<PolicyOutcome, SdkError> {
         let mut out = PolicyOutcome::default();
-        for c in amt {
-            let Some(p) = self.policy_for(&c.denom) else { continue };
-            let t = Transfer { from, to, denom: &c.denom, amount: c.amount, route };
-            let Verdict { fee, sender_locked } = p.check_transfer(state, &t, &|| self.balance(state, to, &c.denom))?;
-            out.fees.extend(fee);
-            out.sender_locks.push((c.denom.clone(), sender_locked));
+        let policies = self.policies();
+        for c in t.amt {
+            let mut governed = false;
+            let mut locked = 0;
+            for p in policies.iter().filter(|p| p.may_govern(&c.denom)) {
+                let tr =
+                    Transfer { from: t.from, to: t.to, denom: &c.denom, amount: c.amount, route: t.route, now: t.now };
+                let Verdict { fee, sender_locked } =
+                    p.check_transfer(state, &tr, &|| self.balance(state, t.to, &c.denom))?;
+                out.fees.extend(fee);
+                locked = locked.max(sender_locked);
+                governed = true;
+            }
+            if governed {
+                out.sender_locks.push((c.denom.clone(), locked));
+            }
         }
         Ok(out)
     }
@@ -451,13 +475,14 @@ impl BankKeeper {
         amt: &Coins,
         route: Route,
     ) -> Result<(), SdkError> {
-        let checked = self.check_policy(ctx, from, to, amt, route)?;
+        let now = ctx.block.time;
+        let checked = self.check_policy(ctx, Movement { from, to, amt, route, now })?;
         self.move_coins(ctx, from, to, amt, Locks::Known(&checked.sender_locks))?;
         self.pay_transfer_fees(ctx, from, checked.fees, Locks::Known(&checked.sender_locks))
     }
 
-    /// The policy's verdict on a transfer, without making it (IBC validates a packet
-    /// before it executes it).
+    /// The policies' verdict on a transfer at block time `now`, without making it
+    /// (IBC validates a packet before it executes it).
     pub fn check_send(
         &self,
         state: &dyn StateRead,
@@ -465,8 +490,9 @@ impl BankKeeper {
         to: &Address,
         amt: &Coins,
         route: Route,
+        now: BlockTime,
     ) -> Result<(), SdkError> {
-        self.check_policy(state, from, to, amt, route).map(|_| ())
+        self.check_policy(state, Movement { from, to, amt, route, now }).map(|_| ())
     }
 
     /// [`BankKeeper::send_coins`] with fewer checks, for issuer controls only (see
@@ -512,7 +538,10 @@ impl BankKeeper {
         for out in outputs {
             // Checked one output at a time, after the ones before it landed: two outputs
             // to one account must not pass a balance cap that their sum exceeds.
-            fees.extend(self.check_policy(ctx, &input.address, &out.address, &out.coins, Route::Local)?.fees);
+            let now = ctx.block.time;
+            let movement =
+                Movement { from: &input.address, to: &out.address, amt: &out.coins, route: Route::Local, now };
+            fees.extend(self.check_policy(ctx, movement)?.fees);
             self.add_coins(ctx, &out.address, &out.coins)?;
             ctx.emit(events::transfer_output(&out.address, &out.coins));
             self.auth.ensure_account(ctx, &out.address)?;

@@ -1,11 +1,15 @@
 //! The seam through which an issuer's rules reach every movement of coins.
 //!
-//! Bank knows nothing of issued tokens; the app gives it one [`TransferPolicy`]
-//! (the assets module's) and bank consults it in `send_coins`, `input_output_coins`
-//! and every path built on them: sends, multi-sends, fees, escrow, IBC transfers,
-//! mints to accounts. A denom the policy does not govern costs one string check.
+//! Bank knows nothing of issued tokens or compliance; the app gives it
+//! [`TransferPolicy`]s (the assets module's issuer rules, the compliance module's
+//! transfer policies) and bank consults every one that may govern a denom in
+//! `send_coins`, `input_output_coins` and every path built on them: sends,
+//! multi-sends, fees, escrow, IBC transfers, mints to accounts. A transfer passes
+//! only if every policy passes it; the frozen part of a balance is the largest any
+//! policy reports; every fee asked for is paid. A denom a policy does not govern
+//! costs one string check.
 
-use paychain_framework::{Address, SdkError, StateRead};
+use paychain_framework::{Address, BlockTime, SdkError, StateRead};
 
 /// Which way coins go. IBC transfers move coins between an account and a
 /// channel's escrow address, which is no module account but must be treated as one:
@@ -29,6 +33,8 @@ pub struct Transfer<'a> {
     pub denom: &'a str,
     pub amount: u128,
     pub route: Route,
+    /// The block time (credentials and other rules that end at a time).
+    pub now: BlockTime,
 }
 
 /// The policy's answer for one coin's move.
@@ -71,5 +77,5 @@ pub trait TransferPolicy: Send + Sync {
 
     /// Checks that `to` may receive `denom` at all (a module that holds coins for a
     /// later recipient, such as escrow, asks before it takes them).
-    fn check_receiver(&self, state: &dyn StateRead, to: &Address, denom: &str) -> Result<(), SdkError>;
+    fn check_receiver(&self, state: &dyn StateRead, to: &Address, denom: &str, now: BlockTime) -> Result<(), SdkError>;
 }

@@ -424,7 +424,7 @@ impl EscrowKeeper {
         }
         // The recipient must be able to receive these coins at all (an issuer's frozen
         // account or allowlist); what it will be able to receive at release is checked then.
-        self.bank.check_receiver(ctx, &msg.recipient, &msg.amount)?;
+        self.bank.check_receiver(ctx, &msg.recipient, &msg.amount, ctx.block.time)?;
         let id = self.next_id(ctx)?;
         let next = id.checked_add(1).ok_or_else(|| sdk::logic("escrow id overflow"))?;
         let created_height = i64::try_from(ctx.block.height)

@@ -175,6 +175,14 @@ impl<'a, 'b> TransferApp<'a, 'b> {
         result.map_err(|e| self.fail(e))
     }
 
+    /// Asks bank's transfer policies about a move at this block's time.
+    fn check_send(&self, from: &Address, to: &Address, coins: &Coins, route: Route) -> Result<(), HostError> {
+        let guard = self.host.ctx.borrow();
+        let result = self.bank.check_send(&**guard, from, to, coins, route, guard.block.time);
+        drop(guard);
+        result.map_err(|e| self.fail(e))
+    }
+
     fn coins(&self, coin: &PrefixedCoin) -> Result<(String, Coins), HostError> {
         let denom = bank_denom(&coin.denom.to_string());
         let limbs: [u64; 4] = *coin.amount;
@@ -273,8 +281,9 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
         let bank = self.bank.clone();
         let escrow = escrow_address(port_id.as_str(), channel_id.as_str());
         self.read_state(|s| bank.is_send_enabled_coins(s, &coins))?;
-        // An issuer's rules: the IBC feature, a pause, a frozen sender.
-        self.read_state(|s| bank.check_send(s, from, &escrow, &coins, Route::IbcOut))?;
+        // An issuer's rules (the IBC feature, a pause, a frozen sender) and the
+        // compliance policies on the sender.
+        self.check_send(from, &escrow, &coins, Route::IbcOut)?;
         self.has_balance(from, &coins)
     }
 
@@ -289,15 +298,18 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
         self.not_module_account(to)?;
         let escrow = escrow_address(port_id.as_str(), channel_id.as_str());
         // An issuer's rules on our token coming home (a pause, a frozen or not
-        // allowlisted receiver): refused here, the sender gets an error acknowledgement.
-        let bank = self.bank.clone();
-        self.read_state(|s| bank.check_send(s, &escrow, to, &coins, Route::IbcIn))?;
+        // allowlisted receiver) and the compliance policies on the receiver: refused
+        // here, the sender gets an error acknowledgement and its refund.
+        self.check_send(&escrow, to, &coins, Route::IbcIn)?;
         self.has_balance(&escrow, &coins)
     }
 
     fn mint_coins_validate(&self, to: &Address, coin: &PrefixedCoin) -> Result<(), HostError> {
         let (denom, coins) = self.coins(coin)?;
         self.not_module_account(to)?;
+        // A voucher arriving passes the compliance policies on its receiver, as
+        // our own tokens coming home do.
+        self.check_send(&Address::module(MODULE_ACCOUNT), to, &coins, Route::IbcIn)?;
         let bank = self.bank.clone();
         self.read_state(|s| {
             let supply = bank.supply_of(s, &denom)?;
