@@ -8,8 +8,9 @@ use cosmos_sdk_proto::Any;
 use paychain_auth::{AuthKeeper, AuthModule, BURNER, MINTER};
 use paychain_authority::{AuthorityKeeper, AuthorityModule};
 use paychain_bank::{BankKeeper, BankModule};
+use paychain_compliance::{ComplianceKeeper, DenomAdmins};
 use paychain_fees::{FeesKeeper, FeesModule};
-use paychain_framework::{sdk, AnyType, AnyTypes, Module, SdkError};
+use paychain_framework::{sdk, Address, AnyType, AnyTypes, Module, SdkError};
 use paychain_ibc::{IbcModule, TransferModule};
 use paychain_tx::decode::{MsgRouter, RoutedMsg};
 
@@ -79,6 +80,17 @@ pub struct Wiring {
     pub fees: Arc<FeesKeeper>,
 }
 
+/// An issued token's admin may attach a compliance policy to its token.
+struct IssuedTokenAdmins;
+
+impl DenomAdmins for IssuedTokenAdmins {
+    fn admin_of(&self, state: &dyn paychain_framework::StateRead, denom: &str) -> Result<Option<Address>, SdkError> {
+        let Some(token) = paychain_assets::keeper::token(state, denom)? else { return Ok(None) };
+        let admin = token.roles.map(|r| r.admin).unwrap_or_default();
+        Ok(Address::from_bech32(&admin).ok())
+    }
+}
+
 /// The one place modules are wired together. A new module is one line here.
 pub fn wire_modules() -> Wiring {
     let auth = Arc::new(AuthKeeper::new(vec![
@@ -92,6 +104,8 @@ pub fn wire_modules() -> Wiring {
     let bank = Arc::new(BankKeeper::new(auth.clone()));
     let authority = Arc::new(AuthorityKeeper::new());
     let fees = Arc::new(FeesKeeper::new(authority.clone()));
+    let compliance = Arc::new(ComplianceKeeper::new(authority.clone()));
+    compliance.set_denom_admins(Arc::new(IssuedTokenAdmins));
     let modules: Vec<Box<dyn Module>> = vec![
         Box::new(AuthModule::new(auth.clone())),
         Box::new(BankModule::new(bank.clone())),
@@ -99,9 +113,7 @@ pub fn wire_modules() -> Wiring {
         Box::new(TransferModule::new(bank.clone(), auth.clone())),
         Box::new(paychain_escrow::EscrowModule::new(bank.clone(), auth.clone())),
         Box::new(paychain_assets::AssetsModule::new(bank.clone(), auth.clone(), authority.clone(), FEE_COLLECTOR)),
-        Box::new(paychain_compliance::ComplianceModule::new(Arc::new(paychain_compliance::ComplianceKeeper::new(
-            authority.clone(),
-        )))),
+        Box::new(paychain_compliance::ComplianceModule::new(compliance, &bank, auth.clone())),
         Box::new(AuthorityModule::new(authority)),
         Box::new(FeesModule::new(fees.clone())),
     ];

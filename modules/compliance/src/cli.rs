@@ -3,18 +3,33 @@
 //! * `paychaind tx compliance register-issuer|remove-issuer` (the chain authority),
 //!   `create-credential` (an issuer), `accept-credential` (the subject),
 //!   `revoke-credential` (the issuer or the chain authority);
-//! * `paychaind query compliance issuers|issuer|credential|by-subject|by-issuer`.
+//! * transfer policies: `paychaind tx compliance create-policy` (anyone),
+//!   `update-policy|update-policy-members` (the policy's admin), `attach-policy`
+//!   (the chain authority; for an issued token's own policy, also its admin). A
+//!   rule is one of `--allow-list`, `--deny-list`, credentials (`--all-of` and/or
+//!   `--any-of ISSUER:TYPE,...`) or `--compound` (a simple policy per role); with
+//!   `--wait` the result carries the response (`policy_id`, `version`);
+//! * sanctions: `paychaind tx compliance set-committee` (the chain authority;
+//!   the members are sorted for the chain), `propose-sanction|propose-unsanction`
+//!   (a committee member, citing the list followed: `--list-name`, `--list-sha256`,
+//!   `--list-version`; addresses of any bech32 prefix, `--emergency` for a sanction
+//!   in effect at the emergency threshold), `vote-sanction` (a member),
+//!   `execute-sanction` (anyone, once a passed proposal's timelock is over); with
+//!   `--wait` the result carries the response (`proposal_id`, `status`);
+//! * `paychaind query compliance issuers|issuer|credential|by-subject|by-issuer|
+//!   policies|policy|policy-versions|policy-members|policy-member|denom-policy|
+//!   committee|sanction-proposal|sanction-proposals|sanction|sanctions`.
 
 use std::path::Path;
 
 use anyhow::anyhow;
-use clap::Subcommand;
+use clap::{ArgGroup, Args, Subcommand};
 use paychain_client::cli::{
     any_msg, broadcast_with, msg_response_fields, parse_address, show_query, tx_signer, Ctx, HeightArgs, ModuleCli,
     NoTools, NodeArgs, NoteArgs, PageArgs, TxFlags,
 };
 
-use crate::{pb, query};
+use crate::{pb, query, sanctions};
 
 pub struct ComplianceCli;
 
@@ -23,8 +38,10 @@ impl ModuleCli for ComplianceCli {
     type Query = ComplianceQueryCmd;
     type Tools = NoTools;
 
-    const TX_ABOUT: &'static str = "Compliance: credential issuers and credentials";
-    const QUERY_ABOUT: &'static str = "Compliance: credential issuers and credentials";
+    const TX_ABOUT: &'static str =
+        "Compliance: credential issuers, credentials, transfer policies and sanctions (the compliance committee)";
+    const QUERY_ABOUT: &'static str =
+        "Compliance: credential issuers, credentials, transfer policies, the compliance committee and sanctions";
 
     fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
         run_tx(ctx, home, cmd)
@@ -101,11 +118,314 @@ pub enum ComplianceTxCmd {
         #[command(flatten)]
         flags: TxFlags,
     },
+    /// Create a transfer policy, version 1 (MsgCreatePolicy; anyone); prints its id with --wait
+    CreatePolicy {
+        /// The creator (key name or address)
+        from: String,
+        /// 1 to 64 bytes, for people reading the chain
+        name: String,
+        #[command(flatten)]
+        rule: RuleArgs,
+        /// Who may change it (default: the creator)
+        #[arg(long, value_name = "ADDR", default_value = "")]
+        admin: String,
+        /// An allow or deny list's first members, comma-separated (at most 100)
+        #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+        members: Vec<String>,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Replace a policy's name and rule, and perhaps its admin (MsgUpdatePolicy; its admin)
+    UpdatePolicy {
+        /// The policy's admin (key name or address)
+        from: String,
+        policy_id: u64,
+        name: String,
+        #[command(flatten)]
+        rule: RuleArgs,
+        /// Hand the policy to a new admin (default: unchanged)
+        #[arg(long, value_name = "ADDR", default_value = "")]
+        new_admin: String,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Add and remove members of an allow or deny list (MsgUpdatePolicyMembers; its admin)
+    #[command(group(ArgGroup::new("changes").args(["add", "remove"]).required(true).multiple(true)))]
+    UpdatePolicyMembers {
+        /// The policy's admin (key name or address)
+        from: String,
+        policy_id: u64,
+        /// Addresses to add, comma-separated
+        #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+        add: Vec<String>,
+        /// Addresses to remove, comma-separated
+        #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+        remove: Vec<String>,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Make a policy govern a denom (--denom) or every denom (--global); policy id 0 detaches (MsgAttachPolicy)
+    #[command(group(ArgGroup::new("target").args(["denom", "global"]).required(true)))]
+    AttachPolicy {
+        /// The chain authority, or an issued token's admin for its own denom (key name or address)
+        from: String,
+        /// The policy (0: none)
+        policy_id: u64,
+        /// The denom it governs
+        #[arg(long)]
+        denom: Option<String>,
+        /// Set the chain's global policy, which governs every denom (the chain authority)
+        #[arg(long)]
+        global: bool,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Replace the compliance committee (MsgSetCommittee; the chain authority)
+    ///
+    /// Open proposals keep their votes; only the votes of current members count.
+    SetCommittee {
+        /// The chain authority (key name or address)
+        from: String,
+        /// The members, comma-separated (1 to 32; sorted here). `--members ""` with thresholds 0:
+        /// no committee
+        #[arg(long, value_name = "ADDR,...", value_delimiter = ',', required = true)]
+        members: Vec<String>,
+        /// Yes votes an ordinary proposal needs to pass (1 to the number of members)
+        #[arg(long, value_name = "N")]
+        threshold: u32,
+        /// Yes votes an emergency sanction needs to take effect at once (1 to the threshold)
+        #[arg(long, value_name = "N")]
+        emergency_threshold: u32,
+        /// How long a passed proposal waits before it executes
+        #[arg(long, value_name = "SECONDS")]
+        timelock: u64,
+        /// How long an emergency sanction lasts unless the full threshold confirms it
+        #[arg(long, value_name = "SECONDS")]
+        emergency_lapse: u64,
+        /// How long a proposal may gather votes
+        #[arg(long, value_name = "SECONDS")]
+        voting_period: u64,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Propose to sanction addresses (MsgProposeSanction; a committee member); prints its id with --wait
+    ///
+    /// The proposal counts as the proposer's yes vote. With --wait the result carries the new
+    /// proposal's id and status.
+    ProposeSanction {
+        /// The proposer, a committee member (key name or address)
+        from: String,
+        /// 1 to 100 addresses of any bech32 prefix (pay1..., cosmos1..., ...), comma-separated
+        #[arg(value_name = "ADDRESS,...", value_delimiter = ',', required = true)]
+        addresses: Vec<String>,
+        #[command(flatten)]
+        source: SourceArgs,
+        /// An emergency sanction: in effect once the emergency threshold votes for it, lapsing
+        /// unless the full threshold confirms it in time
+        #[arg(long)]
+        emergency: bool,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Propose to lift sanctions (MsgProposeSanction; a committee member); prints its id with --wait
+    ///
+    /// The proposal counts as the proposer's yes vote. With --wait the result carries the new
+    /// proposal's id and status.
+    ProposeUnsanction {
+        /// The proposer, a committee member (key name or address)
+        from: String,
+        /// 1 to 100 addresses of any bech32 prefix, comma-separated
+        #[arg(value_name = "ADDRESS,...", value_delimiter = ',', required = true)]
+        addresses: Vec<String>,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Vote yes on an open sanction proposal (MsgVoteSanction; a committee member, once)
+    ///
+    /// With --wait the result carries the proposal's status after the vote.
+    VoteSanction {
+        /// The voter, a committee member (key name or address)
+        from: String,
+        proposal_id: u64,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Execute a passed sanction proposal whose timelock is over (MsgExecuteSanction; anyone)
+    ///
+    /// End block also executes due proposals by itself.
+    ExecuteSanction {
+        from: String,
+        proposal_id: u64,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+}
+
+/// The published list a sanctions proposal follows.
+#[derive(Args, Debug)]
+pub struct SourceArgs {
+    /// The list's name, e.g. "OFAC SDN", "EU consolidated" (at most 64 bytes)
+    #[arg(long, value_name = "NAME")]
+    list_name: String,
+    /// SHA-256 of the published list file, hex (64 characters; e.g. from `sha256sum FILE`)
+    #[arg(long, value_name = "HEX")]
+    list_sha256: String,
+    /// The list's version or publication date (at most 64 bytes)
+    #[arg(long, value_name = "V")]
+    list_version: String,
+}
+
+impl SourceArgs {
+    fn into_proto(self) -> anyhow::Result<pb::ListSource> {
+        let source = pb::ListSource {
+            name: self.list_name,
+            sha256: self.list_sha256.to_ascii_lowercase(),
+            version: self.list_version,
+        };
+        sanctions::validate_source(Some(&source)).map_err(|e| anyhow!("{}", e.log))?;
+        Ok(source)
+    }
+}
+
+/// Addresses to (un)sanction, each of any bech32 prefix: passed on as given
+/// (the chain lists their raw bytes), after checking they parse and are distinct.
+fn sanction_targets(list: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let list: Vec<String> = list.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    if list.is_empty() || list.len() > sanctions::MAX_ADDRESSES {
+        return Err(anyhow!("a proposal lists 1 to {} addresses, got {}", sanctions::MAX_ADDRESSES, list.len()));
+    }
+    let mut raw = Vec::with_capacity(list.len());
+    for a in &list {
+        let addr = paychain_framework::Address::from_any_bech32(a).map_err(|e| anyhow!("address {a:?}: {}", e.log))?;
+        if raw.contains(&addr) {
+            return Err(anyhow!("{a} is listed twice (the same account as another address given)"));
+        }
+        raw.push(addr);
+    }
+    Ok(list)
+}
+
+fn propose_sanction(
+    proposer: String,
+    action: pb::SanctionAction,
+    addresses: Vec<String>,
+    source: SourceArgs,
+    emergency: bool,
+    note: NoteArgs,
+) -> anyhow::Result<pb::MsgProposeSanction> {
+    Ok(pb::MsgProposeSanction {
+        proposer,
+        action: action as i32,
+        addresses: sanction_targets(addresses)?,
+        emergency,
+        source: Some(source.into_proto()?),
+        reason: note.reason,
+        reference: note.reference,
+    })
+}
+
+/// The flags of a simple rule. (The per-role policies conflict with them rather
+/// than `requires = "compound"`: a flag's implicit `false` default satisfies `requires`.)
+const SIMPLE_RULES: [&str; 4] = ["allow_list", "deny_list", "all_of", "any_of"];
+
+/// A policy's rule: exactly one of `--allow-list`, `--deny-list`, credentials
+/// (`--all-of` and/or `--any-of`) or `--compound`.
+#[derive(Args, Debug)]
+#[command(group(
+    ArgGroup::new("rule").args(["allow_list", "deny_list", "all_of", "any_of", "compound"]).required(true).multiple(true)
+))]
+pub struct RuleArgs {
+    /// Only the policy's members may take part
+    #[arg(long, conflicts_with_all = ["deny_list", "all_of", "any_of", "compound"])]
+    allow_list: bool,
+    /// The policy's members may not take part
+    #[arg(long, conflicts_with_all = ["all_of", "any_of", "compound"])]
+    deny_list: bool,
+    /// Credentials a party needs every one of: ISSUER:TYPE, comma-separated (e.g. pay1...:kyc.tier2)
+    #[arg(long, value_name = "ISSUER:TYPE,...", value_delimiter = ',', value_parser = parse_requirement)]
+    all_of: Vec<pb::CredentialRequirement>,
+    /// Credentials a party needs at least one of: ISSUER:TYPE, comma-separated
+    #[arg(long, value_name = "ISSUER:TYPE,...", value_delimiter = ',', value_parser = parse_requirement)]
+    any_of: Vec<pb::CredentialRequirement>,
+    /// A simple policy for each role (--sender-policy, --recipient-policy, --mint-recipient-policy)
+    #[arg(long, conflicts_with_all = ["all_of", "any_of"])]
+    compound: bool,
+    /// With --compound: the policy the sender must satisfy (0: none)
+    #[arg(long, value_name = "ID", default_value_t = 0, conflicts_with_all = SIMPLE_RULES)]
+    sender_policy: u64,
+    /// With --compound: the policy the recipient must satisfy (0: none)
+    #[arg(long, value_name = "ID", default_value_t = 0, conflicts_with_all = SIMPLE_RULES)]
+    recipient_policy: u64,
+    /// With --compound: the policy the recipient of a mint or an incoming IBC transfer must
+    /// satisfy (0: the recipient policy)
+    #[arg(long, value_name = "ID", default_value_t = 0, conflicts_with_all = SIMPLE_RULES)]
+    mint_recipient_policy: u64,
+}
+
+impl RuleArgs {
+    fn into_proto(self) -> pb::PolicyRule {
+        use pb::policy_rule::Kind;
+        let kind = if self.allow_list {
+            Kind::AllowList(pb::MemberList {})
+        } else if self.deny_list {
+            Kind::DenyList(pb::MemberList {})
+        } else if self.compound {
+            Kind::Compound(pb::CompoundRule {
+                sender_policy: self.sender_policy,
+                recipient_policy: self.recipient_policy,
+                mint_recipient_policy: self.mint_recipient_policy,
+            })
+        } else {
+            Kind::Credentials(pb::CredentialRule { all_of: self.all_of, any_of: self.any_of })
+        };
+        pb::PolicyRule { kind: Some(kind) }
+    }
+}
+
+/// `ISSUER:TYPE` (the issuer's address, the credential type).
+fn parse_requirement(s: &str) -> Result<pb::CredentialRequirement, String> {
+    let (issuer, credential_type) =
+        s.split_once(':').ok_or_else(|| format!("{s:?}: expected ISSUER:TYPE (e.g. pay1...:kyc.tier2)"))?;
+    let issuer = parse_address("issuer", issuer.trim()).map_err(|e| e.to_string())?;
+    let credential_type = credential_type.trim();
+    if credential_type.is_empty() {
+        return Err(format!("{s:?}: the credential type is empty"));
+    }
+    Ok(pb::CredentialRequirement { issuer: issuer.to_string(), r#type: credential_type.to_string() })
+}
+
+/// A new proposal's id comes back in the tx's response, seen with `--wait`.
+fn wait_hint(flags: &TxFlags) {
+    if !flags.wait && !flags.dry_run && !flags.generate_only {
+        eprintln!(
+            "(add --wait to see the proposal's id and status, or read them later from `paychaind query tx <hash>`)"
+        );
+    }
 }
 
 fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
     use ComplianceTxCmd as C;
     let address = |what: &str, s: &str| parse_address(what, s).map(|a| a.to_string());
+    let opt_address = |what: &str, s: &str| if s.is_empty() { Ok(String::new()) } else { address(what, s) };
+    let addresses = |what: &str, list: Vec<String>| -> anyhow::Result<Vec<String>> {
+        list.iter().map(|s| address(what, s.trim())).collect()
+    };
     let (from, flags, msg) = match cmd {
         C::RegisterIssuer { from, issuer, mut types, name, uri, note, flags } => {
             types.sort();
@@ -163,6 +483,116 @@ fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
             };
             (from, flags, any_msg(&m))
         }
+        C::CreatePolicy { from, name, rule, admin, members, note, flags } => {
+            let m = pb::MsgCreatePolicy {
+                creator: tx_signer(&from, &flags, home)?.address.to_string(),
+                name,
+                rule: Some(rule.into_proto()),
+                admin: opt_address("--admin", &admin)?,
+                members: addresses("--members", members)?,
+                reason: note.reason,
+                reference: note.reference,
+            };
+            if !flags.wait && !flags.dry_run && !flags.generate_only {
+                eprintln!("(add --wait to see the new policy's id, or read it later from `paychaind query tx <hash>`)");
+            }
+            (from, flags, any_msg(&m))
+        }
+        C::UpdatePolicy { from, policy_id, name, rule, new_admin, note, flags } => {
+            let m = pb::MsgUpdatePolicy {
+                admin: tx_signer(&from, &flags, home)?.address.to_string(),
+                policy_id,
+                name,
+                rule: Some(rule.into_proto()),
+                new_admin: opt_address("--new-admin", &new_admin)?,
+                reason: note.reason,
+                reference: note.reference,
+            };
+            (from, flags, any_msg(&m))
+        }
+        C::UpdatePolicyMembers { from, policy_id, add, remove, note, flags } => {
+            let m = pb::MsgUpdatePolicyMembers {
+                admin: tx_signer(&from, &flags, home)?.address.to_string(),
+                policy_id,
+                add: addresses("--add", add)?,
+                remove: addresses("--remove", remove)?,
+                reason: note.reason,
+                reference: note.reference,
+            };
+            (from, flags, any_msg(&m))
+        }
+        C::AttachPolicy { from, policy_id, denom, global, note, flags } => {
+            // clap makes --denom and --global exclusive; --denom "" would set the global policy.
+            let denom = match denom {
+                Some(d) if d.is_empty() => return Err(anyhow!("--denom: empty (use --global for the global policy)")),
+                Some(d) => d,
+                None if global => String::new(),
+                None => return Err(anyhow!("give --denom DENOM or --global")),
+            };
+            let m = pb::MsgAttachPolicy {
+                signer: tx_signer(&from, &flags, home)?.address.to_string(),
+                denom,
+                policy_id,
+                reason: note.reason,
+                reference: note.reference,
+            };
+            (from, flags, any_msg(&m))
+        }
+        C::SetCommittee {
+            from,
+            members,
+            threshold,
+            emergency_threshold,
+            timelock,
+            emergency_lapse,
+            voting_period,
+            note,
+            flags,
+        } => {
+            // The chain requires the members sorted and distinct (as strings).
+            let members = members.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            let mut members = addresses("--members", members)?;
+            members.sort();
+            if let Some(w) = members.windows(2).find(|w| w[0] == w[1]) {
+                return Err(anyhow!("--members: {} is listed twice", w[0]));
+            }
+            let committee = pb::Committee {
+                members,
+                threshold,
+                emergency_threshold,
+                timelock_seconds: timelock,
+                emergency_lapse_seconds: emergency_lapse,
+                voting_period_seconds: voting_period,
+            };
+            sanctions::validate_committee(&committee).map_err(|e| anyhow!("committee: {e}"))?;
+            let m = pb::MsgSetCommittee {
+                authority: tx_signer(&from, &flags, home)?.address.to_string(),
+                committee: Some(committee),
+                reason: note.reason,
+                reference: note.reference,
+            };
+            (from, flags, any_msg(&m))
+        }
+        C::ProposeSanction { from, addresses, source, emergency, note, flags } => {
+            let proposer = tx_signer(&from, &flags, home)?.address.to_string();
+            let m = propose_sanction(proposer, pb::SanctionAction::Sanction, addresses, source, emergency, note)?;
+            wait_hint(&flags);
+            (from, flags, any_msg(&m))
+        }
+        C::ProposeUnsanction { from, addresses, source, note, flags } => {
+            let proposer = tx_signer(&from, &flags, home)?.address.to_string();
+            let m = propose_sanction(proposer, pb::SanctionAction::Unsanction, addresses, source, false, note)?;
+            wait_hint(&flags);
+            (from, flags, any_msg(&m))
+        }
+        C::VoteSanction { from, proposal_id, flags } => {
+            let m = pb::MsgVoteSanction { voter: tx_signer(&from, &flags, home)?.address.to_string(), proposal_id };
+            (from, flags, any_msg(&m))
+        }
+        C::ExecuteSanction { from, proposal_id, flags } => {
+            let m = pb::MsgExecuteSanction { signer: tx_signer(&from, &flags, home)?.address.to_string(), proposal_id };
+            (from, flags, any_msg(&m))
+        }
     };
     let signer = tx_signer(&from, &flags, home)?;
     broadcast_with(ctx, home, &signer, vec![msg], &flags, &|data| msg_response_fields(&ctx.any_types, data))
@@ -217,6 +647,104 @@ pub enum ComplianceQueryCmd {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// Every transfer policy, as it is now
+    Policies {
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// One transfer policy, now or as of a version
+    Policy {
+        policy_id: u64,
+        /// The version to show (0: the current one)
+        #[arg(long, default_value_t = 0)]
+        version: u64,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Every version of a transfer policy, oldest first
+    PolicyVersions {
+        policy_id: u64,
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// The members of an allow or deny list
+    PolicyMembers {
+        policy_id: u64,
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Whether an address is on a policy's list
+    PolicyMember {
+        policy_id: u64,
+        address: String,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// The global policy and a denom's own (0: none); without a denom, the global policy alone
+    DenomPolicy {
+        denom: Option<String>,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// The compliance committee: members, thresholds and periods (empty: none)
+    Committee {
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// One sanction proposal: its addresses, source, votes, status and deadlines
+    SanctionProposal {
+        proposal_id: u64,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Every sanction proposal, oldest first
+    SanctionProposals {
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Whether an address (any bech32 prefix) is sanctioned, with its provenance
+    Sanction {
+        address: String,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// The sanctions list with its provenance (emergency entries show when they lapse)
+    Sanctions {
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
 }
 
 fn run_query(ctx: &Ctx, cmd: ComplianceQueryCmd) -> anyhow::Result<()> {
@@ -252,6 +780,53 @@ fn run_query(ctx: &Ctx, cmd: ComplianceQueryCmd) -> anyhow::Result<()> {
                 pagination: Some(page.request()?),
             };
             show_query::<_, pb::QueryCredentialsResponse>(ctx, &node, &height, query::CREDENTIALS_BY_ISSUER, &req)
+        }
+        Q::Policies { page, height, node } => {
+            let req = pb::QueryPoliciesRequest { pagination: Some(page.request()?) };
+            show_query::<_, pb::QueryPoliciesResponse>(ctx, &node, &height, query::POLICIES, &req)
+        }
+        Q::Policy { policy_id, version, height, node } => {
+            let req = pb::QueryPolicyRequest { policy_id, version };
+            show_query::<_, pb::QueryPolicyResponse>(ctx, &node, &height, query::POLICY, &req)
+        }
+        Q::PolicyVersions { policy_id, page, height, node } => {
+            let req = pb::QueryPolicyVersionsRequest { policy_id, pagination: Some(page.request()?) };
+            show_query::<_, pb::QueryPoliciesResponse>(ctx, &node, &height, query::POLICY_VERSIONS, &req)
+        }
+        Q::PolicyMembers { policy_id, page, height, node } => {
+            let req = pb::QueryPolicyMembersRequest { policy_id, pagination: Some(page.request()?) };
+            show_query::<_, pb::QueryPolicyMembersResponse>(ctx, &node, &height, query::POLICY_MEMBERS, &req)
+        }
+        Q::PolicyMember { policy_id, address: a, height, node } => {
+            let req = pb::QueryPolicyMemberRequest { policy_id, address: address("address", &a)? };
+            show_query::<_, pb::QueryPolicyMemberResponse>(ctx, &node, &height, query::POLICY_MEMBER, &req)
+        }
+        Q::DenomPolicy { denom, height, node } => {
+            let req = pb::QueryDenomPolicyRequest { denom: denom.unwrap_or_default() };
+            show_query::<_, pb::QueryDenomPolicyResponse>(ctx, &node, &height, query::DENOM_POLICY, &req)
+        }
+        Q::Committee { height, node } => {
+            let req = pb::QueryCommitteeRequest {};
+            show_query::<_, pb::QueryCommitteeResponse>(ctx, &node, &height, query::COMMITTEE, &req)
+        }
+        Q::SanctionProposal { proposal_id, height, node } => {
+            let req = pb::QuerySanctionProposalRequest { proposal_id };
+            show_query::<_, pb::QuerySanctionProposalResponse>(ctx, &node, &height, query::SANCTION_PROPOSAL, &req)
+        }
+        Q::SanctionProposals { page, height, node } => {
+            let req = pb::QuerySanctionProposalsRequest { pagination: Some(page.request()?) };
+            show_query::<_, pb::QuerySanctionProposalsResponse>(ctx, &node, &height, query::SANCTION_PROPOSALS, &req)
+        }
+        Q::Sanction { address: a, height, node } => {
+            // Any bech32 prefix: checked here for a clear error, passed on as given.
+            let a = a.trim().to_string();
+            paychain_framework::Address::from_any_bech32(&a).map_err(|e| anyhow!("address: {}", e.log))?;
+            let req = pb::QuerySanctionRequest { address: a };
+            show_query::<_, pb::QuerySanctionResponse>(ctx, &node, &height, query::SANCTION, &req)
+        }
+        Q::Sanctions { page, height, node } => {
+            let req = pb::QuerySanctionsRequest { pagination: Some(page.request()?) };
+            show_query::<_, pb::QuerySanctionsResponse>(ctx, &node, &height, query::SANCTIONS, &req)
         }
     }
 }

@@ -15,4 +15,15 @@ paychain_framework::codespace_errors! { CODESPACE;
     reference_too_long = 11, "reference too long";
     invalid_reference = 12, "invalid reference";
     already_accepted = 13, "credential is already accepted";
+    policy_not_found = 14, "transfer policy not found";
+    invalid_policy = 15, "invalid transfer policy";
+    refused_by_policy = 16, "transfer refused by policy";
+    not_committee_member = 17, "not a member of the compliance committee";
+    already_voted = 18, "already voted";
+    proposal_not_found = 19, "sanction proposal not found";
+    voting_closed = 20, "the proposal's vote is closed";
+    timelock_not_passed = 21, "the timelock has not passed";
+    sanctioned = 22, "the address is sanctioned";
+    invalid_committee = 23, "invalid committee";
+    invalid_proposal = 24, "invalid sanction proposal";
 }

@@ -1,4 +1,4 @@
-//! The compliance module's events. Every action emits one `compliance_action`
+//! The compliance module's events. Every credential action emits one `compliance_action`
 //! event, every attribute indexed, so `compliance_action.subject='pay1…'` or
 //! `compliance_action.issuer='pay1…'` finds an account's whole history:
 //!
@@ -11,11 +11,42 @@
 //! | `detail`    | the credential type, or the issuer's types (comma-separated)           |
 //! | `reason`    | the reason code (privileged actions)                                   |
 //! | `reference` | the reference (legal basis, case number)                               |
+//!
+//! Every policy change emits one `compliance_policy` event, every attribute indexed:
+//!
+//! | attribute   | value                                                                   |
+//! |-------------|-------------------------------------------------------------------------|
+//! | `action`    | `create_policy`, `update_policy`, `update_policy_members`, `attach_policy` |
+//! | `actor`     | the signer                                                              |
+//! | `policy_id` | the policy (for `attach_policy`, 0 when a policy is detached)           |
+//! | `version`   | the policy's version after the change                                   |
+//! | `denom`     | for `attach_policy`: the denom (empty: the global policy)               |
+//! | `detail`    | the rule kind, or the members added (`+pay1…`) and removed (`-pay1…`)   |
+//! | `reason`, `reference` | as above                                                      |
+
+//!
+//! Every step of a sanctions decision emits one `compliance_sanction` event,
+//! every attribute indexed (`compliance_sanction.addresses CONTAINS 'pay1…'`):
+//!
+//! | attribute        | value                                                              |
+//! |------------------|--------------------------------------------------------------------|
+//! | `step`           | `propose`, `vote`, `emergency_effective`, `confirm`, `pass`, `execute`, `expire`, `lapse`, `set_committee` |
+//! | `actor`          | the member, the signer, or the module (steps the chain takes itself) |
+//! | `proposal_id`    | the proposal                                                       |
+//! | `action`         | `SANCTION_ACTION_SANCTION` or `SANCTION_ACTION_UNSANCTION`         |
+//! | `addresses`      | the addresses, comma-separated                                     |
+//! | `emergency`      | `true` or `false`                                                  |
+//! | `status`         | the proposal's status after the step                               |
+//! | `votes`          | yes votes of current members after the step                        |
+//! | `list_name`, `list_sha256`, `list_version` | the published list it follows            |
+//! | `reason`, `reference` | as the proposer gave them                                     |
 
 use paychain_framework::note::Note;
 use paychain_framework::{Address, Event};
 
 pub const COMPLIANCE_ACTION: &str = "compliance_action";
+pub const COMPLIANCE_POLICY: &str = "compliance_policy";
+pub const COMPLIANCE_SANCTION: &str = "compliance_sanction";
 
 pub struct Action<'a> {
     pub action: &'static str,
@@ -35,4 +66,55 @@ pub fn action(a: Action<'_>) -> Event {
         .attr("detail", a.detail)
         .attr("reason", a.note.map(|n| n.reason.as_str()).unwrap_or_default())
         .attr("reference", a.note.map(|n| n.reference.as_str()).unwrap_or_default())
+}
+
+pub struct PolicyAction<'a> {
+    pub action: &'static str,
+    pub actor: &'a Address,
+    pub policy_id: u64,
+    pub version: u64,
+    pub denom: &'a str,
+    pub detail: String,
+    pub note: &'a Note,
+}
+
+pub fn policy_action(a: PolicyAction<'_>) -> Event {
+    Event::new(COMPLIANCE_POLICY)
+        .attr("action", a.action)
+        .attr("actor", a.actor.to_string())
+        .attr("policy_id", a.policy_id.to_string())
+        .attr("version", a.version.to_string())
+        .attr("denom", a.denom)
+        .attr("detail", a.detail)
+        .attr("reason", a.note.reason.as_str())
+        .attr("reference", a.note.reference.as_str())
+}
+
+pub fn sanction(p: &crate::pb::SanctionProposal, step: &str, actor: &Address, votes: u32) -> Event {
+    let source = p.source.clone().unwrap_or_default();
+    Event::new(COMPLIANCE_SANCTION)
+        .attr("step", step)
+        .attr("actor", actor.to_string())
+        .attr("proposal_id", p.id.to_string())
+        .attr("action", crate::pb::SanctionAction::try_from(p.action).unwrap_or_default().as_str_name())
+        .attr("addresses", p.addresses.join(","))
+        .attr("emergency", p.emergency.to_string())
+        .attr("status", crate::sanctions::status_name(p.status))
+        .attr("votes", votes.to_string())
+        .attr("list_name", source.name)
+        .attr("list_sha256", source.sha256)
+        .attr("list_version", source.version)
+        .attr("reason", p.reason.as_str())
+        .attr("reference", p.reference.as_str())
+}
+
+pub fn committee_set(actor: &Address, c: &crate::pb::Committee, note: &Note) -> Event {
+    Event::new(COMPLIANCE_SANCTION)
+        .attr("step", "set_committee")
+        .attr("actor", actor.to_string())
+        .attr("members", c.members.join(","))
+        .attr("threshold", c.threshold.to_string())
+        .attr("emergency_threshold", c.emergency_threshold.to_string())
+        .attr("reason", note.reason.as_str())
+        .attr("reference", note.reference.as_str())
 }

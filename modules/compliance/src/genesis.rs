@@ -2,9 +2,12 @@
 //! `{"issuers": [{"address": "pay1…", "types": ["kyc.tier2"], "name": "…", "uri": ""}],
 //!   "credentials": [{"subject": "pay1…", "issuer": "pay1…", "type": "kyc.tier2", …}]}`.
 //! A credential whose issuer is not (or no longer) registered for its type is kept
-//! (for audit, as the chain keeps it) and does not count.
+//! (for audit, as the chain keeps it) and does not count. Transfer policies come
+//! with every version (`policies`, the highest version of an id is current), their
+//! list members, the denoms they govern (`denom_policies`; the empty denom is the
+//! global policy) and `next_policy_id`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use paychain_framework::proto_json::{self, AnyTypes};
 use paychain_framework::time;
@@ -14,8 +17,11 @@ use serde_json::Value;
 
 use crate::keeper::ComplianceKeeper;
 use crate::keys::{self, STORE_KEY};
-use crate::msgs::{validate_hash, validate_type, validate_types};
+use crate::msgs::{
+    is_list, rule_kind, validate_hash, validate_policy_name, validate_rule, validate_type, validate_types,
+};
 use crate::pb;
+use crate::sanctions::Sanctions;
 
 pub fn genesis_from_json(v: Option<&Value>) -> Result<pb::GenesisState, String> {
     proto_json::genesis_section("compliance", v)
@@ -55,6 +61,128 @@ pub fn validate_genesis(g: &pb::GenesisState) -> Result<(), String> {
             return Err(format!("{path}: listed twice"));
         }
     }
+    validate_policies(g)?;
+    validate_sanctions(g)
+}
+
+/// The committee's rules; proposals well formed with ids below
+/// `next_proposal_id`; sanctions of distinct addresses citing a list.
+fn validate_sanctions(g: &pb::GenesisState) -> Result<(), String> {
+    use crate::sanctions::{validate_committee, validate_source};
+    if let Some(c) = &g.committee {
+        validate_committee(c).map_err(|e| format!("compliance.committee.{e}"))?;
+    }
+    let next = g.next_proposal_id.max(1);
+    let mut ids = BTreeSet::new();
+    for (n, p) in g.sanction_proposals.iter().enumerate() {
+        let path = format!("compliance.sanction_proposals[{n}]");
+        if p.id == 0 || p.id >= next || !ids.insert(p.id) {
+            return Err(format!("{path}.id: {} is 0, listed twice or not below next_proposal_id {next}", p.id));
+        }
+        addr(&p.proposer, &format!("{path}.proposer"))?;
+        if p.addresses.is_empty() || p.addresses.len() > crate::sanctions::MAX_ADDRESSES {
+            return Err(format!("{path}.addresses: 1 to {} addresses", crate::sanctions::MAX_ADDRESSES));
+        }
+        for a in &p.addresses {
+            addr(a, &format!("{path}.addresses"))?;
+        }
+        for v in &p.votes {
+            addr(v, &format!("{path}.votes"))?;
+        }
+        validate_source(p.source.as_ref()).map_err(|e| format!("{path}.source: {}", e.log))?;
+        let status = pb::ProposalStatus::try_from(p.status).unwrap_or_default();
+        let needed = match status {
+            pb::ProposalStatus::Voting => Some(&p.voting_ends_at),
+            pb::ProposalStatus::Emergency => Some(&p.lapses_at),
+            pb::ProposalStatus::Passed => Some(&p.execute_at),
+            pb::ProposalStatus::Executed | pb::ProposalStatus::Expired | pb::ProposalStatus::Lapsed => None,
+            pb::ProposalStatus::Unspecified => return Err(format!("{path}.status: unspecified")),
+        };
+        if needed.is_some_and(|t| t.is_none()) {
+            return Err(format!("{path}: a {} proposal needs its deadline", status.as_str_name()));
+        }
+        for t in [&p.submitted_at, &p.voting_ends_at, &p.execute_at, &p.executed_at, &p.lapses_at].into_iter().flatten()
+        {
+            time::validate(t).map_err(|e| format!("{path}: {e}"))?;
+        }
+    }
+    let mut listed = BTreeSet::new();
+    for (n, sanction) in g.sanctions.iter().enumerate() {
+        let path = format!("compliance.sanctions[{n}]");
+        let a = addr(&sanction.address, &format!("{path}.address"))?;
+        validate_source(sanction.source.as_ref()).map_err(|e| format!("{path}.source: {}", e.log))?;
+        if !listed.insert(a) {
+            return Err(format!("{path}.address: listed twice"));
+        }
+    }
+    Ok(())
+}
+
+/// Every version well formed, ids below `next_policy_id`, versions 1..=n with no
+/// gap; members only on lists; compound rules naming simple policies; attached
+/// policies existing.
+fn validate_policies(g: &pb::GenesisState) -> Result<(), String> {
+    // id -> current (highest) version's rule kind
+    let mut current: BTreeMap<u64, &pb::Policy> = BTreeMap::new();
+    let mut versions: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+    let next = g.next_policy_id.max(1);
+    for (n, p) in g.policies.iter().enumerate() {
+        let path = format!("compliance.policies[{n}]");
+        if p.id == 0 || p.id >= next {
+            return Err(format!("{path}.id: {} must be between 1 and next_policy_id - 1 ({})", p.id, next - 1));
+        }
+        validate_policy_name(&p.name).map_err(|e| format!("{path}.name: {}", e.log))?;
+        validate_rule(p.rule.as_ref()).map_err(|e| format!("{path}.rule: {}", e.log))?;
+        addr(&p.admin, &format!("{path}.admin"))?;
+        if let Some(t) = &p.updated_at {
+            time::validate(t).map_err(|e| format!("{path}.updated_at: {e}"))?;
+        }
+        if p.version == 0 || !versions.entry(p.id).or_default().insert(p.version) {
+            return Err(format!("{path}.version: {} is 0 or listed twice for policy {}", p.version, p.id));
+        }
+        if current.get(&p.id).is_none_or(|c| c.version < p.version) {
+            current.insert(p.id, p);
+        }
+    }
+    for (id, vs) in &versions {
+        if vs.iter().copied().ne(1..=vs.len() as u64) {
+            return Err(format!("compliance.policies: policy {id} must have every version from 1 to its latest"));
+        }
+    }
+    for p in current.values() {
+        if let Some(pb::policy_rule::Kind::Compound(c)) = p.rule.as_ref().and_then(|r| r.kind.as_ref()) {
+            for sub in [c.sender_policy, c.recipient_policy, c.mint_recipient_policy] {
+                let kind = current.get(&sub).map(|s| rule_kind(s.rule.as_ref()));
+                if sub != 0 && (kind.is_none() || kind == Some("compound")) {
+                    return Err(format!("compliance.policies: policy {} names {sub}, which is no simple policy", p.id));
+                }
+            }
+        }
+    }
+    let mut members = BTreeSet::new();
+    for (n, m) in g.policy_members.iter().enumerate() {
+        let path = format!("compliance.policy_members[{n}]");
+        let a = addr(&m.address, &format!("{path}.address"))?;
+        if !current.get(&m.policy_id).is_some_and(|p| is_list(p.rule.as_ref())) {
+            return Err(format!("{path}.policy_id: {} is no allow or deny list", m.policy_id));
+        }
+        if !members.insert((m.policy_id, a)) {
+            return Err(format!("{path}: listed twice"));
+        }
+    }
+    let mut denoms = BTreeSet::new();
+    for (n, d) in g.denom_policies.iter().enumerate() {
+        let path = format!("compliance.denom_policies[{n}]");
+        if !d.denom.is_empty() {
+            paychain_framework::coins::validate_denom(&d.denom).map_err(|e| format!("{path}.denom: {}", e.log))?;
+        }
+        if !current.contains_key(&d.policy_id) {
+            return Err(format!("{path}.policy_id: no policy {}", d.policy_id));
+        }
+        if !denoms.insert(d.denom.as_str()) {
+            return Err(format!("{path}.denom: {:?} is listed twice", d.denom));
+        }
+    }
     Ok(())
 }
 
@@ -65,6 +193,36 @@ pub fn init_genesis(keeper: &ComplianceKeeper, ctx: &mut Context, g: &pb::Genesi
     }
     for c in &g.credentials {
         keeper.set_credential(ctx, c, &Address::from_bech32(&c.subject)?, &Address::from_bech32(&c.issuer)?)?;
+    }
+    // Versions in order, so each id's last write (its current record) is its highest.
+    let mut policies: Vec<&pb::Policy> = g.policies.iter().collect();
+    policies.sort_by_key(|p| (p.id, p.version));
+    for p in policies {
+        keeper.set_policy(ctx, p)?;
+    }
+    for m in &g.policy_members {
+        keeper.set_member(ctx, m.policy_id, &Address::from_bech32(&m.address)?)?;
+    }
+    for d in &g.denom_policies {
+        keeper.set_denom_policy(ctx, &d.denom, d.policy_id)?;
+    }
+    // 1 is what an absent record reads as: a chain without policies writes nothing.
+    if g.next_policy_id > 1 {
+        keeper.set_next_policy_id(ctx, g.next_policy_id)?;
+    }
+    if let Some(c) = &g.committee {
+        if *c != pb::Committee::default() {
+            Sanctions::set_committee(ctx, c)?;
+        }
+    }
+    for p in &g.sanction_proposals {
+        Sanctions::save(ctx, p, None)?;
+    }
+    for sanction in &g.sanctions {
+        Sanctions::set_sanction(ctx, sanction, &Address::from_bech32(&sanction.address)?)?;
+    }
+    if g.next_proposal_id > 1 {
+        Sanctions::set_next_proposal_id(ctx, g.next_proposal_id)?;
     }
     Ok(())
 }
@@ -79,5 +237,38 @@ pub fn export_genesis(state: &dyn StateRead) -> Result<pb::GenesisState, SdkErro
         let (_, v) = kv?;
         g.credentials.push(pb::Credential::decode(v.as_slice()).map_err(|e| crate::keeper::corrupt("credential", e))?);
     }
+    for kv in state.prefix(STORE_KEY, keys::POLICY_VERSION_PREFIX, false)? {
+        let (_, v) = kv?;
+        g.policies.push(pb::Policy::decode(v.as_slice()).map_err(|e| crate::keeper::corrupt("policy", e))?);
+    }
+    for kv in state.prefix(STORE_KEY, keys::POLICY_MEMBER_PREFIX, false)? {
+        let (k, _) = kv?;
+        // 0x06 ++ id ++ member
+        let id = k.get(1..9).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes);
+        let id = id.ok_or_else(|| crate::keeper::corrupt("member key", "too short"))?;
+        let member = Address::from_bytes(k[9..].to_vec()).map_err(|e| crate::keeper::corrupt("member key", e.log))?;
+        g.policy_members.push(pb::PolicyMember { policy_id: id, address: member.to_string() });
+    }
+    for kv in state.prefix(STORE_KEY, keys::DENOM_POLICY_PREFIX, false)? {
+        let (k, v) = kv?;
+        let denom = String::from_utf8(k[keys::DENOM_POLICY_PREFIX.len()..].to_vec())
+            .map_err(|e| crate::keeper::corrupt("denom policy key", e))?;
+        let id = u64::from_be_bytes(
+            v.as_slice().try_into().map_err(|_| crate::keeper::corrupt("denom policy", "not 8 bytes"))?,
+        );
+        g.denom_policies.push(pb::DenomPolicy { denom, policy_id: id });
+    }
+    g.next_policy_id = crate::store::next_policy_id(state)?;
+    g.committee = Some(crate::sanctions::committee(state)?);
+    for kv in state.prefix(STORE_KEY, keys::PROPOSAL_PREFIX, false)? {
+        let (_, v) = kv?;
+        g.sanction_proposals
+            .push(pb::SanctionProposal::decode(v.as_slice()).map_err(|e| crate::keeper::corrupt("proposal", e))?);
+    }
+    for kv in state.prefix(STORE_KEY, keys::SANCTION_PREFIX, false)? {
+        let (_, v) = kv?;
+        g.sanctions.push(pb::Sanction::decode(v.as_slice()).map_err(|e| crate::keeper::corrupt("sanction", e))?);
+    }
+    g.next_proposal_id = crate::sanctions::next_proposal_id(state)?;
     Ok(g)
 }

@@ -1,7 +1,8 @@
-//! The compliance keeper: credential issuers and credentials, and the one
-//! question transfer policies will ask ([`ComplianceKeeper::holds`]).
+//! The compliance keeper: credential issuers and credentials ([`ComplianceKeeper::holds`]
+//! is the question a credential rule asks), and transfer policies: their
+//! creation, versions, list members and attachment to denoms.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use paychain_authority::AuthorityKeeper;
 use paychain_framework::time::{from_block_time, reached};
@@ -9,10 +10,13 @@ use paychain_framework::{Address, BlockTime, Context, MsgResponse, SdkError, Sta
 use prost::Message;
 
 use crate::errors;
-use crate::events::{self, Action};
+use crate::events::{self, Action, PolicyAction};
 use crate::keys;
-use crate::msgs::{Body, ComplianceMsg};
+use crate::msgs::{rule_kind, Body, ComplianceMsg};
 use crate::pb;
+use crate::policy::{check_party, Party};
+use crate::sanctions::Sanctions;
+use crate::store;
 
 pub(crate) fn corrupt(what: impl std::fmt::Display, e: impl std::fmt::Display) -> SdkError {
     SdkError::fatal(format!("compliance: corrupt {what} in store: {e}"))
@@ -52,19 +56,109 @@ fn response<T: TypeUrl>() -> MsgResponse {
     MsgResponse { type_url: T::TYPE_URL.to_string(), value: Vec::new() }
 }
 
+/// Who, besides the chain authority, may attach a policy to a denom: an issued
+/// token's admin (the assets module answers; the app wires it).
+pub trait DenomAdmins: Send + Sync {
+    fn admin_of(&self, state: &dyn StateRead, denom: &str) -> Result<Option<Address>, SdkError>;
+}
+
 pub struct ComplianceKeeper {
     authority: Arc<AuthorityKeeper>,
+    denom_admins: OnceLock<Arc<dyn DenomAdmins>>,
 }
 
 impl ComplianceKeeper {
     pub fn new(authority: Arc<AuthorityKeeper>) -> Self {
-        Self { authority }
+        Self { authority, denom_admins: OnceLock::new() }
+    }
+
+    /// Installs who administers denoms (once, at wiring; a second call is a wiring bug).
+    pub fn set_denom_admins(&self, admins: Arc<dyn DenomAdmins>) {
+        assert!(self.denom_admins.set(admins).is_ok(), "compliance: denom admins set twice");
+    }
+
+    /// Writes `p` as the current version and into its history.
+    pub(crate) fn set_policy(&self, ctx: &mut Context, p: &pb::Policy) -> Result<(), SdkError> {
+        let bytes = p.encode_to_vec();
+        ctx.set(keys::STORE_KEY, keys::policy_version_key(p.id, p.version), bytes.clone())?;
+        ctx.set(keys::STORE_KEY, keys::policy_key(p.id), bytes)
+    }
+
+    pub(crate) fn set_member(&self, ctx: &mut Context, id: u64, member: &Address) -> Result<(), SdkError> {
+        ctx.set(keys::STORE_KEY, keys::policy_member_key(id, member), keys::INDEX_MARKER.to_vec())
+    }
+
+    pub(crate) fn set_denom_policy(&self, ctx: &mut Context, denom: &str, id: u64) -> Result<(), SdkError> {
+        if id == 0 {
+            ctx.delete(keys::STORE_KEY, keys::denom_policy_key(denom))
+        } else {
+            ctx.set(keys::STORE_KEY, keys::denom_policy_key(denom), id.to_be_bytes().to_vec())
+        }
+    }
+
+    pub(crate) fn set_next_policy_id(&self, ctx: &mut Context, id: u64) -> Result<(), SdkError> {
+        ctx.set(keys::STORE_KEY, keys::NEXT_POLICY_ID_KEY.to_vec(), id.to_be_bytes().to_vec())
+    }
+
+    /// A compound rule names existing simple policies, never itself.
+    fn check_rule_refs(&self, state: &dyn StateRead, rule: &pb::PolicyRule) -> Result<(), SdkError> {
+        let Some(pb::policy_rule::Kind::Compound(c)) = &rule.kind else { return Ok(()) };
+        for id in [c.sender_policy, c.recipient_policy, c.mint_recipient_policy] {
+            if id == 0 {
+                continue;
+            }
+            let p = store::policy(state, id)?.ok_or_else(|| errors::policy_not_found(format!("policy {id}")))?;
+            if rule_kind(p.rule.as_ref()) == "compound" {
+                return Err(errors::invalid_policy(format!("a compound rule names simple policies; {id} is compound")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The policy `signer` administers.
+    fn admin_policy(&self, state: &dyn StateRead, signer: &Address, id: u64) -> Result<pb::Policy, SdkError> {
+        let p = store::policy(state, id)?.ok_or_else(|| errors::policy_not_found(format!("policy {id}")))?;
+        if p.admin != signer.to_string() {
+            return Err(errors::unauthorized(format!("only the policy's admin {} may change policy {id}", p.admin)));
+        }
+        Ok(p)
+    }
+
+    /// Who may attach a policy to `denom`: the chain authority always; an issued
+    /// token's admin for its token.
+    fn require_denom_admin(&self, state: &dyn StateRead, signer: &Address, denom: &str) -> Result<(), SdkError> {
+        if self.authority.require(state, signer).is_ok() {
+            return Ok(());
+        }
+        let admin = match (denom.is_empty(), self.denom_admins.get()) {
+            (false, Some(admins)) => admins.admin_of(state, denom)?,
+            _ => None,
+        };
+        if admin.as_ref() == Some(signer) {
+            return Ok(());
+        }
+        Err(errors::unauthorized(if denom.is_empty() {
+            "only the chain authority may set the global policy".to_string()
+        } else {
+            format!("only the chain authority or the token's admin may attach a policy to {denom}")
+        }))
     }
 
     /// Whether `subject` holds a counting credential of `credential_type` from
     /// `issuer` at block time `now`: two reads, never a scan.
     pub fn holds(
         &self,
+        state: &dyn StateRead,
+        subject: &Address,
+        issuer_addr: &Address,
+        credential_type: &str,
+        now: BlockTime,
+    ) -> Result<bool, SdkError> {
+        Self::holds_credential(state, subject, issuer_addr, credential_type, now)
+    }
+
+    /// [`ComplianceKeeper::holds`], for code without a keeper (policy checks).
+    pub fn holds_credential(
         state: &dyn StateRead,
         subject: &Address,
         issuer_addr: &Address,
@@ -218,6 +312,156 @@ impl ComplianceKeeper {
                 }));
                 Ok(response::<pb::MsgRevokeCredentialResponse>())
             }
+            Body::CreatePolicy { name, rule, admin, members, note } => {
+                self.check_rule_refs(&*ctx, rule)?;
+                let id = store::next_policy_id(&*ctx)?;
+                let next = id.checked_add(1).ok_or_else(|| SdkError::fatal("compliance: policy ids exhausted"))?;
+                let p = pb::Policy {
+                    id,
+                    name: name.clone(),
+                    version: 1,
+                    admin: admin.to_string(),
+                    rule: Some(rule.clone()),
+                    updated_at: Some(from_block_time(now)),
+                };
+                self.set_policy(ctx, &p)?;
+                self.set_next_policy_id(ctx, next)?;
+                for m in members {
+                    self.set_member(ctx, id, m)?;
+                }
+                ctx.emit(events::policy_action(PolicyAction {
+                    action: "create_policy",
+                    actor: signer,
+                    policy_id: id,
+                    version: 1,
+                    denom: "",
+                    detail: rule_kind(Some(rule)).to_string(),
+                    note,
+                }));
+                let value = pb::MsgCreatePolicyResponse { policy_id: id }.encode_to_vec();
+                Ok(MsgResponse { type_url: pb::MsgCreatePolicyResponse::TYPE_URL.to_string(), value })
+            }
+            Body::UpdatePolicy { policy_id, name, rule, new_admin, note } => {
+                let mut p = self.admin_policy(&*ctx, signer, *policy_id)?;
+                let (was, is) = (rule_kind(p.rule.as_ref()), rule_kind(Some(rule)));
+                // Compound rules name simple policies; a kind change between the two
+                // could make a compound rule name a compound one.
+                if (was == "compound") != (is == "compound") {
+                    return Err(errors::invalid_policy(format!(
+                        "policy {policy_id} is {was}: a compound policy stays compound and a simple one simple"
+                    )));
+                }
+                self.check_rule_refs(&*ctx, rule)?;
+                if let Some(pb::policy_rule::Kind::Compound(c)) = &rule.kind {
+                    if [c.sender_policy, c.recipient_policy, c.mint_recipient_policy].contains(policy_id) {
+                        return Err(errors::invalid_policy("a compound policy cannot name itself"));
+                    }
+                }
+                p.version = next_version(&p)?;
+                p.name = name.clone();
+                p.rule = Some(rule.clone());
+                if let Some(a) = new_admin {
+                    p.admin = a.to_string();
+                }
+                p.updated_at = Some(from_block_time(now));
+                self.set_policy(ctx, &p)?;
+                ctx.emit(events::policy_action(PolicyAction {
+                    action: "update_policy",
+                    actor: signer,
+                    policy_id: p.id,
+                    version: p.version,
+                    denom: "",
+                    detail: is.to_string(),
+                    note,
+                }));
+                let value = pb::MsgUpdatePolicyResponse { version: p.version }.encode_to_vec();
+                Ok(MsgResponse { type_url: pb::MsgUpdatePolicyResponse::TYPE_URL.to_string(), value })
+            }
+            Body::UpdatePolicyMembers { policy_id, add, remove, note } => {
+                let mut p = self.admin_policy(&*ctx, signer, *policy_id)?;
+                if !crate::msgs::is_list(p.rule.as_ref()) {
+                    return Err(errors::invalid_policy(format!(
+                        "policy {policy_id} is {}: only an allow or deny list has members",
+                        rule_kind(p.rule.as_ref())
+                    )));
+                }
+                for m in add {
+                    self.set_member(ctx, p.id, m)?;
+                }
+                for m in remove {
+                    ctx.delete(keys::STORE_KEY, keys::policy_member_key(p.id, m))?;
+                }
+                p.version = next_version(&p)?;
+                p.updated_at = Some(from_block_time(now));
+                self.set_policy(ctx, &p)?;
+                let detail: Vec<String> =
+                    add.iter().map(|a| format!("+{a}")).chain(remove.iter().map(|a| format!("-{a}"))).collect();
+                ctx.emit(events::policy_action(PolicyAction {
+                    action: "update_policy_members",
+                    actor: signer,
+                    policy_id: p.id,
+                    version: p.version,
+                    denom: "",
+                    detail: detail.join(","),
+                    note,
+                }));
+                let value = pb::MsgUpdatePolicyMembersResponse { version: p.version }.encode_to_vec();
+                Ok(MsgResponse { type_url: pb::MsgUpdatePolicyMembersResponse::TYPE_URL.to_string(), value })
+            }
+            Body::AttachPolicy { denom, policy_id, note } => {
+                self.require_denom_admin(&*ctx, signer, denom)?;
+                let mut version = 0;
+                if *policy_id != 0 {
+                    let p = store::policy(&*ctx, *policy_id)?
+                        .ok_or_else(|| errors::policy_not_found(format!("policy {policy_id}")))?;
+                    // The authority pays its fees under the global policy: one that
+                    // refused it as a sender could never be changed again.
+                    if denom.is_empty() {
+                        if let Err(e) = check_party(&*ctx, &p, signer, Party::Sender, now) {
+                            return Err(errors::invalid_policy(format!(
+                                "the global policy must let the chain authority send (it pays fees to change it): {}",
+                                e.log
+                            )));
+                        }
+                    }
+                    version = p.version;
+                }
+                self.set_denom_policy(ctx, denom, *policy_id)?;
+                ctx.emit(events::policy_action(PolicyAction {
+                    action: "attach_policy",
+                    actor: signer,
+                    policy_id: *policy_id,
+                    version,
+                    denom,
+                    detail: if denom.is_empty() { "global".into() } else { String::new() },
+                    note,
+                }));
+                Ok(response::<pb::MsgAttachPolicyResponse>())
+            }
+            Body::SetCommittee { committee, note } => {
+                self.authority.require(&*ctx, signer)?;
+                Sanctions::set_committee(ctx, committee)?;
+                ctx.emit(events::committee_set(signer, committee, note));
+                Ok(response::<pb::MsgSetCommitteeResponse>())
+            }
+            Body::ProposeSanction { action, addresses, emergency, source, note } => {
+                let p = Sanctions::propose(ctx, signer, *action, addresses, *emergency, source, note)?;
+                let value = pb::MsgProposeSanctionResponse { proposal_id: p.id, status: p.status }.encode_to_vec();
+                Ok(MsgResponse { type_url: pb::MsgProposeSanctionResponse::TYPE_URL.to_string(), value })
+            }
+            Body::VoteSanction { proposal_id } => {
+                let p = Sanctions::vote(ctx, signer, *proposal_id)?;
+                let value = pb::MsgVoteSanctionResponse { status: p.status }.encode_to_vec();
+                Ok(MsgResponse { type_url: pb::MsgVoteSanctionResponse::TYPE_URL.to_string(), value })
+            }
+            Body::ExecuteSanction { proposal_id } => {
+                Sanctions::execute(ctx, signer, *proposal_id)?;
+                Ok(response::<pb::MsgExecuteSanctionResponse>())
+            }
         }
     }
+}
+
+fn next_version(p: &pb::Policy) -> Result<u64, SdkError> {
+    p.version.checked_add(1).ok_or_else(|| errors::invalid_policy(format!("policy {} has no versions left", p.id)))
 }

@@ -5,9 +5,20 @@
 //! | `0x01 ++ issuer`                                             | `CredentialIssuer`         |
 //! | `0x02 ++ len(subject) ++ subject ++ len(issuer) ++ issuer ++ type` | `Credential`         |
 //! | `0x03 ++ len(issuer) ++ issuer ++ len(subject) ++ subject ++ type` | `[0]` (by issuer)    |
+//! | `0x04 ++ id (u64 BE)`                                        | `Policy` (current version) |
+//! | `0x05 ++ id (u64 BE) ++ version (u64 BE)`                    | `Policy` (every version)   |
+//! | `0x06 ++ id (u64 BE) ++ member`                              | `[0]` (allow/deny list)    |
+//! | `0x07`                                                       | next policy id (u64 BE)    |
+//! | `0x08 ++ denom`                                              | policy id (u64 BE); `0x08` alone: the global policy |
+//! | `0x09`                                                       | `Committee`                |
+//! | `0x0a ++ id (u64 BE)`                                        | `SanctionProposal`         |
+//! | `0x0b`                                                       | next proposal id (u64 BE)  |
+//! | `0x0c ++ raw address bytes`                                  | `Sanction`                 |
+//! | `0x0d ++ deadline (seconds ^ 2^63, u64 BE; nanos u32 BE) ++ id` | `[0]` (the proposal's next deadline) |
 //!
 //! Whether an account holds a credential is one read of its record and one of its
-//! issuer's: O(1), never a scan.
+//! issuer's; whether it is on a list, one read; whether it is sanctioned, one
+//! read of its raw bytes (so every bech32 form is the same entry): O(1), never a scan.
 
 use paychain_framework::Address;
 
@@ -17,6 +28,16 @@ pub const STORE_KEY: &str = "compliance";
 pub const ISSUER_PREFIX: &[u8] = &[0x01];
 pub const CREDENTIAL_PREFIX: &[u8] = &[0x02];
 pub const BY_ISSUER_PREFIX: &[u8] = &[0x03];
+pub const POLICY_PREFIX: &[u8] = &[0x04];
+pub const POLICY_VERSION_PREFIX: &[u8] = &[0x05];
+pub const POLICY_MEMBER_PREFIX: &[u8] = &[0x06];
+pub const NEXT_POLICY_ID_KEY: &[u8] = &[0x07];
+pub const DENOM_POLICY_PREFIX: &[u8] = &[0x08];
+pub const COMMITTEE_KEY: &[u8] = &[0x09];
+pub const PROPOSAL_PREFIX: &[u8] = &[0x0a];
+pub const NEXT_PROPOSAL_ID_KEY: &[u8] = &[0x0b];
+pub const SANCTION_PREFIX: &[u8] = &[0x0c];
+pub const DEADLINE_PREFIX: &[u8] = &[0x0d];
 
 /// Marker value of an index entry (the Merkle store cannot prove empty values).
 pub const INDEX_MARKER: &[u8] = &[0];
@@ -57,4 +78,57 @@ pub fn by_issuer_key(issuer: &Address, subject: &Address, credential_type: &str)
     push_len_prefixed(&mut k, subject.as_bytes());
     k.extend_from_slice(credential_type.as_bytes());
     k
+}
+
+pub fn policy_key(id: u64) -> Vec<u8> {
+    [POLICY_PREFIX, &id.to_be_bytes()].concat()
+}
+
+/// The prefix of every version of policy `id`.
+pub fn policy_versions_prefix(id: u64) -> Vec<u8> {
+    [POLICY_VERSION_PREFIX, &id.to_be_bytes()].concat()
+}
+
+pub fn policy_version_key(id: u64, version: u64) -> Vec<u8> {
+    [POLICY_VERSION_PREFIX, &id.to_be_bytes(), &version.to_be_bytes()].concat()
+}
+
+/// The prefix of every member of policy `id`'s list.
+pub fn policy_members_prefix(id: u64) -> Vec<u8> {
+    [POLICY_MEMBER_PREFIX, &id.to_be_bytes()].concat()
+}
+
+pub fn policy_member_key(id: u64, member: &Address) -> Vec<u8> {
+    [POLICY_MEMBER_PREFIX, &id.to_be_bytes(), member.as_bytes()].concat()
+}
+
+/// The key of `denom`'s policy; the empty denom is the global policy.
+pub fn denom_policy_key(denom: &str) -> Vec<u8> {
+    [DENOM_POLICY_PREFIX, denom.as_bytes()].concat()
+}
+
+pub fn proposal_key(id: u64) -> Vec<u8> {
+    [PROPOSAL_PREFIX, &id.to_be_bytes()].concat()
+}
+
+pub fn sanction_key(addr: &Address) -> Vec<u8> {
+    [SANCTION_PREFIX, addr.as_bytes()].concat()
+}
+
+/// Orders like the time: seconds with the sign bit flipped, then nanos.
+pub fn deadline_key(seconds: i64, nanos: i32, id: u64) -> Vec<u8> {
+    let s = (seconds as u64) ^ (1 << 63);
+    [DEADLINE_PREFIX, &s.to_be_bytes(), &(nanos.max(0) as u32).to_be_bytes(), &id.to_be_bytes()].concat()
+}
+
+/// `(seconds, nanos, id)` of a deadline key.
+pub fn split_deadline_key(key: &[u8]) -> Option<(i64, i32, u64)> {
+    let rest = key.strip_prefix(DEADLINE_PREFIX)?;
+    if rest.len() != 20 {
+        return None;
+    }
+    let s = u64::from_be_bytes(rest[..8].try_into().ok()?) ^ (1 << 63);
+    let n = u32::from_be_bytes(rest[8..12].try_into().ok()?);
+    let id = u64::from_be_bytes(rest[12..].try_into().ok()?);
+    Some((s as i64, i32::try_from(n).ok()?, id))
 }

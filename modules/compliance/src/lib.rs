@@ -1,11 +1,27 @@
-//! The compliance module. This first part is **credentials without personal
-//! data**: the chain authority registers credential issuers (a KYC provider)
-//! with the types each may issue; an issuer creates a credential for a subject
-//! (type such as `kyc.tier2`, expiry, URI and SHA-256 of off-chain evidence), the
-//! subject accepts it, the issuer or the authority revokes it. A credential
-//! counts from acceptance until it expires or is revoked, at block time, and
-//! only while its issuer is registered for its type ([`ComplianceKeeper::holds`]:
-//! two reads). Transfer policies, sanctions and holds build on it. The API is
+//! The compliance module.
+//!
+//! **Credentials without personal data**: the chain authority registers
+//! credential issuers (a KYC provider) with the types each may issue; an issuer
+//! creates a credential for a subject (type such as `kyc.tier2`, expiry, URI and
+//! SHA-256 of off-chain evidence), the subject accepts it, the issuer or the
+//! authority revokes it. A credential counts from acceptance until it expires or
+//! is revoked, at block time, and only while its issuer is registered for its
+//! type ([`ComplianceKeeper::holds`]: two reads).
+//!
+//! **Transfer policies**: named, versioned rule sets (allow list, deny list,
+//! required credentials, or a compound of sender, recipient and mint-recipient
+//! rules). The chain authority sets a global policy that governs every denom;
+//! the authority or an issued token's admin attaches a policy to a denom. Bank
+//! asks [`policy::CompliancePolicy`] about every movement of coins.
+//!
+//! **Sanctions under the compliance committee** ([`sanctions`]): an m-of-n
+//! committee (genesis; replaced by the authority) votes sanctions and
+//! unsanctions citing the published list; ordinary decisions wait out a
+//! timelock, emergency sanctions take effect at a smaller quorum and lapse
+//! unless confirmed. A sanctioned address sends nothing, fees included, and
+//! what it receives stays frozen.
+//!
+//! Holds build on it. The API is
 //! `proto/paychain/compliance/v1/*.proto` ([`pb`]); `keys.rs` has the state layout.
 
 #[cfg(feature = "cli")]
@@ -17,18 +33,24 @@ pub mod keeper;
 pub mod keys;
 pub mod msgs;
 pub mod pb;
+pub mod policy;
 pub mod query;
 pub mod rest;
+pub mod sanctions;
+pub mod store;
 
 use std::sync::Arc;
 
 use cosmos_sdk_proto::Any;
+use paychain_auth::AuthKeeper;
+use paychain_bank::BankKeeper;
 use paychain_framework::module::downcast;
 use paychain_framework::{AnyType, Context, Module, Msg, MsgResponse, QueryError, SdkError, StateRead};
 
-pub use keeper::ComplianceKeeper;
+pub use keeper::{ComplianceKeeper, DenomAdmins};
 pub use keys::{MODULE_NAME, STORE_KEY};
 pub use msgs::ComplianceMsg;
+pub use policy::CompliancePolicy;
 
 pub const CODESPACE: &str = errors::CODESPACE;
 
@@ -37,7 +59,10 @@ pub struct ComplianceModule {
 }
 
 impl ComplianceModule {
-    pub fn new(keeper: Arc<ComplianceKeeper>) -> Self {
+    /// Installs the module's transfer policy in bank, so every movement of every
+    /// denom meets the global and the denom's policy.
+    pub fn new(keeper: Arc<ComplianceKeeper>, bank: &BankKeeper, auth: Arc<AuthKeeper>) -> Self {
+        bank.add_transfer_policy(Arc::new(CompliancePolicy::new(auth)));
         Self { keeper }
     }
 }
@@ -89,12 +114,35 @@ impl Module for ComplianceModule {
             MsgAcceptCredential,
             MsgAcceptCredentialResponse,
             MsgRevokeCredential,
-            MsgRevokeCredentialResponse
+            MsgRevokeCredentialResponse,
+            MsgCreatePolicy,
+            MsgCreatePolicyResponse,
+            MsgUpdatePolicy,
+            MsgUpdatePolicyResponse,
+            MsgUpdatePolicyMembers,
+            MsgUpdatePolicyMembersResponse,
+            MsgAttachPolicy,
+            MsgAttachPolicyResponse,
+            MsgSetCommittee,
+            MsgSetCommitteeResponse,
+            MsgProposeSanction,
+            MsgProposeSanctionResponse,
+            MsgVoteSanction,
+            MsgVoteSanctionResponse,
+            MsgExecuteSanction,
+            MsgExecuteSanctionResponse
         ]
     }
 
     fn default_genesis(&self, _fee_denom: &str) -> serde_json::Value {
-        genesis::genesis_json(&pb::GenesisState::default()).expect("the default genesis renders")
+        // The committee's fields shown empty, for an operator to fill in.
+        let g = pb::GenesisState {
+            next_policy_id: 1,
+            next_proposal_id: 1,
+            committee: Some(pb::Committee::default()),
+            ..Default::default()
+        };
+        genesis::genesis_json(&g).expect("the default genesis renders")
     }
 
     fn init_genesis(&self, ctx: &mut Context, g: Option<&serde_json::Value>) -> Result<(), SdkError> {
@@ -104,6 +152,12 @@ impl Module for ComplianceModule {
 
     fn validate_genesis(&self, g: Option<&serde_json::Value>) -> Result<(), String> {
         genesis::validate_genesis(&genesis::genesis_from_json(g)?)
+    }
+
+    /// Sanction proposals whose deadline came: votes expire, unconfirmed emergency
+    /// sanctions lapse, timelocked decisions execute (bounded per block).
+    fn end_block(&self, ctx: &mut Context) -> Result<(), SdkError> {
+        sanctions::Sanctions::end_block(ctx).map(|_| ())
     }
 
     fn export_genesis(&self, state: &dyn StateRead) -> Result<serde_json::Value, SdkError> {

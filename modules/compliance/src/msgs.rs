@@ -19,6 +19,13 @@ pub const MAX_TYPE_LEN: usize = 64;
 pub const MAX_ISSUER_TYPES: usize = 32;
 pub const MAX_NAME_LEN: usize = 128;
 pub const MAX_URI_LEN: usize = 256;
+/// Longest policy name (bytes).
+pub const MAX_POLICY_NAME_LEN: usize = 64;
+/// Most credential requirements in one rule: a transfer's check reads two
+/// records per requirement and party, so this bounds its cost.
+pub const MAX_REQUIREMENTS: usize = 8;
+/// Most list members one message adds and removes in all.
+pub const MAX_MEMBERS_PER_MSG: usize = 100;
 
 /// 1 to 64 bytes of `[a-z0-9._-]`, e.g. `kyc.tier2`.
 pub fn validate_type(t: &str) -> Result<(), SdkError> {
@@ -74,6 +81,79 @@ pub fn note(reason: &str, reference: &str) -> Result<Note, SdkError> {
         .map_err(|e| e.to_sdk(errors::invalid_reason, errors::reference_too_long, errors::invalid_reference))
 }
 
+/// A policy's rule, checked without state: a kind is set; credential rules have 1
+/// to [`MAX_REQUIREMENTS`] distinct, well-formed requirements; a compound rule
+/// names at least one policy.
+pub fn validate_rule(rule: Option<&pb::PolicyRule>) -> Result<(), SdkError> {
+    use pb::policy_rule::Kind;
+    match rule.and_then(|r| r.kind.as_ref()) {
+        None => Err(errors::invalid_policy("a rule is required: an allow list, a deny list, credentials or compound")),
+        Some(Kind::AllowList(_) | Kind::DenyList(_)) => Ok(()),
+        Some(Kind::Credentials(c)) => {
+            let all: Vec<&pb::CredentialRequirement> = c.all_of.iter().chain(&c.any_of).collect();
+            if all.is_empty() || all.len() > MAX_REQUIREMENTS {
+                return Err(errors::invalid_policy(format!(
+                    "a credential rule has 1 to {MAX_REQUIREMENTS} requirements, got {}",
+                    all.len()
+                )));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for r in all {
+                address(&r.issuer, "credential issuer")?;
+                validate_type(&r.r#type)?;
+                if !seen.insert((r.issuer.as_str(), r.r#type.as_str())) {
+                    return Err(errors::invalid_policy(format!("{} from {} is required twice", r.r#type, r.issuer)));
+                }
+            }
+            Ok(())
+        }
+        Some(Kind::Compound(c)) => {
+            if c.sender_policy == 0 && c.recipient_policy == 0 && c.mint_recipient_policy == 0 {
+                return Err(errors::invalid_policy("a compound rule names at least one policy"));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The rule's kind, as events and errors name it.
+pub fn rule_kind(rule: Option<&pb::PolicyRule>) -> &'static str {
+    use pb::policy_rule::Kind;
+    match rule.and_then(|r| r.kind.as_ref()) {
+        Some(Kind::AllowList(_)) => "allow_list",
+        Some(Kind::DenyList(_)) => "deny_list",
+        Some(Kind::Credentials(_)) => "credentials",
+        Some(Kind::Compound(_)) => "compound",
+        None => "none",
+    }
+}
+
+/// Whether the rule keeps a member list.
+pub fn is_list(rule: Option<&pb::PolicyRule>) -> bool {
+    matches!(rule_kind(rule), "allow_list" | "deny_list")
+}
+
+pub fn validate_policy_name(name: &str) -> Result<(), SdkError> {
+    if name.is_empty() {
+        return Err(errors::invalid_policy("a policy needs a name"));
+    }
+    text(name, "name", MAX_POLICY_NAME_LEN).map_err(|e| errors::invalid_policy(e.log))
+}
+
+/// Distinct, well-formed addresses.
+fn members(list: &[String], what: &str) -> Result<Vec<Address>, SdkError> {
+    let mut out = Vec::with_capacity(list.len());
+    let mut seen = std::collections::BTreeSet::new();
+    for m in list {
+        let a = address(m, what)?;
+        if !seen.insert(a.clone()) {
+            return Err(errors::invalid_policy(format!("{m} is listed twice")));
+        }
+        out.push(a);
+    }
+    Ok(out)
+}
+
 fn address(s: &str, what: &str) -> Result<Address, SdkError> {
     Address::from_bech32(s).map_err(|e| sdk::invalid_address(format!("invalid {what} address: {}", e.log)))
 }
@@ -108,6 +188,51 @@ pub enum Body {
         credential_type: String,
         note: Note,
     },
+    CreatePolicy {
+        name: String,
+        rule: pb::PolicyRule,
+        admin: Address,
+        members: Vec<Address>,
+        note: Note,
+    },
+    UpdatePolicy {
+        policy_id: u64,
+        name: String,
+        rule: pb::PolicyRule,
+        new_admin: Option<Address>,
+        note: Note,
+    },
+    UpdatePolicyMembers {
+        policy_id: u64,
+        add: Vec<Address>,
+        remove: Vec<Address>,
+        note: Note,
+    },
+    AttachPolicy {
+        /// Empty: the global policy.
+        denom: String,
+        /// 0: detach.
+        policy_id: u64,
+        note: Note,
+    },
+    SetCommittee {
+        committee: pb::Committee,
+        note: Note,
+    },
+    ProposeSanction {
+        action: pb::SanctionAction,
+        /// Raw bytes, from any bech32 form.
+        addresses: Vec<Address>,
+        emergency: bool,
+        source: pb::ListSource,
+        note: Note,
+    },
+    VoteSanction {
+        proposal_id: u64,
+    },
+    ExecuteSanction {
+        proposal_id: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -125,6 +250,14 @@ pub const TYPE_URLS: &[&str] = &[
     pb::MsgCreateCredential::TYPE_URL,
     pb::MsgAcceptCredential::TYPE_URL,
     pb::MsgRevokeCredential::TYPE_URL,
+    pb::MsgCreatePolicy::TYPE_URL,
+    pb::MsgUpdatePolicy::TYPE_URL,
+    pb::MsgUpdatePolicyMembers::TYPE_URL,
+    pb::MsgAttachPolicy::TYPE_URL,
+    pb::MsgSetCommittee::TYPE_URL,
+    pb::MsgProposeSanction::TYPE_URL,
+    pb::MsgVoteSanction::TYPE_URL,
+    pb::MsgExecuteSanction::TYPE_URL,
 ];
 
 pub fn decode(any: &Any) -> Result<Box<dyn Msg>, SdkError> {
@@ -193,6 +326,119 @@ pub fn decode_msg(any: &Any) -> Result<ComplianceMsg, SdkError> {
             };
             (MsgRevokeCredential::TYPE_URL, address(&m.signer, "signer")?, body)
         }
+        MsgCreatePolicy::TYPE_URL => {
+            let m: MsgCreatePolicy = decode_any(any)?;
+            validate_policy_name(&m.name)?;
+            validate_rule(m.rule.as_ref())?;
+            if m.members.len() > MAX_MEMBERS_PER_MSG {
+                return Err(errors::invalid_policy(format!("at most {MAX_MEMBERS_PER_MSG} members per message")));
+            }
+            if !m.members.is_empty() && !is_list(m.rule.as_ref()) {
+                return Err(errors::invalid_policy("only an allow or deny list has members"));
+            }
+            let creator = address(&m.creator, "creator")?;
+            let admin = if m.admin.is_empty() { creator.clone() } else { address(&m.admin, "admin")? };
+            let body = Body::CreatePolicy {
+                name: m.name,
+                rule: m.rule.unwrap_or_default(),
+                admin,
+                members: members(&m.members, "member")?,
+                note: note(&m.reason, &m.reference)?,
+            };
+            (MsgCreatePolicy::TYPE_URL, creator, body)
+        }
+        MsgUpdatePolicy::TYPE_URL => {
+            let m: MsgUpdatePolicy = decode_any(any)?;
+            validate_policy_name(&m.name)?;
+            validate_rule(m.rule.as_ref())?;
+            let new_admin = if m.new_admin.is_empty() { None } else { Some(address(&m.new_admin, "new admin")?) };
+            let body = Body::UpdatePolicy {
+                policy_id: m.policy_id,
+                name: m.name,
+                rule: m.rule.unwrap_or_default(),
+                new_admin,
+                note: note(&m.reason, &m.reference)?,
+            };
+            (MsgUpdatePolicy::TYPE_URL, address(&m.admin, "admin")?, body)
+        }
+        MsgUpdatePolicyMembers::TYPE_URL => {
+            let m: MsgUpdatePolicyMembers = decode_any(any)?;
+            let n = m.add.len().saturating_add(m.remove.len());
+            if n == 0 || n > MAX_MEMBERS_PER_MSG {
+                return Err(errors::invalid_policy(format!(
+                    "add or remove 1 to {MAX_MEMBERS_PER_MSG} members in all, got {n}"
+                )));
+            }
+            let (add, remove) = (members(&m.add, "member")?, members(&m.remove, "member")?);
+            if let Some(both) = add.iter().find(|a| remove.contains(a)) {
+                return Err(errors::invalid_policy(format!("{both} is both added and removed")));
+            }
+            let body =
+                Body::UpdatePolicyMembers { policy_id: m.policy_id, add, remove, note: note(&m.reason, &m.reference)? };
+            (MsgUpdatePolicyMembers::TYPE_URL, address(&m.admin, "admin")?, body)
+        }
+        MsgAttachPolicy::TYPE_URL => {
+            let m: MsgAttachPolicy = decode_any(any)?;
+            if !m.denom.is_empty() {
+                paychain_framework::coins::validate_denom(&m.denom)?;
+            }
+            let body =
+                Body::AttachPolicy { denom: m.denom, policy_id: m.policy_id, note: note(&m.reason, &m.reference)? };
+            (MsgAttachPolicy::TYPE_URL, address(&m.signer, "signer")?, body)
+        }
+        MsgSetCommittee::TYPE_URL => {
+            let m: MsgSetCommittee = decode_any(any)?;
+            let committee = m.committee.unwrap_or_default();
+            crate::sanctions::validate_committee(&committee).map_err(errors::invalid_committee)?;
+            let body = Body::SetCommittee { committee, note: note(&m.reason, &m.reference)? };
+            (MsgSetCommittee::TYPE_URL, address(&m.authority, "authority")?, body)
+        }
+        MsgProposeSanction::TYPE_URL => {
+            let m: MsgProposeSanction = decode_any(any)?;
+            let action = match SanctionAction::try_from(m.action) {
+                Ok(a @ (SanctionAction::Sanction | SanctionAction::Unsanction)) => a,
+                _ => return Err(errors::invalid_proposal("action must be SANCTION_ACTION_SANCTION or _UNSANCTION")),
+            };
+            if m.emergency && action != SanctionAction::Sanction {
+                return Err(errors::invalid_proposal("only a sanction may be an emergency"));
+            }
+            if m.addresses.is_empty() || m.addresses.len() > crate::sanctions::MAX_ADDRESSES {
+                return Err(errors::invalid_proposal(format!(
+                    "a proposal lists 1 to {} addresses, got {}",
+                    crate::sanctions::MAX_ADDRESSES,
+                    m.addresses.len()
+                )));
+            }
+            let mut addresses = Vec::with_capacity(m.addresses.len());
+            for a in &m.addresses {
+                let raw = Address::from_any_bech32(a)
+                    .map_err(|e| sdk::invalid_address(format!("invalid address to sanction: {}", e.log)))?;
+                if addresses.contains(&raw) {
+                    return Err(errors::invalid_proposal(format!("{a} is listed twice (as raw bytes)")));
+                }
+                addresses.push(raw);
+            }
+            crate::sanctions::validate_source(m.source.as_ref())?;
+            let mut source = m.source.unwrap_or_default();
+            source.sha256 = source.sha256.to_ascii_lowercase();
+            let body = Body::ProposeSanction {
+                action,
+                addresses,
+                emergency: m.emergency,
+                source,
+                note: note(&m.reason, &m.reference)?,
+            };
+            (MsgProposeSanction::TYPE_URL, address(&m.proposer, "proposer")?, body)
+        }
+        MsgVoteSanction::TYPE_URL => {
+            let m: MsgVoteSanction = decode_any(any)?;
+            (MsgVoteSanction::TYPE_URL, address(&m.voter, "voter")?, Body::VoteSanction { proposal_id: m.proposal_id })
+        }
+        MsgExecuteSanction::TYPE_URL => {
+            let m: MsgExecuteSanction = decode_any(any)?;
+            let body = Body::ExecuteSanction { proposal_id: m.proposal_id };
+            (MsgExecuteSanction::TYPE_URL, address(&m.signer, "signer")?, body)
+        }
         other => return Err(sdk::unknown_request(format!("unrecognized compliance message type: {other}"))),
     };
     Ok(ComplianceMsg { type_url, signer, body, proto: any.value.clone() })
@@ -226,6 +472,20 @@ impl Msg for ComplianceMsg {
             }
             pb::MsgRevokeCredential::TYPE_URL => {
                 amino::fields(&pb::MsgRevokeCredential::decode(self.proto.as_slice()).ok()?)
+            }
+            pb::MsgCreatePolicy::TYPE_URL => amino::fields(&pb::MsgCreatePolicy::decode(self.proto.as_slice()).ok()?),
+            pb::MsgUpdatePolicy::TYPE_URL => amino::fields(&pb::MsgUpdatePolicy::decode(self.proto.as_slice()).ok()?),
+            pb::MsgUpdatePolicyMembers::TYPE_URL => {
+                amino::fields(&pb::MsgUpdatePolicyMembers::decode(self.proto.as_slice()).ok()?)
+            }
+            pb::MsgAttachPolicy::TYPE_URL => amino::fields(&pb::MsgAttachPolicy::decode(self.proto.as_slice()).ok()?),
+            pb::MsgSetCommittee::TYPE_URL => amino::fields(&pb::MsgSetCommittee::decode(self.proto.as_slice()).ok()?),
+            pb::MsgProposeSanction::TYPE_URL => {
+                amino::fields(&pb::MsgProposeSanction::decode(self.proto.as_slice()).ok()?)
+            }
+            pb::MsgVoteSanction::TYPE_URL => amino::fields(&pb::MsgVoteSanction::decode(self.proto.as_slice()).ok()?),
+            pb::MsgExecuteSanction::TYPE_URL => {
+                amino::fields(&pb::MsgExecuteSanction::decode(self.proto.as_slice()).ok()?)
             }
             _ => return None,
         }?;

@@ -1,5 +1,7 @@
 //! `paychain.compliance.v1.Query` over ABCI / gRPC / REST: bad arguments are
-//! InvalidArgument, unknown issuers and credentials NotFound.
+//! InvalidArgument, unknown issuers, credentials, policies, policy versions and
+//! sanction proposals NotFound. An address that is not sanctioned is no error
+//! (`sanctioned: false`), and a chain without a committee has an empty one.
 
 use paychain_framework::pagination::paginate;
 use paychain_framework::query::{decode_request as decode, parse_address};
@@ -8,7 +10,7 @@ use prost::Message;
 
 use crate::keeper::{credential, issuer};
 use crate::keys::{self, STORE_KEY};
-use crate::pb;
+use crate::{pb, sanctions, store};
 
 macro_rules! paths {
     ($($name:ident = $method:literal;)*) => {
@@ -23,10 +25,33 @@ paths! {
     CREDENTIAL = "Credential";
     CREDENTIALS_BY_SUBJECT = "CredentialsBySubject";
     CREDENTIALS_BY_ISSUER = "CredentialsByIssuer";
+    POLICIES = "Policies";
+    POLICY = "Policy";
+    POLICY_VERSIONS = "PolicyVersions";
+    POLICY_MEMBERS = "PolicyMembers";
+    POLICY_MEMBER = "PolicyMember";
+    DENOM_POLICY = "DenomPolicy";
+    COMMITTEE = "Committee";
+    SANCTION_PROPOSAL = "SanctionProposal";
+    SANCTION_PROPOSALS = "SanctionProposals";
+    SANCTION = "Sanction";
+    SANCTIONS = "Sanctions";
 }
 
 fn decode_credential(v: &[u8]) -> Result<pb::Credential, QueryError> {
     pb::Credential::decode(v).map_err(|e| QueryError::internal(format!("compliance: corrupt credential: {e}")))
+}
+
+fn decode_policy(v: &[u8]) -> Result<pb::Policy, QueryError> {
+    pb::Policy::decode(v).map_err(|e| QueryError::internal(format!("compliance: corrupt policy: {e}")))
+}
+
+/// Policy `id` as it is now; id 0 (none) is InvalidArgument, an unknown id NotFound.
+fn existing_policy(state: &dyn StateRead, id: u64) -> Result<pb::Policy, QueryError> {
+    if id == 0 {
+        return Err(QueryError::invalid_argument("policy_id cannot be 0"));
+    }
+    store::policy(state, id)?.ok_or_else(|| QueryError::not_found(format!("no policy {id}")))
 }
 
 pub fn query(state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8>, QueryError> {
@@ -82,7 +107,179 @@ pub fn query(state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8
             })?;
             pb::QueryCredentialsResponse { credentials, pagination: Some(page) }.encode_to_vec()
         }
+        POLICIES => {
+            let req: pb::QueryPoliciesRequest = decode(request)?;
+            let (policies, page) = paginate(state, STORE_KEY, keys::POLICY_PREFIX, req.pagination.as_ref(), |_, v| {
+                decode_policy(v).map(Some)
+            })?;
+            pb::QueryPoliciesResponse { policies, pagination: Some(page) }.encode_to_vec()
+        }
+        POLICY => {
+            let req: pb::QueryPolicyRequest = decode(request)?;
+            let current = existing_policy(state, req.policy_id)?;
+            let policy = if req.version == 0 || req.version == current.version {
+                current
+            } else {
+                store::policy_version(state, req.policy_id, req.version)?.ok_or_else(|| {
+                    QueryError::not_found(format!(
+                        "policy {} has no version {} (its current version is {})",
+                        req.policy_id, req.version, current.version
+                    ))
+                })?
+            };
+            pb::QueryPolicyResponse { policy: Some(policy) }.encode_to_vec()
+        }
+        POLICY_VERSIONS => {
+            let req: pb::QueryPolicyVersionsRequest = decode(request)?;
+            existing_policy(state, req.policy_id)?;
+            let prefix = keys::policy_versions_prefix(req.policy_id);
+            let (policies, page) =
+                paginate(state, STORE_KEY, &prefix, req.pagination.as_ref(), |_, v| decode_policy(v).map(Some))?;
+            pb::QueryPoliciesResponse { policies, pagination: Some(page) }.encode_to_vec()
+        }
+        POLICY_MEMBERS => {
+            let req: pb::QueryPolicyMembersRequest = decode(request)?;
+            existing_policy(state, req.policy_id)?;
+            let prefix = keys::policy_members_prefix(req.policy_id);
+            let (members, page) = paginate(state, STORE_KEY, &prefix, req.pagination.as_ref(), |rel, _| {
+                // rel = the member's address bytes
+                paychain_framework::Address::from_bytes(rel.to_vec())
+                    .map(|a| Some(a.to_string()))
+                    .map_err(|_| QueryError::internal("compliance: corrupt policy member key"))
+            })?;
+            pb::QueryPolicyMembersResponse { members, pagination: Some(page) }.encode_to_vec()
+        }
+        POLICY_MEMBER => {
+            let req: pb::QueryPolicyMemberRequest = decode(request)?;
+            let addr = parse_address(&req.address)?;
+            existing_policy(state, req.policy_id)?;
+            let member = store::is_member(state, req.policy_id, &addr)?;
+            pb::QueryPolicyMemberResponse { member }.encode_to_vec()
+        }
+        DENOM_POLICY => {
+            // The empty denom asks for the global policy alone.
+            let req: pb::QueryDenomPolicyRequest = decode(request)?;
+            let global_policy_id = store::denom_policy(state, "")?;
+            let denom_policy_id = if req.denom.is_empty() { 0 } else { store::denom_policy(state, &req.denom)? };
+            pb::QueryDenomPolicyResponse { global_policy_id, denom_policy_id }.encode_to_vec()
+        }
+        COMMITTEE => {
+            let _: pb::QueryCommitteeRequest = decode(request)?;
+            pb::QueryCommitteeResponse { committee: Some(sanctions::committee(state)?) }.encode_to_vec()
+        }
+        SANCTION_PROPOSAL => {
+            let req: pb::QuerySanctionProposalRequest = decode(request)?;
+            let id = req.proposal_id;
+            if id == 0 {
+                return Err(QueryError::invalid_argument("proposal_id cannot be 0"));
+            }
+            let proposal = sanctions::proposal(state, id)?
+                .ok_or_else(|| QueryError::not_found(format!("no sanction proposal {id}")))?;
+            pb::QuerySanctionProposalResponse { proposal: Some(proposal) }.encode_to_vec()
+        }
+        SANCTION_PROPOSALS => {
+            let req: pb::QuerySanctionProposalsRequest = decode(request)?;
+            let (proposals, page) =
+                paginate(state, STORE_KEY, keys::PROPOSAL_PREFIX, req.pagination.as_ref(), |_, v| {
+                    pb::SanctionProposal::decode(v)
+                        .map(Some)
+                        .map_err(|e| QueryError::internal(format!("compliance: corrupt sanction proposal: {e}")))
+                })?;
+            pb::QuerySanctionProposalsResponse { proposals, pagination: Some(page) }.encode_to_vec()
+        }
+        SANCTION => {
+            // Any bech32 prefix: the entry is keyed by the raw address bytes.
+            let req: pb::QuerySanctionRequest = decode(request)?;
+            if req.address.is_empty() {
+                return Err(QueryError::invalid_argument("address cannot be empty"));
+            }
+            let addr = paychain_framework::Address::from_any_bech32(&req.address)
+                .map_err(|e| QueryError::invalid_argument(format!("invalid address: {}", e.log)))?;
+            // An entry is in effect until it is removed (see `sanctions::is_sanctioned`).
+            let sanction = sanctions::sanction(state, &addr)?;
+            pb::QuerySanctionResponse { sanctioned: sanction.is_some(), sanction }.encode_to_vec()
+        }
+        SANCTIONS => {
+            let req: pb::QuerySanctionsRequest = decode(request)?;
+            let (sanctions, page) =
+                paginate(state, STORE_KEY, keys::SANCTION_PREFIX, req.pagination.as_ref(), |_, v| {
+                    pb::Sanction::decode(v)
+                        .map(Some)
+                        .map_err(|e| QueryError::internal(format!("compliance: corrupt sanction: {e}")))
+                })?;
+            pb::QuerySanctionsResponse { sanctions, pagination: Some(page) }.encode_to_vec()
+        }
         other => return Err(QueryError::unimplemented(format!("unknown query path {other}"))),
     };
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use paychain_framework::{Address, CacheState, GrpcCode, StateWrite};
+
+    use super::*;
+
+    fn addr(n: u8) -> Address {
+        Address::from_bytes(vec![n; 20]).unwrap()
+    }
+
+    fn ask<Req: Message, Resp: Message + Default>(
+        state: &dyn StateRead,
+        path: &str,
+        req: Req,
+    ) -> Result<Resp, GrpcCode> {
+        query(state, path, &req.encode_to_vec()).map(|b| Resp::decode(b.as_slice()).unwrap()).map_err(|e| e.code)
+    }
+
+    #[test]
+    fn committee_proposals_and_sanctions() {
+        let mut state = CacheState::in_memory();
+        let r: pb::QueryCommitteeResponse = ask(&state, COMMITTEE, pb::QueryCommitteeRequest {}).unwrap();
+        assert_eq!(r.committee, Some(pb::Committee::default()));
+
+        let committee = pb::Committee { members: vec![addr(3).to_string()], threshold: 1, ..Default::default() };
+        state.set(STORE_KEY, keys::COMMITTEE_KEY.to_vec(), committee.encode_to_vec());
+        for id in [1, 2, 3] {
+            let p = pb::SanctionProposal { id, addresses: vec![addr(9).to_string()], ..Default::default() };
+            state.set(STORE_KEY, keys::proposal_key(id), p.encode_to_vec());
+        }
+        let listed = pb::Sanction { address: addr(9).to_string(), proposal_id: 1, ..Default::default() };
+        state.set(STORE_KEY, keys::sanction_key(&addr(9)), listed.encode_to_vec());
+
+        let r: pb::QueryCommitteeResponse = ask(&state, COMMITTEE, pb::QueryCommitteeRequest {}).unwrap();
+        assert_eq!(r.committee, Some(committee));
+
+        let one = |id| {
+            ask::<_, pb::QuerySanctionProposalResponse>(
+                &state,
+                SANCTION_PROPOSAL,
+                pb::QuerySanctionProposalRequest { proposal_id: id },
+            )
+        };
+        assert_eq!(one(2).unwrap().proposal.unwrap().id, 2);
+        assert_eq!(one(0).unwrap_err(), GrpcCode::InvalidArgument);
+        assert_eq!(one(4).unwrap_err(), GrpcCode::NotFound);
+
+        let page = cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest { limit: 2, ..Default::default() };
+        let r: pb::QuerySanctionProposalsResponse =
+            ask(&state, SANCTION_PROPOSALS, pb::QuerySanctionProposalsRequest { pagination: Some(page) }).unwrap();
+        assert_eq!(r.proposals.iter().map(|p| p.id).collect::<Vec<_>>(), [1, 2]);
+        assert!(!r.pagination.unwrap().next_key.is_empty());
+
+        // Any bech32 form of the same bytes is the same entry.
+        let sanction =
+            |a: String| ask::<_, pb::QuerySanctionResponse>(&state, SANCTION, pb::QuerySanctionRequest { address: a });
+        let r = sanction(addr(9).to_bech32_with_prefix("cosmos")).unwrap();
+        assert!(r.sanctioned);
+        assert_eq!(r.sanction, Some(listed.clone()));
+        let r = sanction(addr(8).to_string()).unwrap();
+        assert!(!r.sanctioned && r.sanction.is_none());
+        assert_eq!(sanction(String::new()).unwrap_err(), GrpcCode::InvalidArgument);
+        assert_eq!(sanction("cosmos1bogus".into()).unwrap_err(), GrpcCode::InvalidArgument);
+
+        let r: pb::QuerySanctionsResponse =
+            ask(&state, SANCTIONS, pb::QuerySanctionsRequest { pagination: None }).unwrap();
+        assert_eq!(r.sanctions, [listed]);
+    }
 }

@@ -1,4 +1,8 @@
 //! The compliance module's REST routes (`paychain.compliance.v1.Query` over the LCD).
+//! Query parameters fill the rest of a request (`?version=3` for a policy as of a
+//! version, `pagination.limit`, ...). A denom may span segments (`ibc/HASH`), and
+//! `denom_policy` without one gives the global policy alone. `sanctions/{address}`
+//! takes an address of any bech32 prefix (`cosmos1...` too).
 
 use paychain_framework::RestRoute;
 
@@ -25,6 +29,54 @@ pub fn routes() -> Vec<RestRoute> {
         RestRoute::get::<pb::QueryCredentialRequest, pb::QueryCredentialResponse>(
             "/paychain/compliance/v1/subjects/{subject}/credentials/{issuer}/{type}",
             query::CREDENTIAL,
+        ),
+        RestRoute::get::<pb::QueryPoliciesRequest, pb::QueryPoliciesResponse>(
+            "/paychain/compliance/v1/policies",
+            query::POLICIES,
+        ),
+        RestRoute::get::<pb::QueryPolicyRequest, pb::QueryPolicyResponse>(
+            "/paychain/compliance/v1/policies/{policy_id}",
+            query::POLICY,
+        ),
+        RestRoute::get::<pb::QueryPolicyVersionsRequest, pb::QueryPoliciesResponse>(
+            "/paychain/compliance/v1/policies/{policy_id}/versions",
+            query::POLICY_VERSIONS,
+        ),
+        RestRoute::get::<pb::QueryPolicyMembersRequest, pb::QueryPolicyMembersResponse>(
+            "/paychain/compliance/v1/policies/{policy_id}/members",
+            query::POLICY_MEMBERS,
+        ),
+        RestRoute::get::<pb::QueryPolicyMemberRequest, pb::QueryPolicyMemberResponse>(
+            "/paychain/compliance/v1/policies/{policy_id}/members/{address}",
+            query::POLICY_MEMBER,
+        ),
+        RestRoute::get::<pb::QueryDenomPolicyRequest, pb::QueryDenomPolicyResponse>(
+            "/paychain/compliance/v1/denom_policy",
+            query::DENOM_POLICY,
+        ),
+        RestRoute::get::<pb::QueryDenomPolicyRequest, pb::QueryDenomPolicyResponse>(
+            "/paychain/compliance/v1/denom_policy/{denom*}",
+            query::DENOM_POLICY,
+        ),
+        RestRoute::get::<pb::QueryCommitteeRequest, pb::QueryCommitteeResponse>(
+            "/paychain/compliance/v1/committee",
+            query::COMMITTEE,
+        ),
+        RestRoute::get::<pb::QuerySanctionProposalsRequest, pb::QuerySanctionProposalsResponse>(
+            "/paychain/compliance/v1/sanction_proposals",
+            query::SANCTION_PROPOSALS,
+        ),
+        RestRoute::get::<pb::QuerySanctionProposalRequest, pb::QuerySanctionProposalResponse>(
+            "/paychain/compliance/v1/sanction_proposals/{proposal_id}",
+            query::SANCTION_PROPOSAL,
+        ),
+        RestRoute::get::<pb::QuerySanctionsRequest, pb::QuerySanctionsResponse>(
+            "/paychain/compliance/v1/sanctions",
+            query::SANCTIONS,
+        ),
+        RestRoute::get::<pb::QuerySanctionRequest, pb::QuerySanctionResponse>(
+            "/paychain/compliance/v1/sanctions/{address}",
+            query::SANCTION,
         ),
     ]
 }

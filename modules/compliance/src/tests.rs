@@ -4,72 +4,143 @@
 //! nothing; genesis and queries.
 
 use cosmos_sdk_proto::Any;
+use paychain_auth::{AuthModule, BURNER, MINTER};
 use paychain_authority::{AuthorityKeeper, AuthorityModule};
+use paychain_bank::BankModule;
+use paychain_escrow::EscrowModule;
 use paychain_framework::time::Timestamp;
 use paychain_framework::{
-    Address, BlockInfo, BlockTime, CacheState, Context, Event, ExecMode, GasMeter, Module, SdkError, TypeUrl,
+    Address, BlockInfo, BlockTime, CacheState, Context, Event, ExecMode, GasMeter, Module, SdkError, StateWrite,
+    TypeUrl,
 };
 use prost::Message;
 use serde_json::json;
 
 use super::*;
 
-const T0: i64 = 1_767_323_045;
+pub(crate) const T0: i64 = 1_767_323_045;
 
-fn addr(n: u8) -> Address {
+mod policies;
+mod sanctions;
+
+pub(crate) fn addr(n: u8) -> Address {
     Address::from_bytes(vec![n; 20]).unwrap()
 }
-fn authority() -> Address {
+pub(crate) fn authority() -> Address {
     addr(1)
 }
-fn kyc() -> Address {
+pub(crate) fn kyc() -> Address {
     addr(2)
 }
-fn alice() -> Address {
+pub(crate) fn alice() -> Address {
     addr(10)
 }
-fn bob() -> Address {
+pub(crate) fn bob() -> Address {
     addr(11)
 }
 
-fn any<T: Message + TypeUrl>(m: &T) -> Any {
+pub(crate) fn any<T: Message + TypeUrl>(m: &T) -> Any {
     Any { type_url: T::TYPE_URL.into(), value: m.encode_to_vec() }
 }
 
-struct Chain {
+pub(crate) const FEE_COLLECTOR: &str = "fee_collector";
+/// A module account that mints (as the assets and IBC transfer modules do).
+pub(crate) const MINTING_MODULE: &str = "issuer_module";
+
+pub(crate) struct Chain {
     module: ComplianceModule,
     keeper: Arc<ComplianceKeeper>,
-    state: CacheState<'static>,
-    time: i64,
-    events: Vec<Event>,
+    pub(crate) bank: Arc<paychain_bank::BankKeeper>,
+    auth_module: AuthModule,
+    bank_module: BankModule,
+    pub(crate) escrow: EscrowModule,
+    pub(crate) state: CacheState<'static>,
+    pub(crate) time: i64,
+    pub(crate) events: Vec<Event>,
+}
+
+/// Wired as the app wires it: auth with module accounts, bank with the compliance
+/// policy, escrow; every account in `funded` holds 1,000,000upay.
+pub(crate) fn chain_with(genesis: serde_json::Value, funded: &[Address]) -> Chain {
+    let auth = Arc::new(paychain_auth::AuthKeeper::new(vec![
+        (FEE_COLLECTOR.into(), vec![]),
+        (paychain_escrow::MODULE_ACCOUNT.into(), vec![]),
+        (MINTING_MODULE.into(), vec![MINTER.into(), BURNER.into()]),
+    ]));
+    let bank = Arc::new(paychain_bank::BankKeeper::new(auth.clone()));
+    let authority_keeper = Arc::new(AuthorityKeeper::new());
+    let keeper = Arc::new(ComplianceKeeper::new(authority_keeper.clone()));
+    let mut c = Chain {
+        module: ComplianceModule::new(keeper.clone(), &bank, auth.clone()),
+        keeper,
+        auth_module: AuthModule::new(auth.clone()),
+        bank_module: BankModule::new(bank.clone()),
+        escrow: EscrowModule::new(bank.clone(), auth),
+        bank,
+        state: CacheState::in_memory(),
+        time: T0,
+        events: vec![],
+    };
+    let balances: Vec<serde_json::Value> = funded
+        .iter()
+        .map(|a| json!({"address": a.to_string(), "coins": [{"denom": "upay", "amount": "1000000"}]}))
+        .collect();
+    let bank_genesis = json!({"params": {"send_enabled": [], "default_send_enabled": true}, "balances": balances,
+        "supply": [], "denom_metadata": [], "send_enabled": []});
+    let block = BlockInfo::default();
+    let gas = GasMeter::infinite();
+    let mut ctx = Context::new(&block, ExecMode::Genesis, &mut c.state, &gas);
+    c.auth_module.init_genesis(&mut ctx, None).unwrap();
+    c.bank_module.init_genesis(&mut ctx, Some(&bank_genesis)).unwrap();
+    c.escrow.init_genesis(&mut ctx, None).unwrap();
+    AuthorityModule::new(authority_keeper)
+        .init_genesis(&mut ctx, Some(&json!({"authority": authority().to_string()})))
+        .unwrap();
+    c.module.init_genesis(&mut ctx, Some(&genesis)).unwrap();
+    c
 }
 
 impl Chain {
     fn new(genesis: serde_json::Value) -> Self {
-        let authority_keeper = Arc::new(AuthorityKeeper::new());
-        let keeper = Arc::new(ComplianceKeeper::new(authority_keeper.clone()));
-        let mut c = Chain {
-            module: ComplianceModule::new(keeper.clone()),
-            keeper,
-            state: CacheState::in_memory(),
-            time: T0,
-            events: vec![],
-        };
-        let block = BlockInfo::default();
-        let gas = GasMeter::infinite();
-        let mut ctx = Context::new(&block, ExecMode::Genesis, &mut c.state, &gas);
-        AuthorityModule::new(authority_keeper)
-            .init_genesis(&mut ctx, Some(&json!({"authority": authority().to_string()})))
-            .unwrap();
-        c.module.init_genesis(&mut ctx, Some(&genesis)).unwrap();
-        c
+        chain_with(genesis, &[])
     }
 
-    fn now(&self) -> BlockTime {
+    pub(crate) fn block(&self) -> BlockInfo {
+        BlockInfo { height: 2, time: self.now(), chain_id: "paychain-test".into() }
+    }
+
+    /// Runs `f` as the app runs a message: on a child overlay written through only
+    /// on success; a failure must leave nothing behind. Bank's invariants after each.
+    pub(crate) fn run<R>(
+        &mut self,
+        f: impl FnOnce(&Chain, &mut Context) -> Result<R, SdkError>,
+    ) -> Result<R, SdkError> {
+        let block = self.block();
+        let gas = GasMeter::infinite();
+        let mut child = CacheState::new(&self.state);
+        let (result, events) = {
+            let mut ctx = Context::new(&block, ExecMode::Finalize, &mut child, &gas);
+            let r = f(self, &mut ctx);
+            (r, ctx.take_events())
+        };
+        let writes = child.into_writes();
+        match &result {
+            Ok(_) => {
+                self.state.apply(writes);
+                self.events = events;
+            }
+            Err(e) => assert!(!e.fatal, "failed fatally: {}", e.log),
+        }
+        self.bank_module.check_invariants(&self.state).unwrap();
+        self.escrow.check_invariants(&self.state).unwrap();
+        result
+    }
+
+    pub(crate) fn now(&self) -> BlockTime {
         BlockTime { seconds: self.time, nanos: 0 }
     }
 
-    fn exec(&mut self, any: Any) -> Result<(), SdkError> {
+    pub(crate) fn exec(&mut self, any: Any) -> Result<(), SdkError> {
         let block = BlockInfo { height: 2, time: self.now(), chain_id: "paychain-test".into() };
         let before = self.module.export_genesis(&self.state).unwrap();
         match paychain_framework::testing::deliver(&mut self.state, &self.module, &block, &any) {
@@ -95,12 +166,12 @@ impl Chain {
     }
 }
 
-fn code(r: Result<(), SdkError>) -> (String, u32) {
+pub(crate) fn code(r: Result<(), SdkError>) -> (String, u32) {
     let e = r.unwrap_err();
     (e.codespace.to_string(), e.code)
 }
 
-fn register(signer: &Address, issuer: &Address, types: &[&str]) -> Any {
+pub(crate) fn register(signer: &Address, issuer: &Address, types: &[&str]) -> Any {
     any(&pb::MsgRegisterIssuer {
         authority: signer.to_string(),
         issuer: issuer.to_string(),
@@ -112,7 +183,7 @@ fn register(signer: &Address, issuer: &Address, types: &[&str]) -> Any {
     })
 }
 
-fn create(issuer: &Address, subject: &Address, t: &str, expires: Option<i64>) -> Any {
+pub(crate) fn create(issuer: &Address, subject: &Address, t: &str, expires: Option<i64>) -> Any {
     any(&pb::MsgCreateCredential {
         issuer: issuer.to_string(),
         subject: subject.to_string(),
@@ -123,7 +194,7 @@ fn create(issuer: &Address, subject: &Address, t: &str, expires: Option<i64>) ->
     })
 }
 
-fn accept(subject: &Address, t: &str) -> Any {
+pub(crate) fn accept(subject: &Address, t: &str) -> Any {
     any(&pb::MsgAcceptCredential { subject: subject.to_string(), issuer: kyc().to_string(), r#type: t.into() })
 }
 
@@ -138,7 +209,7 @@ fn revoke(signer: &Address, subject: &Address, t: &str) -> Any {
     })
 }
 
-fn cs(s: &str, c: u32) -> (String, u32) {
+pub(crate) fn cs(s: &str, c: u32) -> (String, u32) {
     (s.to_string(), c)
 }
 
@@ -225,7 +296,7 @@ fn removing_an_issuer_or_a_type_stops_its_credentials_counting() {
 
 #[test]
 fn malformed_messages_are_refused_before_state() {
-    let m = ComplianceModule::new(Arc::new(ComplianceKeeper::new(Arc::new(AuthorityKeeper::new()))));
+    let m = Chain::new(json!({})).module;
     let err = |any: Any| {
         let e = m.decode_msg(&any).unwrap_err();
         (e.codespace.to_string(), e.code)

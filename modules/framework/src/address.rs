@@ -57,6 +57,16 @@ impl Address {
         Self::from_bytes(data)
     }
 
+    /// The raw bytes of a bech32 address of any prefix (`cosmos1…`, `osmo1…`):
+    /// the same account on every chain that derives addresses alike.
+    pub fn from_any_bech32(s: &str) -> Result<Self, SdkError> {
+        if s.trim().is_empty() {
+            return Err(sdk::invalid_address("empty address string is not allowed"));
+        }
+        let (_, data) = bech32::decode(s).map_err(|e| sdk::invalid_address(format!("invalid address {s:?}: {e}")))?;
+        Self::from_bytes(data)
+    }
+
     pub fn to_bech32_with_prefix(&self, prefix: &str) -> String {
         let hrp = Hrp::parse(prefix).expect("prefix is a valid human-readable part");
         bech32::encode::<Bech32>(hrp, &self.0).expect("address length is bounded")

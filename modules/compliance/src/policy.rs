@@ -1,0 +1,221 @@
+//! Transfer policies at work: bank asks [`CompliancePolicy`] about every movement
+//! of every denom (sends, multi-sends, fees, escrow, IBC out and in, mints), the
+//! same code in CheckTx and FinalizeBlock.
+//!
+//! A transfer must satisfy the chain's global policy and its denom's own policy,
+//! each read in one lookup; then, per party, an allow or deny list is one read
+//! and a credential requirement two (the credential and its issuer), bounded by
+//! [`crate::msgs::MAX_REQUIREMENTS`]. The parties are the sender and the
+//! recipient; module accounts (the fee collector, escrow, the issuing modules)
+//! and IBC channel escrows are never parties, so only the chain-side account of
+//! an IBC transfer is checked. A transfer from a module account that mints (an
+//! issuer's mint, an IBC voucher arriving) is a mint: its recipient is checked
+//! as a mint recipient.
+//!
+//! Before any policy: a sanctioned sender is refused (one read), whatever the
+//! denom, fees included; a sanctioned account's balance is locked whole, so what
+//! it receives stays frozen.
+
+use std::sync::Arc;
+
+use paychain_auth::{AuthKeeper, MINTER};
+use paychain_bank::{Route, Transfer, TransferPolicy, Verdict};
+use paychain_framework::{Address, BlockTime, SdkError, StateRead};
+
+use crate::errors;
+use crate::keeper::{corrupt, ComplianceKeeper};
+use crate::pb::{self, policy_rule::Kind};
+use crate::sanctions;
+use crate::store;
+
+/// The role a party plays in a transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    Sender,
+    Recipient,
+    /// The recipient of newly minted coins.
+    MintRecipient,
+}
+
+impl Party {
+    fn name(self) -> &'static str {
+        match self {
+            Party::Sender => "sender",
+            Party::Recipient => "recipient",
+            Party::MintRecipient => "mint recipient",
+        }
+    }
+}
+
+fn refused(p: &pb::Policy, why: String) -> SdkError {
+    errors::refused_by_policy(format!("policy {} ({:?}, version {}): {why}", p.id, p.name, p.version))
+}
+
+fn addr(s: &str, what: &str) -> Result<Address, SdkError> {
+    Address::from_bech32(s).map_err(|e| corrupt(what, e.log))
+}
+
+/// Checks `who` against a simple policy (a list or credentials).
+fn check_simple(
+    state: &dyn StateRead,
+    p: &pb::Policy,
+    who: &Address,
+    party: Party,
+    now: BlockTime,
+) -> Result<(), SdkError> {
+    let role = party.name();
+    match p.rule.as_ref().and_then(|r| r.kind.as_ref()) {
+        Some(Kind::AllowList(_)) => {
+            if !store::is_member(state, p.id, who)? {
+                return Err(refused(p, format!("{role} {who} is not on its allow list")));
+            }
+        }
+        Some(Kind::DenyList(_)) => {
+            if store::is_member(state, p.id, who)? {
+                return Err(refused(p, format!("{role} {who} is on its deny list")));
+            }
+        }
+        Some(Kind::Credentials(rule)) => {
+            let holds = |r: &pb::CredentialRequirement| -> Result<bool, SdkError> {
+                ComplianceKeeper::holds_credential(state, who, &addr(&r.issuer, "policy issuer")?, &r.r#type, now)
+            };
+            for r in &rule.all_of {
+                if !holds(r)? {
+                    return Err(refused(p, format!("{role} {who} holds no {} credential from {}", r.r#type, r.issuer)));
+                }
+            }
+            if !rule.any_of.is_empty() {
+                let mut any = false;
+                for r in &rule.any_of {
+                    if holds(r)? {
+                        any = true;
+                        break;
+                    }
+                }
+                if !any {
+                    let wanted: Vec<String> =
+                        rule.any_of.iter().map(|r| format!("{} from {}", r.r#type, r.issuer)).collect();
+                    return Err(refused(p, format!("{role} {who} holds none of: {}", wanted.join(", "))));
+                }
+            }
+        }
+        Some(Kind::Compound(_)) | None => {
+            return Err(corrupt(format_args!("policy {}", p.id), "a simple rule was expected"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks `who` in the role `party` against policy `p`: a simple policy applies to
+/// every role; a compound one names the simple policy of each role (a mint
+/// recipient falls back to the recipient's when it names none).
+pub fn check_party(
+    state: &dyn StateRead,
+    p: &pb::Policy,
+    who: &Address,
+    party: Party,
+    now: BlockTime,
+) -> Result<(), SdkError> {
+    let Some(Kind::Compound(c)) = p.rule.as_ref().and_then(|r| r.kind.as_ref()) else {
+        return check_simple(state, p, who, party, now);
+    };
+    let sub = match party {
+        Party::Sender => c.sender_policy,
+        Party::Recipient => c.recipient_policy,
+        Party::MintRecipient if c.mint_recipient_policy != 0 => c.mint_recipient_policy,
+        Party::MintRecipient => c.recipient_policy,
+    };
+    if sub == 0 {
+        return Ok(());
+    }
+    let sp = store::policy(state, sub)?
+        .ok_or_else(|| corrupt(format_args!("policy {}", p.id), format_args!("names missing policy {sub}")))?;
+    check_simple(state, &sp, who, party, now).map_err(|e| {
+        errors::refused_by_policy(format!("policy {} ({:?}) for the {}: {}", p.id, p.name, party.name(), e.log))
+    })
+}
+
+/// The compliance module's [`TransferPolicy`]: the global and the denom's policy.
+pub struct CompliancePolicy {
+    auth: Arc<AuthKeeper>,
+}
+
+impl CompliancePolicy {
+    pub fn new(auth: Arc<AuthKeeper>) -> Self {
+        Self { auth }
+    }
+
+    /// Whether `addr` is a module account, and whether that module mints.
+    fn module(&self, addr: &Address) -> Option<bool> {
+        self.auth.module_name_of(addr).map(|m| self.auth.has_permission(m, MINTER))
+    }
+
+    /// The policies governing `denom`, global first (one read each).
+    fn governing(&self, state: &dyn StateRead, denom: &str) -> Result<Vec<pb::Policy>, SdkError> {
+        let mut out = Vec::new();
+        for id in [store::denom_policy(state, "")?, store::denom_policy(state, denom)?] {
+            if id == 0 || out.iter().any(|p: &pb::Policy| p.id == id) {
+                continue;
+            }
+            out.push(
+                store::policy(state, id)?
+                    .ok_or_else(|| corrupt("denom policy", format_args!("policy {id} is missing")))?,
+            );
+        }
+        Ok(out)
+    }
+}
+
+impl TransferPolicy for CompliancePolicy {
+    fn may_govern(&self, _denom: &str) -> bool {
+        true
+    }
+
+    /// A sanctioned account's whole balance, of every denom: what it receives stays
+    /// frozen. Module accounts are never sanctioned parties.
+    fn locked(&self, state: &dyn StateRead, addr: &Address, _denom: &str) -> Result<u128, SdkError> {
+        if self.module(addr).is_none() && sanctions::is_sanctioned(state, addr)? {
+            return Ok(u128::MAX);
+        }
+        Ok(0)
+    }
+
+    fn check_transfer(
+        &self,
+        state: &dyn StateRead,
+        tr: &Transfer<'_>,
+        _to_balance: &dyn Fn() -> Result<u128, SdkError>,
+    ) -> Result<Verdict, SdkError> {
+        let from_module = self.module(tr.from);
+        let sender = (tr.route != Route::IbcIn && from_module.is_none()).then_some(tr.from);
+        let recipient = (tr.route != Route::IbcOut && self.module(tr.to).is_none()).then_some(tr.to);
+        if let Some(from) = sender {
+            if sanctions::is_sanctioned(state, from)? {
+                return Err(errors::sanctioned(format!("{from} is sanctioned: it can send nothing, fees included")));
+            }
+        }
+        if sender.is_none() && recipient.is_none() {
+            return Ok(Verdict::default());
+        }
+        let recipient_role = if from_module == Some(true) { Party::MintRecipient } else { Party::Recipient };
+        for p in self.governing(state, tr.denom)? {
+            if let Some(from) = sender {
+                check_party(state, &p, from, Party::Sender, tr.now)?;
+            }
+            if let Some(to) = recipient {
+                check_party(state, &p, to, recipient_role, tr.now)?;
+            }
+        }
+        Ok(Verdict::default())
+    }
+
+    fn check_receiver(&self, state: &dyn StateRead, to: &Address, denom: &str, now: BlockTime) -> Result<(), SdkError> {
+        if self.module(to).is_some() {
+            return Ok(());
+        }
+        for p in self.governing(state, denom)? {
+            check_party(state, &p, to, Party::Recipient, now)?;
+        }
+        Ok(())
+    }
+}
