@@ -3,7 +3,14 @@
 //! KYC provider and a customer run: the authority registers the provider for
 //! its credential types, the provider credentials a customer, the customer
 //! accepts, queries over the CLI and REST show it, the provider revokes it with
-//! a reason and reference; the wrong signer is refused at every step.
+//! a reason and reference; the wrong signer is refused at every step. Then
+//! transfer policies: the authority attaches a compound policy to upay whose
+//! recipient rule needs the credential, a send to an uncredentialed account is
+//! refused (compliance/16), a new version widens the rule and the old version
+//! stays queryable, and a detached policy refuses nothing. Then sanctions: the
+//! authority names a committee; an emergency sanction (listed by another
+//! chain's bech32 form) stops the account at once and lapses unconfirmed; an
+//! ordinary one passes with two votes; the list shows its provenance.
 //!
 //! Skipped (with a message) only when the `cometbft` binary is not installed.
 
@@ -12,7 +19,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 mod common;
-use common::cli::{event_attrs, run, wait_for, Wallet};
+use common::cli::{event_attrs, json_ok, run, wait_for, Wallet};
 use common::{cometbft_available, free_ports, DevNode};
 
 fn args(v: &[String]) -> Vec<&str> {
@@ -105,6 +112,122 @@ fn an_authority_a_kyc_provider_and_a_customer_handle_a_credential() {
     assert_eq!((ev["action"].as_str(), ev["reference"].as_str()), (Some("revoke_credential"), Some("case 9/2026")));
     let c = w.query(&["compliance", "credential", &alice, &kyc, "kyc.tier2"]);
     assert!(c["credential"]["revoked_at"].is_string(), "{c}");
+
+    // Transfer policies: recipients of upay must hold kyc.tier2 from the provider.
+    let bob = w.add_key("bob");
+    w.tx_ok(&["tx", "bank", "send", "dev", &bob, "1000000upay"]);
+    w.tx_ok(&["tx", "compliance", "create-credential", "kyc", &bob, "kyc.tier2"]);
+    w.tx_ok(&["tx", "compliance", "accept-credential", "bob", &kyc, "kyc.tier2"]);
+    let requirement = format!("{kyc}:kyc.tier2");
+    let policy_note = ["--reason", "kyc_required", "--reference", "compliance memo 12"];
+    let mut create_policy = vec!["tx", "compliance", "create-policy", "dev", "kyc-tier2", "--all-of", &requirement];
+    create_policy.extend(policy_note);
+    let created = w.tx_ok(&create_policy);
+    let ev = event_attrs(&created, "compliance_policy");
+    assert_eq!((ev["action"].as_str(), ev["policy_id"].as_str()), (Some("create_policy"), Some("1")), "{ev:?}");
+    let mut compound =
+        vec!["tx", "compliance", "create-policy", "dev", "recipients-kyc", "--compound", "--recipient-policy", "1"];
+    compound.extend(policy_note);
+    w.tx_ok(&compound);
+    let attach = |from: &str, id: &str| -> Vec<String> {
+        ["tx", "compliance", "attach-policy", from, id, "--denom", "upay"]
+            .iter()
+            .chain(policy_note.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    w.tx_refused(&args(&attach("alice", "2")), "compliance", 7);
+    w.tx_ok(&args(&attach("dev", "2")));
+    let governing = w.query(&["compliance", "denom-policy", "upay"]);
+    assert_eq!(governing["denom_policy_id"], "2", "{governing}");
+
+    // Alice's credential was revoked: she may send (no sender rule) but not receive.
+    w.tx_refused(&["tx", "bank", "send", "dev", &alice, "5upay"], "compliance", 16);
+    w.tx_ok(&["tx", "bank", "send", "dev", &bob, "5upay"]);
+    w.tx_ok(&["tx", "bank", "send", "alice", &bob, "5upay"]);
+
+    // A new version lets tier1 holders in too; version 1 stays queryable (CLI and REST).
+    let tier1 = format!("{kyc}:kyc.tier1");
+    let either = format!("{requirement},{tier1}");
+    let mut update = vec!["tx", "compliance", "update-policy", "dev", "1", "kyc-tier1-or-2", "--any-of", &either];
+    update.extend(policy_note);
+    let updated = w.tx_ok(&update);
+    assert_eq!(event_attrs(&updated, "compliance_policy")["version"], "2");
+    let v1 = w.query(&["compliance", "policy", "1", "--version", "1"]);
+    assert_eq!(v1["policy"]["name"], "kyc-tier2", "{v1}");
+    let now: Value =
+        reqwest::blocking::get(format!("{rest}/paychain/compliance/v1/policies/1")).unwrap().json().unwrap();
+    assert_eq!(
+        (now["policy"]["version"].as_str(), now["policy"]["name"].as_str()),
+        (Some("2"), Some("kyc-tier1-or-2")),
+        "{now}"
+    );
+    w.tx_ok(&["tx", "compliance", "create-credential", "kyc", &alice, "kyc.tier1"]);
+    w.tx_ok(&["tx", "compliance", "accept-credential", "alice", &kyc, "kyc.tier1"]);
+    w.tx_ok(&["tx", "bank", "send", "dev", &alice, "5upay"]);
+
+    // Detached, nothing is refused.
+    w.tx_ok(&args(&attach("dev", "0")));
+    let stranger = w.add_key("stranger");
+    w.tx_ok(&["tx", "bank", "send", "dev", &stranger, "100000upay"]);
+
+    // Sanctions: the authority names a 2-member committee (emergency quorum 1, no
+    // timelock, emergency decisions lapse after 6 s unless confirmed).
+    let officer = w.add_key("officer");
+    w.tx_ok(&["tx", "bank", "send", "dev", &officer, "1000000upay"]);
+    let dev_addr = json_ok(&w.cmd(&["keys", "show", "dev", "-o", "json"]))["address"].as_str().unwrap().to_string();
+    let members = format!("{dev_addr},{officer}");
+    let mut committee = vec!["tx", "compliance", "set-committee", "dev", "--members", &members, "--threshold", "2"];
+    committee.extend(["--emergency-threshold", "1", "--timelock", "0", "--emergency-lapse", "6"]);
+    committee.extend(["--voting-period", "600", "--reason", "board_resolution", "--reference", "BR-2026-44"]);
+    w.tx_refused(&committee.iter().map(|a| if *a == "dev" { "alice" } else { a }).collect::<Vec<_>>(), "authority", 3);
+    w.tx_ok(&committee);
+    assert_eq!(w.query(&["compliance", "committee"])["committee"]["threshold"], 2);
+
+    // An emergency sanction of the stranger, listed in its cosmos1 form: in force at once.
+    let raw = paychain_framework::Address::from_bech32(&stranger).unwrap();
+    let stranger_cosmos = raw.to_bech32_with_prefix("cosmos");
+    let list = ["--list-name", "OFAC SDN", "--list-sha256", &hash, "--list-version", "2026-12-01"];
+    let mut emergency = vec!["tx", "compliance", "propose-sanction", "officer", &stranger_cosmos, "--emergency"];
+    emergency.extend(list);
+    emergency.extend(["--reason", "sanctions_list_update", "--reference", "SDN 2026-12-01"]);
+    let proposed = w.tx_ok(&emergency);
+    let ev = event_attrs(&proposed, "compliance_sanction");
+    assert_eq!((ev["step"].as_str(), ev["list_sha256"].as_str()), (Some("propose"), Some(hash.as_str())), "{ev:?}");
+    w.tx_refused(&["tx", "bank", "send", "stranger", &alice, "1upay"], "compliance", 22);
+    let s = w.query(&["compliance", "sanction", &stranger_cosmos]);
+    assert_eq!(s["sanctioned"], true, "{s}");
+    w.tx_refused(&["tx", "compliance", "vote-sanction", "alice", "1"], "compliance", 17);
+    // Not confirmed: it lapses at the first block 6 s later, and the stranger pays again.
+    wait_for("the emergency sanction to lapse", &mut dev, Duration::from_secs(60), || {
+        let p = w.query(&["compliance", "sanction-proposal", "1"]);
+        (p["proposal"]["status"] == "PROPOSAL_STATUS_LAPSED").then_some(())
+    });
+    assert_eq!(w.query(&["compliance", "sanction", &stranger])["sanctioned"], false);
+    w.tx_ok(&["tx", "bank", "send", "stranger", &alice, "1upay"]);
+
+    // An ordinary sanction: two votes, then in force; the list with its provenance over REST.
+    let mut ordinary = vec!["tx", "compliance", "propose-sanction", "dev", &stranger];
+    ordinary.extend(list);
+    ordinary.extend(["--reason", "sanctions_list_update"]);
+    w.tx_ok(&ordinary);
+    w.tx_refused(&["tx", "compliance", "vote-sanction", "dev", "2"], "compliance", 18);
+    let voted = w.tx_ok(&["tx", "compliance", "vote-sanction", "officer", "2"]);
+    let steps: Vec<String> = voted["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "compliance_sanction")
+        .flat_map(|e| e["attributes"].as_array().unwrap().iter())
+        .filter(|a| a["key"] == "step")
+        .map(|a| a["value"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(steps, ["vote", "execute"], "{voted}");
+    w.tx_refused(&["tx", "bank", "send", "stranger", &alice, "1upay"], "compliance", 22);
+    let listed: Value =
+        reqwest::blocking::get(format!("{rest}/paychain/compliance/v1/sanctions")).unwrap().json().unwrap();
+    assert_eq!(listed["sanctions"][0]["source"]["sha256"], hash.as_str(), "{listed}");
+    assert_eq!(listed["sanctions"][0]["proposal_id"], "2", "{listed}");
 
     dev.sigterm(Duration::from_secs(30));
 }

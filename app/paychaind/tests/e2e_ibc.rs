@@ -12,6 +12,8 @@
 //!    6b. a token issued on A (assets module: freezing, ibc) goes to B; its voucher
 //!    sent back to an account frozen on A is refused by A with an error
 //!    acknowledgement and refunded on B; once unfrozen, the same transfer arrives,
+//!    and upay coming home to an account on A's global compliance deny list is
+//!    refused the same way (arriving once the policy is detached),
 //! 7. Hermes logged no error.
 //!
 //! Throughout: the upay supply of A never changes, and the voucher supply on B
@@ -357,6 +359,43 @@ fn ibc_transfers_relayed_by_hermes() {
     });
     assert_eq!(a.balance(&rt, &escrow, &usdx), 300, "A's escrow after the return{}", rctx(&relayer));
     wait_for("nothing pending", RELAY_TIMEOUT, &|| rctx(&relayer), || no_pending(Some(&relayer)));
+
+    // 6c. A compliance policy on A refuses an inbound transfer: error ack, refund on B.
+    step("6c", "A's global deny list refuses upay coming home to a listed account: error ack, refund on B", t0);
+    let blocked = a.add_key("blocked");
+    let created = a.cli_tx(&[
+        "compliance",
+        "create-policy",
+        "dev",
+        "screened-out",
+        "--deny-list",
+        "--members",
+        &blocked,
+        "--reason",
+        "sanctions_screening",
+    ]);
+    let policy = created["policy_id"].as_str().unwrap_or_else(|| panic!("no policy_id in {created}")).to_string();
+    a.cli_tx(&["compliance", "attach-policy", "dev", &policy, "--global", "--reason", "sanctions_screening"]);
+    let b_before = b.balance(&rt, &b.dev_addr, &voucher);
+    let escrow_before = a.balance(&rt, &escrow, "upay");
+    ft_transfer(&hermes, CHAIN_B, CHAIN_A, &blocked, 30, &voucher, &["--timeout-seconds", "120"], &|| rctx(&relayer));
+    wait_for("the error ack relayed and the voucher refunded on B", RELAY_TIMEOUT, &|| rctx(&relayer), || {
+        relayer.assert_running();
+        let refunded = b.balance(&rt, &b.dev_addr, &voucher) == b_before;
+        (refunded && no_pending(Some(&relayer)).is_some()).then_some(())
+    });
+    assert_eq!(a.balance(&rt, &blocked, "upay"), 0, "the listed account received nothing{}", rctx(&relayer));
+    assert_eq!(a.balance(&rt, &escrow, "upay"), escrow_before, "A's escrow unchanged{}", rctx(&relayer));
+    check_invariants("after the refused inbound transfer");
+    // Detached, the same transfer arrives.
+    a.cli_tx(&["compliance", "attach-policy", "dev", "0", "--global", "--reason", "screening_cleared"]);
+    ft_transfer(&hermes, CHAIN_B, CHAIN_A, &blocked, 30, &voucher, &["--timeout-seconds", "120"], &|| rctx(&relayer));
+    wait_for("30upay for the cleared account on A", RELAY_TIMEOUT, &|| rctx(&relayer), || {
+        relayer.assert_running();
+        (a.balance(&rt, &blocked, "upay") == 30).then_some(())
+    });
+    wait_for("nothing pending", RELAY_TIMEOUT, &|| rctx(&relayer), || no_pending(Some(&relayer)));
+    check_invariants("after the cleared inbound transfer");
 
     relayer.stop();
 
