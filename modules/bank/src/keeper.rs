@@ -16,7 +16,7 @@ use crate::errors;
 use crate::events;
 use crate::keys::{self, STORE_KEY};
 use crate::msgs::{validate_input_outputs, Input, MsgMultiSend, MsgSend, Output};
-use crate::policy::{Route, Transfer, TransferFee, TransferPolicy, Verdict};
+use crate::policy::{HoldRequest, Route, Transfer, TransferFee, TransferPolicy, Verdict};
 use crate::types::{validate_metadata, BankParams, SendEnabled};
 
 /// What bank needs from auth: creating accounts on first receipt, and module
@@ -78,6 +78,8 @@ struct PolicyOutcome {
     fees: Vec<TransferFee>,
     /// The sender's frozen amount of each governed denom moved.
     sender_locks: Vec<(String, u128)>,
+    /// The first hold a policy asked for, and which policy (the whole transfer is held).
+    hold: Option<(usize, HoldRequest)>,
 }
 
 /// Where a debit learns the frozen part of a balance.
@@ -168,12 +170,15 @@ impl BankKeeper {
         for c in t.amt {
             let mut governed = false;
             let mut locked = 0;
-            for p in policies.iter().filter(|p| p.may_govern(&c.denom)) {
+            for (i, p) in policies.iter().enumerate().filter(|(_, p)| p.may_govern(&c.denom)) {
                 let tr =
                     Transfer { from: t.from, to: t.to, denom: &c.denom, amount: c.amount, route: t.route, now: t.now };
-                let Verdict { fee, sender_locked } =
+                let Verdict { fee, sender_locked, hold } =
                     p.check_transfer(state, &tr, &|| self.balance(state, t.to, &c.denom))?;
                 out.fees.extend(fee);
+                if out.hold.is_none() {
+                    out.hold = hold.map(|h| (i, h));
+                }
                 locked = locked.max(sender_locked);
                 governed = true;
             }
@@ -477,8 +482,26 @@ impl BankKeeper {
     ) -> Result<(), SdkError> {
         let now = ctx.block.time;
         let checked = self.check_policy(ctx, Movement { from, to, amt, route, now })?;
+        let to = match &checked.hold {
+            Some(hold) => &self.record_hold(ctx, from, to, amt, hold)?,
+            None => to,
+        };
         self.move_coins(ctx, from, to, amt, Locks::Known(&checked.sender_locks))?;
         self.pay_transfer_fees(ctx, from, checked.fees, Locks::Known(&checked.sender_locks))
+    }
+
+    /// Has the policy that asked for a hold record it; returns the account the
+    /// coins go to instead of the recipient.
+    fn record_hold(
+        &self,
+        ctx: &mut Context,
+        from: &Address,
+        to: &Address,
+        amt: &Coins,
+        (policy, request): &(usize, HoldRequest),
+    ) -> Result<Address, SdkError> {
+        let p = self.policies().get(*policy).cloned().ok_or_else(|| SdkError::fatal("bank: hold of unknown policy"))?;
+        p.record_hold(ctx, from, to, amt, request)
     }
 
     /// The policies' verdict on a transfer at block time `now`, without making it
@@ -541,10 +564,15 @@ impl BankKeeper {
             let now = ctx.block.time;
             let movement =
                 Movement { from: &input.address, to: &out.address, amt: &out.coins, route: Route::Local, now };
-            fees.extend(self.check_policy(ctx, movement)?.fees);
-            self.add_coins(ctx, &out.address, &out.coins)?;
-            ctx.emit(events::transfer_output(&out.address, &out.coins));
-            self.auth.ensure_account(ctx, &out.address)?;
+            let checked = self.check_policy(ctx, movement)?;
+            fees.extend(checked.fees);
+            let to = match &checked.hold {
+                Some(hold) => &self.record_hold(ctx, &input.address, &out.address, &out.coins, hold)?,
+                None => &out.address,
+            };
+            self.add_coins(ctx, to, &out.coins)?;
+            ctx.emit(events::transfer_output(to, &out.coins));
+            self.auth.ensure_account(ctx, to)?;
         }
         self.pay_transfer_fees(ctx, &input.address, fees, Locks::Lookup)
     }

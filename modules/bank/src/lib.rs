@@ -25,7 +25,7 @@ pub use genesis::{Balance, BankGenesis};
 pub use keeper::{AccountKeeper, BankKeeper, Enforcement};
 pub use keys::{MODULE_NAME, STORE_KEY};
 pub use msgs::{Input, MsgMultiSend, MsgSend, Output};
-pub use policy::{Route, Transfer, TransferFee, TransferPolicy, Verdict};
+pub use policy::{HoldRequest, Route, Transfer, TransferFee, TransferPolicy, Verdict};
 pub use types::{BankParams, SendEnabled};
 
 pub struct BankModule {

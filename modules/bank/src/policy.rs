@@ -9,7 +9,7 @@
 //! policy reports; every fee asked for is paid. A denom a policy does not govern
 //! costs one string check.
 
-use paychain_framework::{Address, BlockTime, SdkError, StateRead};
+use paychain_framework::{Address, BlockTime, Coins, Context, SdkError, StateRead};
 
 /// Which way coins go. IBC transfers move coins between an account and a
 /// channel's escrow address, which is no module account but must be treated as one:
@@ -45,6 +45,19 @@ pub struct Verdict {
     /// The sender's frozen amount of the denom, which the move must leave in place
     /// (answered here so the move does not read the same records again).
     pub sender_locked: u128,
+    /// Instead of reaching the recipient, the coins go into a hold for review
+    /// ([`TransferPolicy::record_hold`]).
+    pub hold: Option<HoldRequest>,
+}
+
+/// A policy's request to hold a transfer for review instead of refusing it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldRequest {
+    pub policy_id: u64,
+    pub policy_version: u64,
+    /// Why (the refusal the hold stands in for).
+    pub reason: String,
+    pub hold_seconds: u64,
 }
 
 /// A fee the sender pays on top of a transfer, to `to` (an issuer's treasury).
@@ -78,4 +91,18 @@ pub trait TransferPolicy: Send + Sync {
     /// Checks that `to` may receive `denom` at all (a module that holds coins for a
     /// later recipient, such as escrow, asks before it takes them).
     fn check_receiver(&self, state: &dyn StateRead, to: &Address, denom: &str, now: BlockTime) -> Result<(), SdkError>;
+
+    /// Records a hold this policy asked for (`Verdict::hold`) of `amount` sent by
+    /// `from` to `to`, and names the account bank must move the coins into.
+    fn record_hold(
+        &self,
+        ctx: &mut Context,
+        from: &Address,
+        to: &Address,
+        amount: &Coins,
+        request: &HoldRequest,
+    ) -> Result<Address, SdkError> {
+        let _ = (ctx, from, to, amount, request);
+        Err(SdkError::fatal("bank: a policy asked for a hold it cannot record"))
+    }
 }
