@@ -145,9 +145,9 @@ mod tests {
             "authority": {"authority": "", "pending_authority": ""},
             "fees": {"base_denom": "upay", "fee_tokens": []},
             "compliance": {"issuers": [], "credentials": [], "policies": [], "policy_members": [], "denom_policies": [],
-                "next_policy_id": "1", "sanction_proposals": [], "sanctions": [], "next_proposal_id": "1",
+                "next_policy_id": "1", "sanction_proposals": [], "sanctions": [], "next_proposal_id": "1", "holds": [], "next_hold_id": "1",
                 "committee": {"members": [], "threshold": 0, "emergency_threshold": 0, "timelock_seconds": "0",
-                    "emergency_lapse_seconds": "0", "voting_period_seconds": "0"}}
+                    "emergency_lapse_seconds": "0", "voting_period_seconds": "0", "seizure_account": ""}}
         });
         assert_eq!(default_app_state("upay"), expected);
     }

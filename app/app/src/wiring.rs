@@ -100,11 +100,13 @@ pub fn wire_modules() -> Wiring {
         (paychain_escrow::MODULE_ACCOUNT.to_string(), vec![]),
         // Mints and burns issued tokens.
         (paychain_assets::MODULE_ACCOUNT.to_string(), vec![MINTER.to_string(), BURNER.to_string()]),
+        // Holds sends a compliance policy held for review; it never mints or burns.
+        (paychain_compliance::keys::HOLDS_ACCOUNT.to_string(), vec![]),
     ]));
     let bank = Arc::new(BankKeeper::new(auth.clone()));
     let authority = Arc::new(AuthorityKeeper::new());
     let fees = Arc::new(FeesKeeper::new(authority.clone()));
-    let compliance = Arc::new(ComplianceKeeper::new(authority.clone()));
+    let compliance = Arc::new(ComplianceKeeper::new(authority.clone(), bank.clone()));
     compliance.set_denom_admins(Arc::new(IssuedTokenAdmins));
     let modules: Vec<Box<dyn Module>> = vec![
         Box::new(AuthModule::new(auth.clone())),

@@ -18,7 +18,10 @@
 //!   `--wait` the result carries the response (`proposal_id`, `status`);
 //! * `paychaind query compliance issuers|issuer|credential|by-subject|by-issuer|
 //!   policies|policy|policy-versions|policy-members|policy-member|denom-policy|
-//!   committee|sanction-proposal|sanction-proposals|sanction|sanctions`.
+//!   committee|sanction-proposal|sanction-proposals|sanction|sanctions`;
+//! * `paychaind compliance audit --from-height H1 --to-height H2 [--format jsonl|csv]`
+//!   exports every compliance event (`compliance_*`) of those heights, block-level
+//!   ones included, from the node's block results ([`audit`]).
 
 use std::path::Path;
 
@@ -26,22 +29,28 @@ use anyhow::anyhow;
 use clap::{ArgGroup, Args, Subcommand};
 use paychain_client::cli::{
     any_msg, broadcast_with, msg_response_fields, parse_address, show_query, tx_signer, Ctx, HeightArgs, ModuleCli,
-    NoTools, NodeArgs, NoteArgs, PageArgs, TxFlags,
+    NodeArgs, NoteArgs, PageArgs, TxFlags,
 };
 
 use crate::{pb, query, sanctions};
+
+// Beside this file (`src/audit.rs`), mounted from here so it stays behind `cli`.
+#[path = "audit.rs"]
+pub mod audit;
 
 pub struct ComplianceCli;
 
 impl ModuleCli for ComplianceCli {
     type Tx = ComplianceTxCmd;
     type Query = ComplianceQueryCmd;
-    type Tools = NoTools;
+    type Tools = ComplianceCmd;
 
     const TX_ABOUT: &'static str =
         "Compliance: credential issuers, credentials, transfer policies and sanctions (the compliance committee)";
     const QUERY_ABOUT: &'static str =
         "Compliance: credential issuers, credentials, transfer policies, the compliance committee and sanctions";
+    const TOOLS_ABOUT: &'static str = "Compliance helpers: export the chain's compliance events (audit)";
+    const HAS_TOOLS: bool = true;
 
     fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
         run_tx(ctx, home, cmd)
@@ -50,6 +59,19 @@ impl ModuleCli for ComplianceCli {
     fn run_query(ctx: &Ctx, cmd: ComplianceQueryCmd) -> anyhow::Result<()> {
         run_query(ctx, cmd)
     }
+
+    fn run_tools(_ctx: &Ctx, cmd: ComplianceCmd) -> anyhow::Result<()> {
+        match cmd {
+            ComplianceCmd::Audit(args) => audit::run(args),
+        }
+    }
+}
+
+/// `paychaind compliance ...`: helpers beside `tx compliance` and `query compliance`.
+#[derive(Subcommand, Debug)]
+pub enum ComplianceCmd {
+    /// Export every compliance event (compliance_*) in a range of heights, tx and block-level, as JSON lines or CSV
+    Audit(audit::AuditArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -132,6 +154,10 @@ pub enum ComplianceTxCmd {
         /// An allow or deny list's first members, comma-separated (at most 100)
         #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
         members: Vec<String>,
+        /// Hold a refused send between two accounts for review this many seconds
+        /// instead of refusing it (0: refuse)
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        hold_seconds: u64,
         #[command(flatten)]
         note: NoteArgs,
         #[command(flatten)]
@@ -148,6 +174,10 @@ pub enum ComplianceTxCmd {
         /// Hand the policy to a new admin (default: unchanged)
         #[arg(long, value_name = "ADDR", default_value = "")]
         new_admin: String,
+        /// Hold a refused send between two accounts for review this many seconds
+        /// instead of refusing it (0: refuse)
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        hold_seconds: u64,
         #[command(flatten)]
         note: NoteArgs,
         #[command(flatten)]
@@ -213,6 +243,9 @@ pub enum ComplianceTxCmd {
         /// How long a proposal may gather votes
         #[arg(long, value_name = "SECONDS")]
         voting_period: u64,
+        /// Where seized held funds go (empty: no seizure)
+        #[arg(long, value_name = "ADDR", default_value = "")]
+        seizure_account: String,
         #[command(flatten)]
         note: NoteArgs,
         #[command(flatten)]
@@ -275,6 +308,60 @@ pub enum ComplianceTxCmd {
         #[command(flatten)]
         flags: TxFlags,
     },
+    /// Decide a hold for review (MsgDecideHold): release to the recipient, return to
+    /// the sender, or seize (only when a party is sanctioned)
+    ///
+    /// A committee member's decision is a vote, carried out when the committee's
+    /// threshold of members agree; the held token's admin decides alone.
+    DecideHold {
+        /// A committee member or the held token's admin (key name or address)
+        from: String,
+        hold_id: u64,
+        #[arg(value_enum)]
+        decision: DecisionArg,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum DecisionArg {
+    Release,
+    Return,
+    Seize,
+}
+
+impl DecisionArg {
+    fn proto(self) -> pb::HoldDecision {
+        match self {
+            DecisionArg::Release => pb::HoldDecision::Release,
+            DecisionArg::Return => pb::HoldDecision::Return,
+            DecisionArg::Seize => pb::HoldDecision::Seize,
+        }
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum HoldStatusArg {
+    Held,
+    Released,
+    Returned,
+    Seized,
+    Expired,
+}
+
+impl HoldStatusArg {
+    fn proto(self) -> pb::HoldStatus {
+        match self {
+            HoldStatusArg::Held => pb::HoldStatus::Held,
+            HoldStatusArg::Released => pb::HoldStatus::Released,
+            HoldStatusArg::Returned => pb::HoldStatus::Returned,
+            HoldStatusArg::Seized => pb::HoldStatus::Seized,
+            HoldStatusArg::Expired => pb::HoldStatus::Expired,
+        }
+    }
 }
 
 /// The published list a sanctions proposal follows.
@@ -483,7 +570,7 @@ fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
             };
             (from, flags, any_msg(&m))
         }
-        C::CreatePolicy { from, name, rule, admin, members, note, flags } => {
+        C::CreatePolicy { from, name, rule, admin, members, hold_seconds, note, flags } => {
             let m = pb::MsgCreatePolicy {
                 creator: tx_signer(&from, &flags, home)?.address.to_string(),
                 name,
@@ -492,13 +579,14 @@ fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
                 members: addresses("--members", members)?,
                 reason: note.reason,
                 reference: note.reference,
+                hold_seconds,
             };
             if !flags.wait && !flags.dry_run && !flags.generate_only {
                 eprintln!("(add --wait to see the new policy's id, or read it later from `paychaind query tx <hash>`)");
             }
             (from, flags, any_msg(&m))
         }
-        C::UpdatePolicy { from, policy_id, name, rule, new_admin, note, flags } => {
+        C::UpdatePolicy { from, policy_id, name, rule, new_admin, hold_seconds, note, flags } => {
             let m = pb::MsgUpdatePolicy {
                 admin: tx_signer(&from, &flags, home)?.address.to_string(),
                 policy_id,
@@ -507,6 +595,7 @@ fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
                 new_admin: opt_address("--new-admin", &new_admin)?,
                 reason: note.reason,
                 reference: note.reference,
+                hold_seconds,
             };
             (from, flags, any_msg(&m))
         }
@@ -548,6 +637,7 @@ fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
             voting_period,
             note,
             flags,
+            seizure_account,
         } => {
             // The chain requires the members sorted and distinct (as strings).
             let members = members.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
@@ -563,6 +653,7 @@ fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
                 timelock_seconds: timelock,
                 emergency_lapse_seconds: emergency_lapse,
                 voting_period_seconds: voting_period,
+                seizure_account: opt_address("--seizure-account", &seizure_account)?,
             };
             sanctions::validate_committee(&committee).map_err(|e| anyhow!("committee: {e}"))?;
             let m = pb::MsgSetCommittee {
@@ -591,6 +682,16 @@ fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
         }
         C::ExecuteSanction { from, proposal_id, flags } => {
             let m = pb::MsgExecuteSanction { signer: tx_signer(&from, &flags, home)?.address.to_string(), proposal_id };
+            (from, flags, any_msg(&m))
+        }
+        C::DecideHold { from, hold_id, decision, note, flags } => {
+            let m = pb::MsgDecideHold {
+                signer: tx_signer(&from, &flags, home)?.address.to_string(),
+                hold_id,
+                decision: decision.proto() as i32,
+                reason: note.reason,
+                reference: note.reference,
+            };
             (from, flags, any_msg(&m))
         }
     };
@@ -745,6 +846,35 @@ pub enum ComplianceQueryCmd {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// A hold for review by its case id
+    Hold {
+        hold_id: u64,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Holds an address sent or was to receive
+    HoldsByParty {
+        address: String,
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Holds by status (default: held, awaiting a decision)
+    Holds {
+        #[arg(long, value_enum, default_value = "held")]
+        status: HoldStatusArg,
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
 }
 
 fn run_query(ctx: &Ctx, cmd: ComplianceQueryCmd) -> anyhow::Result<()> {
@@ -827,6 +957,22 @@ fn run_query(ctx: &Ctx, cmd: ComplianceQueryCmd) -> anyhow::Result<()> {
         Q::Sanctions { page, height, node } => {
             let req = pb::QuerySanctionsRequest { pagination: Some(page.request()?) };
             show_query::<_, pb::QuerySanctionsResponse>(ctx, &node, &height, query::SANCTIONS, &req)
+        }
+        Q::Hold { hold_id, height, node } => {
+            let req = pb::QueryHoldRequest { hold_id };
+            show_query::<_, pb::QueryHoldResponse>(ctx, &node, &height, query::HOLD, &req)
+        }
+        Q::HoldsByParty { address, page, height, node } => {
+            let req = pb::QueryHoldsByPartyRequest {
+                address: parse_address("address", &address)?.to_string(),
+                pagination: Some(page.request()?),
+            };
+            show_query::<_, pb::QueryHoldsResponse>(ctx, &node, &height, query::HOLDS_BY_PARTY, &req)
+        }
+        Q::Holds { status, page, height, node } => {
+            let req =
+                pb::QueryHoldsByStatusRequest { status: status.proto() as i32, pagination: Some(page.request()?) };
+            show_query::<_, pb::QueryHoldsResponse>(ctx, &node, &height, query::HOLDS_BY_STATUS, &req)
         }
     }
 }

@@ -26,4 +26,7 @@ paychain_framework::codespace_errors! { CODESPACE;
     sanctioned = 22, "the address is sanctioned";
     invalid_committee = 23, "invalid committee";
     invalid_proposal = 24, "invalid sanction proposal";
+    hold_not_found = 25, "hold not found";
+    hold_closed = 26, "the hold is already decided";
+    invalid_decision = 27, "invalid hold decision";
 }

@@ -40,6 +40,12 @@
 //! | `votes`          | yes votes of current members after the step                        |
 //! | `list_name`, `list_sha256`, `list_version` | the published list it follows            |
 //! | `reason`, `reference` | as the proposer gave them                                     |
+//!
+//! Every step of a hold emits one `compliance_hold` event, every attribute indexed
+//! (`compliance_hold.recipient='pay1…'`): `step` (`hold`, `vote`, `decide`,
+//! `return_failed`), `actor`, `hold_id`, `sender`, `recipient`, `amount`,
+//! `policy_id`, `policy_version`, `status`, `detail` (the decision, or why a return
+//! failed), `reason` (why it was held, or the decision's reason) and `reference`.
 
 use paychain_framework::note::Note;
 use paychain_framework::{Address, Event};
@@ -47,6 +53,7 @@ use paychain_framework::{Address, Event};
 pub const COMPLIANCE_ACTION: &str = "compliance_action";
 pub const COMPLIANCE_POLICY: &str = "compliance_policy";
 pub const COMPLIANCE_SANCTION: &str = "compliance_sanction";
+pub const COMPLIANCE_HOLD: &str = "compliance_hold";
 
 pub struct Action<'a> {
     pub action: &'static str,
@@ -117,4 +124,26 @@ pub fn committee_set(actor: &Address, c: &crate::pb::Committee, note: &Note) -> 
         .attr("emergency_threshold", c.emergency_threshold.to_string())
         .attr("reason", note.reason.as_str())
         .attr("reference", note.reference.as_str())
+}
+
+pub fn hold(h: &crate::pb::Hold, step: &str, actor: &Address, detail: &str) -> Event {
+    let amount: Vec<String> = h.amount.iter().map(|c| format!("{}{}", c.amount, c.denom)).collect();
+    let (reason, reference) = if h.decided_at.is_some() {
+        (h.decision_reason.as_str(), h.decision_reference.as_str())
+    } else {
+        (h.reason.as_str(), "")
+    };
+    Event::new(COMPLIANCE_HOLD)
+        .attr("step", step)
+        .attr("actor", actor.to_string())
+        .attr("hold_id", h.id.to_string())
+        .attr("sender", h.sender.as_str())
+        .attr("recipient", h.recipient.as_str())
+        .attr("amount", amount.join(","))
+        .attr("policy_id", h.policy_id.to_string())
+        .attr("policy_version", h.policy_version.to_string())
+        .attr("status", crate::holds::status_name(h.status))
+        .attr("detail", detail)
+        .attr("reason", reason)
+        .attr("reference", reference)
 }

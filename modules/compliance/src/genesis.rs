@@ -106,6 +106,22 @@ fn validate_sanctions(g: &pb::GenesisState) -> Result<(), String> {
             time::validate(t).map_err(|e| format!("{path}: {e}"))?;
         }
     }
+    let next = g.next_hold_id.max(1);
+    let mut ids = BTreeSet::new();
+    for (n, h) in g.holds.iter().enumerate() {
+        let path = format!("compliance.holds[{n}]");
+        if h.id == 0 || h.id >= next || !ids.insert(h.id) {
+            return Err(format!("{path}.id: {} is 0, listed twice or not below next_hold_id {next}", h.id));
+        }
+        addr(&h.sender, &format!("{path}.sender"))?;
+        addr(&h.recipient, &format!("{path}.recipient"))?;
+        paychain_framework::Coins::from_proto(&h.amount).map_err(|e| format!("{path}.amount: {}", e.log))?;
+        if pb::HoldStatus::try_from(h.status).unwrap_or_default() == pb::HoldStatus::Unspecified {
+            return Err(format!("{path}.status: unspecified"));
+        }
+        let deadline = h.deadline.as_ref().ok_or(format!("{path}.deadline: required"))?;
+        time::validate(deadline).map_err(|e| format!("{path}.deadline: {e}"))?;
+    }
     let mut listed = BTreeSet::new();
     for (n, sanction) in g.sanctions.iter().enumerate() {
         let path = format!("compliance.sanctions[{n}]");
@@ -224,6 +240,13 @@ pub fn init_genesis(keeper: &ComplianceKeeper, ctx: &mut Context, g: &pb::Genesi
     if g.next_proposal_id > 1 {
         Sanctions::set_next_proposal_id(ctx, g.next_proposal_id)?;
     }
+    // The coins of open holds are in the holds account's genesis balance (bank).
+    for h in &g.holds {
+        crate::holds::save(ctx, h, None)?;
+    }
+    if g.next_hold_id > 1 {
+        crate::holds::set_next_hold_id(ctx, g.next_hold_id)?;
+    }
     Ok(())
 }
 
@@ -270,5 +293,10 @@ pub fn export_genesis(state: &dyn StateRead) -> Result<pb::GenesisState, SdkErro
         g.sanctions.push(pb::Sanction::decode(v.as_slice()).map_err(|e| crate::keeper::corrupt("sanction", e))?);
     }
     g.next_proposal_id = crate::sanctions::next_proposal_id(state)?;
+    for kv in state.prefix(STORE_KEY, keys::HOLD_PREFIX, false)? {
+        let (_, v) = kv?;
+        g.holds.push(pb::Hold::decode(v.as_slice()).map_err(|e| crate::keeper::corrupt("hold", e))?);
+    }
+    g.next_hold_id = crate::holds::next_hold_id(state)?;
     Ok(g)
 }

@@ -11,12 +11,14 @@ use prost::Message;
 
 use crate::errors;
 use crate::events::{self, Action, PolicyAction};
+use crate::holds::Holds;
 use crate::keys;
 use crate::msgs::{rule_kind, Body, ComplianceMsg};
 use crate::pb;
 use crate::policy::{check_party, Party};
 use crate::sanctions::Sanctions;
 use crate::store;
+use paychain_bank::BankKeeper;
 
 pub(crate) fn corrupt(what: impl std::fmt::Display, e: impl std::fmt::Display) -> SdkError {
     SdkError::fatal(format!("compliance: corrupt {what} in store: {e}"))
@@ -64,12 +66,18 @@ pub trait DenomAdmins: Send + Sync {
 
 pub struct ComplianceKeeper {
     authority: Arc<AuthorityKeeper>,
+    /// Pays out decided and expired holds.
+    bank: Arc<BankKeeper>,
     denom_admins: OnceLock<Arc<dyn DenomAdmins>>,
 }
 
 impl ComplianceKeeper {
-    pub fn new(authority: Arc<AuthorityKeeper>) -> Self {
-        Self { authority, denom_admins: OnceLock::new() }
+    pub fn new(authority: Arc<AuthorityKeeper>, bank: Arc<BankKeeper>) -> Self {
+        Self { authority, bank, denom_admins: OnceLock::new() }
+    }
+
+    pub(crate) fn hold_desk(&self) -> Holds<'_> {
+        Holds { bank: &self.bank, denom_admins: self.denom_admins.get() }
     }
 
     /// Installs who administers denoms (once, at wiring; a second call is a wiring bug).
@@ -312,7 +320,7 @@ impl ComplianceKeeper {
                 }));
                 Ok(response::<pb::MsgRevokeCredentialResponse>())
             }
-            Body::CreatePolicy { name, rule, admin, members, note } => {
+            Body::CreatePolicy { name, rule, admin, members, hold_seconds, note } => {
                 self.check_rule_refs(&*ctx, rule)?;
                 let id = store::next_policy_id(&*ctx)?;
                 let next = id.checked_add(1).ok_or_else(|| SdkError::fatal("compliance: policy ids exhausted"))?;
@@ -323,6 +331,7 @@ impl ComplianceKeeper {
                     admin: admin.to_string(),
                     rule: Some(rule.clone()),
                     updated_at: Some(from_block_time(now)),
+                    hold_seconds: *hold_seconds,
                 };
                 self.set_policy(ctx, &p)?;
                 self.set_next_policy_id(ctx, next)?;
@@ -341,7 +350,7 @@ impl ComplianceKeeper {
                 let value = pb::MsgCreatePolicyResponse { policy_id: id }.encode_to_vec();
                 Ok(MsgResponse { type_url: pb::MsgCreatePolicyResponse::TYPE_URL.to_string(), value })
             }
-            Body::UpdatePolicy { policy_id, name, rule, new_admin, note } => {
+            Body::UpdatePolicy { policy_id, name, rule, new_admin, hold_seconds, note } => {
                 let mut p = self.admin_policy(&*ctx, signer, *policy_id)?;
                 let (was, is) = (rule_kind(p.rule.as_ref()), rule_kind(Some(rule)));
                 // Compound rules name simple policies; a kind change between the two
@@ -360,6 +369,7 @@ impl ComplianceKeeper {
                 p.version = next_version(&p)?;
                 p.name = name.clone();
                 p.rule = Some(rule.clone());
+                p.hold_seconds = *hold_seconds;
                 if let Some(a) = new_admin {
                     p.admin = a.to_string();
                 }
@@ -457,6 +467,11 @@ impl ComplianceKeeper {
             Body::ExecuteSanction { proposal_id } => {
                 Sanctions::execute(ctx, signer, *proposal_id)?;
                 Ok(response::<pb::MsgExecuteSanctionResponse>())
+            }
+            Body::DecideHold { hold_id, decision, note } => {
+                let h = self.hold_desk().decide(ctx, signer, *hold_id, *decision, note)?;
+                let value = pb::MsgDecideHoldResponse { status: h.status }.encode_to_vec();
+                Ok(MsgResponse { type_url: pb::MsgDecideHoldResponse::TYPE_URL.to_string(), value })
             }
         }
     }

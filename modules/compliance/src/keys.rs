@@ -15,6 +15,11 @@
 //! | `0x0b`                                                       | next proposal id (u64 BE)  |
 //! | `0x0c ++ raw address bytes`                                  | `Sanction`                 |
 //! | `0x0d ++ deadline (seconds ^ 2^63, u64 BE; nanos u32 BE) ++ id` | `[0]` (the proposal's next deadline) |
+//! | `0x0e ++ id (u64 BE)`                                        | `Hold`                     |
+//! | `0x0f ++ len(party) ++ party ++ id`                          | `[0]` (holds by sender and by recipient) |
+//! | `0x10 ++ status (u8) ++ id`                                  | `[0]` (holds by status)    |
+//! | `0x11 ++ deadline (as 0x0d) ++ id`                           | `[0]` (open holds by deadline) |
+//! | `0x12`                                                       | next hold id (u64 BE)      |
 //!
 //! Whether an account holds a credential is one read of its record and one of its
 //! issuer's; whether it is on a list, one read; whether it is sanctioned, one
@@ -38,6 +43,14 @@ pub const PROPOSAL_PREFIX: &[u8] = &[0x0a];
 pub const NEXT_PROPOSAL_ID_KEY: &[u8] = &[0x0b];
 pub const SANCTION_PREFIX: &[u8] = &[0x0c];
 pub const DEADLINE_PREFIX: &[u8] = &[0x0d];
+pub const HOLD_PREFIX: &[u8] = &[0x0e];
+pub const HOLD_PARTY_PREFIX: &[u8] = &[0x0f];
+pub const HOLD_STATUS_PREFIX: &[u8] = &[0x10];
+pub const HOLD_DEADLINE_PREFIX: &[u8] = &[0x11];
+pub const NEXT_HOLD_ID_KEY: &[u8] = &[0x12];
+
+/// The module account holds wait in.
+pub const HOLDS_ACCOUNT: &str = "compliance_holds";
 
 /// Marker value of an index entry (the Merkle store cannot prove empty values).
 pub const INDEX_MARKER: &[u8] = &[0];
@@ -117,13 +130,21 @@ pub fn sanction_key(addr: &Address) -> Vec<u8> {
 
 /// Orders like the time: seconds with the sign bit flipped, then nanos.
 pub fn deadline_key(seconds: i64, nanos: i32, id: u64) -> Vec<u8> {
-    let s = (seconds as u64) ^ (1 << 63);
-    [DEADLINE_PREFIX, &s.to_be_bytes(), &(nanos.max(0) as u32).to_be_bytes(), &id.to_be_bytes()].concat()
+    timed_key(DEADLINE_PREFIX, seconds, nanos, id)
 }
 
-/// `(seconds, nanos, id)` of a deadline key.
-pub fn split_deadline_key(key: &[u8]) -> Option<(i64, i32, u64)> {
-    let rest = key.strip_prefix(DEADLINE_PREFIX)?;
+pub fn hold_deadline_key(seconds: i64, nanos: i32, id: u64) -> Vec<u8> {
+    timed_key(HOLD_DEADLINE_PREFIX, seconds, nanos, id)
+}
+
+fn timed_key(prefix: &[u8], seconds: i64, nanos: i32, id: u64) -> Vec<u8> {
+    let s = (seconds as u64) ^ (1 << 63);
+    [prefix, &s.to_be_bytes(), &(nanos.max(0) as u32).to_be_bytes(), &id.to_be_bytes()].concat()
+}
+
+/// `(seconds, nanos, id)` of a deadline key under `prefix`.
+pub fn split_timed_key(prefix: &[u8], key: &[u8]) -> Option<(i64, i32, u64)> {
+    let rest = key.strip_prefix(prefix)?;
     if rest.len() != 20 {
         return None;
     }
@@ -131,4 +152,27 @@ pub fn split_deadline_key(key: &[u8]) -> Option<(i64, i32, u64)> {
     let n = u32::from_be_bytes(rest[8..12].try_into().ok()?);
     let id = u64::from_be_bytes(rest[12..].try_into().ok()?);
     Some((s as i64, i32::try_from(n).ok()?, id))
+}
+
+pub fn hold_key(id: u64) -> Vec<u8> {
+    [HOLD_PREFIX, &id.to_be_bytes()].concat()
+}
+
+/// The prefix of every hold `party` sent or was to receive.
+pub fn hold_party_prefix(party: &Address) -> Vec<u8> {
+    let mut k = HOLD_PARTY_PREFIX.to_vec();
+    push_len_prefixed(&mut k, party.as_bytes());
+    k
+}
+
+pub fn hold_party_key(party: &Address, id: u64) -> Vec<u8> {
+    [hold_party_prefix(party).as_slice(), &id.to_be_bytes()].concat()
+}
+
+pub fn hold_status_prefix(status: i32) -> Vec<u8> {
+    [HOLD_STATUS_PREFIX, &[u8::try_from(status).unwrap_or(u8::MAX)]].concat()
+}
+
+pub fn hold_status_key(status: i32, id: u64) -> Vec<u8> {
+    [hold_status_prefix(status).as_slice(), &id.to_be_bytes()].concat()
 }

@@ -21,7 +21,9 @@
 //! unless confirmed. A sanctioned address sends nothing, fees included, and
 //! what it receives stays frozen.
 //!
-//! Holds build on it. The API is
+//! **Holds for review** ([`holds`]): a policy may hold a send instead of
+//! refusing it; the committee or the token's admin releases, returns or (for
+//! sanctioned parties) seizes it; undecided, it returns at its deadline. The API is
 //! `proto/paychain/compliance/v1/*.proto` ([`pb`]); `keys.rs` has the state layout.
 
 #[cfg(feature = "cli")]
@@ -29,6 +31,7 @@ pub mod cli;
 pub mod errors;
 pub mod events;
 pub mod genesis;
+pub mod holds;
 pub mod keeper;
 pub mod keys;
 pub mod msgs;
@@ -61,6 +64,7 @@ pub struct ComplianceModule {
 impl ComplianceModule {
     /// Installs the module's transfer policy in bank, so every movement of every
     /// denom meets the global and the denom's policy.
+    /// The app must register the [`keys::HOLDS_ACCOUNT`] module account (no permissions).
     pub fn new(keeper: Arc<ComplianceKeeper>, bank: &BankKeeper, auth: Arc<AuthKeeper>) -> Self {
         bank.add_transfer_policy(Arc::new(CompliancePolicy::new(auth)));
         Self { keeper }
@@ -130,7 +134,9 @@ impl Module for ComplianceModule {
             MsgVoteSanction,
             MsgVoteSanctionResponse,
             MsgExecuteSanction,
-            MsgExecuteSanctionResponse
+            MsgExecuteSanctionResponse,
+            MsgDecideHold,
+            MsgDecideHoldResponse
         ]
     }
 
@@ -139,6 +145,7 @@ impl Module for ComplianceModule {
         let g = pb::GenesisState {
             next_policy_id: 1,
             next_proposal_id: 1,
+            next_hold_id: 1,
             committee: Some(pb::Committee::default()),
             ..Default::default()
         };
@@ -157,7 +164,12 @@ impl Module for ComplianceModule {
     /// Sanction proposals whose deadline came: votes expire, unconfirmed emergency
     /// sanctions lapse, timelocked decisions execute (bounded per block).
     fn end_block(&self, ctx: &mut Context) -> Result<(), SdkError> {
-        sanctions::Sanctions::end_block(ctx).map(|_| ())
+        sanctions::Sanctions::end_block(ctx)?;
+        self.keeper.hold_desk().return_expired(ctx).map(|_| ())
+    }
+
+    fn check_invariants(&self, state: &dyn StateRead) -> Result<(), String> {
+        self.keeper.hold_desk().check_invariants(state)
     }
 
     fn export_genesis(&self, state: &dyn StateRead) -> Result<serde_json::Value, SdkError> {

@@ -140,6 +140,17 @@ pub fn validate_policy_name(name: &str) -> Result<(), SdkError> {
     text(name, "name", MAX_POLICY_NAME_LEN).map_err(|e| errors::invalid_policy(e.log))
 }
 
+/// A hold period: at most a year (0: refuse instead).
+fn hold_seconds(s: u64) -> Result<u64, SdkError> {
+    if s > crate::sanctions::MAX_PERIOD_SECONDS {
+        return Err(errors::invalid_policy(format!(
+            "hold_seconds: at most {}, got {s}",
+            crate::sanctions::MAX_PERIOD_SECONDS
+        )));
+    }
+    Ok(s)
+}
+
 /// Distinct, well-formed addresses.
 fn members(list: &[String], what: &str) -> Result<Vec<Address>, SdkError> {
     let mut out = Vec::with_capacity(list.len());
@@ -193,6 +204,7 @@ pub enum Body {
         rule: pb::PolicyRule,
         admin: Address,
         members: Vec<Address>,
+        hold_seconds: u64,
         note: Note,
     },
     UpdatePolicy {
@@ -200,6 +212,7 @@ pub enum Body {
         name: String,
         rule: pb::PolicyRule,
         new_admin: Option<Address>,
+        hold_seconds: u64,
         note: Note,
     },
     UpdatePolicyMembers {
@@ -233,6 +246,11 @@ pub enum Body {
     ExecuteSanction {
         proposal_id: u64,
     },
+    DecideHold {
+        hold_id: u64,
+        decision: pb::HoldDecision,
+        note: Note,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -258,6 +276,7 @@ pub const TYPE_URLS: &[&str] = &[
     pb::MsgProposeSanction::TYPE_URL,
     pb::MsgVoteSanction::TYPE_URL,
     pb::MsgExecuteSanction::TYPE_URL,
+    pb::MsgDecideHold::TYPE_URL,
 ];
 
 pub fn decode(any: &Any) -> Result<Box<dyn Msg>, SdkError> {
@@ -343,6 +362,7 @@ pub fn decode_msg(any: &Any) -> Result<ComplianceMsg, SdkError> {
                 rule: m.rule.unwrap_or_default(),
                 admin,
                 members: members(&m.members, "member")?,
+                hold_seconds: hold_seconds(m.hold_seconds)?,
                 note: note(&m.reason, &m.reference)?,
             };
             (MsgCreatePolicy::TYPE_URL, creator, body)
@@ -357,6 +377,7 @@ pub fn decode_msg(any: &Any) -> Result<ComplianceMsg, SdkError> {
                 name: m.name,
                 rule: m.rule.unwrap_or_default(),
                 new_admin,
+                hold_seconds: hold_seconds(m.hold_seconds)?,
                 note: note(&m.reason, &m.reference)?,
             };
             (MsgUpdatePolicy::TYPE_URL, address(&m.admin, "admin")?, body)
@@ -439,6 +460,15 @@ pub fn decode_msg(any: &Any) -> Result<ComplianceMsg, SdkError> {
             let body = Body::ExecuteSanction { proposal_id: m.proposal_id };
             (MsgExecuteSanction::TYPE_URL, address(&m.signer, "signer")?, body)
         }
+        MsgDecideHold::TYPE_URL => {
+            let m: MsgDecideHold = decode_any(any)?;
+            let decision = match HoldDecision::try_from(m.decision) {
+                Ok(d @ (HoldDecision::Release | HoldDecision::Return | HoldDecision::Seize)) => d,
+                _ => return Err(errors::invalid_decision("decision must be HOLD_DECISION_RELEASE, _RETURN or _SEIZE")),
+            };
+            let body = Body::DecideHold { hold_id: m.hold_id, decision, note: note(&m.reason, &m.reference)? };
+            (MsgDecideHold::TYPE_URL, address(&m.signer, "signer")?, body)
+        }
         other => return Err(sdk::unknown_request(format!("unrecognized compliance message type: {other}"))),
     };
     Ok(ComplianceMsg { type_url, signer, body, proto: any.value.clone() })
@@ -487,6 +517,7 @@ impl Msg for ComplianceMsg {
             pb::MsgExecuteSanction::TYPE_URL => {
                 amino::fields(&pb::MsgExecuteSanction::decode(self.proto.as_slice()).ok()?)
             }
+            pb::MsgDecideHold::TYPE_URL => amino::fields(&pb::MsgDecideHold::decode(self.proto.as_slice()).ok()?),
             _ => return None,
         }?;
         let name = self.type_url.rsplit('.').next()?;

@@ -19,11 +19,13 @@
 use std::sync::Arc;
 
 use paychain_auth::{AuthKeeper, MINTER};
-use paychain_bank::{Route, Transfer, TransferPolicy, Verdict};
-use paychain_framework::{Address, BlockTime, SdkError, StateRead};
+use paychain_bank::{HoldRequest, Route, Transfer, TransferPolicy, Verdict};
+use paychain_framework::{Address, BlockTime, Coins, Context, SdkError, StateRead};
 
 use crate::errors;
+use crate::holds;
 use crate::keeper::{corrupt, ComplianceKeeper};
+use crate::keys;
 use crate::pb::{self, policy_rule::Kind};
 use crate::sanctions;
 use crate::store;
@@ -47,32 +49,33 @@ impl Party {
     }
 }
 
-fn refused(p: &pb::Policy, why: String) -> SdkError {
-    errors::refused_by_policy(format!("policy {} ({:?}, version {}): {why}", p.id, p.name, p.version))
+/// Why `p` refuses, naming it.
+fn refused(p: &pb::Policy, why: String) -> Option<String> {
+    Some(format!("policy {} ({:?}, version {}): {why}", p.id, p.name, p.version))
 }
 
 fn addr(s: &str, what: &str) -> Result<Address, SdkError> {
     Address::from_bech32(s).map_err(|e| corrupt(what, e.log))
 }
 
-/// Checks `who` against a simple policy (a list or credentials).
+/// Checks `who` against a simple policy (a list or credentials): why it refuses, if it does.
 fn check_simple(
     state: &dyn StateRead,
     p: &pb::Policy,
     who: &Address,
     party: Party,
     now: BlockTime,
-) -> Result<(), SdkError> {
+) -> Result<Option<String>, SdkError> {
     let role = party.name();
     match p.rule.as_ref().and_then(|r| r.kind.as_ref()) {
         Some(Kind::AllowList(_)) => {
             if !store::is_member(state, p.id, who)? {
-                return Err(refused(p, format!("{role} {who} is not on its allow list")));
+                return Ok(refused(p, format!("{role} {who} is not on its allow list")));
             }
         }
         Some(Kind::DenyList(_)) => {
             if store::is_member(state, p.id, who)? {
-                return Err(refused(p, format!("{role} {who} is on its deny list")));
+                return Ok(refused(p, format!("{role} {who} is on its deny list")));
             }
         }
         Some(Kind::Credentials(rule)) => {
@@ -81,7 +84,7 @@ fn check_simple(
             };
             for r in &rule.all_of {
                 if !holds(r)? {
-                    return Err(refused(p, format!("{role} {who} holds no {} credential from {}", r.r#type, r.issuer)));
+                    return Ok(refused(p, format!("{role} {who} holds no {} credential from {}", r.r#type, r.issuer)));
                 }
             }
             if !rule.any_of.is_empty() {
@@ -95,7 +98,7 @@ fn check_simple(
                 if !any {
                     let wanted: Vec<String> =
                         rule.any_of.iter().map(|r| format!("{} from {}", r.r#type, r.issuer)).collect();
-                    return Err(refused(p, format!("{role} {who} holds none of: {}", wanted.join(", "))));
+                    return Ok(refused(p, format!("{role} {who} holds none of: {}", wanted.join(", "))));
                 }
             }
         }
@@ -103,7 +106,7 @@ fn check_simple(
             return Err(corrupt(format_args!("policy {}", p.id), "a simple rule was expected"));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Checks `who` in the role `party` against policy `p`: a simple policy applies to
@@ -117,7 +120,10 @@ pub fn check_party(
     now: BlockTime,
 ) -> Result<(), SdkError> {
     let Some(Kind::Compound(c)) = p.rule.as_ref().and_then(|r| r.kind.as_ref()) else {
-        return check_simple(state, p, who, party, now);
+        return match check_simple(state, p, who, party, now)? {
+            Some(why) => Err(errors::refused_by_policy(why)),
+            None => Ok(()),
+        };
     };
     let sub = match party {
         Party::Sender => c.sender_policy,
@@ -130,9 +136,12 @@ pub fn check_party(
     }
     let sp = store::policy(state, sub)?
         .ok_or_else(|| corrupt(format_args!("policy {}", p.id), format_args!("names missing policy {sub}")))?;
-    check_simple(state, &sp, who, party, now).map_err(|e| {
-        errors::refused_by_policy(format!("policy {} ({:?}) for the {}: {}", p.id, p.name, party.name(), e.log))
-    })
+    match check_simple(state, &sp, who, party, now)? {
+        Some(why) => {
+            Err(errors::refused_by_policy(format!("policy {} ({:?}) for the {}: {why}", p.id, p.name, party.name())))
+        }
+        None => Ok(()),
+    }
 }
 
 /// The compliance module's [`TransferPolicy`]: the global and the denom's policy.
@@ -186,6 +195,10 @@ impl TransferPolicy for CompliancePolicy {
         tr: &Transfer<'_>,
         _to_balance: &dyn Fn() -> Result<u128, SdkError>,
     ) -> Result<Verdict, SdkError> {
+        // The holds account pays out a decided hold: the decision was the review.
+        if *tr.from == holds::holds_account() {
+            return Ok(Verdict::default());
+        }
         let from_module = self.module(tr.from);
         let sender = (tr.route != Route::IbcIn && from_module.is_none()).then_some(tr.from);
         let recipient = (tr.route != Route::IbcOut && self.module(tr.to).is_none()).then_some(tr.to);
@@ -198,15 +211,41 @@ impl TransferPolicy for CompliancePolicy {
             return Ok(Verdict::default());
         }
         let recipient_role = if from_module == Some(true) { Party::MintRecipient } else { Party::Recipient };
+        // Only a send between two accounts may be held; every other path refuses.
+        let holdable = tr.route == Route::Local && sender.is_some() && recipient.is_some();
+        let mut hold = None;
         for p in self.governing(state, tr.denom)? {
-            if let Some(from) = sender {
-                check_party(state, &p, from, Party::Sender, tr.now)?;
-            }
-            if let Some(to) = recipient {
-                check_party(state, &p, to, recipient_role, tr.now)?;
+            let checked = sender
+                .map_or(Ok(()), |from| check_party(state, &p, from, Party::Sender, tr.now))
+                .and_then(|()| recipient.map_or(Ok(()), |to| check_party(state, &p, to, recipient_role, tr.now)));
+            match checked {
+                Ok(()) => {}
+                Err(e) if e.fatal || !holdable || p.hold_seconds == 0 => return Err(e),
+                // Held, unless a later policy refuses outright.
+                Err(e) => {
+                    hold.get_or_insert(HoldRequest {
+                        policy_id: p.id,
+                        policy_version: p.version,
+                        reason: e.log,
+                        hold_seconds: p.hold_seconds,
+                    });
+                }
             }
         }
-        Ok(Verdict::default())
+        Ok(Verdict { hold, ..Verdict::default() })
+    }
+
+    fn record_hold(
+        &self,
+        ctx: &mut Context,
+        from: &Address,
+        to: &Address,
+        amount: &Coins,
+        request: &HoldRequest,
+    ) -> Result<Address, SdkError> {
+        self.auth.module_account(ctx, keys::HOLDS_ACCOUNT)?;
+        holds::record(ctx, from, to, amount, request)?;
+        Ok(holds::holds_account())
     }
 
     fn check_receiver(&self, state: &dyn StateRead, to: &Address, denom: &str, now: BlockTime) -> Result<(), SdkError> {

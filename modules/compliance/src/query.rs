@@ -36,6 +36,9 @@ paths! {
     SANCTION_PROPOSALS = "SanctionProposals";
     SANCTION = "Sanction";
     SANCTIONS = "Sanctions";
+    HOLD = "Hold";
+    HOLDS_BY_PARTY = "HoldsByParty";
+    HOLDS_BY_STATUS = "HoldsByStatus";
 }
 
 fn decode_credential(v: &[u8]) -> Result<pb::Credential, QueryError> {
@@ -52,6 +55,20 @@ fn existing_policy(state: &dyn StateRead, id: u64) -> Result<pb::Policy, QueryEr
         return Err(QueryError::invalid_argument("policy_id cannot be 0"));
     }
     store::policy(state, id)?.ok_or_else(|| QueryError::not_found(format!("no policy {id}")))
+}
+
+/// A page of holds from an index whose keys end with the hold id.
+fn holds_page(
+    state: &dyn StateRead,
+    prefix: &[u8],
+    page: Option<&cosmos_sdk_proto::cosmos::base::query::v1beta1::PageRequest>,
+) -> Result<Vec<u8>, QueryError> {
+    let (holds, page) = paginate(state, STORE_KEY, prefix, page, |rel, _| {
+        let id =
+            rel.try_into().map(u64::from_be_bytes).map_err(|_| QueryError::internal("compliance: bad hold index"))?;
+        crate::holds::hold(state, id)?.ok_or_else(|| QueryError::internal("compliance: indexed hold missing")).map(Some)
+    })?;
+    Ok(pb::QueryHoldsResponse { holds, pagination: Some(page) }.encode_to_vec())
 }
 
 pub fn query(state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8>, QueryError> {
@@ -208,6 +225,28 @@ pub fn query(state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8
                         .map_err(|e| QueryError::internal(format!("compliance: corrupt sanction: {e}")))
                 })?;
             pb::QuerySanctionsResponse { sanctions, pagination: Some(page) }.encode_to_vec()
+        }
+        HOLD => {
+            let req: pb::QueryHoldRequest = decode(request)?;
+            if req.hold_id == 0 {
+                return Err(QueryError::invalid_argument("hold_id must be positive"));
+            }
+            let h = crate::holds::hold(state, req.hold_id)?
+                .ok_or_else(|| QueryError::not_found(format!("no hold {}", req.hold_id)))?;
+            pb::QueryHoldResponse { hold: Some(h) }.encode_to_vec()
+        }
+        HOLDS_BY_PARTY => {
+            let req: pb::QueryHoldsByPartyRequest = decode(request)?;
+            let party = parse_address(&req.address)?;
+            let prefix = keys::hold_party_prefix(&party);
+            holds_page(state, &prefix, req.pagination.as_ref())?
+        }
+        HOLDS_BY_STATUS => {
+            let req: pb::QueryHoldsByStatusRequest = decode(request)?;
+            if pb::HoldStatus::try_from(req.status).unwrap_or_default() == pb::HoldStatus::Unspecified {
+                return Err(QueryError::invalid_argument("status must be a HOLD_STATUS_ value"));
+            }
+            holds_page(state, &keys::hold_status_prefix(req.status), req.pagination.as_ref())?
         }
         other => return Err(QueryError::unimplemented(format!("unknown query path {other}"))),
     };

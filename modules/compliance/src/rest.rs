@@ -78,5 +78,18 @@ pub fn routes() -> Vec<RestRoute> {
             "/paychain/compliance/v1/sanctions/{address}",
             query::SANCTION,
         ),
+        RestRoute::get::<pb::QueryHoldRequest, pb::QueryHoldResponse>(
+            "/paychain/compliance/v1/holds/{hold_id}",
+            query::HOLD,
+        ),
+        RestRoute::get::<pb::QueryHoldsByPartyRequest, pb::QueryHoldsResponse>(
+            "/paychain/compliance/v1/parties/{address}/holds",
+            query::HOLDS_BY_PARTY,
+        ),
+        // ?status=HOLD_STATUS_HELD
+        RestRoute::get::<pb::QueryHoldsByStatusRequest, pb::QueryHoldsResponse>(
+            "/paychain/compliance/v1/holds",
+            query::HOLDS_BY_STATUS,
+        ),
     ]
 }

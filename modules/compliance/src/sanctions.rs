@@ -44,6 +44,9 @@ pub fn validate_committee(c: &pb::Committee) -> Result<(), String> {
     if c.members.windows(2).any(|w| w[0] >= w[1]) {
         return Err("members: must be sorted and distinct".into());
     }
+    if !c.seizure_account.is_empty() {
+        Address::from_bech32(&c.seizure_account).map_err(|e| format!("seizure_account: {}", e.log))?;
+    }
     if c.members.is_empty() {
         return if c.threshold == 0 && c.emergency_threshold == 0 {
             Ok(())
@@ -380,8 +383,8 @@ impl Sanctions {
                 break;
             }
             let (key, _) = entry?;
-            let (seconds, nanos, id) =
-                keys::split_deadline_key(&key).ok_or_else(|| corrupt("deadline key", format_args!("{key:?}")))?;
+            let (seconds, nanos, id) = keys::split_timed_key(keys::DEADLINE_PREFIX, &key)
+                .ok_or_else(|| corrupt("deadline key", format_args!("{key:?}")))?;
             if !paychain_framework::time::reached(now, &Timestamp { seconds, nanos }) {
                 break;
             }

@@ -20,6 +20,7 @@ use super::*;
 
 pub(crate) const T0: i64 = 1_767_323_045;
 
+mod holds;
 mod policies;
 mod sanctions;
 
@@ -66,10 +67,11 @@ pub(crate) fn chain_with(genesis: serde_json::Value, funded: &[Address]) -> Chai
         (FEE_COLLECTOR.into(), vec![]),
         (paychain_escrow::MODULE_ACCOUNT.into(), vec![]),
         (MINTING_MODULE.into(), vec![MINTER.into(), BURNER.into()]),
+        (keys::HOLDS_ACCOUNT.into(), vec![]),
     ]));
     let bank = Arc::new(paychain_bank::BankKeeper::new(auth.clone()));
     let authority_keeper = Arc::new(AuthorityKeeper::new());
-    let keeper = Arc::new(ComplianceKeeper::new(authority_keeper.clone()));
+    let keeper = Arc::new(ComplianceKeeper::new(authority_keeper.clone(), bank.clone()));
     let mut c = Chain {
         module: ComplianceModule::new(keeper.clone(), &bank, auth.clone()),
         keeper,
@@ -133,7 +135,18 @@ impl Chain {
         }
         self.bank_module.check_invariants(&self.state).unwrap();
         self.escrow.check_invariants(&self.state).unwrap();
+        self.module.check_invariants(&self.state).unwrap();
         result
+    }
+
+    pub(crate) fn pay(&mut self, from: &Address, to: &Address, amount: &str) -> Result<(), SdkError> {
+        let (from, to, amt): (Address, Address, paychain_framework::Coins) =
+            (from.clone(), to.clone(), amount.parse().unwrap());
+        self.run(move |c, ctx| c.bank.send_coins(ctx, &from, &to, &amt))
+    }
+
+    pub(crate) fn bal(&self, a: &Address) -> u128 {
+        self.bank.balance(&self.state, a, "upay").unwrap()
     }
 
     pub(crate) fn now(&self) -> BlockTime {

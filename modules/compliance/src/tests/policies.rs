@@ -38,6 +38,7 @@ fn create_policy(creator: &Address, r: Option<pb::PolicyRule>, members: &[Addres
         members: members.iter().map(Address::to_string).collect(),
         reason: "policy_setup".into(),
         reference: "compliance memo 12".into(),
+        hold_seconds: 0,
     })
 }
 
@@ -93,10 +94,6 @@ impl Chain {
     fn pay_fee(&mut self, payer: &Address, amount: &str) -> Result<(), SdkError> {
         let (payer, amt) = (payer.clone(), coins(amount));
         self.run(move |c, ctx| c.bank.send_coins_from_account_to_module(ctx, &payer, FEE_COLLECTOR, &amt))
-    }
-
-    fn bal(&self, a: &Address) -> u128 {
-        self.bank.balance(&self.state, a, "upay").unwrap()
     }
 
     fn created_id(&self) -> u64 {
@@ -250,6 +247,7 @@ fn credential_and_compound_rules_follow_block_time() {
             new_admin: String::new(),
             reason: "policy_review".into(),
             reference: String::new(),
+            hold_seconds: 0,
         })
     };
     assert_eq!(code(c.exec(update(&alice(), 1, either.clone()))), cs("compliance", 7));

@@ -64,11 +64,6 @@ impl Chain {
         crate::sanctions::is_sanctioned(&self.state, a).unwrap()
     }
 
-    fn pay(&mut self, from: &Address, to: &Address, amount: &str) -> Result<(), SdkError> {
-        let (from, to, amt) = (from.clone(), to.clone(), coins(amount));
-        self.run(move |c, ctx| c.bank.send_coins(ctx, &from, &to, &amt))
-    }
-
     fn sanction_event(&self) -> &Event {
         self.events.iter().rev().find(|e| e.kind == events::COMPLIANCE_SANCTION).expect("a compliance_sanction event")
     }
@@ -193,6 +188,7 @@ fn votes_close_at_the_voting_period_and_the_authority_replaces_the_committee() {
                 timelock_seconds: 0,
                 emergency_lapse_seconds: 10,
                 voting_period_seconds: 10,
+                seizure_account: String::new(),
             }),
             reason: "board_resolution".into(),
             reference: "BR-2026-44".into(),
