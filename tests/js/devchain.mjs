@@ -82,6 +82,8 @@ export async function startDevChain({ minGasPrice = MIN_GAS_PRICE } = {}) {
       "dev", "--home", home,
       "--rpc-port", String(ports.rpc), "--p2p-port", String(ports.p2p), "--abci-port", String(ports.abci),
       "--grpc-port", String(ports.grpc), "--rest-port", String(ports.rest),
+      // No metrics server: its fixed default port would collide between test files run at once.
+      "--metrics-port", "0",
       "--timeout-commit", "300ms", "--minimum-gas-prices", minGasPrice,
     ],
     { detached: true, stdio: ["ignore", log, log], env },

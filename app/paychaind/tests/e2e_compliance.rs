@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 mod common;
-use common::cli::{event_attrs, json_ok, run, wait_for, Wallet};
+use common::cli::{event_attrs, json_ok, ok, run, show, wait_for, Wallet};
 use common::{cometbft_available, free_ports, DevNode};
 
 fn args(v: &[String]) -> Vec<&str> {
@@ -228,6 +228,54 @@ fn an_authority_a_kyc_provider_and_a_customer_handle_a_credential() {
         reqwest::blocking::get(format!("{rest}/paychain/compliance/v1/sanctions")).unwrap().json().unwrap();
     assert_eq!(listed["sanctions"][0]["source"]["sha256"], hash.as_str(), "{listed}");
     assert_eq!(listed["sanctions"][0]["proposal_id"], "2", "{listed}");
+
+    // The audit export: every compliance event so far, from txs and from FinalizeBlock
+    // (the lapse), as JSON lines and as CSV with the same rows.
+    let latest =
+        json_ok(&["status", "--node", &w.node, "-o", "json"])["latest_block_height"].as_str().unwrap().to_string();
+    let audit = |format: &str| {
+        ok(&[
+            "compliance",
+            "audit",
+            "--from-height",
+            "1",
+            "--to-height",
+            &latest,
+            "--format",
+            format,
+            "--node",
+            &w.node,
+        ])
+    };
+    let jsonl = audit("jsonl");
+    let rows: Vec<Value> =
+        jsonl.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line ({e}): {l}"))).collect();
+    assert!(rows.iter().all(|r| r["type"].as_str().unwrap().starts_with("compliance_")), "{jsonl}");
+    let heights: Vec<u64> = rows.iter().map(|r| r["height"].as_u64().unwrap()).collect();
+    assert!(heights.windows(2).all(|h| h[0] <= h[1]), "rows in chain order: {jsonl}");
+    let find = |kind: &str, f: &dyn Fn(&Value) -> bool| {
+        rows.iter().find(|r| r["type"] == kind && f(&r["attributes"])).unwrap_or_else(|| panic!("no {kind}: {jsonl}"))
+    };
+    let issuer =
+        find("compliance_action", &|a| a["action"] == "register_issuer" && a["reference"] == "board decision 2026-12");
+    assert_eq!(issuer["tx_hash"], registered["txhash"], "{issuer}");
+    assert_eq!(issuer["height"].to_string(), registered["height"].as_str().unwrap(), "{issuer}");
+    find("compliance_policy", &|a| a["action"] == "attach_policy");
+    let lapse = find("compliance_sanction", &|a| a["step"] == "lapse");
+    assert!(lapse["tx_hash"].is_null() && lapse["tx_index"].is_null(), "block-level: {lapse}");
+    assert!(lapse["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{lapse}");
+    let csv = audit("csv");
+    let mut csv_lines = csv.lines();
+    assert_eq!(csv_lines.next(), Some("height,time,tx_hash,tx_index,event_index,type,attributes"), "{csv}");
+    assert_eq!(csv_lines.count(), rows.len(), "one CSV row per JSON line:\n{csv}\n{jsonl}");
+    let reversed = run(&["compliance", "audit", "--from-height", &latest, "--to-height", "1", "--node", &w.node]);
+    let err = String::from_utf8_lossy(&reversed.stderr);
+    assert!(!reversed.status.success() && reversed.stdout.is_empty(), "{}", show(&reversed));
+    assert!(err.contains(&format!("--from-height {latest} is above --to-height 1")), "{err}");
+    let beyond = (latest.parse::<u64>().unwrap() + 1000).to_string();
+    let too_far = run(&["compliance", "audit", "--from-height", "1", "--to-height", &beyond, "--node", &w.node]);
+    assert!(!too_far.status.success(), "{}", show(&too_far));
+    assert!(String::from_utf8_lossy(&too_far.stderr).contains("beyond the node's latest height"), "{}", show(&too_far));
 
     dev.sigterm(Duration::from_secs(30));
 }
