@@ -61,17 +61,21 @@ pub enum Payment {
     /// `--issued-token --fee-in-token`: the token, fee in the token too (listed as a fee token
     /// at rate 1), as a wallet holding only the stablecoin pays
     IssuedTokenFeeInToken,
+    /// `--credential-policy`: upay, fee in upay, under a global compliance policy that
+    /// every party (the fee payer, the sender, the recipient) hold an accepted
+    /// `kyc.tier2` credential from a registered issuer: two reads per party
+    UpayUnderCredentialPolicy,
 }
 
 impl Payment {
     fn issued(self) -> bool {
-        self != Payment::Upay
+        matches!(self, Payment::IssuedToken | Payment::IssuedTokenFeeInToken)
     }
 }
 
 impl AppArgs {
     pub const USAGE: &'static str = "paychain-bench-app app [--accounts N (1000000)] [--txs-per-block N (10000)] \
-[--blocks N (5)] [--check-tx] [--issued-token [--fee-in-token]] [--dir DIR] [--genesis-cache DIR] [--seed N (7)]";
+[--blocks N (5)] [--check-tx] [--issued-token [--fee-in-token] | --credential-policy] [--dir DIR] [--genesis-cache DIR] [--seed N (7)]";
 
     pub fn parse(flags: &mut crate::flags::Flags) -> anyhow::Result<Self> {
         let args = Self {
@@ -82,11 +86,17 @@ impl AppArgs {
             dir: flags.path("dir"),
             genesis_cache: flags.path("genesis-cache"),
             seed: flags.number("seed", 7)?,
-            payment: match (flags.switch("issued-token")?, flags.switch("fee-in-token")?) {
-                (false, false) => Payment::Upay,
-                (true, false) => Payment::IssuedToken,
-                (true, true) => Payment::IssuedTokenFeeInToken,
-                (false, true) => anyhow::bail!("--fee-in-token needs --issued-token"),
+            payment: match (
+                flags.switch("issued-token")?,
+                flags.switch("fee-in-token")?,
+                flags.switch("credential-policy")?,
+            ) {
+                (false, false, false) => Payment::Upay,
+                (true, false, false) => Payment::IssuedToken,
+                (true, true, false) => Payment::IssuedTokenFeeInToken,
+                (false, false, true) => Payment::UpayUnderCredentialPolicy,
+                (false, true, _) => anyhow::bail!("--fee-in-token needs --issued-token"),
+                (true, _, true) => anyhow::bail!("--credential-policy is a case of upay sends, not of --issued-token"),
             },
         };
         flags.finish()?;
@@ -124,6 +134,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
             Payment::Upay => DENOM,
             Payment::IssuedToken => "an issued token, fee in upay",
             Payment::IssuedTokenFeeInToken => "an issued token, fee in the token",
+            Payment::UpayUnderCredentialPolicy => "upay under a global credential policy",
         },
         if args.check_tx { ", CheckTx first" } else { "" },
         dir.display()
@@ -244,6 +255,25 @@ fn issued_token_genesis(accounts: &[crate::accounts::Account], each: u128) -> se
         "balance_cap": "0", "minted": minted.to_string(), "burned": "0"}]})
 }
 
+/// `app_state.compliance` for `--credential-policy`: a registered issuer of
+/// `kyc.tier2` (no bench account), every account holding it (accepted), and a
+/// global policy requiring it.
+fn credential_policy_genesis(accounts: &[crate::accounts::Account]) -> serde_json::Value {
+    let issuer = paychain_framework::Address::from_bytes(vec![0xEE; 20]).expect("20 bytes").to_string();
+    let credentials: Vec<serde_json::Value> = accounts
+        .iter()
+        .map(|a| serde_json::json!({"subject": a.address.to_string(), "issuer": issuer, "type": "kyc.tier2", "accepted": true}))
+        .collect();
+    serde_json::json!({
+        "issuers": [{"address": issuer, "types": ["kyc.tier2"], "name": "Bench KYC"}],
+        "credentials": credentials,
+        "policies": [{"id": "1", "name": "kyc-tier2", "version": "1", "admin": issuer,
+            "rule": {"credentials": {"all_of": [{"issuer": issuer, "type": "kyc.tier2"}]}}}],
+        "denom_policies": [{"denom": "", "policy_id": "1"}],
+        "next_policy_id": "2"
+    })
+}
+
 /// The genesis store: InitChain with every account funded, then the (empty) first block.
 fn build_genesis(
     db: &Path,
@@ -261,6 +291,9 @@ fn build_genesis(
     }
     if payment == Payment::IssuedTokenFeeInToken {
         app_state["fees"]["fee_tokens"] = serde_json::json!([{"denom": issued_denom(accounts), "rate": "1"}]);
+    }
+    if payment == Payment::UpayUnderCredentialPolicy {
+        app_state["compliance"] = credential_policy_genesis(accounts);
     }
     fund_in_app_state(&mut app_state, accounts, 0, &funds, paychain_framework::address::ACCOUNT_PREFIX);
     let genesis_bytes = serde_json::to_vec(&app_state)?;
@@ -611,5 +644,30 @@ mod tests {
             assert_eq!(collected, want, "{payment:?}: fees collected in the token");
             app.check_invariants().unwrap();
         }
+    }
+
+    #[test]
+    fn a_credential_policy_run_checks_every_party_and_passes_the_credentialed() {
+        let args = AppArgs {
+            accounts: 20,
+            txs_per_block: 10,
+            blocks: 1,
+            check_tx: true,
+            dir: None,
+            genesis_cache: None,
+            seed: 3,
+            payment: Payment::UpayUnderCredentialPolicy,
+        };
+        let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+        let tmp = tempfile::tempdir().unwrap();
+        let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
+        let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO, args.payment).unwrap();
+        let state = app.export_app_state().unwrap();
+        assert_eq!(state["compliance"]["denom_policies"][0]["policy_id"], "1", "the global policy is in force");
+        assert_eq!(state["compliance"]["credentials"].as_array().unwrap().len(), 20);
+        // run_block fails on any refused tx: every credentialed party passes.
+        let blocks = sign_blocks(&accounts, &args).unwrap();
+        run_block(&app, 2, &blocks[0], true).unwrap();
+        app.check_invariants().unwrap();
     }
 }

@@ -11,9 +11,10 @@ use paychain_bench_app::store_bench::{self, StoreArgs};
 
 fn run(args: &[String]) -> anyhow::Result<()> {
     match args.split_first() {
-        Some((cmd, rest)) if cmd == "app" => {
-            app_bench::run(&AppArgs::parse(&mut Flags::parse(rest, &["check-tx", "issued-token", "fee-in-token"])?)?)
-        }
+        Some((cmd, rest)) if cmd == "app" => app_bench::run(&AppArgs::parse(&mut Flags::parse(
+            rest,
+            &["check-tx", "issued-token", "fee-in-token", "credential-policy"],
+        )?)?),
         Some((cmd, rest)) if cmd == "store" => store_bench::run(&StoreArgs::parse(&mut Flags::parse(rest, &[])?)?),
         Some((cmd, rest)) if cmd == "memtree" => {
             memtree_bench::run(&MemTreeArgs::parse(&mut Flags::parse(rest, &[])?)?)
