@@ -58,9 +58,10 @@ pub struct AuditArgs {
     /// First height to export (inclusive, at least 1)
     #[arg(long, value_name = "H")]
     pub from_height: u64,
-    /// Last height to export (inclusive, at most the node's latest height; at most 100000 heights in all)
+    /// Last height to export (inclusive, at most the node's latest height; at most 100000
+    /// heights in all; default: the latest height)
     #[arg(long, value_name = "H")]
-    pub to_height: u64,
+    pub to_height: Option<u64>,
     /// jsonl: one JSON object per line; csv: a header, then one row per event
     #[arg(long, value_enum, default_value_t = AuditFormat::Jsonl)]
     pub format: AuditFormat,
@@ -292,14 +293,18 @@ async fn export(
 
 /// `paychaind compliance audit`: the events to stdout; errors (and an incomplete export) fail the command.
 pub fn run(args: AuditArgs) -> anyhow::Result<()> {
-    let AuditArgs { from_height: from, to_height: to, format, node } = args;
-    check_range(from, to)?;
+    let AuditArgs { from_height: from, to_height, format, node } = args;
+    if let Some(to) = to_height {
+        check_range(from, to)?;
+    }
     let client = node.client()?;
     let rt = paychain_client::cli::runtime()?;
     rt.block_on(async {
         let status = client.status().await?;
         let latest = status.sync_info.latest_block_height.value();
         let earliest = status.sync_info.earliest_block_height.value();
+        let to = to_height.unwrap_or(latest);
+        check_range(from, to)?;
         check_available(from, to, earliest, latest)?;
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
