@@ -254,30 +254,30 @@ pub fn export_genesis(state: &dyn StateRead) -> Result<pb::GenesisState, SdkErro
     let mut g = pb::GenesisState::default();
     for kv in state.prefix(STORE_KEY, keys::ISSUER_PREFIX, false)? {
         let (_, v) = kv?;
-        g.issuers.push(pb::CredentialIssuer::decode(v.as_slice()).map_err(|e| crate::keeper::corrupt("issuer", e))?);
+        g.issuers.push(pb::CredentialIssuer::decode(v.as_slice()).map_err(|e| crate::store::corrupt("issuer", e))?);
     }
     for kv in state.prefix(STORE_KEY, keys::CREDENTIAL_PREFIX, false)? {
         let (_, v) = kv?;
-        g.credentials.push(pb::Credential::decode(v.as_slice()).map_err(|e| crate::keeper::corrupt("credential", e))?);
+        g.credentials.push(pb::Credential::decode(v.as_slice()).map_err(|e| crate::store::corrupt("credential", e))?);
     }
     for kv in state.prefix(STORE_KEY, keys::POLICY_VERSION_PREFIX, false)? {
         let (_, v) = kv?;
-        g.policies.push(pb::Policy::decode(v.as_slice()).map_err(|e| crate::keeper::corrupt("policy", e))?);
+        g.policies.push(pb::Policy::decode(v.as_slice()).map_err(|e| crate::store::corrupt("policy", e))?);
     }
     for kv in state.prefix(STORE_KEY, keys::POLICY_MEMBER_PREFIX, false)? {
         let (k, _) = kv?;
         // 0x06 ++ id ++ member
         let id = k.get(1..9).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes);
-        let id = id.ok_or_else(|| crate::keeper::corrupt("member key", "too short"))?;
-        let member = Address::from_bytes(k[9..].to_vec()).map_err(|e| crate::keeper::corrupt("member key", e.log))?;
+        let id = id.ok_or_else(|| crate::store::corrupt("member key", "too short"))?;
+        let member = Address::from_bytes(k[9..].to_vec()).map_err(|e| crate::store::corrupt("member key", e.log))?;
         g.policy_members.push(pb::PolicyMember { policy_id: id, address: member.to_string() });
     }
     for kv in state.prefix(STORE_KEY, keys::DENOM_POLICY_PREFIX, false)? {
         let (k, v) = kv?;
         let denom = String::from_utf8(k[keys::DENOM_POLICY_PREFIX.len()..].to_vec())
-            .map_err(|e| crate::keeper::corrupt("denom policy key", e))?;
+            .map_err(|e| crate::store::corrupt("denom policy key", e))?;
         let id = u64::from_be_bytes(
-            v.as_slice().try_into().map_err(|_| crate::keeper::corrupt("denom policy", "not 8 bytes"))?,
+            v.as_slice().try_into().map_err(|_| crate::store::corrupt("denom policy", "not 8 bytes"))?,
         );
         g.denom_policies.push(pb::DenomPolicy { denom, policy_id: id });
     }
@@ -286,16 +286,16 @@ pub fn export_genesis(state: &dyn StateRead) -> Result<pb::GenesisState, SdkErro
     for kv in state.prefix(STORE_KEY, keys::PROPOSAL_PREFIX, false)? {
         let (_, v) = kv?;
         g.sanction_proposals
-            .push(pb::SanctionProposal::decode(v.as_slice()).map_err(|e| crate::keeper::corrupt("proposal", e))?);
+            .push(pb::SanctionProposal::decode(v.as_slice()).map_err(|e| crate::store::corrupt("proposal", e))?);
     }
     for kv in state.prefix(STORE_KEY, keys::SANCTION_PREFIX, false)? {
         let (_, v) = kv?;
-        g.sanctions.push(pb::Sanction::decode(v.as_slice()).map_err(|e| crate::keeper::corrupt("sanction", e))?);
+        g.sanctions.push(pb::Sanction::decode(v.as_slice()).map_err(|e| crate::store::corrupt("sanction", e))?);
     }
     g.next_proposal_id = crate::sanctions::next_proposal_id(state)?;
     for kv in state.prefix(STORE_KEY, keys::HOLD_PREFIX, false)? {
         let (_, v) = kv?;
-        g.holds.push(pb::Hold::decode(v.as_slice()).map_err(|e| crate::keeper::corrupt("hold", e))?);
+        g.holds.push(pb::Hold::decode(v.as_slice()).map_err(|e| crate::store::corrupt("hold", e))?);
     }
     g.next_hold_id = crate::holds::next_hold_id(state)?;
     Ok(g)

@@ -15,10 +15,10 @@ use prost::Message;
 
 use crate::errors;
 use crate::events;
-use crate::keeper::{corrupt, DenomAdmins};
 use crate::keys;
 use crate::pb::{self, HoldDecision, HoldStatus};
 use crate::sanctions;
+use crate::store::{corrupt, DenomAdmins};
 
 /// Most expired holds end block returns per block (the rest wait for the next).
 pub const MAX_EXPIRED_HOLDS_PER_BLOCK: usize = 100;
@@ -221,20 +221,7 @@ impl Holds<'_> {
     /// first, at most [`MAX_EXPIRED_HOLDS_PER_BLOCK`]. A return an issuer's rules
     /// refuse (a paused token) does not fail the block: it is retried next block.
     pub fn return_expired(&self, ctx: &mut Context) -> Result<usize, SdkError> {
-        let now = ctx.block.time;
-        let mut due = Vec::new();
-        for entry in ctx.prefix(keys::STORE_KEY, keys::HOLD_DEADLINE_PREFIX, false)? {
-            if due.len() >= MAX_EXPIRED_HOLDS_PER_BLOCK {
-                break;
-            }
-            let (key, _) = entry?;
-            let (seconds, nanos, id) = keys::split_timed_key(keys::HOLD_DEADLINE_PREFIX, &key)
-                .ok_or_else(|| corrupt("hold deadline key", format_args!("{key:?}")))?;
-            if !paychain_framework::time::reached(now, &Timestamp { seconds, nanos }) {
-                break;
-            }
-            due.push(id);
-        }
+        let due = crate::store::due(&*ctx, keys::HOLD_DEADLINE_PREFIX, ctx.block.time, MAX_EXPIRED_HOLDS_PER_BLOCK)?;
         let system = Address::module(keys::MODULE_NAME);
         for id in &due {
             let mut h = hold(&*ctx, *id)?.ok_or_else(|| corrupt("hold queue", format_args!("no hold {id}")))?;

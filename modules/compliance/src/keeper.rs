@@ -1,12 +1,13 @@
-//! The compliance keeper: credential issuers and credentials ([`ComplianceKeeper::holds`]
-//! is the question a credential rule asks), and transfer policies: their
-//! creation, versions, list members and attachment to denoms.
+//! The compliance keeper: every message's handling (credential issuers and
+//! credentials; transfer policies, their versions, members and attachments; the
+//! committee's sanctions; hold decisions). Reads are in `store.rs`; the policy
+//! evaluation bank calls is in `policy.rs`.
 
 use std::sync::{Arc, OnceLock};
 
 use paychain_authority::AuthorityKeeper;
 use paychain_framework::time::{from_block_time, reached};
-use paychain_framework::{Address, BlockTime, Context, MsgResponse, SdkError, StateRead, TypeUrl};
+use paychain_framework::{Address, Context, MsgResponse, SdkError, StateRead, TypeUrl};
 use prost::Message;
 
 use crate::errors;
@@ -17,51 +18,11 @@ use crate::msgs::{rule_kind, Body, ComplianceMsg};
 use crate::pb;
 use crate::policy::{check_party, Party};
 use crate::sanctions::Sanctions;
-use crate::store;
+use crate::store::{self, credential, issuer, DenomAdmins};
 use paychain_bank::BankKeeper;
-
-pub(crate) fn corrupt(what: impl std::fmt::Display, e: impl std::fmt::Display) -> SdkError {
-    SdkError::fatal(format!("compliance: corrupt {what} in store: {e}"))
-}
-
-pub fn issuer(state: &dyn StateRead, addr: &Address) -> Result<Option<pb::CredentialIssuer>, SdkError> {
-    match state.get(keys::STORE_KEY, &keys::issuer_key(addr))? {
-        None => Ok(None),
-        Some(b) => {
-            pb::CredentialIssuer::decode(b.as_slice()).map(Some).map_err(|e| corrupt(format_args!("issuer {addr}"), e))
-        }
-    }
-}
-
-pub fn credential(
-    state: &dyn StateRead,
-    subject: &Address,
-    issuer: &Address,
-    credential_type: &str,
-) -> Result<Option<pb::Credential>, SdkError> {
-    match state.get(keys::STORE_KEY, &keys::credential_key(subject, issuer, credential_type))? {
-        None => Ok(None),
-        Some(b) => pb::Credential::decode(b.as_slice()).map(Some).map_err(|e| corrupt("credential", e)),
-    }
-}
-
-/// Whether a credential counts at block time `now`: accepted, not revoked, not
-/// expired, and its issuer still registered for its type.
-pub fn counts(c: &pb::Credential, issuer: Option<&pb::CredentialIssuer>, now: BlockTime) -> bool {
-    c.accepted
-        && c.revoked_at.is_none()
-        && !c.expiration.as_ref().is_some_and(|t| reached(now, t))
-        && issuer.is_some_and(|i| i.types.contains(&c.r#type))
-}
 
 fn response<T: TypeUrl>() -> MsgResponse {
     MsgResponse { type_url: T::TYPE_URL.to_string(), value: Vec::new() }
-}
-
-/// Who, besides the chain authority, may attach a policy to a denom: an issued
-/// token's admin (the assets module answers; the app wires it).
-pub trait DenomAdmins: Send + Sync {
-    fn admin_of(&self, state: &dyn StateRead, denom: &str) -> Result<Option<Address>, SdkError>;
 }
 
 pub struct ComplianceKeeper {
@@ -150,31 +111,6 @@ impl ComplianceKeeper {
         } else {
             format!("only the chain authority or the token's admin may attach a policy to {denom}")
         }))
-    }
-
-    /// Whether `subject` holds a counting credential of `credential_type` from
-    /// `issuer` at block time `now`: two reads, never a scan.
-    pub fn holds(
-        &self,
-        state: &dyn StateRead,
-        subject: &Address,
-        issuer_addr: &Address,
-        credential_type: &str,
-        now: BlockTime,
-    ) -> Result<bool, SdkError> {
-        Self::holds_credential(state, subject, issuer_addr, credential_type, now)
-    }
-
-    /// [`ComplianceKeeper::holds`], for code without a keeper (policy checks).
-    pub fn holds_credential(
-        state: &dyn StateRead,
-        subject: &Address,
-        issuer_addr: &Address,
-        credential_type: &str,
-        now: BlockTime,
-    ) -> Result<bool, SdkError> {
-        let Some(c) = credential(state, subject, issuer_addr, credential_type)? else { return Ok(false) };
-        Ok(counts(&c, issuer(state, issuer_addr)?.as_ref(), now))
     }
 
     pub(crate) fn set_issuer(

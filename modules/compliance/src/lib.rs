@@ -6,7 +6,7 @@
 //! SHA-256 of off-chain evidence), the subject accepts it, the issuer or the
 //! authority revokes it. A credential counts from acceptance until it expires or
 //! is revoked, at block time, and only while its issuer is registered for its
-//! type ([`ComplianceKeeper::holds`]: two reads).
+//! type ([`store::holds_credential`]: two reads).
 //!
 //! **Transfer policies**: named, versioned rule sets (allow list, deny list,
 //! required credentials, or a compound of sender, recipient and mint-recipient
@@ -50,10 +50,11 @@ use paychain_bank::BankKeeper;
 use paychain_framework::module::downcast;
 use paychain_framework::{AnyType, Context, Module, Msg, MsgResponse, QueryError, SdkError, StateRead};
 
-pub use keeper::{ComplianceKeeper, DenomAdmins};
+pub use keeper::ComplianceKeeper;
 pub use keys::{MODULE_NAME, STORE_KEY};
 pub use msgs::ComplianceMsg;
 pub use policy::CompliancePolicy;
+pub use store::DenomAdmins;
 
 pub const CODESPACE: &str = errors::CODESPACE;
 

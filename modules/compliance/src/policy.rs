@@ -24,11 +24,11 @@ use paychain_framework::{Address, BlockTime, Coins, Context, SdkError, StateRead
 
 use crate::errors;
 use crate::holds;
-use crate::keeper::{corrupt, ComplianceKeeper};
 use crate::keys;
 use crate::pb::{self, policy_rule::Kind};
 use crate::sanctions;
 use crate::store;
+use crate::store::corrupt;
 
 /// The role a party plays in a transfer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +80,7 @@ fn check_simple(
         }
         Some(Kind::Credentials(rule)) => {
             let holds = |r: &pb::CredentialRequirement| -> Result<bool, SdkError> {
-                ComplianceKeeper::holds_credential(state, who, &addr(&r.issuer, "policy issuer")?, &r.r#type, now)
+                store::holds_credential(state, who, &addr(&r.issuer, "policy issuer")?, &r.r#type, now)
             };
             for r in &rule.all_of {
                 if !holds(r)? {

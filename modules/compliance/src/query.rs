@@ -8,8 +8,8 @@ use paychain_framework::query::{decode_request as decode, parse_address};
 use paychain_framework::{QueryError, StateRead};
 use prost::Message;
 
-use crate::keeper::{credential, issuer};
 use crate::keys::{self, STORE_KEY};
+use crate::store::{credential, issuer};
 use crate::{pb, sanctions, store};
 
 macro_rules! paths {

@@ -19,9 +19,9 @@ use prost::Message;
 
 use crate::errors;
 use crate::events;
-use crate::keeper::corrupt;
 use crate::keys;
 use crate::pb::{self, ProposalStatus, SanctionAction};
+use crate::store::corrupt;
 
 /// Most members a committee may have.
 pub const MAX_MEMBERS: usize = 32;
@@ -376,20 +376,7 @@ impl Sanctions {
     /// [`MAX_DEADLINES_PER_BLOCK`]: votes expire, unconfirmed emergency sanctions
     /// lapse, timelocked proposals execute.
     pub fn end_block(ctx: &mut Context) -> Result<usize, SdkError> {
-        let now = ctx.block.time;
-        let mut due = Vec::new();
-        for entry in ctx.prefix(keys::STORE_KEY, keys::DEADLINE_PREFIX, false)? {
-            if due.len() >= MAX_DEADLINES_PER_BLOCK {
-                break;
-            }
-            let (key, _) = entry?;
-            let (seconds, nanos, id) = keys::split_timed_key(keys::DEADLINE_PREFIX, &key)
-                .ok_or_else(|| corrupt("deadline key", format_args!("{key:?}")))?;
-            if !paychain_framework::time::reached(now, &Timestamp { seconds, nanos }) {
-                break;
-            }
-            due.push(id);
-        }
+        let due = crate::store::due(&*ctx, keys::DEADLINE_PREFIX, ctx.block.time, MAX_DEADLINES_PER_BLOCK)?;
         let system = Address::module(keys::MODULE_NAME);
         for id in &due {
             let mut p =

@@ -171,7 +171,7 @@ impl Chain {
     }
 
     fn holds(&self, subject: &Address, t: &str) -> bool {
-        self.keeper.holds(&self.state, subject, &kyc(), t, self.now()).unwrap()
+        store::holds_credential(&self.state, subject, &kyc(), t, self.now()).unwrap()
     }
 
     fn event(&self) -> &Event {
@@ -265,7 +265,7 @@ fn a_credential_counts_from_acceptance_until_expiry_or_revocation() {
     assert!(!c.holds(&alice(), "kyc.tier2"));
     assert_eq!(code(c.exec(revoke(&authority(), &alice(), "kyc.tier2"))), cs("compliance", 8), "once");
     assert_eq!(code(c.exec(accept(&alice(), "kyc.tier2"))), cs("compliance", 8));
-    let rec = keeper::credential(&c.state, &alice(), &kyc(), "kyc.tier2").unwrap().unwrap();
+    let rec = store::credential(&c.state, &alice(), &kyc(), "kyc.tier2").unwrap().unwrap();
     assert_eq!(rec.revoked_at.map(|t| t.seconds), Some(T0 + 100));
 
     // Re-issued after a revocation, it needs a new acceptance.
@@ -304,7 +304,7 @@ fn removing_an_issuer_or_a_type_stops_its_credentials_counting() {
     c.exec(remove(&authority())).unwrap();
     assert!(!c.holds(&alice(), "kyc.tier2"));
     assert_eq!(code(c.exec(remove(&authority()))), cs("compliance", 2));
-    assert!(keeper::credential(&c.state, &alice(), &kyc(), "kyc.tier2").unwrap().is_some(), "kept for audit");
+    assert!(store::credential(&c.state, &alice(), &kyc(), "kyc.tier2").unwrap().is_some(), "kept for audit");
 }
 
 #[test]
