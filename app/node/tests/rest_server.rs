@@ -166,8 +166,8 @@ fn keplr_and_cosmpy_paths() {
     assert_eq!(st, StatusCode::OK, "{v}");
     // Sorted by name, as the SDK lists them.
     let names: Vec<&str> = v["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["assets", "escrow", "fee_collector", "transfer"], "{v}");
-    let fee_collector = &v["accounts"][2];
+    assert_eq!(names, ["assets", "compliance_holds", "escrow", "fee_collector", "transfer"], "{v}");
+    let fee_collector = &v["accounts"][3];
     assert_eq!(fee_collector["@type"], json!("/cosmos.auth.v1beta1.ModuleAccount"), "{v}");
     assert_eq!(fee_collector["name"], json!("fee_collector"), "{v}");
     assert!(fee_collector["base_account"]["account_number"].is_string(), "{v}");
