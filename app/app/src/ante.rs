@@ -23,7 +23,7 @@ use paychain_tx::sign::direct_sign_bytes;
 use crate::sig_cache::SigCache;
 
 /// The module account fees are paid to.
-pub const FEE_COLLECTOR: &str = "fee_collector";
+pub use paychain_auth::FEE_COLLECTOR;
 
 /// Amino-encoded secp256k1 StdSignature (pubkey + 64-byte signature) + 6, as the SDK counts it.
 const SIMULATED_SIGNATURE_BYTES: u64 = 112;

@@ -34,19 +34,7 @@ use crate::wiring::{wire_modules, ModuleSet, Wiring, APP_STORE};
 use paychain_tx::multisig::{PubKey, SigData};
 
 const CHAIN_ID_KEY: &[u8] = b"chain_id";
-/// Time of the last committed block: in state so that a restart or a state sync gives CheckTx
-/// the right time. Seconds (i64) then nanos (i32), big-endian.
-const BLOCK_TIME_KEY: &[u8] = b"block_time";
-
-fn encode_block_time(t: BlockTime) -> Vec<u8> {
-    [&t.seconds.to_be_bytes()[..], &t.nanos.to_be_bytes()[..]].concat()
-}
-
-fn decode_block_time(b: &[u8]) -> Option<BlockTime> {
-    let seconds = i64::from_be_bytes(b.get(..8)?.try_into().ok()?);
-    let nanos = i32::from_be_bytes(b.get(8..)?.try_into().ok()?);
-    Some(BlockTime { seconds, nanos })
-}
+use paychain_framework::time::{decode_block_time, encode_block_time, BLOCK_TIME_KEY};
 
 /// What the app keeps in memory of committed state, read back at start and after a state sync.
 fn load_committed(store: &MerkleStore) -> Result<(String, BlockTime), AppError> {

@@ -16,8 +16,9 @@ use paychain_tx::decode::{MsgRouter, RoutedMsg};
 
 use crate::ante::FEE_COLLECTOR;
 
-/// Substore of app-level values (chain id, last block time).
-pub const APP_STORE: &str = "app";
+/// Substore of app-level values (chain id, last block time: modules' queries read
+/// the time through `paychain_framework::time::committed_block_time`).
+pub const APP_STORE: &str = paychain_framework::time::BLOCK_TIME_STORE;
 
 /// The modules and how messages and queries reach them.
 pub struct ModuleSet {

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use paychain_auth::AuthKeeper;
-use paychain_bank::{Route, Transfer, TransferFee, TransferPolicy, Verdict};
+use paychain_bank::{Transfer, TransferFee, TransferPolicy, Verdict};
 use paychain_framework::{Address, BlockTime, SdkError, StateRead};
 
 use crate::errors;
@@ -91,9 +91,9 @@ impl TransferPolicy for AssetsPolicy {
             return Err(errors::paused(format!("{} is paused", t.denom)));
         }
         // A channel's escrow address is treated as a module account (see `Route`).
-        let from_module = tr.route == Route::IbcIn || self.is_module(tr.from);
-        let to_module = tr.route == Route::IbcOut || self.is_module(tr.to);
-        if tr.route == Route::IbcOut && !has_feature(&t, Feature::Ibc) {
+        let from_module = tr.route.is_ibc_in() || self.is_module(tr.from);
+        let to_module = tr.route.is_ibc_out() || self.is_module(tr.to);
+        if tr.route.is_ibc_out() && !has_feature(&t, Feature::Ibc) {
             return Err(errors::ibc_disabled(format!("{} may not leave the chain over IBC", t.denom)));
         }
         // One read of the sender's record answers both the account freeze and the
@@ -132,7 +132,7 @@ impl TransferPolicy for AssetsPolicy {
                 .map_err(|e| crate::keeper::corrupt(format_args!("treasury of {}", t.denom), e.log))?;
             fee = (amount > 0).then(|| TransferFee { to, denom: t.denom.clone(), amount });
         }
-        Ok(Verdict { fee, sender_locked, hold: None })
+        Ok(Verdict { fee, sender_locked, hold: None, track: false })
     }
 
     fn check_receiver(

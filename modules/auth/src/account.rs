@@ -15,6 +15,8 @@ pub const MODULE_ACCOUNT_TYPE_URL: &str = "/cosmos.auth.v1beta1.ModuleAccount";
 
 /// Module account permissions the SDK defines (`x/auth/types/permissions.go`).
 pub const MINTER: &str = "minter";
+/// The module account fees are paid to (the SDK's name).
+pub const FEE_COLLECTOR: &str = "fee_collector";
 pub const BURNER: &str = "burner";
 pub const STAKING: &str = "staking";
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use paychain_framework::{Context, Module, QueryError, SdkError, StateRead};
 
-pub use account::{Account, AuthParams, ModuleInfo, BURNER, MINTER, STAKING};
+pub use account::{Account, AuthParams, ModuleInfo, BURNER, FEE_COLLECTOR, MINTER, STAKING};
 pub use genesis::AuthGenesis;
 pub use keeper::{AuthKeeper, ModuleAccountPerms};
 pub use keys::{MODULE_NAME, STORE_KEY};

@@ -67,7 +67,7 @@ struct Movement<'a> {
     from: &'a Address,
     to: &'a Address,
     amt: &'a Coins,
-    route: Route,
+    route: Route<'a>,
     now: BlockTime,
 }
 
@@ -80,6 +80,8 @@ struct PolicyOutcome {
     sender_locks: Vec<(String, u128)>,
     /// The first hold a policy asked for, and which policy (the whole transfer is held).
     hold: Option<(usize, HoldRequest)>,
+    /// The policies that count the move once made, and of which coin (index in `amt`).
+    track: Vec<(usize, usize)>,
 }
 
 /// Where a debit learns the frozen part of a balance.
@@ -167,14 +169,17 @@ impl BankKeeper {
     fn check_policy(&self, state: &dyn StateRead, t: Movement<'_>) -> Result<PolicyOutcome, SdkError> {
         let mut out = PolicyOutcome::default();
         let policies = self.policies();
-        for c in t.amt {
+        for (ci, c) in t.amt.iter().enumerate() {
             let mut governed = false;
             let mut locked = 0;
             for (i, p) in policies.iter().enumerate().filter(|(_, p)| p.may_govern(&c.denom)) {
                 let tr =
                     Transfer { from: t.from, to: t.to, denom: &c.denom, amount: c.amount, route: t.route, now: t.now };
-                let Verdict { fee, sender_locked, hold } =
+                let Verdict { fee, sender_locked, hold, track } =
                     p.check_transfer(state, &tr, &|| self.balance(state, t.to, &c.denom))?;
+                if track {
+                    out.track.push((i, ci));
+                }
                 out.fees.extend(fee);
                 if out.hold.is_none() {
                     out.hold = hold.map(|h| (i, h));
@@ -187,6 +192,22 @@ impl BankKeeper {
             }
         }
         Ok(out)
+    }
+
+    /// Lets the policies that asked count a move just made.
+    fn record_tracked(&self, ctx: &mut Context, t: Movement<'_>, track: &[(usize, usize)]) -> Result<(), SdkError> {
+        if track.is_empty() {
+            return Ok(());
+        }
+        let policies: Vec<Arc<dyn TransferPolicy>> = self.policies().iter().cloned().collect();
+        for &(i, ci) in track {
+            let (Some(p), Some(c)) = (policies.get(i), t.amt.iter().nth(ci)) else {
+                return Err(SdkError::fatal("bank: a tracked move names no policy or coin"));
+            };
+            let tr = Transfer { from: t.from, to: t.to, denom: &c.denom, amount: c.amount, route: t.route, now: t.now };
+            p.record_transfer(ctx, &tr)?;
+        }
+        Ok(())
     }
 
     /// Pays transfer fees from `payer` (after the transfer they belong to).
@@ -373,7 +394,7 @@ impl BankKeeper {
         self.auth.is_module_address(addr)
     }
 
-    fn ensure_not_blocked(&self, addr: &Address) -> Result<(), SdkError> {
+    pub fn ensure_not_blocked(&self, addr: &Address) -> Result<(), SdkError> {
         if self.blocked_addr(addr) {
             return Err(sdk::unauthorized(format!("{addr} is not allowed to receive funds")));
         }
@@ -478,15 +499,17 @@ impl BankKeeper {
         from: &Address,
         to: &Address,
         amt: &Coins,
-        route: Route,
+        route: Route<'_>,
     ) -> Result<(), SdkError> {
         let now = ctx.block.time;
-        let checked = self.check_policy(ctx, Movement { from, to, amt, route, now })?;
-        let to = match &checked.hold {
+        let movement = Movement { from, to, amt, route, now };
+        let checked = self.check_policy(ctx, movement)?;
+        let dest = match &checked.hold {
             Some(hold) => &self.record_hold(ctx, from, to, amt, hold)?,
             None => to,
         };
-        self.move_coins(ctx, from, to, amt, Locks::Known(&checked.sender_locks))?;
+        self.move_coins(ctx, from, dest, amt, Locks::Known(&checked.sender_locks))?;
+        self.record_tracked(ctx, movement, &checked.track)?;
         self.pay_transfer_fees(ctx, from, checked.fees, Locks::Known(&checked.sender_locks))
     }
 
@@ -512,7 +535,7 @@ impl BankKeeper {
         from: &Address,
         to: &Address,
         amt: &Coins,
-        route: Route,
+        route: Route<'_>,
         now: BlockTime,
     ) -> Result<(), SdkError> {
         self.check_policy(state, Movement { from, to, amt, route, now }).map(|_| ())
@@ -573,6 +596,7 @@ impl BankKeeper {
             self.add_coins(ctx, to, &out.coins)?;
             ctx.emit(events::transfer_output(to, &out.coins));
             self.auth.ensure_account(ctx, to)?;
+            self.record_tracked(ctx, movement, &checked.track)?;
         }
         self.pay_transfer_fees(ctx, &input.address, fees, Locks::Lookup)
     }

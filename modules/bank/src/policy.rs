@@ -15,14 +15,26 @@ use paychain_framework::{Address, BlockTime, Coins, Context, SdkError, StateRead
 /// channel's escrow address, which is no module account but must be treated as one:
 /// it is never frozen, allowlisted or capped, and only the chain-side party's
 /// rules apply.
+/// The IBC routes name our end of the channel (`channel-0`; port `transfer`), for
+/// limits per corridor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
+pub enum Route<'a> {
     /// Between two accounts of this chain (modules included).
     Local,
-    /// From `from` into a channel's escrow, leaving the chain.
-    IbcOut,
-    /// From a channel's escrow to `to`, coming home.
-    IbcIn,
+    /// From `from` out through a channel: into its escrow, or burnt (a voucher going home).
+    IbcOut { channel: &'a str },
+    /// To `to` in through a channel: from its escrow, or minted (a voucher arriving).
+    IbcIn { channel: &'a str },
+}
+
+impl Route<'_> {
+    pub fn is_ibc_out(self) -> bool {
+        matches!(self, Route::IbcOut { .. })
+    }
+
+    pub fn is_ibc_in(self) -> bool {
+        matches!(self, Route::IbcIn { .. })
+    }
 }
 
 /// One coin about to move, as the policy sees it.
@@ -32,7 +44,7 @@ pub struct Transfer<'a> {
     pub to: &'a Address,
     pub denom: &'a str,
     pub amount: u128,
-    pub route: Route,
+    pub route: Route<'a>,
     /// The block time (credentials and other rules that end at a time).
     pub now: BlockTime,
 }
@@ -48,6 +60,9 @@ pub struct Verdict {
     /// Instead of reaching the recipient, the coins go into a hold for review
     /// ([`TransferPolicy::record_hold`]).
     pub hold: Option<HoldRequest>,
+    /// The policy wants to count the move once it is made
+    /// ([`TransferPolicy::record_transfer`]; velocity limits).
+    pub track: bool,
 }
 
 /// A policy's request to hold a transfer for review instead of refusing it.
@@ -104,5 +119,13 @@ pub trait TransferPolicy: Send + Sync {
     ) -> Result<Address, SdkError> {
         let _ = (ctx, from, to, amount, request);
         Err(SdkError::fatal("bank: a policy asked for a hold it cannot record"))
+    }
+
+    /// Counts a move this policy passed with `Verdict::track`, once it is made
+    /// (as asked: `transfer.to` is the recipient named, even when the coins went
+    /// into a hold).
+    fn record_transfer(&self, ctx: &mut Context, transfer: &Transfer<'_>) -> Result<(), SdkError> {
+        let _ = (ctx, transfer);
+        Err(SdkError::fatal("bank: a policy asked to track a move it cannot record"))
     }
 }

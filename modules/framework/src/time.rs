@@ -2,6 +2,35 @@
 //! writes a `Timestamp` and CometBFT its block times. Integer math only.
 
 use crate::context::BlockTime;
+use crate::error::SdkError;
+use crate::state::StateRead;
+
+/// Where the app keeps the last committed block's time, seconds (i64) then nanos
+/// (i32), big-endian: in state, so a restart or a state sync gives CheckTx the right
+/// time and a query at a height sees that height's time.
+pub const BLOCK_TIME_STORE: &str = "app";
+pub const BLOCK_TIME_KEY: &[u8] = b"block_time";
+
+pub fn encode_block_time(t: BlockTime) -> Vec<u8> {
+    [&t.seconds.to_be_bytes()[..], &t.nanos.to_be_bytes()[..]].concat()
+}
+
+pub fn decode_block_time(b: &[u8]) -> Option<BlockTime> {
+    let seconds = i64::from_be_bytes(b.get(..8)?.try_into().ok()?);
+    let nanos = i32::from_be_bytes(b.get(8..)?.try_into().ok()?);
+    Some(BlockTime { seconds, nanos })
+}
+
+/// The time of the block `state` was committed at (none before the first block):
+/// what queries answering "now" use.
+pub fn committed_block_time(state: &dyn StateRead) -> Result<Option<BlockTime>, SdkError> {
+    match state.get(BLOCK_TIME_STORE, BLOCK_TIME_KEY)? {
+        None => Ok(None),
+        Some(b) => decode_block_time(&b)
+            .map(Some)
+            .ok_or_else(|| SdkError::fatal(format!("corrupt block time in store: {b:?}"))),
+    }
+}
 
 /// (year, month, day) of `days` since 1970-01-01 (Howard Hinnant's days-to-civil).
 pub fn civil_from_days(days: i64) -> (i64, i64, i64) {

@@ -176,7 +176,7 @@ impl<'a, 'b> TransferApp<'a, 'b> {
     }
 
     /// Asks bank's transfer policies about a move at this block's time.
-    fn check_send(&self, from: &Address, to: &Address, coins: &Coins, route: Route) -> Result<(), HostError> {
+    fn check_send(&self, from: &Address, to: &Address, coins: &Coins, route: Route<'_>) -> Result<(), HostError> {
         let guard = self.host.ctx.borrow();
         let result = self.bank.check_send(&**guard, from, to, coins, route, guard.block.time);
         drop(guard);
@@ -234,6 +234,17 @@ impl<'a, 'b> TransferApp<'a, 'b> {
     }
 }
 
+/// Our end of the channel a voucher moves through: the first hop of its trace
+/// (`transfer/channel-3/uatom` came in, and goes home, by `channel-3`).
+fn voucher_channel(coin: &PrefixedCoin) -> Result<String, HostError> {
+    let full = coin.denom.to_string();
+    let mut hops = full.split('/');
+    match (hops.next(), hops.next()) {
+        (Some(_port), Some(channel)) if channel.starts_with("channel-") => Ok(channel.to_string()),
+        _ => Err(HostError::invalid_state(format!("{full} names no channel it moves through"))),
+    }
+}
+
 fn signed_delta(coins: &Coins) -> i128 {
     coins.iter().next().map_or(0, |c| c.amount as i128)
 }
@@ -283,7 +294,7 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
         self.read_state(|s| bank.is_send_enabled_coins(s, &coins))?;
         // An issuer's rules (the IBC feature, a pause, a frozen sender) and the
         // compliance policies on the sender.
-        self.check_send(from, &escrow, &coins, Route::IbcOut)?;
+        self.check_send(from, &escrow, &coins, Route::IbcOut { channel: channel_id.as_str() })?;
         self.has_balance(from, &coins)
     }
 
@@ -300,7 +311,7 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
         // An issuer's rules on our token coming home (a pause, a frozen or not
         // allowlisted receiver) and the compliance policies on the receiver: refused
         // here, the sender gets an error acknowledgement and its refund.
-        self.check_send(&escrow, to, &coins, Route::IbcIn)?;
+        self.check_send(&escrow, to, &coins, Route::IbcIn { channel: channel_id.as_str() })?;
         self.has_balance(&escrow, &coins)
     }
 
@@ -309,7 +320,8 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
         self.not_module_account(to)?;
         // A voucher arriving passes the compliance policies on its receiver, as
         // our own tokens coming home do.
-        self.check_send(&Address::module(MODULE_ACCOUNT), to, &coins, Route::IbcIn)?;
+        let channel = voucher_channel(coin)?;
+        self.check_send(&Address::module(MODULE_ACCOUNT), to, &coins, Route::IbcIn { channel: &channel })?;
         let bank = self.bank.clone();
         self.read_state(|s| {
             let supply = bank.supply_of(s, &denom)?;
@@ -321,6 +333,9 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
 
     fn burn_coins_validate(&self, from: &Address, coin: &PrefixedCoin, _memo: &Memo) -> Result<(), HostError> {
         let (_, coins) = self.coins(coin)?;
+        // A voucher going home leaves through the channel it came in by.
+        let channel = voucher_channel(coin)?;
+        self.check_send(from, &Address::module(MODULE_ACCOUNT), &coins, Route::IbcOut { channel: &channel })?;
         self.has_balance(from, &coins)
     }
 
@@ -341,7 +356,8 @@ impl TokenTransferExecutionContext for TransferApp<'_, '_> {
         let (denom, coins) = self.coins(coin)?;
         let escrow = escrow_address(port_id.as_str(), channel_id.as_str());
         let bank = self.bank.clone();
-        self.with_ctx(|ctx| bank.send_coins_routed(ctx, from, &escrow, &coins, Route::IbcOut))?;
+        let route = Route::IbcOut { channel: channel_id.as_str() };
+        self.with_ctx(|ctx| bank.send_coins_routed(ctx, from, &escrow, &coins, route))?;
         self.add_total_escrow(&denom, signed_delta(&coins))
     }
 
@@ -355,12 +371,14 @@ impl TokenTransferExecutionContext for TransferApp<'_, '_> {
         let (denom, coins) = self.coins(coin)?;
         let escrow = escrow_address(port_id.as_str(), channel_id.as_str());
         let bank = self.bank.clone();
-        self.with_ctx(|ctx| bank.send_coins_routed(ctx, &escrow, to, &coins, Route::IbcIn))?;
+        let route = Route::IbcIn { channel: channel_id.as_str() };
+        self.with_ctx(|ctx| bank.send_coins_routed(ctx, &escrow, to, &coins, route))?;
         self.add_total_escrow(&denom, -signed_delta(&coins))
     }
 
     fn mint_coins_execute(&mut self, to: &Address, coin: &PrefixedCoin) -> Result<(), HostError> {
         let (_, coins) = self.coins(coin)?;
+        let channel = voucher_channel(coin)?;
         let full = coin.denom.to_string();
         let trace = DenomTrace::parse(&full).map_err(HostError::invalid_state)?;
         let (bank, auth) = (self.bank.clone(), self.auth.clone());
@@ -373,15 +391,20 @@ impl TokenTransferExecutionContext for TransferApp<'_, '_> {
             }
             auth.module_account(ctx, MODULE_ACCOUNT)?;
             bank.mint_coins(ctx, MODULE_ACCOUNT, &coins)?;
-            bank.send_coins_from_module_to_account(ctx, MODULE_ACCOUNT, to, &coins)
+            bank.ensure_not_blocked(to)?;
+            let route = Route::IbcIn { channel: &channel };
+            bank.send_coins_routed(ctx, &Address::module(MODULE_ACCOUNT), to, &coins, route)
         })
     }
 
     fn burn_coins_execute(&mut self, from: &Address, coin: &PrefixedCoin, _memo: &Memo) -> Result<(), HostError> {
         let (_, coins) = self.coins(coin)?;
-        let bank = self.bank.clone();
+        let (bank, auth) = (self.bank.clone(), self.auth.clone());
+        let channel = voucher_channel(coin)?;
+        let route = Route::IbcOut { channel: &channel };
         self.with_ctx(|ctx| {
-            bank.send_coins_from_account_to_module(ctx, from, MODULE_ACCOUNT, &coins)?;
+            auth.module_account(ctx, MODULE_ACCOUNT)?;
+            bank.send_coins_routed(ctx, from, &Address::module(MODULE_ACCOUNT), &coins, route)?;
             bank.burn_coins(ctx, MODULE_ACCOUNT, &coins)
         })
     }
