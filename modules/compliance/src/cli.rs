@@ -16,9 +16,14 @@
 //!   in effect at the emergency threshold), `vote-sanction` (a member),
 //!   `execute-sanction` (anyone, once a passed proposal's timelock is over); with
 //!   `--wait` the result carries the response (`proposal_id`, `status`);
+//! * limits: `paychaind tx compliance set-velocity-limit|remove-velocity-limit`
+//!   (per denom, `--window SECONDS --limit N [--tier ISSUER:TYPE=N]...`) and
+//!   `set-corridor-limit|remove-corridor-limit` (per IBC channel and denom): the
+//!   chain authority, or an issued token's admin;
 //! * `paychaind query compliance issuers|issuer|credential|by-subject|by-issuer|
 //!   policies|policy|policy-versions|policy-members|policy-member|denom-policy|
-//!   committee|sanction-proposal|sanction-proposals|sanction|sanctions`;
+//!   committee|sanction-proposal|sanction-proposals|sanction|sanctions|holds|
+//!   velocity-limits|velocity-limit|velocity-usage|corridors|corridor`;
 //! * `paychaind compliance audit --from-height H1 --to-height H2 [--format jsonl|csv]`
 //!   exports every compliance event (`compliance_*`) of those heights, block-level
 //!   ones included, from the node's block results ([`audit`]).
@@ -46,9 +51,9 @@ impl ModuleCli for ComplianceCli {
     type Tools = ComplianceCmd;
 
     const TX_ABOUT: &'static str =
-        "Compliance: credential issuers, credentials, transfer policies and sanctions (the compliance committee)";
+        "Compliance: credential issuers, credentials, transfer policies, sanctions (the compliance committee), holds, velocity and corridor limits";
     const QUERY_ABOUT: &'static str =
-        "Compliance: credential issuers, credentials, transfer policies, the compliance committee and sanctions";
+        "Compliance: credential issuers, credentials, transfer policies, the committee, sanctions, holds, velocity and corridor limits";
     const TOOLS_ABOUT: &'static str = "Compliance helpers: export the chain's compliance events (audit)";
     const HAS_TOOLS: bool = true;
 
@@ -324,6 +329,72 @@ pub enum ComplianceTxCmd {
         #[command(flatten)]
         flags: TxFlags,
     },
+    /// Set a denom's velocity limit: how much an account may send per rolling window of block
+    /// time (MsgSetVelocityLimit; the chain authority, or the token's admin)
+    ///
+    /// Sends, multi-send outputs, escrow and IBC transfers out count; fees do not. An account's
+    /// limit is that of the first --tier whose credential it holds, else --limit.
+    SetVelocityLimit {
+        /// The chain authority or the token's admin (key name or address)
+        from: String,
+        denom: String,
+        /// The limit of accounts in no tier (an integer amount of the denom)
+        #[arg(long)]
+        limit: String,
+        /// The window in seconds (24 to 31622400, e.g. 86400 for a day)
+        #[arg(long, value_name = "SECONDS")]
+        window: u64,
+        /// A tier: accounts holding credential TYPE from ISSUER may send LIMIT (repeatable, at most 8)
+        #[arg(long, value_name = "ISSUER:TYPE=LIMIT", value_parser = parse_tier)]
+        tier: Vec<pb::VelocityTier>,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Take a denom's velocity limit away (MsgSetVelocityLimit with remove)
+    RemoveVelocityLimit {
+        from: String,
+        denom: String,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Limit how much of a denom may leave through an IBC channel per rolling window, net of what
+    /// comes in through it (MsgSetCorridorLimit; the chain authority, or the token's admin)
+    SetCorridorLimit {
+        from: String,
+        /// Our end of the channel, e.g. channel-0
+        channel_id: String,
+        denom: String,
+        #[arg(long)]
+        limit: String,
+        /// The window in seconds (24 to 31622400)
+        #[arg(long, value_name = "SECONDS")]
+        window: u64,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Take a corridor limit away (MsgSetCorridorLimit with remove)
+    RemoveCorridorLimit {
+        from: String,
+        channel_id: String,
+        denom: String,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+}
+
+/// `ISSUER:TYPE=LIMIT`.
+fn parse_tier(s: &str) -> Result<pb::VelocityTier, String> {
+    let (who, limit) = s.rsplit_once('=').ok_or_else(|| format!("{s:?}: expected ISSUER:TYPE=LIMIT"))?;
+    let req = parse_requirement(who)?;
+    Ok(pb::VelocityTier { issuer: req.issuer, r#type: req.r#type, limit: limit.to_string() })
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -506,6 +577,45 @@ fn wait_hint(flags: &TxFlags) {
     }
 }
 
+/// The message, checked here as the chain will check it.
+fn velocity_msg(
+    from: &str,
+    flags: &TxFlags,
+    home: &Path,
+    limit: pb::VelocityLimit,
+    remove: bool,
+    note: NoteArgs,
+) -> anyhow::Result<(String, TxFlags, cosmos_sdk_proto::Any)> {
+    let limit = crate::msgs::velocity_limit(limit, remove).map_err(|e| anyhow!("{}", e.log))?;
+    let m = pb::MsgSetVelocityLimit {
+        signer: tx_signer(from, flags, home)?.address.to_string(),
+        limit: Some(limit),
+        remove,
+        reason: note.reason,
+        reference: note.reference,
+    };
+    Ok((from.to_string(), flags.clone(), any_msg(&m)))
+}
+
+fn corridor_msg(
+    from: &str,
+    flags: &TxFlags,
+    home: &Path,
+    limit: pb::CorridorLimit,
+    remove: bool,
+    note: NoteArgs,
+) -> anyhow::Result<(String, TxFlags, cosmos_sdk_proto::Any)> {
+    let limit = crate::msgs::corridor_limit(limit, remove).map_err(|e| anyhow!("{}", e.log))?;
+    let m = pb::MsgSetCorridorLimit {
+        signer: tx_signer(from, flags, home)?.address.to_string(),
+        limit: Some(limit),
+        remove,
+        reason: note.reason,
+        reference: note.reference,
+    };
+    Ok((from.to_string(), flags.clone(), any_msg(&m)))
+}
+
 fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
     use ComplianceTxCmd as C;
     let address = |what: &str, s: &str| parse_address(what, s).map(|a| a.to_string());
@@ -683,6 +793,22 @@ fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
         C::ExecuteSanction { from, proposal_id, flags } => {
             let m = pb::MsgExecuteSanction { signer: tx_signer(&from, &flags, home)?.address.to_string(), proposal_id };
             (from, flags, any_msg(&m))
+        }
+        C::SetVelocityLimit { from, denom, limit, window, tier, note, flags } => {
+            let l = pb::VelocityLimit { denom, window_seconds: window, limit, tiers: tier, ..Default::default() };
+            velocity_msg(&from, &flags, home, l, false, note)?
+        }
+        C::RemoveVelocityLimit { from, denom, note, flags } => {
+            let l = pb::VelocityLimit { denom, ..Default::default() };
+            velocity_msg(&from, &flags, home, l, true, note)?
+        }
+        C::SetCorridorLimit { from, channel_id, denom, limit, window, note, flags } => {
+            let l = pb::CorridorLimit { channel_id, denom, window_seconds: window, limit, ..Default::default() };
+            corridor_msg(&from, &flags, home, l, false, note)?
+        }
+        C::RemoveCorridorLimit { from, channel_id, denom, note, flags } => {
+            let l = pb::CorridorLimit { channel_id, denom, ..Default::default() };
+            corridor_msg(&from, &flags, home, l, true, note)?
         }
         C::DecideHold { from, hold_id, decision, note, flags } => {
             let m = pb::MsgDecideHold {
@@ -864,6 +990,50 @@ pub enum ComplianceQueryCmd {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// Every velocity limit, by denom
+    VelocityLimits {
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// A denom's velocity limit: window, default limit and tiers
+    VelocityLimit {
+        denom: String,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// An account's velocity limit of a denom, what it sent in the window and what remains
+    VelocityUsage {
+        address: String,
+        denom: String,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Every corridor limit, by channel then denom
+    Corridors {
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// A corridor's limit, what went out and came in within the window, and what remains
+    Corridor {
+        channel_id: String,
+        denom: String,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
     /// Holds by status (default: held, awaiting a decision)
     Holds {
         #[arg(long, value_enum, default_value = "held")]
@@ -968,6 +1138,26 @@ fn run_query(ctx: &Ctx, cmd: ComplianceQueryCmd) -> anyhow::Result<()> {
                 pagination: Some(page.request()?),
             };
             show_query::<_, pb::QueryHoldsResponse>(ctx, &node, &height, query::HOLDS_BY_PARTY, &req)
+        }
+        Q::VelocityLimits { page, height, node } => {
+            let req = pb::QueryVelocityLimitsRequest { pagination: Some(page.request()?) };
+            show_query::<_, pb::QueryVelocityLimitsResponse>(ctx, &node, &height, query::VELOCITY_LIMITS, &req)
+        }
+        Q::VelocityLimit { denom, height, node } => {
+            let req = pb::QueryVelocityLimitRequest { denom };
+            show_query::<_, pb::QueryVelocityLimitResponse>(ctx, &node, &height, query::VELOCITY_LIMIT, &req)
+        }
+        Q::VelocityUsage { address, denom, height, node } => {
+            let req = pb::QueryVelocityUsageRequest { address: parse_address("address", &address)?.to_string(), denom };
+            show_query::<_, pb::QueryVelocityUsageResponse>(ctx, &node, &height, query::VELOCITY_USAGE, &req)
+        }
+        Q::Corridors { page, height, node } => {
+            let req = pb::QueryCorridorLimitsRequest { pagination: Some(page.request()?) };
+            show_query::<_, pb::QueryCorridorLimitsResponse>(ctx, &node, &height, query::CORRIDOR_LIMITS, &req)
+        }
+        Q::Corridor { channel_id, denom, height, node } => {
+            let req = pb::QueryCorridorRequest { channel_id, denom };
+            show_query::<_, pb::QueryCorridorResponse>(ctx, &node, &height, query::CORRIDOR, &req)
         }
         Q::Holds { status, page, height, node } => {
             let req =

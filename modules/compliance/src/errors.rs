@@ -29,4 +29,7 @@ paychain_framework::codespace_errors! { CODESPACE;
     hold_not_found = 25, "hold not found";
     hold_closed = 26, "the hold is already decided";
     invalid_decision = 27, "invalid hold decision";
+    velocity_limit_exceeded = 28, "velocity limit exceeded";
+    corridor_limit_exceeded = 29, "corridor limit exceeded";
+    invalid_limit = 30, "invalid velocity or corridor limit";
 }

@@ -46,6 +46,12 @@
 //! `return_failed`), `actor`, `hold_id`, `sender`, `recipient`, `amount`,
 //! `policy_id`, `policy_version`, `status`, `detail` (the decision, or why a return
 //! failed), `reason` (why it was held, or the decision's reason) and `reference`.
+//!
+//! Every change of a velocity or corridor limit emits one `compliance_limit` event,
+//! every attribute indexed: `action` (`set_velocity_limit`, `remove_velocity_limit`,
+//! `set_corridor_limit`, `remove_corridor_limit`), `actor`, `denom`, `channel_id`
+//! (corridors), `window_seconds`, `limit`, `tiers` (`issuer:type=limit`,
+//! comma-separated), `version`, `reason`, `reference`.
 
 use paychain_framework::note::Note;
 use paychain_framework::{Address, Event};
@@ -54,6 +60,7 @@ pub const COMPLIANCE_ACTION: &str = "compliance_action";
 pub const COMPLIANCE_POLICY: &str = "compliance_policy";
 pub const COMPLIANCE_SANCTION: &str = "compliance_sanction";
 pub const COMPLIANCE_HOLD: &str = "compliance_hold";
+pub const COMPLIANCE_LIMIT: &str = "compliance_limit";
 
 pub struct Action<'a> {
     pub action: &'static str,
@@ -146,4 +153,32 @@ pub fn hold(h: &crate::pb::Hold, step: &str, actor: &Address, detail: &str) -> E
         .attr("detail", detail)
         .attr("reason", reason)
         .attr("reference", reference)
+}
+
+/// A velocity limit (`channel_id` empty) or corridor limit set or removed.
+pub struct LimitChange<'a> {
+    pub action: &'static str,
+    pub actor: &'a Address,
+    pub denom: &'a str,
+    pub channel_id: &'a str,
+    pub window_seconds: u64,
+    pub limit: &'a str,
+    pub tiers: &'a [crate::pb::VelocityTier],
+    pub version: u64,
+    pub note: &'a Note,
+}
+
+pub fn limit_change(c: LimitChange<'_>) -> Event {
+    let tiers: Vec<String> = c.tiers.iter().map(|t| format!("{}:{}={}", t.issuer, t.r#type, t.limit)).collect();
+    Event::new(COMPLIANCE_LIMIT)
+        .attr("action", c.action)
+        .attr("actor", c.actor.to_string())
+        .attr("denom", c.denom)
+        .attr("channel_id", c.channel_id)
+        .attr("window_seconds", c.window_seconds.to_string())
+        .attr("limit", c.limit)
+        .attr("tiers", tiers.join(","))
+        .attr("version", c.version.to_string())
+        .attr("reason", c.note.reason.as_str())
+        .attr("reference", c.note.reference.as_str())
 }

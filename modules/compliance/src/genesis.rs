@@ -62,7 +62,78 @@ pub fn validate_genesis(g: &pb::GenesisState) -> Result<(), String> {
         }
     }
     validate_policies(g)?;
-    validate_sanctions(g)
+    validate_sanctions(g)?;
+    validate_limits(g)
+}
+
+/// A window's usage: at most 24 buckets in increasing epochs, amounts integers.
+fn validate_usage(u: Option<&pb::WindowUsage>, path: &str) -> Result<(), String> {
+    let u = u.ok_or(format!("{path}.usage: required"))?;
+    if u.bucket_seconds == 0 || u.buckets.len() as u64 > crate::velocity::BUCKETS {
+        return Err(format!("{path}.usage: bucket_seconds must be positive, at most 24 buckets"));
+    }
+    if u.buckets.windows(2).any(|w| w[0].epoch >= w[1].epoch) {
+        return Err(format!("{path}.usage.buckets: epochs must increase"));
+    }
+    for b in &u.buckets {
+        for a in [&b.sent, &b.received] {
+            if !a.is_empty() {
+                paychain_framework::coins::parse_amount(a).map_err(|e| format!("{path}.usage.buckets: {}", e.log))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Limits as their messages would set them (canonical amounts, version ≥ 1), one
+/// per denom or channel and denom; usage only under a limit.
+fn validate_limits(g: &pb::GenesisState) -> Result<(), String> {
+    let mut denoms = BTreeSet::new();
+    for (n, l) in g.velocity_limits.iter().enumerate() {
+        let path = format!("compliance.velocity_limits[{n}]");
+        let checked = crate::msgs::velocity_limit(l.clone(), false).map_err(|e| format!("{path}: {}", e.log))?;
+        if l.version == 0 || checked.limit != l.limit || checked.tiers != l.tiers {
+            return Err(format!("{path}: version must be positive and amounts integers without leading zeros"));
+        }
+        if !denoms.insert(l.denom.as_str()) {
+            return Err(format!("{path}.denom: {} is listed twice", l.denom));
+        }
+    }
+    let mut corridors = BTreeSet::new();
+    for (n, l) in g.corridor_limits.iter().enumerate() {
+        let path = format!("compliance.corridor_limits[{n}]");
+        let checked = crate::msgs::corridor_limit(l.clone(), false).map_err(|e| format!("{path}: {}", e.log))?;
+        if l.version == 0 || checked.limit != l.limit {
+            return Err(format!("{path}: version must be positive and the limit an integer without leading zeros"));
+        }
+        if !corridors.insert((l.channel_id.as_str(), l.denom.as_str())) {
+            return Err(format!("{path}: {} {} is listed twice", l.channel_id, l.denom));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (n, u) in g.account_usage.iter().enumerate() {
+        let path = format!("compliance.account_usage[{n}]");
+        let a = addr(&u.address, &format!("{path}.address"))?;
+        if !denoms.contains(u.denom.as_str()) {
+            return Err(format!("{path}.denom: {} has no velocity limit", u.denom));
+        }
+        validate_usage(u.usage.as_ref(), &path)?;
+        if !seen.insert((a, u.denom.as_str())) {
+            return Err(format!("{path}: listed twice"));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (n, u) in g.corridor_usage.iter().enumerate() {
+        let path = format!("compliance.corridor_usage[{n}]");
+        if !corridors.contains(&(u.channel_id.as_str(), u.denom.as_str())) {
+            return Err(format!("{path}: {} {} has no corridor limit", u.channel_id, u.denom));
+        }
+        validate_usage(u.usage.as_ref(), &path)?;
+        if !seen.insert((u.channel_id.as_str(), u.denom.as_str())) {
+            return Err(format!("{path}: listed twice"));
+        }
+    }
+    Ok(())
 }
 
 /// The committee's rules; proposals well formed with ids below
@@ -247,6 +318,20 @@ pub fn init_genesis(keeper: &ComplianceKeeper, ctx: &mut Context, g: &pb::Genesi
     if g.next_hold_id > 1 {
         crate::holds::set_next_hold_id(ctx, g.next_hold_id)?;
     }
+    for l in &g.velocity_limits {
+        ctx.set(STORE_KEY, keys::velocity_limit_key(&l.denom), l.encode_to_vec())?;
+    }
+    for l in &g.corridor_limits {
+        ctx.set(STORE_KEY, keys::corridor_limit_key(&l.channel_id, &l.denom), l.encode_to_vec())?;
+    }
+    for u in &g.account_usage {
+        let key = keys::account_usage_key(&Address::from_bech32(&u.address)?, &u.denom);
+        ctx.set(STORE_KEY, key, u.usage.clone().unwrap_or_default().encode_to_vec())?;
+    }
+    for u in &g.corridor_usage {
+        let key = keys::corridor_usage_key(&u.channel_id, &u.denom);
+        ctx.set(STORE_KEY, key, u.usage.clone().unwrap_or_default().encode_to_vec())?;
+    }
     Ok(())
 }
 
@@ -298,5 +383,43 @@ pub fn export_genesis(state: &dyn StateRead) -> Result<pb::GenesisState, SdkErro
         g.holds.push(pb::Hold::decode(v.as_slice()).map_err(|e| crate::store::corrupt("hold", e))?);
     }
     g.next_hold_id = crate::holds::next_hold_id(state)?;
+    export_limits(state, &mut g)?;
     Ok(g)
+}
+
+fn export_limits(state: &dyn StateRead, g: &mut pb::GenesisState) -> Result<(), SdkError> {
+    use crate::store::corrupt;
+    for kv in state.prefix(STORE_KEY, keys::VELOCITY_LIMIT_PREFIX, false)? {
+        let (_, v) = kv?;
+        g.velocity_limits.push(pb::VelocityLimit::decode(v.as_slice()).map_err(|e| corrupt("velocity limit", e))?);
+    }
+    for kv in state.prefix(STORE_KEY, keys::CORRIDOR_LIMIT_PREFIX, false)? {
+        let (_, v) = kv?;
+        g.corridor_limits.push(pb::CorridorLimit::decode(v.as_slice()).map_err(|e| corrupt("corridor limit", e))?);
+    }
+    let text = |b: &[u8], what: &str| String::from_utf8(b.to_vec()).map_err(|e| corrupt(what, e));
+    for kv in state.prefix(STORE_KEY, keys::ACCOUNT_USAGE_PREFIX, false)? {
+        let (k, v) = kv?;
+        let (account, denom) = keys::split_len_prefixed(keys::ACCOUNT_USAGE_PREFIX, &k)
+            .ok_or_else(|| corrupt("usage key", "too short"))?;
+        let account = Address::from_bytes(account.to_vec()).map_err(|e| corrupt("usage key", e.log))?;
+        let usage = pb::WindowUsage::decode(v.as_slice()).map_err(|e| corrupt("account usage", e))?;
+        g.account_usage.push(pb::AccountUsage {
+            address: account.to_string(),
+            denom: text(denom, "usage key")?,
+            usage: Some(usage),
+        });
+    }
+    for kv in state.prefix(STORE_KEY, keys::CORRIDOR_USAGE_PREFIX, false)? {
+        let (k, v) = kv?;
+        let (channel, denom) = keys::split_len_prefixed(keys::CORRIDOR_USAGE_PREFIX, &k)
+            .ok_or_else(|| corrupt("corridor usage key", "too short"))?;
+        let usage = pb::WindowUsage::decode(v.as_slice()).map_err(|e| corrupt("corridor usage", e))?;
+        g.corridor_usage.push(pb::CorridorUsage {
+            channel_id: text(channel, "corridor usage key")?,
+            denom: text(denom, "corridor usage key")?,
+            usage: Some(usage),
+        });
+    }
+    Ok(())
 }

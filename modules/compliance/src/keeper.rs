@@ -11,7 +11,7 @@ use paychain_framework::{Address, Context, MsgResponse, SdkError, StateRead, Typ
 use prost::Message;
 
 use crate::errors;
-use crate::events::{self, Action, PolicyAction};
+use crate::events::{self, Action, LimitChange, PolicyAction};
 use crate::holds::Holds;
 use crate::keys;
 use crate::msgs::{rule_kind, Body, ComplianceMsg};
@@ -19,6 +19,7 @@ use crate::pb;
 use crate::policy::{check_party, Party};
 use crate::sanctions::Sanctions;
 use crate::store::{self, credential, issuer, DenomAdmins};
+use crate::velocity;
 use paychain_bank::BankKeeper;
 
 fn response<T: TypeUrl>() -> MsgResponse {
@@ -95,7 +96,14 @@ impl ComplianceKeeper {
 
     /// Who may attach a policy to `denom`: the chain authority always; an issued
     /// token's admin for its token.
-    fn require_denom_admin(&self, state: &dyn StateRead, signer: &Address, denom: &str) -> Result<(), SdkError> {
+    /// `what`: the change asked for, for the refusal (`attach a policy to`).
+    fn require_denom_admin(
+        &self,
+        state: &dyn StateRead,
+        signer: &Address,
+        denom: &str,
+        what: &str,
+    ) -> Result<(), SdkError> {
         if self.authority.require(state, signer).is_ok() {
             return Ok(());
         }
@@ -109,7 +117,7 @@ impl ComplianceKeeper {
         Err(errors::unauthorized(if denom.is_empty() {
             "only the chain authority may set the global policy".to_string()
         } else {
-            format!("only the chain authority or the token's admin may attach a policy to {denom}")
+            format!("only the chain authority or the token's admin may {what} {denom}")
         }))
     }
 
@@ -355,7 +363,7 @@ impl ComplianceKeeper {
                 Ok(MsgResponse { type_url: pb::MsgUpdatePolicyMembersResponse::TYPE_URL.to_string(), value })
             }
             Body::AttachPolicy { denom, policy_id, note } => {
-                self.require_denom_admin(&*ctx, signer, denom)?;
+                self.require_denom_admin(&*ctx, signer, denom, "attach a policy to")?;
                 let mut version = 0;
                 if *policy_id != 0 {
                     let p = store::policy(&*ctx, *policy_id)?
@@ -404,6 +412,69 @@ impl ComplianceKeeper {
                 Sanctions::execute(ctx, signer, *proposal_id)?;
                 Ok(response::<pb::MsgExecuteSanctionResponse>())
             }
+            Body::SetVelocityLimit { limit, remove, note } => {
+                self.require_denom_admin(&*ctx, signer, &limit.denom, "set the velocity limit of")?;
+                let key = keys::velocity_limit_key(&limit.denom);
+                let old = velocity::velocity_limit(&*ctx, &limit.denom)?;
+                let (action, record) = if *remove {
+                    let old = old.ok_or_else(|| {
+                        errors::invalid_limit(format!("{} has no velocity limit to remove", limit.denom))
+                    })?;
+                    ctx.delete(keys::STORE_KEY, key)?;
+                    ("remove_velocity_limit", old)
+                } else {
+                    let version = next_limit_version(old.map(|o| o.version))?;
+                    let l = pb::VelocityLimit { version, updated_at: Some(from_block_time(now)), ..limit.clone() };
+                    ctx.set(keys::STORE_KEY, key, l.encode_to_vec())?;
+                    ("set_velocity_limit", l)
+                };
+                ctx.emit(events::limit_change(LimitChange {
+                    action,
+                    actor: signer,
+                    denom: &record.denom,
+                    channel_id: "",
+                    window_seconds: record.window_seconds,
+                    limit: &record.limit,
+                    tiers: &record.tiers,
+                    version: record.version,
+                    note,
+                }));
+                let value = pb::MsgSetVelocityLimitResponse { version: record.version }.encode_to_vec();
+                Ok(MsgResponse { type_url: pb::MsgSetVelocityLimitResponse::TYPE_URL.to_string(), value })
+            }
+            Body::SetCorridorLimit { limit, remove, note } => {
+                self.require_denom_admin(&*ctx, signer, &limit.denom, "set a corridor limit on")?;
+                let key = keys::corridor_limit_key(&limit.channel_id, &limit.denom);
+                let old = velocity::corridor_limit(&*ctx, &limit.channel_id, &limit.denom)?;
+                let (action, record) = if *remove {
+                    let old = old.ok_or_else(|| {
+                        errors::invalid_limit(format!(
+                            "{} has no corridor limit on {} to remove",
+                            limit.channel_id, limit.denom
+                        ))
+                    })?;
+                    ctx.delete(keys::STORE_KEY, key)?;
+                    ("remove_corridor_limit", old)
+                } else {
+                    let version = next_limit_version(old.map(|o| o.version))?;
+                    let l = pb::CorridorLimit { version, updated_at: Some(from_block_time(now)), ..limit.clone() };
+                    ctx.set(keys::STORE_KEY, key, l.encode_to_vec())?;
+                    ("set_corridor_limit", l)
+                };
+                ctx.emit(events::limit_change(LimitChange {
+                    action,
+                    actor: signer,
+                    denom: &record.denom,
+                    channel_id: &record.channel_id,
+                    window_seconds: record.window_seconds,
+                    limit: &record.limit,
+                    tiers: &[],
+                    version: record.version,
+                    note,
+                }));
+                let value = pb::MsgSetCorridorLimitResponse { version: record.version }.encode_to_vec();
+                Ok(MsgResponse { type_url: pb::MsgSetCorridorLimitResponse::TYPE_URL.to_string(), value })
+            }
             Body::DecideHold { hold_id, decision, note } => {
                 let h = self.hold_desk().decide(ctx, signer, *hold_id, *decision, note)?;
                 let value = pb::MsgDecideHoldResponse { status: h.status }.encode_to_vec();
@@ -411,6 +482,10 @@ impl ComplianceKeeper {
             }
         }
     }
+}
+
+fn next_limit_version(old: Option<u64>) -> Result<u64, SdkError> {
+    old.unwrap_or(0).checked_add(1).ok_or_else(|| errors::invalid_limit("the limit has no versions left"))
 }
 
 fn next_version(p: &pb::Policy) -> Result<u64, SdkError> {

@@ -20,6 +20,10 @@
 //! | `0x10 ++ status (u8) ++ id`                                  | `[0]` (holds by status)    |
 //! | `0x11 ++ deadline (as 0x0d) ++ id`                           | `[0]` (open holds by deadline) |
 //! | `0x12`                                                       | next hold id (u64 BE)      |
+//! | `0x13 ++ denom`                                              | `VelocityLimit`            |
+//! | `0x14 ++ len(account) ++ account ++ denom`                   | `WindowUsage` (under a velocity limit) |
+//! | `0x15 ++ len(channel) ++ channel ++ denom`                   | `CorridorLimit`            |
+//! | `0x16 ++ len(channel) ++ channel ++ denom`                   | `WindowUsage` (under a corridor limit) |
 //!
 //! Whether an account holds a credential is one read of its record and one of its
 //! issuer's; whether it is on a list, one read; whether it is sanctioned, one
@@ -48,6 +52,10 @@ pub const HOLD_PARTY_PREFIX: &[u8] = &[0x0f];
 pub const HOLD_STATUS_PREFIX: &[u8] = &[0x10];
 pub const HOLD_DEADLINE_PREFIX: &[u8] = &[0x11];
 pub const NEXT_HOLD_ID_KEY: &[u8] = &[0x12];
+pub const VELOCITY_LIMIT_PREFIX: &[u8] = &[0x13];
+pub const ACCOUNT_USAGE_PREFIX: &[u8] = &[0x14];
+pub const CORRIDOR_LIMIT_PREFIX: &[u8] = &[0x15];
+pub const CORRIDOR_USAGE_PREFIX: &[u8] = &[0x16];
 
 /// The module account holds wait in.
 pub const HOLDS_ACCOUNT: &str = "compliance_holds";
@@ -175,4 +183,39 @@ pub fn hold_status_prefix(status: i32) -> Vec<u8> {
 
 pub fn hold_status_key(status: i32, id: u64) -> Vec<u8> {
     [hold_status_prefix(status).as_slice(), &id.to_be_bytes()].concat()
+}
+
+pub fn velocity_limit_key(denom: &str) -> Vec<u8> {
+    [VELOCITY_LIMIT_PREFIX, denom.as_bytes()].concat()
+}
+
+pub fn account_usage_key(account: &Address, denom: &str) -> Vec<u8> {
+    let mut k = ACCOUNT_USAGE_PREFIX.to_vec();
+    push_len_prefixed(&mut k, account.as_bytes());
+    k.extend_from_slice(denom.as_bytes());
+    k
+}
+
+/// Channel ids are at most 64 bytes (validated when parsed).
+fn channel_key(prefix: &[u8], channel: &str, denom: &str) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    push_len_prefixed(&mut k, channel.as_bytes());
+    k.extend_from_slice(denom.as_bytes());
+    k
+}
+
+pub fn corridor_limit_key(channel: &str, denom: &str) -> Vec<u8> {
+    channel_key(CORRIDOR_LIMIT_PREFIX, channel, denom)
+}
+
+pub fn corridor_usage_key(channel: &str, denom: &str) -> Vec<u8> {
+    channel_key(CORRIDOR_USAGE_PREFIX, channel, denom)
+}
+
+/// `(length-prefixed part, rest)` of a key under `prefix` (usage and corridor keys).
+pub fn split_len_prefixed<'a>(prefix: &[u8], key: &'a [u8]) -> Option<(&'a [u8], &'a [u8])> {
+    let rest = key.strip_prefix(prefix)?;
+    let (&len, rest) = rest.split_first()?;
+    let len = usize::from(len);
+    (rest.len() >= len).then(|| rest.split_at(len))
 }

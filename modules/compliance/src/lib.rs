@@ -23,7 +23,12 @@
 //!
 //! **Holds for review** ([`holds`]): a policy may hold a send instead of
 //! refusing it; the committee or the token's admin releases, returns or (for
-//! sanctioned parties) seizes it; undecided, it returns at its deadline. The API is
+//! sanctioned parties) seizes it; undecided, it returns at its deadline.
+//!
+//! **Velocity and corridor limits** ([`velocity`]): per denom, how much an account
+//! may send within a rolling window of block time (by credential tier), and per
+//! IBC channel how much may leave net of what came in; set by the authority or the
+//! token's admin, enforced on every path that moves coins. The API is
 //! `proto/paychain/compliance/v1/*.proto` ([`pb`]); `keys.rs` has the state layout.
 
 #[cfg(feature = "cli")]
@@ -41,6 +46,7 @@ pub mod query;
 pub mod rest;
 pub mod sanctions;
 pub mod store;
+pub mod velocity;
 
 use std::sync::Arc;
 
@@ -137,7 +143,11 @@ impl Module for ComplianceModule {
             MsgExecuteSanction,
             MsgExecuteSanctionResponse,
             MsgDecideHold,
-            MsgDecideHoldResponse
+            MsgDecideHoldResponse,
+            MsgSetVelocityLimit,
+            MsgSetVelocityLimitResponse,
+            MsgSetCorridorLimit,
+            MsgSetCorridorLimitResponse
         ]
     }
 

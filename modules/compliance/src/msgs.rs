@@ -169,6 +169,86 @@ fn address(s: &str, what: &str) -> Result<Address, SdkError> {
     Address::from_bech32(s).map_err(|e| sdk::invalid_address(format!("invalid {what} address: {}", e.log)))
 }
 
+/// An integer amount, in canonical form.
+fn limit_amount(s: &str, what: &str) -> Result<String, SdkError> {
+    paychain_framework::coins::parse_amount(s)
+        .map(|n| n.to_string())
+        .map_err(|e| errors::invalid_limit(format!("{what}: {}", e.log)))
+}
+
+fn window(seconds: u64) -> Result<u64, SdkError> {
+    use crate::velocity::{MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS};
+    if !(MIN_WINDOW_SECONDS..=MAX_WINDOW_SECONDS).contains(&seconds) {
+        return Err(errors::invalid_limit(format!(
+            "window_seconds must be {MIN_WINDOW_SECONDS} to {MAX_WINDOW_SECONDS}, got {seconds}"
+        )));
+    }
+    Ok(seconds)
+}
+
+/// `channel-N`, as IBC names our end of a channel.
+pub fn validate_channel_id(id: &str) -> Result<(), SdkError> {
+    let ok = id.len() <= 64
+        && id.strip_prefix("channel-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(errors::invalid_limit(format!("channel_id must be channel-N, got {id:?}")))
+    }
+}
+
+/// A velocity limit checked without state, amounts canonical; the chain sets
+/// version and time. With `remove`, only the denom is read.
+pub fn velocity_limit(l: pb::VelocityLimit, remove: bool) -> Result<pb::VelocityLimit, SdkError> {
+    paychain_framework::coins::validate_denom(&l.denom)?;
+    if remove {
+        return Ok(pb::VelocityLimit { denom: l.denom, ..Default::default() });
+    }
+    if l.tiers.len() > crate::velocity::MAX_TIERS {
+        return Err(errors::invalid_limit(format!(
+            "at most {} tiers, got {}",
+            crate::velocity::MAX_TIERS,
+            l.tiers.len()
+        )));
+    }
+    let mut tiers = Vec::with_capacity(l.tiers.len());
+    let mut seen = std::collections::BTreeSet::new();
+    for t in l.tiers {
+        address(&t.issuer, "tier issuer")?;
+        validate_type(&t.r#type)?;
+        if !seen.insert((t.issuer.clone(), t.r#type.clone())) {
+            return Err(errors::invalid_limit(format!("tier {}:{} is listed twice", t.issuer, t.r#type)));
+        }
+        let limit = limit_amount(&t.limit, "tier limit")?;
+        tiers.push(pb::VelocityTier { limit, ..t });
+    }
+    Ok(pb::VelocityLimit {
+        window_seconds: window(l.window_seconds)?,
+        limit: limit_amount(&l.limit, "limit")?,
+        tiers,
+        version: 0,
+        updated_at: None,
+        denom: l.denom,
+    })
+}
+
+/// A corridor limit checked without state (as [`velocity_limit`]).
+pub fn corridor_limit(l: pb::CorridorLimit, remove: bool) -> Result<pb::CorridorLimit, SdkError> {
+    validate_channel_id(&l.channel_id)?;
+    paychain_framework::coins::validate_denom(&l.denom)?;
+    if remove {
+        return Ok(pb::CorridorLimit { channel_id: l.channel_id, denom: l.denom, ..Default::default() });
+    }
+    Ok(pb::CorridorLimit {
+        window_seconds: window(l.window_seconds)?,
+        limit: limit_amount(&l.limit, "limit")?,
+        version: 0,
+        updated_at: None,
+        channel_id: l.channel_id,
+        denom: l.denom,
+    })
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Body {
     RegisterIssuer {
@@ -251,6 +331,17 @@ pub enum Body {
         decision: pb::HoldDecision,
         note: Note,
     },
+    /// Amounts in canonical form; with `remove`, only the denom counts.
+    SetVelocityLimit {
+        limit: pb::VelocityLimit,
+        remove: bool,
+        note: Note,
+    },
+    SetCorridorLimit {
+        limit: pb::CorridorLimit,
+        remove: bool,
+        note: Note,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -277,6 +368,8 @@ pub const TYPE_URLS: &[&str] = &[
     pb::MsgVoteSanction::TYPE_URL,
     pb::MsgExecuteSanction::TYPE_URL,
     pb::MsgDecideHold::TYPE_URL,
+    pb::MsgSetVelocityLimit::TYPE_URL,
+    pb::MsgSetCorridorLimit::TYPE_URL,
 ];
 
 pub fn decode(any: &Any) -> Result<Box<dyn Msg>, SdkError> {
@@ -469,6 +562,18 @@ pub fn decode_msg(any: &Any) -> Result<ComplianceMsg, SdkError> {
             let body = Body::DecideHold { hold_id: m.hold_id, decision, note: note(&m.reason, &m.reference)? };
             (MsgDecideHold::TYPE_URL, address(&m.signer, "signer")?, body)
         }
+        MsgSetVelocityLimit::TYPE_URL => {
+            let m: MsgSetVelocityLimit = decode_any(any)?;
+            let limit = velocity_limit(m.limit.unwrap_or_default(), m.remove)?;
+            let body = Body::SetVelocityLimit { limit, remove: m.remove, note: note(&m.reason, &m.reference)? };
+            (MsgSetVelocityLimit::TYPE_URL, address(&m.signer, "signer")?, body)
+        }
+        MsgSetCorridorLimit::TYPE_URL => {
+            let m: MsgSetCorridorLimit = decode_any(any)?;
+            let limit = corridor_limit(m.limit.unwrap_or_default(), m.remove)?;
+            let body = Body::SetCorridorLimit { limit, remove: m.remove, note: note(&m.reason, &m.reference)? };
+            (MsgSetCorridorLimit::TYPE_URL, address(&m.signer, "signer")?, body)
+        }
         other => return Err(sdk::unknown_request(format!("unrecognized compliance message type: {other}"))),
     };
     Ok(ComplianceMsg { type_url, signer, body, proto: any.value.clone() })
@@ -518,6 +623,12 @@ impl Msg for ComplianceMsg {
                 amino::fields(&pb::MsgExecuteSanction::decode(self.proto.as_slice()).ok()?)
             }
             pb::MsgDecideHold::TYPE_URL => amino::fields(&pb::MsgDecideHold::decode(self.proto.as_slice()).ok()?),
+            pb::MsgSetVelocityLimit::TYPE_URL => {
+                amino::fields(&pb::MsgSetVelocityLimit::decode(self.proto.as_slice()).ok()?)
+            }
+            pb::MsgSetCorridorLimit::TYPE_URL => {
+                amino::fields(&pb::MsgSetCorridorLimit::decode(self.proto.as_slice()).ok()?)
+            }
             _ => return None,
         }?;
         let name = self.type_url.rsplit('.').next()?;

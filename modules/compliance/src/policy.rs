@@ -15,10 +15,14 @@
 //! Before any policy: a sanctioned sender is refused (one read), whatever the
 //! denom, fees included; a sanctioned account's balance is locked whole, so what
 //! it receives stays frozen.
+//!
+//! After the policies: the sender's velocity limit (what an account sends, fees
+//! excepted) and the channel's corridor limit (IBC transfers), see [`velocity`];
+//! a move under a limit is counted once made ([`TransferPolicy::record_transfer`]).
 
 use std::sync::Arc;
 
-use paychain_auth::{AuthKeeper, MINTER};
+use paychain_auth::{AuthKeeper, FEE_COLLECTOR, MINTER};
 use paychain_bank::{HoldRequest, Route, Transfer, TransferPolicy, Verdict};
 use paychain_framework::{Address, BlockTime, Coins, Context, SdkError, StateRead};
 
@@ -29,6 +33,7 @@ use crate::pb::{self, policy_rule::Kind};
 use crate::sanctions;
 use crate::store;
 use crate::store::corrupt;
+use crate::velocity;
 
 /// The role a party plays in a transfer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,6 +164,35 @@ impl CompliancePolicy {
         self.auth.module_name_of(addr).map(|m| self.auth.has_permission(m, MINTER))
     }
 
+    /// Whose sending counts against a velocity limit: an account's, except its fees.
+    fn velocity_sender<'a>(&self, tr: &Transfer<'a>) -> Option<&'a Address> {
+        let counts = !tr.route.is_ibc_in()
+            && self.module(tr.from).is_none()
+            && self.auth.module_name_of(tr.to) != Some(FEE_COLLECTOR);
+        counts.then_some(tr.from)
+    }
+
+    /// The channel and direction of an IBC transfer.
+    fn corridor<'a>(tr: &Transfer<'a>) -> Option<(&'a str, bool)> {
+        match tr.route {
+            Route::IbcOut { channel } => Some((channel, true)),
+            Route::IbcIn { channel } => Some((channel, false)),
+            Route::Local => None,
+        }
+    }
+
+    /// The velocity and corridor limits on a move; whether it must be counted.
+    fn check_limits(&self, state: &dyn StateRead, tr: &Transfer<'_>) -> Result<bool, SdkError> {
+        let mut track = false;
+        if let Some(from) = self.velocity_sender(tr) {
+            track |= velocity::check_account(state, from, tr.denom, tr.amount, tr.now)?;
+        }
+        if let Some((channel, out)) = Self::corridor(tr) {
+            track |= velocity::check_corridor(state, channel, tr.denom, tr.amount, out, tr.now)?;
+        }
+        Ok(track)
+    }
+
     /// The policies governing `denom`, global first (one read each).
     fn governing(&self, state: &dyn StateRead, denom: &str) -> Result<Vec<pb::Policy>, SdkError> {
         let mut out = Vec::new();
@@ -200,15 +234,16 @@ impl TransferPolicy for CompliancePolicy {
             return Ok(Verdict::default());
         }
         let from_module = self.module(tr.from);
-        let sender = (tr.route != Route::IbcIn && from_module.is_none()).then_some(tr.from);
-        let recipient = (tr.route != Route::IbcOut && self.module(tr.to).is_none()).then_some(tr.to);
+        let sender = (!tr.route.is_ibc_in() && from_module.is_none()).then_some(tr.from);
+        let recipient = (!tr.route.is_ibc_out() && self.module(tr.to).is_none()).then_some(tr.to);
         if let Some(from) = sender {
             if sanctions::is_sanctioned(state, from)? {
                 return Err(errors::sanctioned(format!("{from} is sanctioned: it can send nothing, fees included")));
             }
         }
         if sender.is_none() && recipient.is_none() {
-            return Ok(Verdict::default());
+            let track = self.check_limits(state, tr)?;
+            return Ok(Verdict { track, ..Verdict::default() });
         }
         let recipient_role = if from_module == Some(true) { Party::MintRecipient } else { Party::Recipient };
         // Only a send between two accounts may be held; every other path refuses.
@@ -232,7 +267,18 @@ impl TransferPolicy for CompliancePolicy {
                 }
             }
         }
-        Ok(Verdict { hold, ..Verdict::default() })
+        let track = self.check_limits(state, tr)?;
+        Ok(Verdict { hold, track, ..Verdict::default() })
+    }
+
+    fn record_transfer(&self, ctx: &mut Context, tr: &Transfer<'_>) -> Result<(), SdkError> {
+        if let Some(from) = self.velocity_sender(tr) {
+            velocity::record_account(ctx, from, tr.denom, tr.amount, tr.now)?;
+        }
+        if let Some((channel, out)) = Self::corridor(tr) {
+            velocity::record_corridor(ctx, channel, tr.denom, tr.amount, out, tr.now)?;
+        }
+        Ok(())
     }
 
     fn record_hold(

@@ -10,7 +10,7 @@ use prost::Message;
 
 use crate::keys::{self, STORE_KEY};
 use crate::store::{credential, issuer};
-use crate::{pb, sanctions, store};
+use crate::{pb, sanctions, store, velocity};
 
 macro_rules! paths {
     ($($name:ident = $method:literal;)*) => {
@@ -39,6 +39,20 @@ paths! {
     HOLD = "Hold";
     HOLDS_BY_PARTY = "HoldsByParty";
     HOLDS_BY_STATUS = "HoldsByStatus";
+    VELOCITY_LIMITS = "VelocityLimits";
+    VELOCITY_LIMIT = "VelocityLimit";
+    VELOCITY_USAGE = "VelocityUsage";
+    CORRIDOR_LIMITS = "CorridorLimits";
+    CORRIDOR = "Corridor";
+}
+
+fn check_denom(denom: &str) -> Result<(), QueryError> {
+    paychain_framework::coins::validate_denom(denom).map_err(|e| QueryError::invalid_argument(e.log))
+}
+
+/// The time of the block the state is at: what "within the window" is measured from.
+fn block_time(state: &dyn StateRead) -> Result<paychain_framework::BlockTime, QueryError> {
+    Ok(paychain_framework::time::committed_block_time(state)?.unwrap_or_default())
 }
 
 fn decode_credential(v: &[u8]) -> Result<pb::Credential, QueryError> {
@@ -247,6 +261,69 @@ pub fn query(state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8
                 return Err(QueryError::invalid_argument("status must be a HOLD_STATUS_ value"));
             }
             holds_page(state, &keys::hold_status_prefix(req.status), req.pagination.as_ref())?
+        }
+        VELOCITY_LIMITS => {
+            let req: pb::QueryVelocityLimitsRequest = decode(request)?;
+            let (limits, page) =
+                paginate(state, STORE_KEY, keys::VELOCITY_LIMIT_PREFIX, req.pagination.as_ref(), |_, v| {
+                    pb::VelocityLimit::decode(v)
+                        .map(Some)
+                        .map_err(|e| QueryError::internal(format!("compliance: corrupt velocity limit: {e}")))
+                })?;
+            pb::QueryVelocityLimitsResponse { limits, pagination: Some(page) }.encode_to_vec()
+        }
+        VELOCITY_LIMIT => {
+            let req: pb::QueryVelocityLimitRequest = decode(request)?;
+            check_denom(&req.denom)?;
+            let limit = velocity::velocity_limit(state, &req.denom)?
+                .ok_or_else(|| QueryError::not_found(format!("{} has no velocity limit", req.denom)))?;
+            pb::QueryVelocityLimitResponse { limit: Some(limit) }.encode_to_vec()
+        }
+        VELOCITY_USAGE => {
+            let req: pb::QueryVelocityUsageRequest = decode(request)?;
+            let addr = parse_address(&req.address)?;
+            check_denom(&req.denom)?;
+            let limit = velocity::velocity_limit(state, &req.denom)?
+                .ok_or_else(|| QueryError::not_found(format!("{} has no velocity limit", req.denom)))?;
+            let s = velocity::account_standing(state, &limit, &addr, block_time(state)?)?;
+            pb::QueryVelocityUsageResponse {
+                limit: s.limit.to_string(),
+                tier: s.tier.clone(),
+                window_seconds: s.window_seconds,
+                used: s.used.to_string(),
+                remaining: s.remaining().to_string(),
+            }
+            .encode_to_vec()
+        }
+        CORRIDOR_LIMITS => {
+            let req: pb::QueryCorridorLimitsRequest = decode(request)?;
+            let (limits, page) =
+                paginate(state, STORE_KEY, keys::CORRIDOR_LIMIT_PREFIX, req.pagination.as_ref(), |_, v| {
+                    pb::CorridorLimit::decode(v)
+                        .map(Some)
+                        .map_err(|e| QueryError::internal(format!("compliance: corrupt corridor limit: {e}")))
+                })?;
+            pb::QueryCorridorLimitsResponse { limits, pagination: Some(page) }.encode_to_vec()
+        }
+        CORRIDOR => {
+            let req: pb::QueryCorridorRequest = decode(request)?;
+            crate::msgs::validate_channel_id(&req.channel_id).map_err(|e| QueryError::invalid_argument(e.log))?;
+            check_denom(&req.denom)?;
+            let limit = velocity::corridor_limit(state, &req.channel_id, &req.denom)?.ok_or_else(|| {
+                QueryError::not_found(format!("{} has no corridor limit on {}", req.channel_id, req.denom))
+            })?;
+            let (sent, received) = velocity::corridor_standing(state, &limit, block_time(state)?)?;
+            let net = sent.saturating_sub(received);
+            let cap = paychain_framework::coins::parse_amount(&limit.limit)
+                .map_err(|e| QueryError::internal(format!("compliance: corrupt corridor limit: {}", e.log)))?;
+            pb::QueryCorridorResponse {
+                limit: Some(limit),
+                sent: sent.to_string(),
+                received: received.to_string(),
+                net: net.to_string(),
+                remaining: cap.saturating_sub(net).to_string(),
+            }
+            .encode_to_vec()
         }
         other => return Err(QueryError::unimplemented(format!("unknown query path {other}"))),
     };

@@ -91,5 +91,26 @@ pub fn routes() -> Vec<RestRoute> {
             "/paychain/compliance/v1/holds",
             query::HOLDS_BY_STATUS,
         ),
+        RestRoute::get::<pb::QueryVelocityLimitsRequest, pb::QueryVelocityLimitsResponse>(
+            "/paychain/compliance/v1/velocity_limits",
+            query::VELOCITY_LIMITS,
+        ),
+        RestRoute::get::<pb::QueryVelocityLimitRequest, pb::QueryVelocityLimitResponse>(
+            "/paychain/compliance/v1/velocity_limits/{denom*}",
+            query::VELOCITY_LIMIT,
+        ),
+        // ?denom=upay
+        RestRoute::get::<pb::QueryVelocityUsageRequest, pb::QueryVelocityUsageResponse>(
+            "/paychain/compliance/v1/accounts/{address}/velocity",
+            query::VELOCITY_USAGE,
+        ),
+        RestRoute::get::<pb::QueryCorridorLimitsRequest, pb::QueryCorridorLimitsResponse>(
+            "/paychain/compliance/v1/corridors",
+            query::CORRIDOR_LIMITS,
+        ),
+        RestRoute::get::<pb::QueryCorridorRequest, pb::QueryCorridorResponse>(
+            "/paychain/compliance/v1/corridors/{channel_id}/{denom*}",
+            query::CORRIDOR,
+        ),
     ]
 }

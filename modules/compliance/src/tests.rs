@@ -23,6 +23,7 @@ pub(crate) const T0: i64 = 1_767_323_045;
 mod holds;
 mod policies;
 mod sanctions;
+mod velocity;
 
 pub(crate) fn addr(n: u8) -> Address {
     Address::from_bytes(vec![n; 20]).unwrap()

@@ -175,10 +175,13 @@ fn a_deny_list_on_a_denom_stops_every_path_that_moves_it() {
     c.refused(|c| c.escrow_to(&alice(), &carol(), "10upay"), &["recipient"]);
     c.escrow_to(&alice(), &bob(), "10upay").unwrap();
     // IBC: the chain-side account is checked, the channel escrow never.
-    c.refused(|c| c.routed(&carol(), &channel_escrow(), "10upay", Route::IbcOut), &["sender"]);
-    c.routed(&alice(), &channel_escrow(), "10upay", Route::IbcOut).unwrap();
-    c.refused(|c| c.routed(&channel_escrow(), &carol(), "10upay", Route::IbcIn), &["recipient"]);
-    c.routed(&channel_escrow(), &bob(), "10upay", Route::IbcIn).unwrap();
+    c.refused(|c| c.routed(&carol(), &channel_escrow(), "10upay", Route::IbcOut { channel: "channel-0" }), &["sender"]);
+    c.routed(&alice(), &channel_escrow(), "10upay", Route::IbcOut { channel: "channel-0" }).unwrap();
+    c.refused(
+        |c| c.routed(&channel_escrow(), &carol(), "10upay", Route::IbcIn { channel: "channel-0" }),
+        &["recipient"],
+    );
+    c.routed(&channel_escrow(), &bob(), "10upay", Route::IbcIn { channel: "channel-0" }).unwrap();
     // A mint to a listed account.
     c.refused(|c| c.mint_to(&carol(), "10upay"), &["mint recipient"]);
 

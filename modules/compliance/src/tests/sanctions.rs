@@ -112,7 +112,9 @@ fn an_ordinary_sanction_waits_out_the_timelock_then_stops_every_spend() {
     };
     assert_eq!(code(fee(&mut c)), cs("compliance", 22), "fees included");
     let ibc = |c: &mut Chain| {
-        c.run(|c, ctx| c.bank.send_coins_routed(ctx, &alice(), &addr(99), &coins("1upay"), Route::IbcOut))
+        c.run(|c, ctx| {
+            c.bank.send_coins_routed(ctx, &alice(), &addr(99), &coins("1upay"), Route::IbcOut { channel: "channel-0" })
+        })
     };
     assert_eq!(code(ibc(&mut c)), cs("compliance", 22));
     let multi = |c: &mut Chain| {
