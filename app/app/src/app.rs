@@ -422,7 +422,8 @@ impl App {
 
         let mut ante_state = CacheState::new(&*state);
         let ante_events = {
-            let mut ctx = Context::new(block, mode, &mut ante_state, &gas);
+            let mut ctx =
+                Context::new(block, mode, &mut ante_state, &gas).with_tx_extensions(&tx.body.extension_options);
             if let Err(e) = run_ante(&mut ctx, tx, &self.ante_env()) {
                 return TxOutcome::failed(e, gas_wanted, gas.consumed(), Vec::new());
             }
@@ -448,7 +449,8 @@ impl App {
         let mut failure = None;
         for (index, routed) in tx.msgs.iter().enumerate() {
             let module = self.modules().get(routed.module);
-            let mut ctx = Context::new(block, mode, &mut msg_state, &gas);
+            let mut ctx =
+                Context::new(block, mode, &mut msg_state, &gas).with_tx_extensions(&tx.body.extension_options);
             match module.deliver(&mut ctx, routed.msg.as_ref()) {
                 Ok(resp) => {
                     let sender = routed.msg.signers().first().map(|s| s.to_string()).unwrap_or_default();

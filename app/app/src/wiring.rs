@@ -139,4 +139,10 @@ impl MsgRouter for ModuleSet {
         let msg = self.get(module).decode_msg(any)?;
         Ok(RoutedMsg { module, msg })
     }
+
+    fn validate_extension(&self, any: &Any) -> Result<(), SdkError> {
+        self.iter().find_map(|m| m.validate_tx_extension(any)).unwrap_or_else(|| {
+            Err(sdk::unknown_extension_options(format!("unknown extension option {}", any.type_url)))
+        })
+    }
 }

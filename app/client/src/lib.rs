@@ -78,6 +78,8 @@ pub struct TxOptions {
     /// Overrides of the on-chain numbers (offline signing, scripts that pipeline txs).
     pub account_number: Option<u64>,
     pub sequence: Option<u64>,
+    /// Typed data the tx carries besides its messages (a travel-rule record).
+    pub extension_options: Vec<cosmos_sdk_proto::Any>,
 }
 
 impl Default for TxOptions {
@@ -90,6 +92,7 @@ impl Default for TxOptions {
             timeout_height: 0,
             account_number: None,
             sequence: None,
+            extension_options: Vec::new(),
         }
     }
 }
@@ -132,6 +135,7 @@ impl TxPlan {
             "memo": self.body.memo,
             "timeout_height": self.body.timeout_height.to_string(),
             "messages": self.body.messages.iter().map(|m| tx::any_to_json(types, m)).collect::<Vec<_>>(),
+            "extension_options": self.body.extension_options.iter().map(|m| tx::any_to_json(types, m)).collect::<Vec<_>>(),
         })
     }
 }
@@ -168,7 +172,8 @@ pub async fn plan_tx(
             (a.unwrap_or(acc.account_number), s.unwrap_or(acc.sequence))
         }
     };
-    let body = tx::tx_body(messages, &opts.memo, opts.timeout_height);
+    let mut body = tx::tx_body(messages, &opts.memo, opts.timeout_height);
+    body.extension_options = opts.extension_options.clone();
     let gas_limit = match opts.gas {
         Gas::Fixed(g) => g,
         Gas::Auto { adjustment } => {

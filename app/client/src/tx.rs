@@ -114,6 +114,9 @@ pub fn decode_tx_json(types: &AnyTypes, tx_bytes: &[u8]) -> anyhow::Result<serde
             "messages": body.messages.iter().map(|m| any_to_json(types, m)).collect::<Vec<_>>(),
             "memo": body.memo,
             "timeout_height": body.timeout_height.to_string(),
+            "extension_options": body.extension_options.iter().map(|m| any_to_json(types, m)).collect::<Vec<_>>(),
+            "non_critical_extension_options":
+                body.non_critical_extension_options.iter().map(|m| any_to_json(types, m)).collect::<Vec<_>>(),
         },
         "auth_info": {
             "signer_infos": signer_infos,

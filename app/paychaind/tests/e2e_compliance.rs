@@ -279,3 +279,105 @@ fn an_authority_a_kyc_provider_and_a_customer_handle_a_credential() {
 
     dev.sigterm(Duration::from_secs(30));
 }
+
+/// A payment company's day under payment controls, on a real chain, with the commands
+/// an officer and a wallet run: the authority sets a velocity limit on upay (a 24 s
+/// window so the test sees it reset), a send past it is refused with what remains
+/// (compliance/28) and goes through once the window moved on; usage over the CLI and
+/// REST. Then the travel rule: above the threshold a send without a record is refused
+/// (compliance/31), `--travel-rule payload.json` attaches the IVMS 101 hash and VASP
+/// ids, and `query compliance travel-rule HASH` and `query tx` show the record. A
+/// payload missing a party never leaves the CLI.
+#[test]
+fn a_payment_company_meets_velocity_limits_and_the_travel_rule() {
+    if !cometbft_available("a_payment_company_meets_velocity_limits_and_the_travel_rule") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let ports = free_ports();
+    let w = Wallet { home: home.to_str().unwrap().to_string(), node: format!("http://127.0.0.1:{}", ports.rpc) };
+    let rest = format!("http://127.0.0.1:{}", ports.rest);
+    let mut dev = DevNode::start(&home, &ports, "dev.log");
+    wait_for("the first block", &mut dev, Duration::from_secs(90), || {
+        let o = run(&["status", "--node", &w.node, "-o", "json"]);
+        let v: Value = serde_json::from_slice(&o.stdout).ok()?;
+        (v["latest_block_height"].as_str()?.parse::<u64>().ok()? > 1).then_some(())
+    });
+    let alice = w.add_key("alice");
+    let bob = w.add_key("bob");
+    w.tx_ok(&["tx", "bank", "send", "dev", &alice, "5000000upay"]);
+
+    let note = ["--reason", "velocity_policy", "--reference", "risk committee 2026-12"];
+    let mut set =
+        vec!["tx", "compliance", "set-velocity-limit", "alice", "upay", "--limit", "1000000", "--window", "24"];
+    set.extend(note);
+    w.tx_refused(&set, "compliance", 7);
+    set[3] = "dev";
+    let done = w.tx_ok(&set);
+    assert_eq!(event_attrs(&done, "compliance_limit")["reference"], "risk committee 2026-12");
+    let limit = w.query(&["compliance", "velocity-limit", "upay"]);
+    assert_eq!(
+        (limit["limit"]["limit"].as_str(), limit["limit"]["window_seconds"].as_str()),
+        (Some("1000000"), Some("24")),
+        "{limit}"
+    );
+
+    w.tx_ok(&["tx", "bank", "send", "alice", &bob, "600000upay"]);
+    let refused = w.tx_refused(&["tx", "bank", "send", "alice", &bob, "500000upay"], "compliance", 28);
+    assert!(refused["raw_log"].as_str().unwrap().contains("400000upay remaining"), "{refused}");
+    let usage = w.query(&["compliance", "velocity-usage", &alice, "upay"]);
+    assert_eq!((usage["used"].as_str(), usage["remaining"].as_str()), (Some("600000"), Some("400000")), "{usage}");
+    let over_rest: Value =
+        reqwest::blocking::get(format!("{rest}/paychain/compliance/v1/accounts/{alice}/velocity?denom=upay"))
+            .unwrap()
+            .json()
+            .unwrap();
+    assert_eq!(over_rest["remaining"], "400000", "{over_rest}");
+    // The window moves on: 24 s after the first send it no longer counts.
+    std::thread::sleep(Duration::from_secs(25));
+    w.tx_ok(&["tx", "bank", "send", "alice", &bob, "500000upay"]);
+
+    // The travel rule: above 100000upay a transfer carries a record.
+    w.tx_ok(&[
+        "tx",
+        "compliance",
+        "set-travel-rule-threshold",
+        "dev",
+        "upay",
+        "--threshold",
+        "100000",
+        "--reason",
+        "fatf_r16",
+    ]);
+    let refused = w.tx_refused(&["tx", "bank", "send", "alice", &bob, "200000upay"], "compliance", 31);
+    assert!(refused["raw_log"].as_str().unwrap().contains("travel-rule record"), "{refused}");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
+    let payload = format!("{fixtures}/ivms101.json");
+    let sent = w.tx_ok(&["tx", "bank", "send", "alice", &bob, "200000upay", "--travel-rule", &payload]);
+    let want = std::fs::read_to_string(format!("{fixtures}/ivms101.sha256")).unwrap();
+    let ev = event_attrs(&sent, "compliance_travel_rule");
+    assert_eq!(ev["ivms101_sha256"], want.trim(), "{sent}");
+    assert_eq!(
+        (ev["originator_vasp"].as_str(), ev["beneficiary_vasp"].as_str()),
+        (Some("5493001KJTIIGC8Y1R12"), Some("213800D1EI4B9WTWWD28"))
+    );
+    let hash = sent["txhash"].as_str().unwrap();
+    let view = w.query(&["compliance", "travel-rule", hash]);
+    assert_eq!(view["records"][0]["ivms101_sha256"], want.trim(), "{view}");
+    assert_eq!(view["transfers"][0]["amount"], "200000upay", "{view}");
+    let tx = w.query(&["tx", hash]);
+    assert_eq!(tx["tx"]["body"]["extension_options"][0]["@type"], "/paychain.compliance.v1.TravelRuleRecord", "{tx}");
+    // A payload that names no beneficiary is refused by the CLI, before any signing.
+    let broken = tmp.path().join("broken.json");
+    let mut p: Value = serde_json::from_str(&std::fs::read_to_string(&payload).unwrap()).unwrap();
+    p["beneficiary"]["beneficiaryPersons"] = serde_json::json!([]);
+    std::fs::write(&broken, p.to_string()).unwrap();
+    let mut a = w.cmd(&["tx", "bank", "send", "alice", &bob, "200000upay", "--travel-rule", broken.to_str().unwrap()]);
+    a.extend(["--fees", "5000upay", "--node", &w.node, "--yes"].map(String::from));
+    let o = run(&a);
+    assert!(!o.status.success(), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("beneficiary.beneficiaryPersons"), "{}", show(&o));
+
+    dev.sigterm(Duration::from_secs(30));
+}

@@ -14,12 +14,20 @@ pub trait MsgRouter {
     /// Decodes and statelessly validates `any`, naming the module that handles it;
     /// an unknown type URL is `sdk`/2 (`unable to resolve type URL ...`).
     fn route_and_decode(&self, any: &cosmos_sdk_proto::Any) -> Result<RoutedMsg, SdkError>;
+
+    /// Checks an extension option statelessly; one no module owns is `sdk`/31.
+    fn validate_extension(&self, any: &cosmos_sdk_proto::Any) -> Result<(), SdkError> {
+        Err(sdk::unknown_extension_options(format!("unknown extension option {}", any.type_url)))
+    }
 }
 
 pub use paychain_auth::pubkey::{MULTISIG_PUBKEY_TYPE_URL, SECP256K1_PUBKEY_TYPE_URL};
 
 /// Sign modes (`cosmos.tx.signing.v1beta1.SignMode`).
 pub use crate::sign_mode::{SIGN_MODE_DIRECT, SIGN_MODE_LEGACY_AMINO_JSON, SIGN_MODE_UNSPECIFIED};
+
+/// Most extension options one tx may carry.
+pub const MAX_EXTENSION_OPTIONS: usize = 4;
 
 /// A message with the index of the module that handles it.
 #[derive(Debug)]
@@ -70,8 +78,15 @@ pub fn decode_tx(bytes: &[u8], modules: &dyn MsgRouter) -> Result<DecodedTx, Sdk
     let auth_info = AuthInfo::decode(raw.auth_info_bytes.as_slice())
         .map_err(|e| sdk::tx_decode(format!("invalid AuthInfo: {e}")))?;
 
-    if !body.extension_options.is_empty() {
-        return Err(sdk::unknown_extension_options("no extension options are supported"));
+    // Typed data a module reads while the tx runs (a travel-rule record); at most a few.
+    if body.extension_options.len() > MAX_EXTENSION_OPTIONS {
+        return Err(sdk::unknown_extension_options(format!(
+            "at most {MAX_EXTENSION_OPTIONS} extension options, got {}",
+            body.extension_options.len()
+        )));
+    }
+    for ext in &body.extension_options {
+        modules.validate_extension(ext)?;
     }
     if !body.non_critical_extension_options.is_empty() {
         return Err(sdk::unknown_extension_options("no non-critical extension options are supported"));

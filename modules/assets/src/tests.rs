@@ -812,12 +812,16 @@ fn ibc_transfers_need_the_ibc_feature_and_coming_home_meets_the_receivers_rules(
     let out = |c: &mut Chain, from: Address, amount: &str| {
         let amt: Coins = format!("{amount}{denom}").parse().unwrap();
         let esc = channel_escrow.clone();
-        c.run(move |e, ctx| e.bank.send_coins_routed(ctx, &from, &esc, &amt, Route::IbcOut { channel: "channel-0" }))
+        c.run(move |e, ctx| {
+            e.bank.send_coins_routed(ctx, &from, &esc, &amt, Route::IbcOut { channel: "channel-0", memo: "" })
+        })
     };
     let home = |c: &mut Chain, to: Address, amount: &str| {
         let amt: Coins = format!("{amount}{denom}").parse().unwrap();
         let esc = channel_escrow.clone();
-        c.run(move |e, ctx| e.bank.send_coins_routed(ctx, &esc, &to, &amt, Route::IbcIn { channel: "channel-0" }))
+        c.run(move |e, ctx| {
+            e.bank.send_coins_routed(ctx, &esc, &to, &amt, Route::IbcIn { channel: "channel-0", memo: Some("") })
+        })
     };
     // The escrow address is no allowlisted account, and needs not be.
     out(&mut c, alice(), "40").unwrap();
@@ -842,8 +846,10 @@ fn ibc_transfers_need_the_ibc_feature_and_coming_home_meets_the_receivers_rules(
     // Plain denoms are untouched by any of it.
     let upay: Coins = "5upay".parse().unwrap();
     let esc = channel_escrow.clone();
-    c.run(move |e, ctx| e.bank.send_coins_routed(ctx, &alice(), &esc, &upay, Route::IbcOut { channel: "channel-0" }))
-        .unwrap();
+    c.run(move |e, ctx| {
+        e.bank.send_coins_routed(ctx, &alice(), &esc, &upay, Route::IbcOut { channel: "channel-0", memo: "" })
+    })
+    .unwrap();
 }
 
 #[test]

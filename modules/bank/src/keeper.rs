@@ -69,6 +69,7 @@ struct Movement<'a> {
     amt: &'a Coins,
     route: Route<'a>,
     now: BlockTime,
+    extensions: &'a [cosmos_sdk_proto::Any],
 }
 
 /// What the transfer policies answered for one transfer.
@@ -173,8 +174,15 @@ impl BankKeeper {
             let mut governed = false;
             let mut locked = 0;
             for (i, p) in policies.iter().enumerate().filter(|(_, p)| p.may_govern(&c.denom)) {
-                let tr =
-                    Transfer { from: t.from, to: t.to, denom: &c.denom, amount: c.amount, route: t.route, now: t.now };
+                let tr = Transfer {
+                    from: t.from,
+                    to: t.to,
+                    denom: &c.denom,
+                    amount: c.amount,
+                    route: t.route,
+                    now: t.now,
+                    extensions: t.extensions,
+                };
                 let Verdict { fee, sender_locked, hold, track } =
                     p.check_transfer(state, &tr, &|| self.balance(state, t.to, &c.denom))?;
                 if track {
@@ -204,7 +212,15 @@ impl BankKeeper {
             let (Some(p), Some(c)) = (policies.get(i), t.amt.iter().nth(ci)) else {
                 return Err(SdkError::fatal("bank: a tracked move names no policy or coin"));
             };
-            let tr = Transfer { from: t.from, to: t.to, denom: &c.denom, amount: c.amount, route: t.route, now: t.now };
+            let tr = Transfer {
+                from: t.from,
+                to: t.to,
+                denom: &c.denom,
+                amount: c.amount,
+                route: t.route,
+                now: t.now,
+                extensions: t.extensions,
+            };
             p.record_transfer(ctx, &tr)?;
         }
         Ok(())
@@ -501,8 +517,8 @@ impl BankKeeper {
         amt: &Coins,
         route: Route<'_>,
     ) -> Result<(), SdkError> {
-        let now = ctx.block.time;
-        let movement = Movement { from, to, amt, route, now };
+        let (now, extensions) = (ctx.block.time, ctx.tx_extensions());
+        let movement = Movement { from, to, amt, route, now, extensions };
         let checked = self.check_policy(ctx, movement)?;
         let dest = match &checked.hold {
             Some(hold) => &self.record_hold(ctx, from, to, amt, hold)?,
@@ -527,18 +543,18 @@ impl BankKeeper {
         p.record_hold(ctx, from, to, amt, request)
     }
 
-    /// The policies' verdict on a transfer at block time `now`, without making it
+    /// The policies' verdict on a transfer in `ctx` (its block time, its tx's extensions), without making it
     /// (IBC validates a packet before it executes it).
     pub fn check_send(
         &self,
-        state: &dyn StateRead,
+        ctx: &Context,
         from: &Address,
         to: &Address,
         amt: &Coins,
         route: Route<'_>,
-        now: BlockTime,
     ) -> Result<(), SdkError> {
-        self.check_policy(state, Movement { from, to, amt, route, now }).map(|_| ())
+        let (now, extensions) = (ctx.block.time, ctx.tx_extensions());
+        self.check_policy(ctx, Movement { from, to, amt, route, now, extensions }).map(|_| ())
     }
 
     /// [`BankKeeper::send_coins`] with fewer checks, for issuer controls only (see
@@ -584,9 +600,15 @@ impl BankKeeper {
         for out in outputs {
             // Checked one output at a time, after the ones before it landed: two outputs
             // to one account must not pass a balance cap that their sum exceeds.
-            let now = ctx.block.time;
-            let movement =
-                Movement { from: &input.address, to: &out.address, amt: &out.coins, route: Route::Local, now };
+            let (now, extensions) = (ctx.block.time, ctx.tx_extensions());
+            let movement = Movement {
+                from: &input.address,
+                to: &out.address,
+                amt: &out.coins,
+                route: Route::Local,
+                now,
+                extensions,
+            };
             let checked = self.check_policy(ctx, movement)?;
             fees.extend(checked.fees);
             let to = match &checked.hold {

@@ -16,15 +16,17 @@ use paychain_framework::{Address, BlockTime, Coins, Context, SdkError, StateRead
 /// it is never frozen, allowlisted or capped, and only the chain-side party's
 /// rules apply.
 /// The IBC routes name our end of the channel (`channel-0`; port `transfer`), for
-/// limits per corridor.
+/// limits per corridor, and the packet's memo (travel-rule data rides in it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route<'a> {
     /// Between two accounts of this chain (modules included).
     Local,
     /// From `from` out through a channel: into its escrow, or burnt (a voucher going home).
-    IbcOut { channel: &'a str },
+    IbcOut { channel: &'a str, memo: &'a str },
     /// To `to` in through a channel: from its escrow, or minted (a voucher arriving).
-    IbcIn { channel: &'a str },
+    /// `memo` is the received packet's; `None` for a refund of our own transfer
+    /// (a timeout or an error acknowledgement), which is no new transfer.
+    IbcIn { channel: &'a str, memo: Option<&'a str> },
 }
 
 impl Route<'_> {
@@ -47,6 +49,9 @@ pub struct Transfer<'a> {
     pub route: Route<'a>,
     /// The block time (credentials and other rules that end at a time).
     pub now: BlockTime,
+    /// The extension options of the tx the move is part of (a travel-rule record);
+    /// empty outside a tx (end block, genesis).
+    pub extensions: &'a [cosmos_sdk_proto::Any],
 }
 
 /// The policy's answer for one coin's move.

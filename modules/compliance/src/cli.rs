@@ -65,6 +65,25 @@ impl ModuleCli for ComplianceCli {
         run_query(ctx, cmd)
     }
 
+    /// `--travel-rule payload.json`: the record as an extension option, and in the memo of
+    /// every IBC transfer of the tx.
+    fn prepare_tx(flags: &TxFlags, msgs: &mut [cosmos_sdk_proto::Any]) -> anyhow::Result<Vec<cosmos_sdk_proto::Any>> {
+        let Some(path) = &flags.travel_rule else { return Ok(Vec::new()) };
+        let record = travel_rule_record(
+            path,
+            flags.originator_vasp.as_deref(),
+            flags.beneficiary_vasp.as_deref(),
+            flags.travel_rule_locator.as_deref(),
+        )?;
+        for m in msgs.iter_mut().filter(|m| m.type_url == IBC_TRANSFER_TYPE_URL) {
+            use prost::Message as _;
+            let mut t = ibc_proto::ibc::applications::transfer::v1::MsgTransfer::decode(m.value.as_slice())?;
+            t.memo = memo_with_record(&t.memo, &record)?;
+            m.value = t.encode_to_vec();
+        }
+        Ok(vec![any_msg(&record)])
+    }
+
     fn run_tools(_ctx: &Ctx, cmd: ComplianceCmd) -> anyhow::Result<()> {
         match cmd {
             ComplianceCmd::Audit(args) => audit::run(args),
@@ -378,6 +397,28 @@ pub enum ComplianceTxCmd {
         #[command(flatten)]
         flags: TxFlags,
     },
+    /// Require a travel-rule record on transfers of a denom above an amount
+    /// (MsgSetTravelRuleThreshold; the chain authority, or the token's admin)
+    SetTravelRuleThreshold {
+        from: String,
+        denom: String,
+        /// Transfers of more than this (an integer amount of the denom) need a record
+        #[arg(long)]
+        threshold: String,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Take a denom's travel-rule threshold away (MsgSetTravelRuleThreshold with remove)
+    RemoveTravelRuleThreshold {
+        from: String,
+        denom: String,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
     /// Take a corridor limit away (MsgSetCorridorLimit with remove)
     RemoveCorridorLimit {
         from: String,
@@ -388,6 +429,99 @@ pub enum ComplianceTxCmd {
         #[command(flatten)]
         flags: TxFlags,
     },
+}
+
+const IBC_TRANSFER_TYPE_URL: &str = "/ibc.applications.transfer.v1.MsgTransfer";
+
+/// The travel-rule record of an IVMS 101 payload file: checked against the field
+/// set, hashed canonically ([`crate::travel_rule::ivms101_sha256`]), the VASPs named
+/// by the flags or else by the payload's national identifiers.
+pub fn travel_rule_record(
+    path: &Path,
+    originator_vasp: Option<&str>,
+    beneficiary_vasp: Option<&str>,
+    locator: Option<&str>,
+) -> anyhow::Result<pb::TravelRuleRecord> {
+    use crate::travel_rule::{ivms101_sha256, validate_ivms101, validate_record};
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow!("--travel-rule {}: {e}", path.display()))?;
+    let payload: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow!("--travel-rule {}: not JSON: {e}", path.display()))?;
+    validate_ivms101(&payload).map_err(|e| anyhow!("--travel-rule {}: {e}", path.display()))?;
+    let vasp = |flag: Option<&str>, key: &str, name: &str| -> anyhow::Result<String> {
+        if let Some(v) = flag {
+            return Ok(v.to_string());
+        }
+        payload
+            .pointer(&format!("/{key}/{key}/legalPerson/nationalIdentification/nationalIdentifier"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("--{name}: not given, and the payload's {key} has no nationalIdentifier"))
+    };
+    let record = pb::TravelRuleRecord {
+        ivms101_sha256: ivms101_sha256(&payload).map_err(|e| anyhow!("--travel-rule {}: {e}", path.display()))?,
+        originator_vasp: vasp(originator_vasp, "originatingVASP", "originator-vasp")?,
+        beneficiary_vasp: vasp(beneficiary_vasp, "beneficiaryVASP", "beneficiary-vasp")?,
+        envelope: Vec::new(),
+        envelope_locator: locator.unwrap_or_default().to_string(),
+    };
+    validate_record(&record).map_err(|e| anyhow!("travel-rule record: {}", e.log))?;
+    Ok(record)
+}
+
+/// `memo` with the record under `travel_rule` (the documented memo form); other
+/// keys of a JSON-object memo stay, a memo that is other text is refused.
+pub fn memo_with_record(memo: &str, r: &pb::TravelRuleRecord) -> anyhow::Result<String> {
+    let mut m = match memo.trim() {
+        "" => serde_json::Map::new(),
+        text => match serde_json::from_str(text) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => return Err(anyhow!("--memo must be empty or a JSON object to carry a travel-rule record")),
+        },
+    };
+    let mut record = serde_json::json!({
+        "ivms101_sha256": r.ivms101_sha256,
+        "originator_vasp": r.originator_vasp,
+        "beneficiary_vasp": r.beneficiary_vasp,
+    });
+    if !r.envelope_locator.is_empty() {
+        record["envelope_locator"] = r.envelope_locator.clone().into();
+    }
+    m.insert(crate::travel_rule::MEMO_KEY.to_string(), record);
+    Ok(serde_json::Value::Object(m).to_string())
+}
+
+/// What `query compliance travel-rule` shows of a committed tx (its `query tx` JSON):
+/// the records it carried, in its extension options and in its IBC transfers'
+/// memos, and the transfers they covered.
+pub fn travel_rule_view(tx: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let record_type = crate::travel_rule::RECORD_TYPE_URL;
+    let body = &tx["tx"]["body"];
+    let mut records: Vec<Value> = body["extension_options"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["@type"] == record_type)
+        .cloned()
+        .collect();
+    for m in body["messages"].as_array().into_iter().flatten().filter(|m| m["@type"] == IBC_TRANSFER_TYPE_URL) {
+        if let Some(Ok(Value::Object(memo))) = m["memo"].as_str().map(serde_json::from_str::<Value>) {
+            if let Some(r) = memo.get(crate::travel_rule::MEMO_KEY) {
+                records.push(serde_json::json!({ "memo": r }));
+            }
+        }
+    }
+    let transfers: Vec<Value> = tx["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"] == crate::travel_rule::COMPLIANCE_TRAVEL_RULE)
+        .map(|e| {
+            let attrs = e["attributes"].as_array().into_iter().flatten();
+            Value::Object(attrs.map(|a| (a["key"].as_str().unwrap_or("").to_string(), a["value"].clone())).collect())
+        })
+        .collect();
+    serde_json::json!({ "txhash": tx["txhash"], "height": tx["height"], "code": tx["code"], "records": records, "transfers": transfers })
 }
 
 /// `ISSUER:TYPE=LIMIT`.
@@ -590,6 +724,25 @@ fn velocity_msg(
     let m = pb::MsgSetVelocityLimit {
         signer: tx_signer(from, flags, home)?.address.to_string(),
         limit: Some(limit),
+        remove,
+        reason: note.reason,
+        reference: note.reference,
+    };
+    Ok((from.to_string(), flags.clone(), any_msg(&m)))
+}
+
+fn travel_rule_msg(
+    from: &str,
+    flags: &TxFlags,
+    home: &Path,
+    threshold: pb::TravelRuleThreshold,
+    remove: bool,
+    note: NoteArgs,
+) -> anyhow::Result<(String, TxFlags, cosmos_sdk_proto::Any)> {
+    let threshold = crate::msgs::travel_rule_threshold(threshold, remove).map_err(|e| anyhow!("{}", e.log))?;
+    let m = pb::MsgSetTravelRuleThreshold {
+        signer: tx_signer(from, flags, home)?.address.to_string(),
+        threshold: Some(threshold),
         remove,
         reason: note.reason,
         reference: note.reference,
@@ -809,6 +962,17 @@ fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
         C::RemoveCorridorLimit { from, channel_id, denom, note, flags } => {
             let l = pb::CorridorLimit { channel_id, denom, ..Default::default() };
             corridor_msg(&from, &flags, home, l, true, note)?
+        }
+        C::SetTravelRuleThreshold { from, denom, threshold, note, flags } => travel_rule_msg(
+            &from,
+            &flags,
+            home,
+            pb::TravelRuleThreshold { denom, threshold, ..Default::default() },
+            false,
+            note,
+        )?,
+        C::RemoveTravelRuleThreshold { from, denom, note, flags } => {
+            travel_rule_msg(&from, &flags, home, pb::TravelRuleThreshold { denom, ..Default::default() }, true, note)?
         }
         C::DecideHold { from, hold_id, decision, note, flags } => {
             let m = pb::MsgDecideHold {
@@ -1034,6 +1198,23 @@ pub enum ComplianceQueryCmd {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// Every travel-rule threshold, by denom
+    TravelRuleThresholds {
+        #[command(flatten)]
+        page: PageArgs,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// The travel-rule records a committed tx carried (its extension option and IBC memos) and
+    /// the transfers they covered (its compliance_travel_rule events)
+    TravelRule {
+        /// The tx hash (hex)
+        hash: String,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
     /// Holds by status (default: held, awaiting a decision)
     Holds {
         #[arg(long, value_enum, default_value = "held")]
@@ -1158,6 +1339,27 @@ fn run_query(ctx: &Ctx, cmd: ComplianceQueryCmd) -> anyhow::Result<()> {
         Q::Corridor { channel_id, denom, height, node } => {
             let req = pb::QueryCorridorRequest { channel_id, denom };
             show_query::<_, pb::QueryCorridorResponse>(ctx, &node, &height, query::CORRIDOR, &req)
+        }
+        Q::TravelRuleThresholds { page, height, node } => {
+            let req = pb::QueryTravelRuleThresholdsRequest { pagination: Some(page.request()?) };
+            show_query::<_, pb::QueryTravelRuleThresholdsResponse>(
+                ctx,
+                &node,
+                &height,
+                query::TRAVEL_RULE_THRESHOLDS,
+                &req,
+            )
+        }
+        Q::TravelRule { hash, node } => {
+            let h = paychain_client::tx::parse_tx_hash(&hash)?;
+            let client = node.client()?;
+            let rt = paychain_client::cli::runtime()?;
+            let r = rt.block_on(client.tx(h))?.ok_or_else(|| {
+                anyhow!("tx {} not found (not committed yet, or the node's tx indexer is off)", hex::encode_upper(h))
+            })?;
+            let tx = paychain_client::rpc::tx_response_json(&ctx.any_types, &r, None);
+            ctx.print(&travel_rule_view(&tx));
+            Ok(())
         }
         Q::Holds { status, page, height, node } => {
             let req =

@@ -32,4 +32,6 @@ paychain_framework::codespace_errors! { CODESPACE;
     velocity_limit_exceeded = 28, "velocity limit exceeded";
     corridor_limit_exceeded = 29, "corridor limit exceeded";
     invalid_limit = 30, "invalid velocity or corridor limit";
+    travel_rule_required = 31, "a travel-rule record is required";
+    invalid_travel_rule = 32, "invalid travel-rule record";
 }

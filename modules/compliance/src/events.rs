@@ -49,9 +49,16 @@
 //!
 //! Every change of a velocity or corridor limit emits one `compliance_limit` event,
 //! every attribute indexed: `action` (`set_velocity_limit`, `remove_velocity_limit`,
-//! `set_corridor_limit`, `remove_corridor_limit`), `actor`, `denom`, `channel_id`
-//! (corridors), `window_seconds`, `limit`, `tiers` (`issuer:type=limit`,
-//! comma-separated), `version`, `reason`, `reference`.
+//! `set_corridor_limit`, `remove_corridor_limit`, `set_travel_rule_threshold`,
+//! `remove_travel_rule_threshold`), `actor`, `denom`, `channel_id` (corridors),
+//! `window_seconds`, `limit` (the threshold, for the travel rule), `tiers`
+//! (`issuer:type=limit`, comma-separated), `version`, `reason`, `reference`.
+//!
+//! Every transfer that carried a travel-rule record emits one
+//! `compliance_travel_rule` event (see [`crate::travel_rule`]): `sender`,
+//! `recipient`, `amount`, `route` (`local`, `ibc_out`, `ibc_in`), `channel_id`,
+//! `ivms101_sha256`, `originator_vasp`, `beneficiary_vasp`, `envelope_locator`,
+//! `envelope_sha256`.
 
 use paychain_framework::note::Note;
 use paychain_framework::{Address, Event};

@@ -110,6 +110,17 @@ fn validate_limits(g: &pb::GenesisState) -> Result<(), String> {
             return Err(format!("{path}: {} {} is listed twice", l.channel_id, l.denom));
         }
     }
+    let mut thresholds = BTreeSet::new();
+    for (n, t) in g.travel_rule_thresholds.iter().enumerate() {
+        let path = format!("compliance.travel_rule_thresholds[{n}]");
+        let checked = crate::msgs::travel_rule_threshold(t.clone(), false).map_err(|e| format!("{path}: {}", e.log))?;
+        if t.version == 0 || checked.threshold != t.threshold {
+            return Err(format!("{path}: version must be positive and the threshold an integer without leading zeros"));
+        }
+        if !thresholds.insert(t.denom.as_str()) {
+            return Err(format!("{path}.denom: {} is listed twice", t.denom));
+        }
+    }
     let mut seen = BTreeSet::new();
     for (n, u) in g.account_usage.iter().enumerate() {
         let path = format!("compliance.account_usage[{n}]");
@@ -324,6 +335,9 @@ pub fn init_genesis(keeper: &ComplianceKeeper, ctx: &mut Context, g: &pb::Genesi
     for l in &g.corridor_limits {
         ctx.set(STORE_KEY, keys::corridor_limit_key(&l.channel_id, &l.denom), l.encode_to_vec())?;
     }
+    for t in &g.travel_rule_thresholds {
+        ctx.set(STORE_KEY, keys::travel_rule_key(&t.denom), t.encode_to_vec())?;
+    }
     for u in &g.account_usage {
         let key = keys::account_usage_key(&Address::from_bech32(&u.address)?, &u.denom);
         ctx.set(STORE_KEY, key, u.usage.clone().unwrap_or_default().encode_to_vec())?;
@@ -396,6 +410,11 @@ fn export_limits(state: &dyn StateRead, g: &mut pb::GenesisState) -> Result<(), 
     for kv in state.prefix(STORE_KEY, keys::CORRIDOR_LIMIT_PREFIX, false)? {
         let (_, v) = kv?;
         g.corridor_limits.push(pb::CorridorLimit::decode(v.as_slice()).map_err(|e| corrupt("corridor limit", e))?);
+    }
+    for kv in state.prefix(STORE_KEY, keys::TRAVEL_RULE_PREFIX, false)? {
+        let (_, v) = kv?;
+        g.travel_rule_thresholds
+            .push(pb::TravelRuleThreshold::decode(v.as_slice()).map_err(|e| corrupt("travel-rule threshold", e))?);
     }
     let text = |b: &[u8], what: &str| String::from_utf8(b.to_vec()).map_err(|e| corrupt(what, e));
     for kv in state.prefix(STORE_KEY, keys::ACCOUNT_USAGE_PREFIX, false)? {

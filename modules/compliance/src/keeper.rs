@@ -475,6 +475,40 @@ impl ComplianceKeeper {
                 let value = pb::MsgSetCorridorLimitResponse { version: record.version }.encode_to_vec();
                 Ok(MsgResponse { type_url: pb::MsgSetCorridorLimitResponse::TYPE_URL.to_string(), value })
             }
+            Body::SetTravelRuleThreshold { threshold, remove, note } => {
+                self.require_denom_admin(&*ctx, signer, &threshold.denom, "set the travel-rule threshold of")?;
+                let key = keys::travel_rule_key(&threshold.denom);
+                let old = crate::travel_rule::threshold(&*ctx, &threshold.denom)?;
+                let (action, record) = if *remove {
+                    let old = old.ok_or_else(|| {
+                        errors::invalid_limit(format!("{} has no travel-rule threshold to remove", threshold.denom))
+                    })?;
+                    ctx.delete(keys::STORE_KEY, key)?;
+                    ("remove_travel_rule_threshold", old)
+                } else {
+                    let version = next_limit_version(old.map(|o| o.version))?;
+                    let t = pb::TravelRuleThreshold {
+                        version,
+                        updated_at: Some(from_block_time(now)),
+                        ..threshold.clone()
+                    };
+                    ctx.set(keys::STORE_KEY, key, t.encode_to_vec())?;
+                    ("set_travel_rule_threshold", t)
+                };
+                ctx.emit(events::limit_change(LimitChange {
+                    action,
+                    actor: signer,
+                    denom: &record.denom,
+                    channel_id: "",
+                    window_seconds: 0,
+                    limit: &record.threshold,
+                    tiers: &[],
+                    version: record.version,
+                    note,
+                }));
+                let value = pb::MsgSetTravelRuleThresholdResponse { version: record.version }.encode_to_vec();
+                Ok(MsgResponse { type_url: pb::MsgSetTravelRuleThresholdResponse::TYPE_URL.to_string(), value })
+            }
             Body::DecideHold { hold_id, decision, note } => {
                 let h = self.hold_desk().decide(ctx, signer, *hold_id, *decision, note)?;
                 let value = pb::MsgDecideHoldResponse { status: h.status }.encode_to_vec();

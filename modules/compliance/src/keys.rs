@@ -24,6 +24,7 @@
 //! | `0x14 ++ len(account) ++ account ++ denom`                   | `WindowUsage` (under a velocity limit) |
 //! | `0x15 ++ len(channel) ++ channel ++ denom`                   | `CorridorLimit`            |
 //! | `0x16 ++ len(channel) ++ channel ++ denom`                   | `WindowUsage` (under a corridor limit) |
+//! | `0x17 ++ denom`                                              | `TravelRuleThreshold`      |
 //!
 //! Whether an account holds a credential is one read of its record and one of its
 //! issuer's; whether it is on a list, one read; whether it is sanctioned, one
@@ -56,6 +57,7 @@ pub const VELOCITY_LIMIT_PREFIX: &[u8] = &[0x13];
 pub const ACCOUNT_USAGE_PREFIX: &[u8] = &[0x14];
 pub const CORRIDOR_LIMIT_PREFIX: &[u8] = &[0x15];
 pub const CORRIDOR_USAGE_PREFIX: &[u8] = &[0x16];
+pub const TRAVEL_RULE_PREFIX: &[u8] = &[0x17];
 
 /// The module account holds wait in.
 pub const HOLDS_ACCOUNT: &str = "compliance_holds";
@@ -187,6 +189,10 @@ pub fn hold_status_key(status: i32, id: u64) -> Vec<u8> {
 
 pub fn velocity_limit_key(denom: &str) -> Vec<u8> {
     [VELOCITY_LIMIT_PREFIX, denom.as_bytes()].concat()
+}
+
+pub fn travel_rule_key(denom: &str) -> Vec<u8> {
+    [TRAVEL_RULE_PREFIX, denom.as_bytes()].concat()
 }
 
 pub fn account_usage_key(account: &Address, denom: &str) -> Vec<u8> {

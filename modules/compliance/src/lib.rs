@@ -28,7 +28,11 @@
 //! **Velocity and corridor limits** ([`velocity`]): per denom, how much an account
 //! may send within a rolling window of block time (by credential tier), and per
 //! IBC channel how much may leave net of what came in; set by the authority or the
-//! token's admin, enforced on every path that moves coins. The API is
+//! token's admin, enforced on every path that moves coins.
+//!
+//! **Travel rule** ([`travel_rule`]): per denom, a threshold above which a transfer
+//! carries a travel-rule record (IVMS 101 hash and VASP identifiers) as a tx
+//! extension option or, over IBC, in the packet memo. The API is
 //! `proto/paychain/compliance/v1/*.proto` ([`pb`]); `keys.rs` has the state layout.
 
 #[cfg(feature = "cli")]
@@ -46,6 +50,7 @@ pub mod query;
 pub mod rest;
 pub mod sanctions;
 pub mod store;
+pub mod travel_rule;
 pub mod velocity;
 
 use std::sync::Arc;
@@ -89,6 +94,12 @@ impl Module for ComplianceModule {
 
     fn msg_type_urls(&self) -> &'static [&'static str] {
         msgs::TYPE_URLS
+    }
+
+    /// A travel-rule record a tx carries (checked here, so CheckTx refuses a malformed one).
+    fn validate_tx_extension(&self, extension: &Any) -> Option<Result<(), SdkError>> {
+        (extension.type_url == travel_rule::RECORD_TYPE_URL)
+            .then(|| travel_rule::decode_extension(extension).map(|_| ()))
     }
 
     fn decode_msg(&self, msg: &Any) -> Result<Box<dyn Msg>, SdkError> {
@@ -147,7 +158,10 @@ impl Module for ComplianceModule {
             MsgSetVelocityLimit,
             MsgSetVelocityLimitResponse,
             MsgSetCorridorLimit,
-            MsgSetCorridorLimitResponse
+            MsgSetCorridorLimitResponse,
+            MsgSetTravelRuleThreshold,
+            MsgSetTravelRuleThresholdResponse,
+            TravelRuleRecord
         ]
     }
 

@@ -249,6 +249,13 @@ pub fn corridor_limit(l: pb::CorridorLimit, remove: bool) -> Result<pb::Corridor
     })
 }
 
+/// A travel-rule threshold checked without state (as [`velocity_limit`]).
+pub fn travel_rule_threshold(t: pb::TravelRuleThreshold, remove: bool) -> Result<pb::TravelRuleThreshold, SdkError> {
+    paychain_framework::coins::validate_denom(&t.denom)?;
+    let threshold = if remove { String::new() } else { limit_amount(&t.threshold, "threshold")? };
+    Ok(pb::TravelRuleThreshold { denom: t.denom, threshold, version: 0, updated_at: None })
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Body {
     RegisterIssuer {
@@ -342,6 +349,11 @@ pub enum Body {
         remove: bool,
         note: Note,
     },
+    SetTravelRuleThreshold {
+        threshold: pb::TravelRuleThreshold,
+        remove: bool,
+        note: Note,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -370,6 +382,7 @@ pub const TYPE_URLS: &[&str] = &[
     pb::MsgDecideHold::TYPE_URL,
     pb::MsgSetVelocityLimit::TYPE_URL,
     pb::MsgSetCorridorLimit::TYPE_URL,
+    pb::MsgSetTravelRuleThreshold::TYPE_URL,
 ];
 
 pub fn decode(any: &Any) -> Result<Box<dyn Msg>, SdkError> {
@@ -574,6 +587,13 @@ pub fn decode_msg(any: &Any) -> Result<ComplianceMsg, SdkError> {
             let body = Body::SetCorridorLimit { limit, remove: m.remove, note: note(&m.reason, &m.reference)? };
             (MsgSetCorridorLimit::TYPE_URL, address(&m.signer, "signer")?, body)
         }
+        MsgSetTravelRuleThreshold::TYPE_URL => {
+            let m: MsgSetTravelRuleThreshold = decode_any(any)?;
+            let threshold = travel_rule_threshold(m.threshold.unwrap_or_default(), m.remove)?;
+            let body =
+                Body::SetTravelRuleThreshold { threshold, remove: m.remove, note: note(&m.reason, &m.reference)? };
+            (MsgSetTravelRuleThreshold::TYPE_URL, address(&m.signer, "signer")?, body)
+        }
         other => return Err(sdk::unknown_request(format!("unrecognized compliance message type: {other}"))),
     };
     Ok(ComplianceMsg { type_url, signer, body, proto: any.value.clone() })
@@ -628,6 +648,9 @@ impl Msg for ComplianceMsg {
             }
             pb::MsgSetCorridorLimit::TYPE_URL => {
                 amino::fields(&pb::MsgSetCorridorLimit::decode(self.proto.as_slice()).ok()?)
+            }
+            pb::MsgSetTravelRuleThreshold::TYPE_URL => {
+                amino::fields(&pb::MsgSetTravelRuleThreshold::decode(self.proto.as_slice()).ok()?)
             }
             _ => return None,
         }?;

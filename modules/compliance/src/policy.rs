@@ -33,6 +33,7 @@ use crate::pb::{self, policy_rule::Kind};
 use crate::sanctions;
 use crate::store;
 use crate::store::corrupt;
+use crate::travel_rule;
 use crate::velocity;
 
 /// The role a party plays in a transfer.
@@ -175,15 +176,22 @@ impl CompliancePolicy {
     /// The channel and direction of an IBC transfer.
     fn corridor<'a>(tr: &Transfer<'a>) -> Option<(&'a str, bool)> {
         match tr.route {
-            Route::IbcOut { channel } => Some((channel, true)),
-            Route::IbcIn { channel } => Some((channel, false)),
+            Route::IbcOut { channel, .. } => Some((channel, true)),
+            Route::IbcIn { channel, .. } => Some((channel, false)),
             Route::Local => None,
         }
     }
 
-    /// The velocity and corridor limits on a move; whether it must be counted.
+    /// Whether a move needs a travel-rule record above its denom's threshold: what an
+    /// account sends (not fees), and what arrives by IBC (not refunds).
+    fn needs_travel_rule(&self, tr: &Transfer<'_>) -> bool {
+        self.velocity_sender(tr).is_some() || matches!(tr.route, Route::IbcIn { memo: Some(_), .. })
+    }
+
+    /// The velocity and corridor limits and the travel rule on a move; whether it
+    /// must be counted (or its record logged) once made.
     fn check_limits(&self, state: &dyn StateRead, tr: &Transfer<'_>) -> Result<bool, SdkError> {
-        let mut track = false;
+        let mut track = travel_rule::check(state, tr, self.needs_travel_rule(tr))?.is_some();
         if let Some(from) = self.velocity_sender(tr) {
             track |= velocity::check_account(state, from, tr.denom, tr.amount, tr.now)?;
         }
@@ -277,6 +285,9 @@ impl TransferPolicy for CompliancePolicy {
         }
         if let Some((channel, out)) = Self::corridor(tr) {
             velocity::record_corridor(ctx, channel, tr.denom, tr.amount, out, tr.now)?;
+        }
+        if let Some(r) = travel_rule::check(&*ctx, tr, self.needs_travel_rule(tr))? {
+            ctx.emit(travel_rule::event(tr, &r));
         }
         Ok(())
     }

@@ -44,6 +44,7 @@ paths! {
     VELOCITY_USAGE = "VelocityUsage";
     CORRIDOR_LIMITS = "CorridorLimits";
     CORRIDOR = "Corridor";
+    TRAVEL_RULE_THRESHOLDS = "TravelRuleThresholds";
 }
 
 fn check_denom(denom: &str) -> Result<(), QueryError> {
@@ -324,6 +325,16 @@ pub fn query(state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8
                 remaining: cap.saturating_sub(net).to_string(),
             }
             .encode_to_vec()
+        }
+        TRAVEL_RULE_THRESHOLDS => {
+            let req: pb::QueryTravelRuleThresholdsRequest = decode(request)?;
+            let (thresholds, page) =
+                paginate(state, STORE_KEY, keys::TRAVEL_RULE_PREFIX, req.pagination.as_ref(), |_, v| {
+                    pb::TravelRuleThreshold::decode(v)
+                        .map(Some)
+                        .map_err(|e| QueryError::internal(format!("compliance: corrupt travel-rule threshold: {e}")))
+                })?;
+            pb::QueryTravelRuleThresholdsResponse { thresholds, pagination: Some(page) }.encode_to_vec()
         }
         other => return Err(QueryError::unimplemented(format!("unknown query path {other}"))),
     };

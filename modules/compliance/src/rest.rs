@@ -108,6 +108,10 @@ pub fn routes() -> Vec<RestRoute> {
             "/paychain/compliance/v1/corridors",
             query::CORRIDOR_LIMITS,
         ),
+        RestRoute::get::<pb::QueryTravelRuleThresholdsRequest, pb::QueryTravelRuleThresholdsResponse>(
+            "/paychain/compliance/v1/travel_rule_thresholds",
+            query::TRAVEL_RULE_THRESHOLDS,
+        ),
         RestRoute::get::<pb::QueryCorridorRequest, pb::QueryCorridorResponse>(
             "/paychain/compliance/v1/corridors/{channel_id}/{denom*}",
             query::CORRIDOR,

@@ -23,6 +23,7 @@ pub(crate) const T0: i64 = 1_767_323_045;
 mod holds;
 mod policies;
 mod sanctions;
+mod travel_rule;
 mod velocity;
 
 pub(crate) fn addr(n: u8) -> Address {
@@ -138,6 +139,20 @@ impl Chain {
         self.escrow.check_invariants(&self.state).unwrap();
         self.module.check_invariants(&self.state).unwrap();
         result
+    }
+
+    /// The policies' verdict without the move (as IBC validates a packet first).
+    pub(crate) fn check_send(
+        &self,
+        from: &Address,
+        to: &Address,
+        amt: &paychain_framework::Coins,
+        route: paychain_bank::Route<'_>,
+    ) -> Result<(), SdkError> {
+        let (block, gas) = (self.block(), GasMeter::infinite());
+        let mut view = CacheState::new(&self.state);
+        let ctx = Context::new(&block, ExecMode::Finalize, &mut view, &gas);
+        self.bank.check_send(&ctx, from, to, amt, route)
     }
 
     pub(crate) fn pay(&mut self, from: &Address, to: &Address, amount: &str) -> Result<(), SdkError> {

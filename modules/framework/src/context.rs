@@ -50,11 +50,24 @@ pub struct Context<'a> {
     gas: &'a GasMeter,
     gas_config: KvGasConfig,
     events: Vec<Event>,
+    /// The tx's extension options that its modules accepted (see
+    /// `Module::validate_tx_extension`): typed data the tx carries besides its messages.
+    tx_extensions: &'a [cosmos_sdk_proto::Any],
 }
 
 impl<'a> Context<'a> {
     pub fn new(block: &'a BlockInfo, mode: ExecMode, state: &'a mut dyn StateWrite, gas: &'a GasMeter) -> Self {
-        Self { block, mode, state, gas, gas_config: KvGasConfig::default(), events: Vec::new() }
+        Self { block, mode, state, gas, gas_config: KvGasConfig::default(), events: Vec::new(), tx_extensions: &[] }
+    }
+
+    /// The context of a tx carrying `extensions`.
+    pub fn with_tx_extensions(mut self, extensions: &'a [cosmos_sdk_proto::Any]) -> Self {
+        self.tx_extensions = extensions;
+        self
+    }
+
+    pub fn tx_extensions(&self) -> &'a [cosmos_sdk_proto::Any] {
+        self.tx_extensions
     }
 
     pub fn gas_meter(&self) -> &GasMeter {

@@ -50,6 +50,14 @@ pub trait Module: Send + Sync {
         &[]
     }
 
+    /// Checks, without state, an extension option of a tx (`TxBody.extension_options`)
+    /// whose type this module owns: `None` when it is not this module's. A tx with an
+    /// extension no module owns is refused (`sdk`/31), as the SDK does.
+    fn validate_tx_extension(&self, extension: &Any) -> Option<Result<(), SdkError>> {
+        let _ = extension;
+        None
+    }
+
     /// Decodes and statelessly validates a message this module handles.
     fn decode_msg(&self, msg: &Any) -> Result<Box<dyn Msg>, SdkError> {
         Err(crate::error::sdk::unknown_request(format!("unrecognized message type: {}", msg.type_url)))

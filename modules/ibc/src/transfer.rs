@@ -102,6 +102,9 @@ pub struct TransferApp<'a, 'b> {
     host: IbcHost<'a, 'b>,
     bank: Arc<BankKeeper>,
     auth: Arc<AuthKeeper>,
+    /// The memo of the packet being received (the token-transfer callbacks do not
+    /// pass it); `None` outside a receive, i.e. while refunding our own transfer.
+    recv_memo: Option<String>,
 }
 
 impl fmt::Debug for TransferApp<'_, '_> {
@@ -145,7 +148,7 @@ fn app_err(e: TokenTransferError) -> ChannelError {
 
 impl<'a, 'b> TransferApp<'a, 'b> {
     pub fn new(host: IbcHost<'a, 'b>, bank: Arc<BankKeeper>, auth: Arc<AuthKeeper>) -> Self {
-        Self { host, bank, auth }
+        Self { host, bank, auth, recv_memo: None }
     }
 
     /// Runs `f` with the message's context; a failure of the state itself is kept aside by the
@@ -178,7 +181,7 @@ impl<'a, 'b> TransferApp<'a, 'b> {
     /// Asks bank's transfer policies about a move at this block's time.
     fn check_send(&self, from: &Address, to: &Address, coins: &Coins, route: Route<'_>) -> Result<(), HostError> {
         let guard = self.host.ctx.borrow();
-        let result = self.bank.check_send(&**guard, from, to, coins, route, guard.block.time);
+        let result = self.bank.check_send(&guard, from, to, coins, route);
         drop(guard);
         result.map_err(|e| self.fail(e))
     }
@@ -286,7 +289,7 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
         port_id: &PortId,
         channel_id: &ChannelId,
         coin: &PrefixedCoin,
-        _memo: &Memo,
+        memo: &Memo,
     ) -> Result<(), HostError> {
         let (_, coins) = self.coins(coin)?;
         let bank = self.bank.clone();
@@ -294,7 +297,7 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
         self.read_state(|s| bank.is_send_enabled_coins(s, &coins))?;
         // An issuer's rules (the IBC feature, a pause, a frozen sender) and the
         // compliance policies on the sender.
-        self.check_send(from, &escrow, &coins, Route::IbcOut { channel: channel_id.as_str() })?;
+        self.check_send(from, &escrow, &coins, Route::IbcOut { channel: channel_id.as_str(), memo: memo.as_ref() })?;
         self.has_balance(from, &coins)
     }
 
@@ -311,7 +314,8 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
         // An issuer's rules on our token coming home (a pause, a frozen or not
         // allowlisted receiver) and the compliance policies on the receiver: refused
         // here, the sender gets an error acknowledgement and its refund.
-        self.check_send(&escrow, to, &coins, Route::IbcIn { channel: channel_id.as_str() })?;
+        let route = Route::IbcIn { channel: channel_id.as_str(), memo: self.recv_memo.as_deref() };
+        self.check_send(&escrow, to, &coins, route)?;
         self.has_balance(&escrow, &coins)
     }
 
@@ -321,7 +325,8 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
         // A voucher arriving passes the compliance policies on its receiver, as
         // our own tokens coming home do.
         let channel = voucher_channel(coin)?;
-        self.check_send(&Address::module(MODULE_ACCOUNT), to, &coins, Route::IbcIn { channel: &channel })?;
+        let route = Route::IbcIn { channel: &channel, memo: self.recv_memo.as_deref() };
+        self.check_send(&Address::module(MODULE_ACCOUNT), to, &coins, route)?;
         let bank = self.bank.clone();
         self.read_state(|s| {
             let supply = bank.supply_of(s, &denom)?;
@@ -331,11 +336,12 @@ impl TokenTransferValidationContext for TransferApp<'_, '_> {
         })
     }
 
-    fn burn_coins_validate(&self, from: &Address, coin: &PrefixedCoin, _memo: &Memo) -> Result<(), HostError> {
+    fn burn_coins_validate(&self, from: &Address, coin: &PrefixedCoin, memo: &Memo) -> Result<(), HostError> {
         let (_, coins) = self.coins(coin)?;
         // A voucher going home leaves through the channel it came in by.
         let channel = voucher_channel(coin)?;
-        self.check_send(from, &Address::module(MODULE_ACCOUNT), &coins, Route::IbcOut { channel: &channel })?;
+        let route = Route::IbcOut { channel: &channel, memo: memo.as_ref() };
+        self.check_send(from, &Address::module(MODULE_ACCOUNT), &coins, route)?;
         self.has_balance(from, &coins)
     }
 
@@ -351,12 +357,12 @@ impl TokenTransferExecutionContext for TransferApp<'_, '_> {
         port_id: &PortId,
         channel_id: &ChannelId,
         coin: &PrefixedCoin,
-        _memo: &Memo,
+        memo: &Memo,
     ) -> Result<(), HostError> {
         let (denom, coins) = self.coins(coin)?;
         let escrow = escrow_address(port_id.as_str(), channel_id.as_str());
         let bank = self.bank.clone();
-        let route = Route::IbcOut { channel: channel_id.as_str() };
+        let route = Route::IbcOut { channel: channel_id.as_str(), memo: memo.as_ref() };
         self.with_ctx(|ctx| bank.send_coins_routed(ctx, from, &escrow, &coins, route))?;
         self.add_total_escrow(&denom, signed_delta(&coins))
     }
@@ -371,7 +377,7 @@ impl TokenTransferExecutionContext for TransferApp<'_, '_> {
         let (denom, coins) = self.coins(coin)?;
         let escrow = escrow_address(port_id.as_str(), channel_id.as_str());
         let bank = self.bank.clone();
-        let route = Route::IbcIn { channel: channel_id.as_str() };
+        let route = Route::IbcIn { channel: channel_id.as_str(), memo: self.recv_memo.as_deref() };
         self.with_ctx(|ctx| bank.send_coins_routed(ctx, &escrow, to, &coins, route))?;
         self.add_total_escrow(&denom, -signed_delta(&coins))
     }
@@ -381,7 +387,7 @@ impl TokenTransferExecutionContext for TransferApp<'_, '_> {
         let channel = voucher_channel(coin)?;
         let full = coin.denom.to_string();
         let trace = DenomTrace::parse(&full).map_err(HostError::invalid_state)?;
-        let (bank, auth) = (self.bank.clone(), self.auth.clone());
+        let (bank, auth, recv_memo) = (self.bank.clone(), self.auth.clone(), self.recv_memo.clone());
         self.with_ctx(|ctx| {
             if !trace.path.is_empty() {
                 let key = keys::denom_trace(&denom_hash(&full));
@@ -392,16 +398,16 @@ impl TokenTransferExecutionContext for TransferApp<'_, '_> {
             auth.module_account(ctx, MODULE_ACCOUNT)?;
             bank.mint_coins(ctx, MODULE_ACCOUNT, &coins)?;
             bank.ensure_not_blocked(to)?;
-            let route = Route::IbcIn { channel: &channel };
+            let route = Route::IbcIn { channel: &channel, memo: recv_memo.as_deref() };
             bank.send_coins_routed(ctx, &Address::module(MODULE_ACCOUNT), to, &coins, route)
         })
     }
 
-    fn burn_coins_execute(&mut self, from: &Address, coin: &PrefixedCoin, _memo: &Memo) -> Result<(), HostError> {
+    fn burn_coins_execute(&mut self, from: &Address, coin: &PrefixedCoin, memo: &Memo) -> Result<(), HostError> {
         let (_, coins) = self.coins(coin)?;
         let (bank, auth) = (self.bank.clone(), self.auth.clone());
         let channel = voucher_channel(coin)?;
-        let route = Route::IbcOut { channel: &channel };
+        let route = Route::IbcOut { channel: &channel, memo: memo.as_ref() };
         self.with_ctx(|ctx| {
             auth.module_account(ctx, MODULE_ACCOUNT)?;
             bank.send_coins_routed(ctx, from, &Address::module(MODULE_ACCOUNT), &coins, route)?;
@@ -540,7 +546,14 @@ impl IbcModule for TransferApp<'_, '_> {
         packet: &Packet,
         _relayer: &Signer,
     ) -> (ModuleExtras, Option<Acknowledgement>) {
+        // The memo rides in the packet data; the callbacks that move the coins see it here.
+        self.recv_memo = Some(
+            serde_json::from_slice::<ibc::apps::transfer::types::packet::PacketData>(&packet.data)
+                .map(|d| d.memo.as_ref().to_string())
+                .unwrap_or_default(),
+        );
         let (mut extras, ack) = ics20::on_recv_packet_execute(self, packet);
+        self.recv_memo = None;
         let ack = match recv_error_text(&ack) {
             None => ack,
             Some(reason) => {

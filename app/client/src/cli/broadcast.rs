@@ -7,66 +7,13 @@ use std::time::Duration;
 use crate::keyring::KeyInfo;
 use crate::{self as client, FeeChoice, Gas, TxOptions};
 use anyhow::{anyhow, bail, Context as _};
-use clap::Args;
 use cosmos_sdk_proto::Any;
 use paychain_framework::Address;
 use serde_json::json;
 
-use super::context::{Ctx, KeyringArgs, NodeArgs};
+use super::context::{Ctx, KeyringArgs, TxFlags};
 use super::output::OutputFormat;
 use super::prompt;
-
-/// Flags every transaction takes.
-#[derive(Args, Debug, Clone)]
-pub struct TxFlags {
-    #[command(flatten)]
-    pub node: NodeArgs,
-    #[command(flatten)]
-    pub keyring: KeyringArgs,
-    /// Fee to pay, e.g. 5000upay
-    #[arg(long, conflicts_with = "gas_prices")]
-    pub fees: Option<String>,
-    /// Gas price to pay, e.g. 0.025upay (fee = ceil(gas × price))
-    #[arg(long)]
-    pub gas_prices: Option<String>,
-    /// Gas limit, or `auto` to simulate first
-    #[arg(long, default_value = "200000")]
-    pub gas: String,
-    /// Multiplier on the simulated gas with --gas auto
-    #[arg(long, default_value_t = client::DEFAULT_GAS_ADJUSTMENT)]
-    pub gas_adjustment: f64,
-    /// Note attached to the tx
-    #[arg(long, default_value = "")]
-    pub memo: String,
-    /// Chain id to sign for [default: the node's]
-    #[arg(long)]
-    pub chain_id: Option<String>,
-    /// Block height after which the tx is no longer valid (0 = none)
-    #[arg(long, default_value_t = 0)]
-    pub timeout_height: u64,
-    /// Account number to sign with (skips the lookup when given with --sequence)
-    #[arg(long)]
-    pub account_number: Option<u64>,
-    /// Sequence to sign with [default: the account's]
-    #[arg(long)]
-    pub sequence: Option<u64>,
-    /// Skip the confirmation prompt
-    #[arg(short = 'y', long)]
-    pub yes: bool,
-    /// Wait until the tx is committed and print its result
-    #[arg(long)]
-    pub wait: bool,
-    /// How long --wait waits, in seconds
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub wait_timeout: u64,
-    /// Plan the tx (account lookup, gas, fee) and print it without signing or broadcasting
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Print the unsigned tx as JSON (the SDK's document for `tx sign`/`tx multisign`) and exit;
-    /// FROM may be an offline multisig key or any address
-    #[arg(long, conflicts_with = "dry_run")]
-    pub generate_only: bool,
-}
 
 impl TxFlags {
     fn options(&self) -> anyhow::Result<TxOptions> {
@@ -99,6 +46,7 @@ impl TxFlags {
             timeout_height: self.timeout_height,
             account_number: self.account_number,
             sequence: self.sequence,
+            extension_options: Vec::new(),
         })
     }
 }
@@ -168,8 +116,10 @@ fn print_unsigned(ctx: &Ctx, msgs: Vec<Any>, opts: &TxOptions) -> anyhow::Result
         FeeChoice::Fixed(c) => c.clone(),
         FeeChoice::GasPrices(p) => client::tx::fee_from_gas_price(p, gas)?,
     };
+    let mut body = client::tx::tx_body(msgs, &opts.memo, opts.timeout_height);
+    body.extension_options = opts.extension_options.clone();
     let tx = cosmos_sdk_proto::cosmos::tx::v1beta1::Tx {
-        body: Some(client::tx::tx_body(msgs, &opts.memo, opts.timeout_height)),
+        body: Some(body),
         auth_info: Some(cosmos_sdk_proto::cosmos::tx::v1beta1::AuthInfo {
             signer_infos: Vec::new(),
             fee: Some(client::tx::fee(&fee, gas)),
@@ -192,7 +142,11 @@ pub fn broadcast_with(
     flags: &TxFlags,
     extras: &dyn Fn(&[u8]) -> serde_json::Map<String, serde_json::Value>,
 ) -> anyhow::Result<()> {
-    let opts = flags.options()?;
+    let mut opts = flags.options()?;
+    let mut msgs = msgs;
+    for prepare in &ctx.tx_preparers {
+        opts.extension_options.extend(prepare(flags, &mut msgs)?);
+    }
     if flags.generate_only {
         return print_unsigned(ctx, msgs, &opts);
     }

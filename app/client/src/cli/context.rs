@@ -23,6 +23,8 @@ pub struct Ctx {
     pub output: OutputFormat,
     /// The messages the binary's modules define, expanded in tx JSON (dry runs, results).
     pub any_types: Arc<AnyTypes>,
+    /// Every module's [`super::ModuleCli::prepare_tx`], run on each tx before it is signed.
+    pub tx_preparers: Vec<TxPreparer>,
 }
 
 impl Ctx {
@@ -103,3 +105,73 @@ pub struct HeightArgs {
     #[arg(long)]
     pub height: Option<u64>,
 }
+
+/// Flags every transaction takes.
+#[derive(Args, Debug, Clone)]
+pub struct TxFlags {
+    #[command(flatten)]
+    pub node: NodeArgs,
+    #[command(flatten)]
+    pub keyring: KeyringArgs,
+    /// Fee to pay, e.g. 5000upay
+    #[arg(long, conflicts_with = "gas_prices")]
+    pub fees: Option<String>,
+    /// Gas price to pay, e.g. 0.025upay (fee = ceil(gas × price))
+    #[arg(long)]
+    pub gas_prices: Option<String>,
+    /// Gas limit, or `auto` to simulate first
+    #[arg(long, default_value = "200000")]
+    pub gas: String,
+    /// Multiplier on the simulated gas with --gas auto
+    #[arg(long, default_value_t = crate::DEFAULT_GAS_ADJUSTMENT)]
+    pub gas_adjustment: f64,
+    /// Note attached to the tx
+    #[arg(long, default_value = "")]
+    pub memo: String,
+    /// Chain id to sign for [default: the node's]
+    #[arg(long)]
+    pub chain_id: Option<String>,
+    /// Block height after which the tx is no longer valid (0 = none)
+    #[arg(long, default_value_t = 0)]
+    pub timeout_height: u64,
+    /// Account number to sign with (skips the lookup when given with --sequence)
+    #[arg(long)]
+    pub account_number: Option<u64>,
+    /// Sequence to sign with [default: the account's]
+    #[arg(long)]
+    pub sequence: Option<u64>,
+    /// Skip the confirmation prompt
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Wait until the tx is committed and print its result
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits, in seconds
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub wait_timeout: u64,
+    /// Plan the tx (account lookup, gas, fee) and print it without signing or broadcasting
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the unsigned tx as JSON (the SDK's document for `tx sign`/`tx multisign`) and exit;
+    /// FROM may be an offline multisig key or any address
+    #[arg(long, conflicts_with = "dry_run")]
+    pub generate_only: bool,
+    /// Attach a travel-rule record: FILE is the IVMS 101 payload (JSON), checked for the
+    /// originator, beneficiary and both VASPs and hashed canonically; only the hash and the
+    /// VASP identifiers go on chain (an IBC transfer also carries them in its memo)
+    #[arg(long, value_name = "FILE")]
+    pub travel_rule: Option<std::path::PathBuf>,
+    /// The originating VASP's identifier (e.g. LEI:5493...) [default: the payload's
+    /// originatingVASP national identifier]
+    #[arg(long, requires = "travel_rule")]
+    pub originator_vasp: Option<String>,
+    /// The beneficiary VASP's identifier [default: the payload's beneficiaryVASP national identifier]
+    #[arg(long, requires = "travel_rule")]
+    pub beneficiary_vasp: Option<String>,
+    /// Where the beneficiary VASP fetches the (encrypted) payload
+    #[arg(long, requires = "travel_rule", value_name = "URL")]
+    pub travel_rule_locator: Option<String>,
+}
+
+/// A module's [`super::ModuleCli::prepare_tx`].
+pub type TxPreparer = fn(&TxFlags, &mut [cosmos_sdk_proto::Any]) -> anyhow::Result<Vec<cosmos_sdk_proto::Any>>;

@@ -13,8 +13,8 @@ pub mod prompt;
 
 use std::path::Path;
 
-pub use broadcast::{broadcast, broadcast_with, parse_address, parse_positive_coins, signer_info, tx_signer, TxFlags};
-pub use context::{runtime, Ctx, HeightArgs, KeyringArgs, NodeArgs, DEFAULT_NODE};
+pub use broadcast::{broadcast, broadcast_with, parse_address, parse_positive_coins, signer_info, tx_signer};
+pub use context::{runtime, Ctx, HeightArgs, KeyringArgs, NodeArgs, TxFlags, TxPreparer, DEFAULT_NODE};
 pub use module::{any_msg, msg_response_fields, show_query, NoteArgs};
 pub use output::OutputFormat;
 pub use page::PageArgs;
@@ -42,6 +42,14 @@ pub trait ModuleCli {
     fn run_tools(ctx: &Ctx, cmd: Self::Tools) -> anyhow::Result<()> {
         let _ = (ctx, cmd);
         Ok(())
+    }
+
+    /// Before any tx is signed: reads the [`TxFlags`] this module owns, adjusts the
+    /// messages and returns the extension options to attach (the compliance
+    /// module's `--travel-rule`). The binary runs every module's (see [`Ctx::tx_preparers`]).
+    fn prepare_tx(flags: &TxFlags, msgs: &mut [cosmos_sdk_proto::Any]) -> anyhow::Result<Vec<cosmos_sdk_proto::Any>> {
+        let _ = (flags, msgs);
+        Ok(Vec::new())
     }
 }
 

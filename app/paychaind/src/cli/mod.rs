@@ -62,7 +62,7 @@ pub enum Command {
     Keys(keys::KeysCmd),
     /// Build, sign and broadcast transactions
     #[command(subcommand)]
-    Tx(tx::TxCmd),
+    Tx(Box<tx::TxCmd>),
     /// Query chain state
     #[command(subcommand, alias = "q")]
     Query(query::QueryCmd),
@@ -84,7 +84,12 @@ pub fn main() -> ExitCode {
         // SAFETY: setting a signal disposition before any thread exists.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
-    let ctx = Ctx { home: cli.home, output: cli.output, any_types: std::sync::Arc::new(paychain_app::any_types()) };
+    let ctx = Ctx {
+        home: cli.home,
+        output: cli.output,
+        any_types: std::sync::Arc::new(paychain_app::any_types()),
+        tx_preparers: modules::tx_preparers(),
+    };
     let result = match cli.command {
         Command::Init(a) => init::run(&ctx, a).map(|()| ExitCode::SUCCESS),
         Command::Genesis(c) => genesis::run(&ctx, c).map(|()| ExitCode::SUCCESS),
@@ -93,7 +98,7 @@ pub fn main() -> ExitCode {
         Command::Localnet(a) => localnet::run(&ctx, a).map(|()| ExitCode::SUCCESS),
         Command::Status(a) => status::run(&ctx, a).map(|()| ExitCode::SUCCESS),
         Command::Keys(c) => keys::run(&ctx, c).map(|()| ExitCode::SUCCESS),
-        Command::Tx(c) => tx::run(&ctx, c).map(|()| ExitCode::SUCCESS),
+        Command::Tx(c) => tx::run(&ctx, *c).map(|()| ExitCode::SUCCESS),
         Command::Query(c) => query::run(&ctx, c).map(|()| ExitCode::SUCCESS),
         Command::Ibc(c) => ibc::run(&ctx, c).map(|()| ExitCode::SUCCESS),
         Command::Module(c) => c.run(&ctx).map(|()| ExitCode::SUCCESS),

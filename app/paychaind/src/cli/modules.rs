@@ -46,6 +46,11 @@ macro_rules! mount {
             }
         }
 
+        /// Every module's [`ModuleCli::prepare_tx`], for [`Ctx::tx_preparers`].
+        pub fn tx_preparers() -> Vec<paychain_client::cli::TxPreparer> {
+            vec![$(<$cli as ModuleCli>::prepare_tx as paychain_client::cli::TxPreparer),*]
+        }
+
         impl ModuleTools {
             pub fn run(self, ctx: &Ctx) -> anyhow::Result<()> {
                 match self {

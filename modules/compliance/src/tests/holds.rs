@@ -167,11 +167,17 @@ fn a_held_send_waits_for_a_decision_and_returns_at_its_deadline() {
     // Other paths refuse instead: an IBC transfer arriving for carol.
     let esc = addr(99);
     c.run(|c, ctx| {
-        c.bank.send_coins_routed(ctx, &alice(), &esc, &coins("4upay"), Route::IbcOut { channel: "channel-0" })
+        c.bank.send_coins_routed(ctx, &alice(), &esc, &coins("4upay"), Route::IbcOut { channel: "channel-0", memo: "" })
     })
     .unwrap();
     let refused = c.run(|c, ctx| {
-        c.bank.send_coins_routed(ctx, &esc, &carol(), &coins("4upay"), Route::IbcIn { channel: "channel-0" })
+        c.bank.send_coins_routed(
+            ctx,
+            &esc,
+            &carol(),
+            &coins("4upay"),
+            Route::IbcIn { channel: "channel-0", memo: Some("") },
+        )
     });
     assert_eq!(code(refused), cs("compliance", 16));
 }

@@ -75,9 +75,8 @@ impl Chain {
 
     fn routed(&mut self, from: &Address, to: &Address, amount: &str, route: Route) -> Result<(), SdkError> {
         let (from, to, amt) = (from.clone(), to.clone(), coins(amount));
-        let now = self.now();
         // IBC validates before it executes: both must agree.
-        let checked = self.bank.check_send(&self.state, &from, &to, &amt, route, now);
+        let checked = self.check_send(&from, &to, &amt, route);
         let done = self.run(move |c, ctx| c.bank.send_coins_routed(ctx, &from, &to, &amt, route));
         assert_eq!(checked.is_ok(), done.is_ok(), "validation and execution agree");
         done
@@ -175,13 +174,16 @@ fn a_deny_list_on_a_denom_stops_every_path_that_moves_it() {
     c.refused(|c| c.escrow_to(&alice(), &carol(), "10upay"), &["recipient"]);
     c.escrow_to(&alice(), &bob(), "10upay").unwrap();
     // IBC: the chain-side account is checked, the channel escrow never.
-    c.refused(|c| c.routed(&carol(), &channel_escrow(), "10upay", Route::IbcOut { channel: "channel-0" }), &["sender"]);
-    c.routed(&alice(), &channel_escrow(), "10upay", Route::IbcOut { channel: "channel-0" }).unwrap();
     c.refused(
-        |c| c.routed(&channel_escrow(), &carol(), "10upay", Route::IbcIn { channel: "channel-0" }),
+        |c| c.routed(&carol(), &channel_escrow(), "10upay", Route::IbcOut { channel: "channel-0", memo: "" }),
+        &["sender"],
+    );
+    c.routed(&alice(), &channel_escrow(), "10upay", Route::IbcOut { channel: "channel-0", memo: "" }).unwrap();
+    c.refused(
+        |c| c.routed(&channel_escrow(), &carol(), "10upay", Route::IbcIn { channel: "channel-0", memo: Some("") }),
         &["recipient"],
     );
-    c.routed(&channel_escrow(), &bob(), "10upay", Route::IbcIn { channel: "channel-0" }).unwrap();
+    c.routed(&channel_escrow(), &bob(), "10upay", Route::IbcIn { channel: "channel-0", memo: Some("") }).unwrap();
     // A mint to a listed account.
     c.refused(|c| c.mint_to(&carol(), "10upay"), &["mint recipient"]);
 

@@ -113,7 +113,13 @@ fn an_ordinary_sanction_waits_out_the_timelock_then_stops_every_spend() {
     assert_eq!(code(fee(&mut c)), cs("compliance", 22), "fees included");
     let ibc = |c: &mut Chain| {
         c.run(|c, ctx| {
-            c.bank.send_coins_routed(ctx, &alice(), &addr(99), &coins("1upay"), Route::IbcOut { channel: "channel-0" })
+            c.bank.send_coins_routed(
+                ctx,
+                &alice(),
+                &addr(99),
+                &coins("1upay"),
+                Route::IbcOut { channel: "channel-0", memo: "" },
+            )
         })
     };
     assert_eq!(code(ibc(&mut c)), cs("compliance", 22));

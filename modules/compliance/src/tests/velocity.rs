@@ -66,7 +66,7 @@ fn set_corridor(signer: &Address, channel: &str, limit: &str) -> Any {
 impl Chain {
     fn ibc(&mut self, from: &Address, to: &Address, amount: &str, route: Route<'static>) -> Result<(), SdkError> {
         let (from, to, amt) = (from.clone(), to.clone(), coins(amount));
-        let checked = self.bank.check_send(&self.state, &from, &to, &amt, route, self.now());
+        let checked = self.check_send(&from, &to, &amt, route);
         let done = self.run(move |c, ctx| c.bank.send_coins_routed(ctx, &from, &to, &amt, route));
         assert_eq!(checked.is_ok(), done.is_ok(), "IBC's validation and execution agree");
         done
@@ -194,12 +194,12 @@ fn every_path_an_account_sends_by_counts_and_nothing_else_does() {
     c.run(|c, ctx| c.bank.send_coins_from_account_to_module(ctx, &alice(), MINTING_MODULE, &coins("300upay"))).unwrap();
     // IBC out counts; IBC in, mints and receiving do not.
     assert_eq!(
-        code(c.ibc(&alice(), &addr(99), "201upay", Route::IbcOut { channel: "channel-0" })),
+        code(c.ibc(&alice(), &addr(99), "201upay", Route::IbcOut { channel: "channel-0", memo: "" })),
         cs("compliance", 28)
     );
-    c.ibc(&alice(), &addr(99), "200upay", Route::IbcOut { channel: "channel-0" }).unwrap();
+    c.ibc(&alice(), &addr(99), "200upay", Route::IbcOut { channel: "channel-0", memo: "" }).unwrap();
     assert_eq!(c.usage(&alice()).used, "1000");
-    c.ibc(&addr(99), &alice(), "50upay", Route::IbcIn { channel: "channel-0" }).unwrap();
+    c.ibc(&addr(99), &alice(), "50upay", Route::IbcIn { channel: "channel-0", memo: Some("") }).unwrap();
     c.run(|c, ctx| {
         c.bank.mint_coins(ctx, MINTING_MODULE, &coins("70upay"))?;
         c.bank.send_coins_from_module_to_account(ctx, MINTING_MODULE, &alice(), &coins("70upay"))
@@ -223,7 +223,8 @@ fn a_corridor_limit_counts_what_leaves_net_of_what_comes_in() {
     let mut c = chain();
     c.exec(set_corridor(&authority(), "channel-0", "1000")).unwrap();
     assert_eq!(c.limit_event().get("channel_id"), Some("channel-0"));
-    let (out, inn) = (Route::IbcOut { channel: "channel-0" }, Route::IbcIn { channel: "channel-0" });
+    let (out, inn) =
+        (Route::IbcOut { channel: "channel-0", memo: "" }, Route::IbcIn { channel: "channel-0", memo: Some("") });
     c.ibc(&alice(), &addr(99), "800upay", out).unwrap();
     let before = c.bal(&bob());
     let refused = c.ibc(&bob(), &addr(99), "300upay", out).unwrap_err();
@@ -235,7 +236,7 @@ fn a_corridor_limit_counts_what_leaves_net_of_what_comes_in() {
     c.ibc(&bob(), &addr(99), "700upay", out).unwrap();
     assert_eq!(code(c.ibc(&bob(), &addr(99), "1upay", out)), cs("compliance", 29));
     // Another channel is another corridor.
-    c.ibc(&bob(), &addr(98), "5000upay", Route::IbcOut { channel: "channel-1" }).unwrap();
+    c.ibc(&bob(), &addr(98), "5000upay", Route::IbcOut { channel: "channel-1", memo: "" }).unwrap();
     let r: pb::QueryCorridorResponse =
         c.ask(query::CORRIDOR, pb::QueryCorridorRequest { channel_id: "channel-0".into(), denom: "upay".into() });
     assert_eq!(
@@ -309,7 +310,7 @@ fn limits_and_usage_round_trip_through_genesis_and_bad_genesis_is_refused() {
     c.exec(set_velocity(&authority(), "upay", "1000", vec![tier("kyc.tier2", "5000")])).unwrap();
     c.exec(set_corridor(&authority(), "channel-7", "1000")).unwrap();
     c.pay(&alice(), &bob(), "600upay").unwrap();
-    c.ibc(&bob(), &addr(99), "300upay", Route::IbcOut { channel: "channel-7" }).unwrap();
+    c.ibc(&bob(), &addr(99), "300upay", Route::IbcOut { channel: "channel-7", memo: "" }).unwrap();
     let exported = c.module.export_genesis(&c.state).unwrap();
     assert_eq!(exported["account_usage"].as_array().unwrap().len(), 2);
     assert_eq!(exported["corridor_usage"].as_array().unwrap().len(), 1);
