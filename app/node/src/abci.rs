@@ -4,6 +4,7 @@
 //! nodes would not agree with.
 
 use std::io::Write as _;
+use std::sync::Arc;
 use std::time::Instant;
 
 use paychain_framework::BlockTime;
@@ -17,6 +18,7 @@ use tendermint_proto::v0_38::abci::{
 
 use crate::disk::{LowDisk, StopCause};
 use crate::metrics::METRICS;
+use crate::risk::RiskScreener;
 use crate::served::ServedApp;
 use paychain_app::app::{AppError, TxOutcome};
 
@@ -28,6 +30,15 @@ use paychain_tx::decode::decode_tx;
 #[derive(Clone)]
 pub struct AbciApp {
     pub app: ServedApp,
+    /// This node's risk service, asked about new txs in CheckTx only (`None` = off).
+    pub risk: Option<Arc<RiskScreener>>,
+}
+
+impl AbciApp {
+    /// `app` without risk screening.
+    pub fn new(app: ServedApp) -> Self {
+        Self { app, risk: None }
+    }
 }
 
 /// Stops the node: continuing after a storage or genesis failure could fork
@@ -103,8 +114,16 @@ impl Application for AbciApp {
 
     fn check_tx(&self, request: RequestCheckTx) -> ResponseCheckTx {
         let recheck = request.r#type == pb::CheckTxType::Recheck as i32;
+        // Only txs new to this node are screened, before the app sees them, so a refusal leaves
+        // its mempool state (the sender's sequence) as it was. A recheck is not asked again: the
+        // tx was admitted, and blocks never depend on the service (see crate::risk).
+        let screened = match &self.risk {
+            Some(risk) if !recheck => risk.screen(&self.app, &request.tx),
+            _ => None,
+        };
+        let outcome = screened.unwrap_or_else(|| self.app.check_tx(&request.tx, recheck));
         // CheckTx events are indexed by no one; their flags stay as the app set them.
-        let result = exec_result(self.app.check_tx(&request.tx, recheck), &[]);
+        let result = exec_result(outcome, &[]);
         METRICS.record_check_tx(recheck, result.code, &result.codespace);
         ResponseCheckTx {
             code: result.code,

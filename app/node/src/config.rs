@@ -60,6 +60,20 @@ pub struct AppConfig {
     /// CometBFT's largest cost under load (docs/benchmarks.md); a query for a key left out finds
     /// nothing, so keep what wallets and relayers search (Hermes: the IBC packet events).
     pub index_events: Vec<String>,
+    /// This node's own risk service, consulted for each tx new to its mempool (CheckTx only,
+    /// never for blocks: see [`crate::risk`]), e.g. `http://127.0.0.1:7070/screen`; empty = off,
+    /// the default. Plain `http://` only (a local or private-network service); the host is
+    /// resolved once, when the node starts.
+    pub risk_service_url: String,
+    /// Hard limit on one call to the risk service (connect, send, answer), in ms: 1..=10000.
+    /// CheckTx waits for it, one tx at a time, so keep it small.
+    pub risk_service_timeout_ms: u64,
+    /// On a timeout, an unreachable service or an answer that is not a decision: admit the tx
+    /// (`true`, the default) or refuse it (`false`, "fail closed").
+    pub risk_service_fail_open: bool,
+    /// The decision log: one JSON line per screened tx, appended. Empty =
+    /// `<home>/data/risk_decisions.jsonl`; a relative path is relative to the home.
+    pub risk_service_log: String,
 }
 
 /// How log lines are written.
@@ -94,6 +108,10 @@ impl Default for AppConfig {
             snapshot_interval: app.snapshots.interval,
             snapshot_keep_recent: app.snapshots.keep_recent,
             snapshot_chunk_bytes: app.snapshots.chunk_bytes,
+            risk_service_url: String::new(),
+            risk_service_timeout_ms: 20,
+            risk_service_fail_open: true,
+            risk_service_log: String::new(),
         }
     }
 }
@@ -157,7 +175,36 @@ impl AppConfig {
                 bail!("index_events: {e:?} is not `type` or `type.key` (e.g. message.sender)");
             }
         }
+        self.risk_service().map_err(|e| anyhow::anyhow!("risk_service_url: {e}"))?;
+        if !(1..=10_000).contains(&self.risk_service_timeout_ms) {
+            bail!("risk_service_timeout_ms: {} must be between 1 and 10000", self.risk_service_timeout_ms);
+        }
         Ok(())
+    }
+
+    /// The risk service's URL, `None` when screening is off.
+    pub fn risk_service(&self) -> anyhow::Result<Option<url::Url>> {
+        let s = self.risk_service_url.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        let url = url::Url::parse(s).map_err(|e| anyhow::anyhow!("{s:?} is not a URL ({e})"))?;
+        // TLS would add a handshake to a budget of milliseconds; the service is meant to sit beside the node.
+        if url.scheme() != "http" {
+            bail!("{s:?} must be an http:// URL (like http://127.0.0.1:7070/screen)");
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            bail!("{s:?} has no host");
+        }
+        Ok(Some(url))
+    }
+
+    /// The risk decision log's path (see [`AppConfig::risk_service_log`]).
+    pub fn risk_log_path(&self, home: &Path) -> PathBuf {
+        match self.risk_service_log.trim() {
+            "" => home.join("data").join("risk_decisions.jsonl"),
+            p => home.join(p),
+        }
     }
 
     /// The gRPC listen address, `None` when disabled.
@@ -264,6 +311,56 @@ mod tests {
             let err = cfg.validate().unwrap_err().to_string();
             assert!(err.contains("index_events"), "{bad:?}: {err}");
         }
+    }
+
+    #[test]
+    fn risk_screening_is_off_by_default_and_an_old_app_toml_still_loads() {
+        let old: AppConfig = toml::from_str("abci_address = \"127.0.0.1:26658\"\nindex_events = []\n").unwrap();
+        assert_eq!(old.risk_service().unwrap(), None);
+        assert_eq!((old.risk_service_timeout_ms, old.risk_service_fail_open), (20, true));
+        old.validate().unwrap();
+        let home = Path::new("/h");
+        assert_eq!(old.risk_log_path(home), Path::new("/h/data/risk_decisions.jsonl"));
+    }
+
+    #[test]
+    fn risk_settings_are_read_from_app_toml_and_validated() {
+        let text = "risk_service_url = \"http://127.0.0.1:7070/screen\"\nrisk_service_timeout_ms = 50\n\
+                    risk_service_fail_open = false\nrisk_service_log = \"logs/risk.jsonl\"\n";
+        let cfg: AppConfig = toml::from_str(text).unwrap();
+        cfg.validate().unwrap();
+        let url = cfg.risk_service().unwrap().unwrap();
+        assert_eq!((url.host_str(), url.port(), url.path()), (Some("127.0.0.1"), Some(7070), "/screen"));
+        assert!(!cfg.risk_service_fail_open);
+        assert_eq!(cfg.risk_log_path(Path::new("/h")), Path::new("/h/logs/risk.jsonl"));
+        let abs = AppConfig { risk_service_log: "/var/log/risk.jsonl".into(), ..cfg.clone() };
+        assert_eq!(abs.risk_log_path(Path::new("/h")), Path::new("/var/log/risk.jsonl"));
+        // What `save` writes loads back the same.
+        let back: AppConfig = toml::from_str(&toml::to_string_pretty(&cfg).unwrap()).unwrap();
+        assert_eq!(back, cfg);
+
+        for (url, why) in [
+            ("https://risk.example/screen", "http://"),
+            ("127.0.0.1:7070", "not a URL"),
+            ("localhost:7070", "http://"),
+            ("http://", "not a URL"),
+            ("http://127.0.0.1:99999/x", "not a URL"),
+            ("not a url", "not a URL"),
+        ] {
+            let bad = AppConfig { risk_service_url: url.into(), ..AppConfig::default() };
+            let err = format!("{:#}", bad.validate().unwrap_err());
+            assert!(err.contains("risk_service_url") && err.contains(why), "{url:?}: {err}");
+        }
+        for ms in [0, 10_001] {
+            let bad = AppConfig { risk_service_timeout_ms: ms, ..AppConfig::default() };
+            let err = format!("{:#}", bad.validate().unwrap_err());
+            assert!(err.contains("risk_service_timeout_ms"), "{ms}: {err}");
+        }
+        for ms in [1, 10_000] {
+            AppConfig { risk_service_timeout_ms: ms, ..AppConfig::default() }.validate().unwrap();
+        }
+        assert!(toml::from_str::<AppConfig>("risk_service_fail_open = \"yes\"").is_err());
+        assert!(toml::from_str::<AppConfig>("risk_service_urls = \"http://a\"").is_err(), "unknown keys stay refused");
     }
 
     #[test]

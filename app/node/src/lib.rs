@@ -12,5 +12,6 @@ pub mod metrics;
 pub mod node;
 pub mod query;
 pub mod rest;
+pub mod risk;
 pub mod served;
 pub mod services;

@@ -138,6 +138,9 @@ fn slot_hash(code: u32, codespace: &str) -> usize {
     h as usize
 }
 
+/// The risk screening's outcomes ([`crate::risk`]), in the order of [`Metrics::risk_screened`].
+pub const RISK_DECISIONS: [&str; 4] = ["allow", "refuse", "error_admitted", "error_refused"];
+
 /// Everything the ABCI layer records.
 pub struct Metrics {
     /// Txs executed by FinalizeBlock, by result.
@@ -148,6 +151,10 @@ pub struct Metrics {
     pub check_tx_rejected_recheck: CodeCounter,
     pub finalize_block_seconds: Histogram,
     pub commit_seconds: Histogram,
+    /// Txs screened by this node's risk service, by [`RISK_DECISIONS`].
+    pub risk_screened: [AtomicU64; RISK_DECISIONS.len()],
+    /// Time spent calling the risk service (whatever it answered, timeouts included).
+    pub risk_screening_seconds: Histogram,
 }
 
 impl Metrics {
@@ -160,7 +167,17 @@ impl Metrics {
             check_tx_rejected_recheck: CodeCounter::new(),
             finalize_block_seconds: Histogram::new(),
             commit_seconds: Histogram::new(),
+            risk_screened: [const { AtomicU64::new(0) }; RISK_DECISIONS.len()],
+            risk_screening_seconds: Histogram::new(),
         }
+    }
+
+    /// One screening: `decision` indexes [`RISK_DECISIONS`].
+    pub fn record_risk_screening(&self, decision: usize, took: Duration) {
+        if let Some(c) = self.risk_screened.get(decision) {
+            c.fetch_add(1, Relaxed);
+        }
+        self.risk_screening_seconds.observe(took);
     }
 
     pub fn record_check_tx(&self, recheck: bool, code: u32, codespace: &str) {
@@ -199,6 +216,15 @@ impl Metrics {
         let name = "paychain_commit_duration_seconds";
         header(&mut out, name, "histogram", "Time spent in Commit (the synced state write).");
         histogram(&mut out, name, &self.commit_seconds);
+
+        let name = "paychain_risk_screened_total";
+        header(&mut out, name, "counter", "New txs screened by this node's risk service, by decision (CheckTx only).");
+        for (label, n) in RISK_DECISIONS.iter().zip(&self.risk_screened) {
+            sample(&mut out, name, &[("decision", label)], n.load(Relaxed));
+        }
+        let name = "paychain_risk_screening_duration_seconds";
+        header(&mut out, name, "histogram", "Time spent calling the risk service, timeouts included.");
+        histogram(&mut out, name, &self.risk_screening_seconds);
 
         let name = "paychain_store_size_bytes";
         header(&mut out, name, "gauge", "Size of the state store's files on disk.");
@@ -450,6 +476,24 @@ mod tests {
 
         assert_eq!(value(&s, "paychain_store_size_bytes", &[]), Some(123_456.0));
         assert_eq!(value(&s, "paychain_snapshot_chunks_rejected_total", &[]), Some(3.0));
+    }
+
+    #[test]
+    fn risk_screening_counts_each_decision_and_its_latency() {
+        let m = Metrics::new();
+        m.record_risk_screening(0, Duration::from_micros(400));
+        m.record_risk_screening(1, Duration::from_millis(2));
+        m.record_risk_screening(3, Duration::from_millis(20));
+        m.record_risk_screening(RISK_DECISIONS.len(), Duration::ZERO); // out of range: latency only
+        let s = parse(&m.render(&Scraped::default()));
+        let screened = "paychain_risk_screened_total";
+        assert_eq!(value(&s, screened, &[("decision", "allow")]), Some(1.0));
+        assert_eq!(value(&s, screened, &[("decision", "refuse")]), Some(1.0));
+        assert_eq!(value(&s, screened, &[("decision", "error_admitted")]), Some(0.0), "zero, not missing");
+        assert_eq!(value(&s, screened, &[("decision", "error_refused")]), Some(1.0));
+        assert_eq!(value(&s, "paychain_risk_screening_duration_seconds_count", &[]), Some(4.0));
+        let sum = value(&s, "paychain_risk_screening_duration_seconds_sum", &[]).unwrap();
+        assert!((sum - 0.0224).abs() < 1e-9, "{sum}");
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct RunningNode {
 /// `config.abci_address` in background threads. Returns once the listener is bound.
 pub fn start(home: &Path, config: &AppConfig) -> anyhow::Result<RunningNode> {
     config.validate()?;
+    // Before the state loads (seconds on a large store), so a bad risk setting fails at once.
+    let risk = crate::risk::RiskScreener::from_config(config, home)?.map(std::sync::Arc::new);
     // As PostgreSQL does: with SIGXFSZ ignored, a file size limit (`ulimit -f`)
     // fails the write with EFBIG, which stops the node with a message, instead
     // of the signal killing it without one.
@@ -45,7 +47,7 @@ pub fn start(home: &Path, config: &AppConfig) -> anyhow::Result<RunningNode> {
     let (height, app_hash) = app.info();
     tracing::info!(height, app_hash = %hex::encode_upper(&app_hash), chain_id = %app.chain_id(), "state loaded");
 
-    let server = crate::abci_server::AbciServer::bind(config.abci_address, AbciApp { app: app.clone() })
+    let server = crate::abci_server::AbciServer::bind(config.abci_address, AbciApp { app: app.clone(), risk })
         .map_err(|e| anyhow::anyhow!("cannot listen for ABCI on {}: {e}", config.abci_address))?;
     let abci_addr: SocketAddr = server.local_addr().context("ABCI listener address")?;
     std::thread::Builder::new().name("abci-accept".into()).spawn(move || {

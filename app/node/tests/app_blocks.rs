@@ -455,7 +455,7 @@ fn recheck_and_proposals_filter_what_can_no_longer_run() {
     assert_eq!(code(&chain.app.check_tx(&first, true)).1, 32, "recheck must evict the stale tx");
     assert_eq!(code(&chain.app.check_tx(&send(0, &to, "3", 1), true)).1, 0);
 
-    let abci = AbciApp { app: chain.app.clone() };
+    let abci = AbciApp::new(chain.app.clone());
     let good = send(0, &to, "4", 2);
     let garbage = vec![0xFFu8; 40];
     let prepared = abci.prepare_proposal(RequestPrepareProposal {
@@ -550,7 +550,7 @@ fn a_burst_of_check_tx_is_answered_in_order_as_one_by_one() {
 
     let server = paychain_node::abci_server::AbciServer::bind(
         "127.0.0.1:0".parse().unwrap(),
-        paychain_node::abci::AbciApp { app: chain.app.clone() },
+        paychain_node::abci::AbciApp::new(chain.app.clone()),
     )
     .unwrap();
     let addr = server.local_addr().unwrap();

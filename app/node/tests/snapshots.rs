@@ -51,7 +51,7 @@ impl Node {
         let db = AppConfig::db_path(home.path());
         std::fs::create_dir_all(&db).unwrap();
         let app = ServedApp::open(&db, cfg).unwrap();
-        Self { abci: AbciApp { app }, height: 0, seqs: vec![0; ACCOUNTS], home }
+        Self { abci: AbciApp::new(app), height: 0, seqs: vec![0; ACCOUNTS], home }
     }
 
     fn with_genesis(cfg: AppConfig) -> Self {
