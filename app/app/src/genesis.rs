@@ -147,7 +147,7 @@ mod tests {
             "compliance": {"issuers": [], "credentials": [], "policies": [], "policy_members": [], "denom_policies": [],
                 "next_policy_id": "1", "sanction_proposals": [], "sanctions": [], "next_proposal_id": "1", "holds": [], "next_hold_id": "1",
                 "velocity_limits": [], "corridor_limits": [], "account_usage": [], "corridor_usage": [],
-                "travel_rule_thresholds": [],
+                "travel_rule_thresholds": [], "risk_rule_versions": [], "risk_rule_votes": [], "first_seen": [],
                 "committee": {"members": [], "threshold": 0, "emergency_threshold": 0, "timelock_seconds": "0",
                     "emergency_lapse_seconds": "0", "voting_period_seconds": "0", "seizure_account": ""}}
         });

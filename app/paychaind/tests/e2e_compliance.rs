@@ -287,10 +287,12 @@ fn an_authority_a_kyc_provider_and_a_customer_handle_a_credential() {
 /// REST. Then the travel rule: above the threshold a send without a record is refused
 /// (compliance/31), `--travel-rule payload.json` attaches the IVMS 101 hash and VASP
 /// ids, and `query compliance travel-rule HASH` and `query tx` show the record. A
-/// payload missing a party never leaves the CLI.
+/// payload missing a party never leaves the CLI. Then risk rules: the committee votes a
+/// rule set from a JSON file; a large transfer is refused with its reason code
+/// (compliance/33), a small one is logged with its score.
 #[test]
-fn a_payment_company_meets_velocity_limits_and_the_travel_rule() {
-    if !cometbft_available("a_payment_company_meets_velocity_limits_and_the_travel_rule") {
+fn a_payment_company_meets_velocity_limits_the_travel_rule_and_risk_rules() {
+    if !cometbft_available("a_payment_company_meets_velocity_limits_the_travel_rule_and_risk_rules") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -378,6 +380,35 @@ fn a_payment_company_meets_velocity_limits_and_the_travel_rule() {
     let o = run(&a);
     assert!(!o.status.success(), "{}", show(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("beneficiary.beneficiaryPersons"), "{}", show(&o));
+
+    // Risk rules, adopted by the committee (here one member, the dev key): a transfer of
+    // 300000upay or more scores 200 and is refused above 100; a smaller one to an account
+    // without kyc scores 40 and is logged.
+    let dev_addr = json_ok(&w.cmd(&["keys", "show", "dev", "-o", "json"]))["address"].as_str().unwrap().to_string();
+    let mut committee = vec!["tx", "compliance", "set-committee", "dev", "--members", &dev_addr, "--threshold", "1"];
+    committee.extend(["--emergency-threshold", "1", "--timelock", "0", "--emergency-lapse", "60"]);
+    committee.extend(["--voting-period", "600", "--reason", "board_resolution"]);
+    w.tx_ok(&committee);
+    let rules = tmp.path().join("rules.json");
+    std::fs::write(
+        &rules,
+        serde_json::json!({"rules": [
+            {"code": "very_large", "score": 200, "min_amount": "300000"},
+            {"code": "small_probe", "score": 40, "route": "local"}],
+            "refuse_above": 100})
+        .to_string(),
+    )
+    .unwrap();
+    let vote = ["tx", "compliance", "vote-risk-rules", "dev", rules.to_str().unwrap(), "--base-version", "0"];
+    let voted = w.tx_ok(&[&vote[..], &["--reason", "risk_review"]].concat());
+    assert_eq!(event_attrs(&voted, "compliance_limit")["action"], "adopt_risk_rules", "{voted}");
+    assert_eq!(w.query(&["compliance", "risk-rules"])["rules"]["version"], "1");
+    let big = ["tx", "bank", "send", "dev", &bob, "300000upay", "--travel-rule", &payload];
+    let refused = w.tx_refused(&big, "compliance", 33);
+    assert!(refused["raw_log"].as_str().unwrap().contains("very_large"), "{refused}");
+    let logged = w.tx_ok(&["tx", "bank", "send", "dev", &bob, "1000upay"]);
+    let risk = event_attrs(&logged, "compliance_risk");
+    assert_eq!((risk["score"].as_str(), risk["decision"].as_str()), (Some("40"), Some("pass")), "{logged}");
 
     dev.sigterm(Duration::from_secs(30));
 }

@@ -132,7 +132,7 @@ impl TransferPolicy for AssetsPolicy {
                 .map_err(|e| crate::keeper::corrupt(format_args!("treasury of {}", t.denom), e.log))?;
             fee = (amount > 0).then(|| TransferFee { to, denom: t.denom.clone(), amount });
         }
-        Ok(Verdict { fee, sender_locked, hold: None, track: false })
+        Ok(Verdict { fee, sender_locked, hold: None, track: None })
     }
 
     fn check_receiver(

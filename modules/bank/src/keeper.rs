@@ -82,7 +82,7 @@ struct PolicyOutcome {
     /// The first hold a policy asked for, and which policy (the whole transfer is held).
     hold: Option<(usize, HoldRequest)>,
     /// The policies that count the move once made, and of which coin (index in `amt`).
-    track: Vec<(usize, usize)>,
+    track: Vec<(usize, usize, Vec<u8>)>,
 }
 
 /// Where a debit learns the frozen part of a balance.
@@ -185,8 +185,8 @@ impl BankKeeper {
                 };
                 let Verdict { fee, sender_locked, hold, track } =
                     p.check_transfer(state, &tr, &|| self.balance(state, t.to, &c.denom))?;
-                if track {
-                    out.track.push((i, ci));
+                if let Some(note) = track {
+                    out.track.push((i, ci, note));
                 }
                 out.fees.extend(fee);
                 if out.hold.is_none() {
@@ -203,13 +203,18 @@ impl BankKeeper {
     }
 
     /// Lets the policies that asked count a move just made.
-    fn record_tracked(&self, ctx: &mut Context, t: Movement<'_>, track: &[(usize, usize)]) -> Result<(), SdkError> {
+    fn record_tracked(
+        &self,
+        ctx: &mut Context,
+        t: Movement<'_>,
+        track: &[(usize, usize, Vec<u8>)],
+    ) -> Result<(), SdkError> {
         if track.is_empty() {
             return Ok(());
         }
         let policies: Vec<Arc<dyn TransferPolicy>> = self.policies().iter().cloned().collect();
-        for &(i, ci) in track {
-            let (Some(p), Some(c)) = (policies.get(i), t.amt.iter().nth(ci)) else {
+        for (i, ci, note) in track {
+            let (Some(p), Some(c)) = (policies.get(*i), t.amt.iter().nth(*ci)) else {
                 return Err(SdkError::fatal("bank: a tracked move names no policy or coin"));
             };
             let tr = Transfer {
@@ -221,7 +226,7 @@ impl BankKeeper {
                 now: t.now,
                 extensions: t.extensions,
             };
-            p.record_transfer(ctx, &tr)?;
+            p.record_transfer(ctx, &tr, note)?;
         }
         Ok(())
     }

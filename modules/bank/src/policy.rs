@@ -65,9 +65,10 @@ pub struct Verdict {
     /// Instead of reaching the recipient, the coins go into a hold for review
     /// ([`TransferPolicy::record_hold`]).
     pub hold: Option<HoldRequest>,
-    /// The policy wants to count the move once it is made
-    /// ([`TransferPolicy::record_transfer`]; velocity limits).
-    pub track: bool,
+    /// The policy wants to see the move once it is made
+    /// ([`TransferPolicy::record_transfer`]: velocity limits, logs), with a note of
+    /// what its check found (so the record agrees with the check).
+    pub track: Option<Vec<u8>>,
 }
 
 /// A policy's request to hold a transfer for review instead of refusing it.
@@ -126,11 +127,11 @@ pub trait TransferPolicy: Send + Sync {
         Err(SdkError::fatal("bank: a policy asked for a hold it cannot record"))
     }
 
-    /// Counts a move this policy passed with `Verdict::track`, once it is made
+    /// Records a move this policy passed with `Verdict::track`, once it is made
     /// (as asked: `transfer.to` is the recipient named, even when the coins went
-    /// into a hold).
-    fn record_transfer(&self, ctx: &mut Context, transfer: &Transfer<'_>) -> Result<(), SdkError> {
-        let _ = (ctx, transfer);
+    /// into a hold), with the check's `note`.
+    fn record_transfer(&self, ctx: &mut Context, transfer: &Transfer<'_>, note: &[u8]) -> Result<(), SdkError> {
+        let _ = (ctx, transfer, note);
         Err(SdkError::fatal("bank: a policy asked to track a move it cannot record"))
     }
 }

@@ -20,10 +20,14 @@
 //!   (per denom, `--window SECONDS --limit N [--tier ISSUER:TYPE=N]...`) and
 //!   `set-corridor-limit|remove-corridor-limit` (per IBC channel and denom): the
 //!   chain authority, or an issued token's admin;
+//! * travel rule: `set-travel-rule-threshold|remove-travel-rule-threshold`, and
+//!   `--travel-rule payload.json` on every tx (see `ComplianceCli::prepare_tx`);
+//! * risk rules: `vote-risk-rules FROM RULES.json --base-version N` (a committee member);
 //! * `paychaind query compliance issuers|issuer|credential|by-subject|by-issuer|
 //!   policies|policy|policy-versions|policy-members|policy-member|denom-policy|
 //!   committee|sanction-proposal|sanction-proposals|sanction|sanctions|holds|
-//!   velocity-limits|velocity-limit|velocity-usage|corridors|corridor`;
+//!   velocity-limits|velocity-limit|velocity-usage|corridors|corridor|
+//!   travel-rule-thresholds|travel-rule|risk-rules`;
 //! * `paychaind compliance audit --from-height H1 --to-height H2 [--format jsonl|csv]`
 //!   exports every compliance event (`compliance_*`) of those heights, block-level
 //!   ones included, from the node's block results ([`audit`]).
@@ -414,6 +418,27 @@ pub enum ComplianceTxCmd {
     RemoveTravelRuleThreshold {
         from: String,
         denom: String,
+        #[command(flatten)]
+        note: NoteArgs,
+        #[command(flatten)]
+        flags: TxFlags,
+    },
+    /// Vote, as a committee member, for a new risk rule set on top of the version in effect
+    /// (MsgVoteRiskRules); it takes effect when the committee's threshold voted for the same set
+    ///
+    /// RULES is a JSON file: {"rules": [{"code": "large", "score": 50, "min_amount": "10000"},
+    /// ...], "refuse_above": 100, "hold_above": 60, "hold_seconds": "600"} (proto3 JSON of
+    /// paychain.compliance.v1.RiskRuleSet; conditions: denom, min_amount, route, channel_id,
+    /// sender_lacks / recipient_lacks {issuer, type}, recipient_newer_than_seconds,
+    /// velocity_used_percent, without_travel_rule).
+    VoteRiskRules {
+        /// A committee member (key name or address)
+        from: String,
+        /// The rule set file (JSON)
+        rules: std::path::PathBuf,
+        /// The version in effect it replaces (0: none yet; see `query compliance risk-rules`)
+        #[arg(long, value_name = "N")]
+        base_version: u64,
         #[command(flatten)]
         note: NoteArgs,
         #[command(flatten)]
@@ -974,6 +999,20 @@ fn run_tx(ctx: &Ctx, home: &Path, cmd: ComplianceTxCmd) -> anyhow::Result<()> {
         C::RemoveTravelRuleThreshold { from, denom, note, flags } => {
             travel_rule_msg(&from, &flags, home, pb::TravelRuleThreshold { denom, ..Default::default() }, true, note)?
         }
+        C::VoteRiskRules { from, rules, base_version, note, flags } => {
+            let text = std::fs::read_to_string(&rules).map_err(|e| anyhow!("{}: {e}", rules.display()))?;
+            let set: pb::RiskRuleSet =
+                serde_json::from_str(&text).map_err(|e| anyhow!("{}: not a risk rule set: {e}", rules.display()))?;
+            let set = crate::msgs::risk_rule_set(set).map_err(|e| anyhow!("{}: {}", rules.display(), e.log))?;
+            let m = pb::MsgVoteRiskRules {
+                member: tx_signer(&from, &flags, home)?.address.to_string(),
+                base_version,
+                rules: Some(set),
+                reason: note.reason,
+                reference: note.reference,
+            };
+            (from, flags, any_msg(&m))
+        }
         C::DecideHold { from, hold_id, decision, note, flags } => {
             let m = pb::MsgDecideHold {
                 signer: tx_signer(&from, &flags, home)?.address.to_string(),
@@ -1198,6 +1237,15 @@ pub enum ComplianceQueryCmd {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// The risk rules in effect (or as of --version) and the open votes for the next version
+    RiskRules {
+        #[arg(long, default_value_t = 0)]
+        version: u64,
+        #[command(flatten)]
+        height: HeightArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
     /// Every travel-rule threshold, by denom
     TravelRuleThresholds {
         #[command(flatten)]
@@ -1339,6 +1387,10 @@ fn run_query(ctx: &Ctx, cmd: ComplianceQueryCmd) -> anyhow::Result<()> {
         Q::Corridor { channel_id, denom, height, node } => {
             let req = pb::QueryCorridorRequest { channel_id, denom };
             show_query::<_, pb::QueryCorridorResponse>(ctx, &node, &height, query::CORRIDOR, &req)
+        }
+        Q::RiskRules { version, height, node } => {
+            let req = pb::QueryRiskRulesRequest { version };
+            show_query::<_, pb::QueryRiskRulesResponse>(ctx, &node, &height, query::RISK_RULES, &req)
         }
         Q::TravelRuleThresholds { page, height, node } => {
             let req = pb::QueryTravelRuleThresholdsRequest { pagination: Some(page.request()?) };

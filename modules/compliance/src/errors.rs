@@ -34,4 +34,6 @@ paychain_framework::codespace_errors! { CODESPACE;
     invalid_limit = 30, "invalid velocity or corridor limit";
     travel_rule_required = 31, "a travel-rule record is required";
     invalid_travel_rule = 32, "invalid travel-rule record";
+    refused_by_risk = 33, "transfer refused by the risk rules";
+    invalid_risk_rules = 34, "invalid risk rules";
 }

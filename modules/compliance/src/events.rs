@@ -50,8 +50,9 @@
 //! Every change of a velocity or corridor limit emits one `compliance_limit` event,
 //! every attribute indexed: `action` (`set_velocity_limit`, `remove_velocity_limit`,
 //! `set_corridor_limit`, `remove_corridor_limit`, `set_travel_rule_threshold`,
-//! `remove_travel_rule_threshold`), `actor`, `denom`, `channel_id` (corridors),
-//! `window_seconds`, `limit` (the threshold, for the travel rule), `tiers`
+//! `remove_travel_rule_threshold`, `vote_risk_rules`, `adopt_risk_rules`), `actor`,
+//! `denom`, `channel_id` (corridors), `window_seconds`, `limit` (the threshold for
+//! the travel rule; the voted content's hash for risk rules), `version`, `tiers`
 //! (`issuer:type=limit`, comma-separated), `version`, `reason`, `reference`.
 //!
 //! Every transfer that carried a travel-rule record emits one

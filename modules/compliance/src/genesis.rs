@@ -121,6 +121,32 @@ fn validate_limits(g: &pb::GenesisState) -> Result<(), String> {
             return Err(format!("{path}.denom: {} is listed twice", t.denom));
         }
     }
+    for (n, set) in g.risk_rule_versions.iter().enumerate() {
+        let path = format!("compliance.risk_rule_versions[{n}]");
+        let checked = crate::msgs::risk_rule_set(set.clone()).map_err(|e| format!("{path}: {}", e.log))?;
+        if set.version != n as u64 + 1 || checked.rules != set.rules {
+            return Err(format!("{path}: versions 1, 2, ... in order, amounts integers without leading zeros"));
+        }
+    }
+    let next_version = g.risk_rule_versions.len() as u64;
+    for (n, v) in g.risk_rule_votes.iter().enumerate() {
+        let path = format!("compliance.risk_rule_votes[{n}]");
+        let proposed = v.proposed.clone().ok_or(format!("{path}.proposed: required"))?;
+        crate::msgs::risk_rule_set(proposed.clone()).map_err(|e| format!("{path}.proposed: {}", e.log))?;
+        if v.base_version != next_version || v.proposal_hash != crate::risk::proposal_hash(&proposed) {
+            return Err(format!("{path}: base_version must be the latest version and proposal_hash its content's"));
+        }
+        for m in &v.voters {
+            addr(m, &format!("{path}.voters"))?;
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (n, f) in g.first_seen.iter().enumerate() {
+        let path = format!("compliance.first_seen[{n}]");
+        if !seen.insert(addr(&f.address, &format!("{path}.address"))?) {
+            return Err(format!("{path}.address: listed twice"));
+        }
+    }
     let mut seen = BTreeSet::new();
     for (n, u) in g.account_usage.iter().enumerate() {
         let path = format!("compliance.account_usage[{n}]");
@@ -338,6 +364,19 @@ pub fn init_genesis(keeper: &ComplianceKeeper, ctx: &mut Context, g: &pb::Genesi
     for t in &g.travel_rule_thresholds {
         ctx.set(STORE_KEY, keys::travel_rule_key(&t.denom), t.encode_to_vec())?;
     }
+    for set in &g.risk_rule_versions {
+        ctx.set(STORE_KEY, keys::risk_rules_version_key(set.version), set.encode_to_vec())?;
+    }
+    if let Some(current) = g.risk_rule_versions.last() {
+        ctx.set(STORE_KEY, keys::RISK_RULES_KEY.to_vec(), current.encode_to_vec())?;
+    }
+    for v in &g.risk_rule_votes {
+        ctx.set(STORE_KEY, keys::risk_vote_key(v.base_version, &v.proposal_hash), v.encode_to_vec())?;
+    }
+    for f in &g.first_seen {
+        let key = keys::first_seen_key(&Address::from_bech32(&f.address)?);
+        ctx.set(STORE_KEY, key, f.seconds.to_be_bytes().to_vec())?;
+    }
     for u in &g.account_usage {
         let key = keys::account_usage_key(&Address::from_bech32(&u.address)?, &u.denom);
         ctx.set(STORE_KEY, key, u.usage.clone().unwrap_or_default().encode_to_vec())?;
@@ -415,6 +454,21 @@ fn export_limits(state: &dyn StateRead, g: &mut pb::GenesisState) -> Result<(), 
         let (_, v) = kv?;
         g.travel_rule_thresholds
             .push(pb::TravelRuleThreshold::decode(v.as_slice()).map_err(|e| corrupt("travel-rule threshold", e))?);
+    }
+    for kv in state.prefix(STORE_KEY, keys::RISK_RULES_VERSION_PREFIX, false)? {
+        let (_, v) = kv?;
+        g.risk_rule_versions.push(pb::RiskRuleSet::decode(v.as_slice()).map_err(|e| corrupt("risk rules", e))?);
+    }
+    for kv in state.prefix(STORE_KEY, keys::RISK_VOTE_PREFIX, false)? {
+        let (_, v) = kv?;
+        g.risk_rule_votes.push(pb::RiskRuleVote::decode(v.as_slice()).map_err(|e| corrupt("risk rule vote", e))?);
+    }
+    for kv in state.prefix(STORE_KEY, keys::FIRST_SEEN_PREFIX, false)? {
+        let (k, v) = kv?;
+        let account = Address::from_bytes(k[keys::FIRST_SEEN_PREFIX.len()..].to_vec())
+            .map_err(|e| corrupt("first_seen key", e.log))?;
+        let raw: [u8; 8] = v.as_slice().try_into().map_err(|_| corrupt("first_seen", "not 8 bytes"))?;
+        g.first_seen.push(pb::AccountFirstSeen { address: account.to_string(), seconds: i64::from_be_bytes(raw) });
     }
     let text = |b: &[u8], what: &str| String::from_utf8(b.to_vec()).map_err(|e| corrupt(what, e));
     for kv in state.prefix(STORE_KEY, keys::ACCOUNT_USAGE_PREFIX, false)? {

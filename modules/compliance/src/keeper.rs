@@ -509,6 +509,23 @@ impl ComplianceKeeper {
                 let value = pb::MsgSetTravelRuleThresholdResponse { version: record.version }.encode_to_vec();
                 Ok(MsgResponse { type_url: pb::MsgSetTravelRuleThresholdResponse::TYPE_URL.to_string(), value })
             }
+            Body::VoteRiskRules { base_version, rules, note } => {
+                let (version, votes) = crate::risk::vote(ctx, signer, *base_version, rules)?;
+                let adopted = version > *base_version;
+                ctx.emit(events::limit_change(LimitChange {
+                    action: if adopted { "adopt_risk_rules" } else { "vote_risk_rules" },
+                    actor: signer,
+                    denom: "",
+                    channel_id: "",
+                    window_seconds: 0,
+                    limit: &crate::risk::proposal_hash(rules),
+                    tiers: &[],
+                    version,
+                    note,
+                }));
+                let value = pb::MsgVoteRiskRulesResponse { version, votes }.encode_to_vec();
+                Ok(MsgResponse { type_url: pb::MsgVoteRiskRulesResponse::TYPE_URL.to_string(), value })
+            }
             Body::DecideHold { hold_id, decision, note } => {
                 let h = self.hold_desk().decide(ctx, signer, *hold_id, *decision, note)?;
                 let value = pb::MsgDecideHoldResponse { status: h.status }.encode_to_vec();

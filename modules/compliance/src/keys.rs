@@ -25,6 +25,10 @@
 //! | `0x15 ++ len(channel) ++ channel ++ denom`                   | `CorridorLimit`            |
 //! | `0x16 ++ len(channel) ++ channel ++ denom`                   | `WindowUsage` (under a corridor limit) |
 //! | `0x17 ++ denom`                                              | `TravelRuleThreshold`      |
+//! | `0x18`                                                       | `RiskRuleSet` (in effect)  |
+//! | `0x19 ++ version (u64 BE)`                                   | `RiskRuleSet` (every version) |
+//! | `0x1a ++ base version (u64 BE) ++ content hash (hex)`        | `RiskRuleVote`             |
+//! | `0x1b ++ account`                                            | first seen (block seconds, i64 BE), accounts created while a risk rule watches ages |
 //!
 //! Whether an account holds a credential is one read of its record and one of its
 //! issuer's; whether it is on a list, one read; whether it is sanctioned, one
@@ -58,6 +62,10 @@ pub const ACCOUNT_USAGE_PREFIX: &[u8] = &[0x14];
 pub const CORRIDOR_LIMIT_PREFIX: &[u8] = &[0x15];
 pub const CORRIDOR_USAGE_PREFIX: &[u8] = &[0x16];
 pub const TRAVEL_RULE_PREFIX: &[u8] = &[0x17];
+pub const RISK_RULES_KEY: &[u8] = &[0x18];
+pub const RISK_RULES_VERSION_PREFIX: &[u8] = &[0x19];
+pub const RISK_VOTE_PREFIX: &[u8] = &[0x1a];
+pub const FIRST_SEEN_PREFIX: &[u8] = &[0x1b];
 
 /// The module account holds wait in.
 pub const HOLDS_ACCOUNT: &str = "compliance_holds";
@@ -189,6 +197,22 @@ pub fn hold_status_key(status: i32, id: u64) -> Vec<u8> {
 
 pub fn velocity_limit_key(denom: &str) -> Vec<u8> {
     [VELOCITY_LIMIT_PREFIX, denom.as_bytes()].concat()
+}
+
+pub fn risk_rules_version_key(version: u64) -> Vec<u8> {
+    [RISK_RULES_VERSION_PREFIX, &version.to_be_bytes()].concat()
+}
+
+pub fn risk_votes_prefix(base_version: u64) -> Vec<u8> {
+    [RISK_VOTE_PREFIX, &base_version.to_be_bytes()].concat()
+}
+
+pub fn risk_vote_key(base_version: u64, content_hash: &str) -> Vec<u8> {
+    [risk_votes_prefix(base_version).as_slice(), content_hash.as_bytes()].concat()
+}
+
+pub fn first_seen_key(account: &Address) -> Vec<u8> {
+    [FIRST_SEEN_PREFIX, account.as_bytes()].concat()
 }
 
 pub fn travel_rule_key(denom: &str) -> Vec<u8> {

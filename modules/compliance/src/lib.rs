@@ -32,7 +32,11 @@
 //!
 //! **Travel rule** ([`travel_rule`]): per denom, a threshold above which a transfer
 //! carries a travel-rule record (IVMS 101 hash and VASP identifiers) as a tx
-//! extension option or, over IBC, in the packet memo. The API is
+//! extension option or, over IBC, in the packet memo.
+//!
+//! **Risk scoring** ([`risk`]): the committee's versioned rules score transfers
+//! (amount, denom, route, credentials, account age, velocity so far, travel-rule
+//! presence); above its levels a transfer is refused or held. The API is
 //! `proto/paychain/compliance/v1/*.proto` ([`pb`]); `keys.rs` has the state layout.
 
 #[cfg(feature = "cli")]
@@ -48,6 +52,7 @@ pub mod pb;
 pub mod policy;
 pub mod query;
 pub mod rest;
+pub mod risk;
 pub mod sanctions;
 pub mod store;
 pub mod travel_rule;
@@ -161,6 +166,8 @@ impl Module for ComplianceModule {
             MsgSetCorridorLimitResponse,
             MsgSetTravelRuleThreshold,
             MsgSetTravelRuleThresholdResponse,
+            MsgVoteRiskRules,
+            MsgVoteRiskRulesResponse,
             TravelRuleRecord
         ]
     }

@@ -256,6 +256,56 @@ pub fn travel_rule_threshold(t: pb::TravelRuleThreshold, remove: bool) -> Result
     Ok(pb::TravelRuleThreshold { denom: t.denom, threshold, version: 0, updated_at: None })
 }
 
+/// A risk rule set checked without state, amounts canonical (version and time
+/// are the chain's): at most 32 rules with distinct codes, scores 1 to 1000,
+/// conditions well formed, a hold period when it holds.
+pub fn risk_rule_set(set: pb::RiskRuleSet) -> Result<pb::RiskRuleSet, SdkError> {
+    use crate::risk::{MAX_RULES, MAX_SCORE};
+    let bad = |why: String| errors::invalid_risk_rules(why);
+    if set.rules.len() > MAX_RULES {
+        return Err(bad(format!("at most {MAX_RULES} rules, got {}", set.rules.len())));
+    }
+    if set.hold_above > 0 && !(1..=crate::sanctions::MAX_PERIOD_SECONDS).contains(&set.hold_seconds) {
+        return Err(bad(format!(
+            "hold_seconds must be 1 to {} when hold_above is set",
+            crate::sanctions::MAX_PERIOD_SECONDS
+        )));
+    }
+    let mut codes = std::collections::BTreeSet::new();
+    let mut rules = Vec::with_capacity(set.rules.len());
+    for (n, mut r) in set.rules.into_iter().enumerate() {
+        let at = |why: &str| bad(format!("rules[{n}] ({}): {why}", r.code));
+        validate_type(&r.code).map_err(|e| bad(format!("rules[{n}].code: {}", e.log)))?;
+        if !codes.insert(r.code.clone()) {
+            return Err(at("the code is used twice"));
+        }
+        if !(1..=MAX_SCORE).contains(&r.score) {
+            return Err(at(&format!("score must be 1 to {MAX_SCORE}")));
+        }
+        if !r.denom.is_empty() {
+            paychain_framework::coins::validate_denom(&r.denom).map_err(|e| at(&e.log))?;
+        }
+        if !r.min_amount.is_empty() {
+            r.min_amount = limit_amount(&r.min_amount, "min_amount").map_err(|e| at(&e.log))?;
+        }
+        if !["", "local", "ibc_out", "ibc_in"].contains(&r.route.as_str()) {
+            return Err(at("route must be local, ibc_out, ibc_in or empty"));
+        }
+        if !r.channel_id.is_empty() {
+            validate_channel_id(&r.channel_id).map_err(|e| at(&e.log))?;
+        }
+        for req in [&r.sender_lacks, &r.recipient_lacks].into_iter().flatten() {
+            address(&req.issuer, "credential issuer")?;
+            validate_type(&req.r#type).map_err(|e| at(&e.log))?;
+        }
+        if r.velocity_used_percent > 100 {
+            return Err(at("velocity_used_percent is at most 100"));
+        }
+        rules.push(r);
+    }
+    Ok(pb::RiskRuleSet { version: 0, updated_at: None, rules, ..set })
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Body {
     RegisterIssuer {
@@ -354,6 +404,11 @@ pub enum Body {
         remove: bool,
         note: Note,
     },
+    VoteRiskRules {
+        base_version: u64,
+        rules: pb::RiskRuleSet,
+        note: Note,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -383,6 +438,7 @@ pub const TYPE_URLS: &[&str] = &[
     pb::MsgSetVelocityLimit::TYPE_URL,
     pb::MsgSetCorridorLimit::TYPE_URL,
     pb::MsgSetTravelRuleThreshold::TYPE_URL,
+    pb::MsgVoteRiskRules::TYPE_URL,
 ];
 
 pub fn decode(any: &Any) -> Result<Box<dyn Msg>, SdkError> {
@@ -594,6 +650,13 @@ pub fn decode_msg(any: &Any) -> Result<ComplianceMsg, SdkError> {
                 Body::SetTravelRuleThreshold { threshold, remove: m.remove, note: note(&m.reason, &m.reference)? };
             (MsgSetTravelRuleThreshold::TYPE_URL, address(&m.signer, "signer")?, body)
         }
+        MsgVoteRiskRules::TYPE_URL => {
+            let m: MsgVoteRiskRules = decode_any(any)?;
+            let rules = risk_rule_set(m.rules.unwrap_or_default())?;
+            let body =
+                Body::VoteRiskRules { base_version: m.base_version, rules, note: note(&m.reason, &m.reference)? };
+            (MsgVoteRiskRules::TYPE_URL, address(&m.member, "member")?, body)
+        }
         other => return Err(sdk::unknown_request(format!("unrecognized compliance message type: {other}"))),
     };
     Ok(ComplianceMsg { type_url, signer, body, proto: any.value.clone() })
@@ -652,6 +715,7 @@ impl Msg for ComplianceMsg {
             pb::MsgSetTravelRuleThreshold::TYPE_URL => {
                 amino::fields(&pb::MsgSetTravelRuleThreshold::decode(self.proto.as_slice()).ok()?)
             }
+            pb::MsgVoteRiskRules::TYPE_URL => amino::fields(&pb::MsgVoteRiskRules::decode(self.proto.as_slice()).ok()?),
             _ => return None,
         }?;
         let name = self.type_url.rsplit('.').next()?;

@@ -30,6 +30,7 @@ use crate::errors;
 use crate::holds;
 use crate::keys;
 use crate::pb::{self, policy_rule::Kind};
+use crate::risk;
 use crate::sanctions;
 use crate::store;
 use crate::store::corrupt;
@@ -201,6 +202,43 @@ impl CompliancePolicy {
         Ok(track)
     }
 
+    /// The account receiving, as policies and risk rules see it (none for IBC out
+    /// and module accounts).
+    fn recipient<'a>(&self, tr: &Transfer<'a>) -> Option<&'a Address> {
+        (!tr.route.is_ibc_out() && self.module(tr.to).is_none()).then_some(tr.to)
+    }
+
+    fn facts<'a, 'b>(&self, tr: &'a Transfer<'b>) -> risk::Facts<'a, 'b> {
+        risk::Facts {
+            tr,
+            sender: self.velocity_sender(tr),
+            recipient: self.recipient(tr),
+            has_travel_rule: travel_rule::carried(tr),
+        }
+    }
+
+    /// The committee's risk rules on a move an account makes or an IBC arrival:
+    /// refused above the refusal level; held (added to `hold`) above the hold level.
+    /// The score goes to the record when it is above zero or notes a new account.
+    fn check_risk(
+        &self,
+        state: &dyn StateRead,
+        tr: &Transfer<'_>,
+        holdable: bool,
+        hold: &mut Option<HoldRequest>,
+    ) -> Result<Option<risk::Score>, SdkError> {
+        if !self.needs_travel_rule(tr) {
+            return Ok(None);
+        }
+        let Some(set) = risk::rules(state)? else { return Ok(None) };
+        let mut s = risk::score(state, &set, &self.facts(tr))?;
+        if let risk::Decision::Hold { reason, hold_seconds } = risk::decide(&set, &s, holdable)? {
+            s.held = true;
+            hold.get_or_insert(HoldRequest { policy_id: 0, policy_version: set.version, reason, hold_seconds });
+        }
+        Ok((s.total > 0 || s.recipient_new).then_some(s))
+    }
+
     /// The policies governing `denom`, global first (one read each).
     fn governing(&self, state: &dyn StateRead, denom: &str) -> Result<Vec<pb::Policy>, SdkError> {
         let mut out = Vec::new();
@@ -243,14 +281,14 @@ impl TransferPolicy for CompliancePolicy {
         }
         let from_module = self.module(tr.from);
         let sender = (!tr.route.is_ibc_in() && from_module.is_none()).then_some(tr.from);
-        let recipient = (!tr.route.is_ibc_out() && self.module(tr.to).is_none()).then_some(tr.to);
+        let recipient = self.recipient(tr);
         if let Some(from) = sender {
             if sanctions::is_sanctioned(state, from)? {
                 return Err(errors::sanctioned(format!("{from} is sanctioned: it can send nothing, fees included")));
             }
         }
         if sender.is_none() && recipient.is_none() {
-            let track = self.check_limits(state, tr)?;
+            let track = self.check_limits(state, tr)?.then(Vec::new);
             return Ok(Verdict { track, ..Verdict::default() });
         }
         let recipient_role = if from_module == Some(true) { Party::MintRecipient } else { Party::Recipient };
@@ -275,11 +313,15 @@ impl TransferPolicy for CompliancePolicy {
                 }
             }
         }
-        let track = self.check_limits(state, tr)?;
+        let limits = self.check_limits(state, tr)?;
+        let track = match self.check_risk(state, tr, holdable, &mut hold)? {
+            Some(score) => Some(risk::note(&score)),
+            None => limits.then(Vec::new),
+        };
         Ok(Verdict { hold, track, ..Verdict::default() })
     }
 
-    fn record_transfer(&self, ctx: &mut Context, tr: &Transfer<'_>) -> Result<(), SdkError> {
+    fn record_transfer(&self, ctx: &mut Context, tr: &Transfer<'_>, note: &[u8]) -> Result<(), SdkError> {
         if let Some(from) = self.velocity_sender(tr) {
             velocity::record_account(ctx, from, tr.denom, tr.amount, tr.now)?;
         }
@@ -288,6 +330,9 @@ impl TransferPolicy for CompliancePolicy {
         }
         if let Some(r) = travel_rule::check(&*ctx, tr, self.needs_travel_rule(tr))? {
             ctx.emit(travel_rule::event(tr, &r));
+        }
+        if !note.is_empty() {
+            risk::record(ctx, &self.facts(tr), &risk::from_note(note)?)?;
         }
         Ok(())
     }

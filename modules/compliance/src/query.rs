@@ -45,6 +45,7 @@ paths! {
     CORRIDOR_LIMITS = "CorridorLimits";
     CORRIDOR = "Corridor";
     TRAVEL_RULE_THRESHOLDS = "TravelRuleThresholds";
+    RISK_RULES = "RiskRules";
 }
 
 fn check_denom(denom: &str) -> Result<(), QueryError> {
@@ -335,6 +336,18 @@ pub fn query(state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8
                         .map_err(|e| QueryError::internal(format!("compliance: corrupt travel-rule threshold: {e}")))
                 })?;
             pb::QueryTravelRuleThresholdsResponse { thresholds, pagination: Some(page) }.encode_to_vec()
+        }
+        RISK_RULES => {
+            let req: pb::QueryRiskRulesRequest = decode(request)?;
+            let rules = if req.version == 0 {
+                crate::risk::rules(state)?
+            } else {
+                Some(
+                    crate::risk::rules_version(state, req.version)?
+                        .ok_or_else(|| QueryError::not_found(format!("no risk rules version {}", req.version)))?,
+                )
+            };
+            pb::QueryRiskRulesResponse { rules, votes: crate::risk::open_votes(state)? }.encode_to_vec()
         }
         other => return Err(QueryError::unimplemented(format!("unknown query path {other}"))),
     };

@@ -112,6 +112,11 @@ pub fn routes() -> Vec<RestRoute> {
             "/paychain/compliance/v1/travel_rule_thresholds",
             query::TRAVEL_RULE_THRESHOLDS,
         ),
+        // ?version=N for an earlier version
+        RestRoute::get::<pb::QueryRiskRulesRequest, pb::QueryRiskRulesResponse>(
+            "/paychain/compliance/v1/risk_rules",
+            query::RISK_RULES,
+        ),
         RestRoute::get::<pb::QueryCorridorRequest, pb::QueryCorridorResponse>(
             "/paychain/compliance/v1/corridors/{channel_id}/{denom*}",
             query::CORRIDOR,

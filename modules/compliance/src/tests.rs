@@ -22,6 +22,7 @@ pub(crate) const T0: i64 = 1_767_323_045;
 
 mod holds;
 mod policies;
+mod risk;
 mod sanctions;
 mod travel_rule;
 mod velocity;

@@ -145,6 +145,17 @@ pub fn check(state: &dyn StateRead, tr: &Transfer<'_>, sends: bool) -> Result<Op
     })
 }
 
+/// Whether `tr` carries a record at all, checked or not (for risk rules).
+pub fn carried(tr: &Transfer<'_>) -> bool {
+    match tr.route {
+        Route::Local => tr.extensions.iter().any(|e| e.type_url == RECORD_TYPE_URL),
+        Route::IbcOut { memo, .. } | Route::IbcIn { memo: Some(memo), .. } => {
+            from_memo(memo).is_ok_and(|r| r.is_some())
+        }
+        Route::IbcIn { memo: None, .. } => false,
+    }
+}
+
 /// The `compliance_travel_rule` event of a transfer that carried `r`.
 pub fn event(tr: &Transfer<'_>, r: &pb::TravelRuleRecord) -> Event {
     let (route, channel) = match tr.route {
