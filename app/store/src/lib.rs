@@ -703,11 +703,36 @@ impl MerkleStore {
             self.inner.timings.value_cache_hits.count_one();
             return Ok(hit);
         }
+        if self.absent_in_trees(sid, key, version) {
+            self.inner.timings.value_absent_hits.count_one();
+            self.inner.latest_values.fill(version, sid, key, &None);
+            return Ok(None);
+        }
         let _timer = self.inner.timings.value_reads.time();
         let snap = self.view(version)?;
         let value = read_entry(&self.inner, &snap, sid, key, version)?.flatten();
         self.inner.latest_values.fill(version, sid, key, &value);
         Ok(value)
+    }
+
+    /// Whether `key` is absent from substore `sid` at `version`, as the trees know without a
+    /// disk read: they hold every present key of the committed version (a staged block's
+    /// changes are in its undo set: for those, ask the disk). A payments block reads many
+    /// keys that do not exist yet (a first velocity record, a recipient's first sighting),
+    /// each a RocksDB seek of ~20 us otherwise; a tree walk is about a microsecond.
+    fn absent_in_trees(&self, sid: u8, key: &[u8], version: Version) -> bool {
+        let trees = self.inner.trees.read();
+        if trees.committed != Some(version) {
+            return false;
+        }
+        let idx = usize::from(sid) - 1;
+        let kh = key_hash(key);
+        if let Some(staged) = &trees.staged {
+            if staged.undo[idx].binary_search_by(|(h, _)| h.cmp(&kh)).is_ok() {
+                return false;
+            }
+        }
+        trees.subs[idx].get(&kh).is_none()
     }
 
     /// Ascending iteration over the keys of `substore` in `[start, end)` (`end` `None` =

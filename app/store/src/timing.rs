@@ -115,6 +115,8 @@ pub struct StoreTimings {
     pub value_reads: PhaseCounter,
     /// [`crate::MerkleStore::get`]s answered by the latest-value cache (count only).
     pub value_cache_hits: PhaseCounter,
+    /// [`crate::MerkleStore::get`]s of absent keys answered by the in-memory trees (count only).
+    pub value_absent_hits: PhaseCounter,
     /// Bytes of the committed write batches.
     pub batch_bytes: AtomicU64,
     /// Records (puts and deletes) of the committed write batches.
@@ -129,6 +131,7 @@ pub struct StoreTimingsTotal {
     pub commit_write: PhaseTotal,
     pub value_reads: PhaseTotal,
     pub value_cache_hits: PhaseTotal,
+    pub value_absent_hits: PhaseTotal,
     pub batch_bytes: u64,
     pub batch_entries: u64,
 }
@@ -147,6 +150,7 @@ impl StoreTimings {
             commit_write: self.commit_write.total(),
             value_reads: self.value_reads.total(),
             value_cache_hits: self.value_cache_hits.total(),
+            value_absent_hits: self.value_absent_hits.total(),
             batch_bytes: self.batch_bytes.load(Relaxed),
             batch_entries: self.batch_entries.load(Relaxed),
         }
@@ -162,6 +166,7 @@ impl StoreTimingsTotal {
             commit_write: self.commit_write.since(&earlier.commit_write),
             value_reads: self.value_reads.since(&earlier.value_reads),
             value_cache_hits: self.value_cache_hits.since(&earlier.value_cache_hits),
+            value_absent_hits: self.value_absent_hits.since(&earlier.value_absent_hits),
             batch_bytes: self.batch_bytes.saturating_sub(earlier.batch_bytes),
             batch_entries: self.batch_entries.saturating_sub(earlier.batch_entries),
         }

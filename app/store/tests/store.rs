@@ -530,3 +530,44 @@ fn a_format_one_store_is_refused_clearly() {
         other => panic!("expected UnsupportedFormat, got {other:?}"),
     }
 }
+
+/// A read of a key absent at the latest version is answered by the in-memory trees, not a
+/// RocksDB seek, also with a block staged on top; present keys, past versions and keys the
+/// staged block touches still read the disk, and every answer is the right one.
+#[test]
+fn absent_keys_at_the_latest_version_are_answered_without_a_disk_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Some(10));
+    commit(&store, 1, &cs(&[("acc", b"a", Some(b"1")), ("acc", b"b", Some(b"1"))]));
+    commit(&store, 2, &cs(&[("acc", b"b", None), ("acc", b"c", Some(b"2"))]));
+    // Reopened: the latest-value cache, which holds what a commit wrote, starts empty.
+    drop(store);
+    let store = open(dir.path(), Some(10));
+    paychain_store::timing::set_enabled(true);
+    let reads = |s: &MerkleStore| {
+        let t = s.timings().total();
+        (t.value_reads.count, t.value_absent_hits.count)
+    };
+
+    let before = reads(&store);
+    assert_eq!(store.get("acc", b"b", 2).unwrap(), None, "deleted at 2");
+    assert_eq!(store.get("acc", b"never", 2).unwrap(), None, "never written");
+    assert_eq!(store.get("bank", b"never", 2).unwrap(), None, "another substore");
+    let after = reads(&store);
+    assert_eq!((after.0 - before.0, after.1 - before.1), (0, 3), "three absences, no disk read");
+
+    // Present keys and past versions read the disk.
+    assert_eq!(store.get("acc", b"a", 2).unwrap(), Some(b"1".to_vec()));
+    assert_eq!(store.get("acc", b"b", 1).unwrap(), Some(b"1".to_vec()));
+    let later = reads(&store);
+    assert_eq!((later.0 - after.0, later.1 - after.1), (2, 0));
+
+    // Block 3 staged: it deletes c and writes d. At 2, c is still there and d is not; the
+    // trees hold 3's contents, so for those two keys the answer comes from the disk.
+    store.prepare(3, &cs(&[("acc", b"c", None), ("acc", b"d", Some(b"3"))])).unwrap();
+    assert_eq!(store.get("acc", b"c", 2).unwrap(), Some(b"2".to_vec()));
+    assert_eq!(store.get("acc", b"d", 2).unwrap(), None);
+    assert_eq!(store.get("acc", b"other", 2).unwrap(), None);
+    let staged = reads(&store);
+    assert_eq!((staged.0 - later.0, staged.1 - later.1), (2, 1));
+}
