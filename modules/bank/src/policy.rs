@@ -29,7 +29,24 @@ pub enum Route<'a> {
     IbcIn { channel: &'a str, memo: Option<&'a str> },
 }
 
-impl Route<'_> {
+impl<'a> Route<'a> {
+    /// The route's name in events and rules: `local`, `ibc_out` or `ibc_in`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Route::Local => "local",
+            Route::IbcOut { .. } => "ibc_out",
+            Route::IbcIn { .. } => "ibc_in",
+        }
+    }
+
+    /// The channel an IBC route goes through (empty for a local move).
+    pub fn channel(self) -> &'a str {
+        match self {
+            Route::Local => "",
+            Route::IbcOut { channel, .. } | Route::IbcIn { channel, .. } => channel,
+        }
+    }
+
     pub fn is_ibc_out(self) -> bool {
         matches!(self, Route::IbcOut { .. })
     }

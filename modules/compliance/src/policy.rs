@@ -25,6 +25,7 @@ use std::sync::Arc;
 use paychain_auth::{AuthKeeper, FEE_COLLECTOR, MINTER};
 use paychain_bank::{HoldRequest, Route, Transfer, TransferPolicy, Verdict};
 use paychain_framework::{Address, BlockTime, Coins, Context, SdkError, StateRead};
+use prost::Message;
 
 use crate::errors;
 use crate::holds;
@@ -36,6 +37,31 @@ use crate::store;
 use crate::store::corrupt;
 use crate::travel_rule;
 use crate::velocity;
+
+/// What a transfer's check found that its record writes once the move is made
+/// (bank carries it from `check_transfer` to `record_transfer` as the note).
+#[derive(Clone, PartialEq, prost::Message)]
+struct Assessment {
+    /// The sender's encoded `WindowUsage` with this move counted (empty: no limit).
+    #[prost(bytes = "vec", tag = "1")]
+    account_usage: Vec<u8>,
+    /// The channel's encoded `WindowUsage` with this move counted (empty: no limit).
+    #[prost(bytes = "vec", tag = "2")]
+    corridor_usage: Vec<u8>,
+    /// The travel-rule record the move carried, when its threshold asked for one.
+    #[prost(message, optional, tag = "3")]
+    travel_rule: Option<pb::TravelRuleRecord>,
+    /// The risk score, when above zero or noting a new account.
+    #[prost(message, optional, tag = "4")]
+    risk: Option<risk::Score>,
+}
+
+impl Assessment {
+    /// The note to carry, if the record has anything to do.
+    fn note(&self) -> Option<Vec<u8>> {
+        (*self != Self::default()).then(|| self.encode_to_vec())
+    }
+}
 
 /// The role a party plays in a transfer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,32 +215,36 @@ impl CompliancePolicy {
         self.velocity_sender(tr).is_some() || matches!(tr.route, Route::IbcIn { memo: Some(_), .. })
     }
 
-    /// The velocity and corridor limits and the travel rule on a move; whether it
-    /// must be counted (or its record logged) once made.
-    fn check_limits(&self, state: &dyn StateRead, tr: &Transfer<'_>) -> Result<bool, SdkError> {
-        let mut track = travel_rule::check(state, tr, self.needs_travel_rule(tr))?.is_some();
+    /// The velocity and corridor limits and the travel rule on a move: what the
+    /// record must write once it is made, and the sender's standing before it.
+    fn check_limits(
+        &self,
+        state: &dyn StateRead,
+        tr: &Transfer<'_>,
+    ) -> Result<(Assessment, Option<velocity::AccountStanding>), SdkError> {
+        let mut a = Assessment {
+            travel_rule: travel_rule::check(state, tr, self.needs_travel_rule(tr))?,
+            ..Default::default()
+        };
+        let mut standing = None;
         if let Some(from) = self.velocity_sender(tr) {
-            track |= velocity::check_account(state, from, tr.denom, tr.amount, tr.now)?;
+            if let Some((s, usage)) = velocity::check_account(state, from, tr.denom, tr.amount, tr.now)? {
+                standing = Some(s);
+                a.account_usage = usage.encode_to_vec();
+            }
         }
         if let Some((channel, out)) = Self::corridor(tr) {
-            track |= velocity::check_corridor(state, channel, tr.denom, tr.amount, out, tr.now)?;
+            if let Some(usage) = velocity::check_corridor(state, channel, tr.denom, tr.amount, out, tr.now)? {
+                a.corridor_usage = usage.encode_to_vec();
+            }
         }
-        Ok(track)
+        Ok((a, standing))
     }
 
     /// The account receiving, as policies and risk rules see it (none for IBC out
     /// and module accounts).
     fn recipient<'a>(&self, tr: &Transfer<'a>) -> Option<&'a Address> {
         (!tr.route.is_ibc_out() && self.module(tr.to).is_none()).then_some(tr.to)
-    }
-
-    fn facts<'a, 'b>(&self, tr: &'a Transfer<'b>) -> risk::Facts<'a, 'b> {
-        risk::Facts {
-            tr,
-            sender: self.velocity_sender(tr),
-            recipient: self.recipient(tr),
-            has_travel_rule: travel_rule::carried(tr),
-        }
     }
 
     /// The committee's risk rules on a move an account makes or an IBC arrival:
@@ -224,6 +254,7 @@ impl CompliancePolicy {
         &self,
         state: &dyn StateRead,
         tr: &Transfer<'_>,
+        velocity: Option<&velocity::AccountStanding>,
         holdable: bool,
         hold: &mut Option<HoldRequest>,
     ) -> Result<Option<risk::Score>, SdkError> {
@@ -231,7 +262,14 @@ impl CompliancePolicy {
             return Ok(None);
         }
         let Some(set) = risk::rules(state)? else { return Ok(None) };
-        let mut s = risk::score(state, &set, &self.facts(tr))?;
+        let facts = risk::Facts {
+            tr,
+            sender: self.velocity_sender(tr),
+            recipient: self.recipient(tr),
+            has_travel_rule: travel_rule::carried(tr),
+            velocity,
+        };
+        let mut s = risk::score(state, &set, &facts)?;
         if let risk::Decision::Hold { reason, hold_seconds } = risk::decide(&set, &s, holdable)? {
             s.held = true;
             hold.get_or_insert(HoldRequest { policy_id: 0, policy_version: set.version, reason, hold_seconds });
@@ -288,8 +326,8 @@ impl TransferPolicy for CompliancePolicy {
             }
         }
         if sender.is_none() && recipient.is_none() {
-            let track = self.check_limits(state, tr)?.then(Vec::new);
-            return Ok(Verdict { track, ..Verdict::default() });
+            let (assessment, _) = self.check_limits(state, tr)?;
+            return Ok(Verdict { track: assessment.note(), ..Verdict::default() });
         }
         let recipient_role = if from_module == Some(true) { Party::MintRecipient } else { Party::Recipient };
         // Only a send between two accounts may be held; every other path refuses.
@@ -313,26 +351,25 @@ impl TransferPolicy for CompliancePolicy {
                 }
             }
         }
-        let limits = self.check_limits(state, tr)?;
-        let track = match self.check_risk(state, tr, holdable, &mut hold)? {
-            Some(score) => Some(risk::note(&score)),
-            None => limits.then(Vec::new),
-        };
-        Ok(Verdict { hold, track, ..Verdict::default() })
+        let (mut assessment, standing) = self.check_limits(state, tr)?;
+        assessment.risk = self.check_risk(state, tr, standing.as_ref(), holdable, &mut hold)?;
+        Ok(Verdict { hold, track: assessment.note(), ..Verdict::default() })
     }
 
+    /// Writes what the check computed: nothing is read or decided again.
     fn record_transfer(&self, ctx: &mut Context, tr: &Transfer<'_>, note: &[u8]) -> Result<(), SdkError> {
-        if let Some(from) = self.velocity_sender(tr) {
-            velocity::record_account(ctx, from, tr.denom, tr.amount, tr.now)?;
+        let a = Assessment::decode(note).map_err(|e| SdkError::fatal(format!("compliance: bad transfer note: {e}")))?;
+        if !a.account_usage.is_empty() {
+            ctx.set(keys::STORE_KEY, keys::account_usage_key(tr.from, tr.denom), a.account_usage)?;
         }
-        if let Some((channel, out)) = Self::corridor(tr) {
-            velocity::record_corridor(ctx, channel, tr.denom, tr.amount, out, tr.now)?;
+        if !a.corridor_usage.is_empty() {
+            ctx.set(keys::STORE_KEY, keys::corridor_usage_key(tr.route.channel(), tr.denom), a.corridor_usage)?;
         }
-        if let Some(r) = travel_rule::check(&*ctx, tr, self.needs_travel_rule(tr))? {
-            ctx.emit(travel_rule::event(tr, &r));
+        if let Some(r) = &a.travel_rule {
+            ctx.emit(travel_rule::event(tr, r));
         }
-        if !note.is_empty() {
-            risk::record(ctx, &self.facts(tr), &risk::from_note(note)?)?;
+        if let Some(s) = &a.risk {
+            risk::record(ctx, tr, s)?;
         }
         Ok(())
     }

@@ -20,7 +20,7 @@
 //! version (by content hash); it takes effect when as many current members as the
 //! committee's threshold voted for the same content on the same base.
 
-use paychain_bank::{Route, Transfer};
+use paychain_bank::Transfer;
 use paychain_framework::coins::parse_amount;
 use paychain_framework::time::from_block_time;
 use paychain_framework::{Address, BlockTime, Context, Event, SdkError, StateRead};
@@ -73,27 +73,25 @@ pub struct Facts<'a, 'b> {
     /// The account receiving (none for IBC out and module recipients).
     pub recipient: Option<&'a Address>,
     pub has_travel_rule: bool,
+    /// The sender's standing under its velocity limit before the move (none: no limit).
+    pub velocity: Option<&'a velocity::AccountStanding>,
 }
 
-impl Facts<'_, '_> {
-    fn route(&self) -> (&'static str, &str) {
-        match self.tr.route {
-            Route::Local => ("local", ""),
-            Route::IbcOut { channel, .. } => ("ibc_out", channel),
-            Route::IbcIn { channel, .. } => ("ibc_in", channel),
-        }
-    }
-}
-
-/// A transfer's score and the codes of the rules that matched, in rule order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// A transfer's score and the codes of the rules that matched, in rule order
+/// (a message: it travels from the check to the record in the policy's note).
+#[derive(Clone, PartialEq, prost::Message)]
 pub struct Score {
+    #[prost(uint32, tag = "1")]
     pub total: u32,
+    #[prost(string, repeated, tag = "2")]
     pub codes: Vec<String>,
+    #[prost(uint64, tag = "3")]
     pub version: u64,
     /// The recipient had no account before this transfer (recorded as first seen now).
+    #[prost(bool, tag = "4")]
     pub recipient_new: bool,
     /// The rules held the transfer.
+    #[prost(bool, tag = "5")]
     pub held: bool,
 }
 
@@ -111,7 +109,7 @@ fn lacks(
 /// Scores `f` under `set`: cheap conditions first, reads only for rules still matching.
 pub fn score(state: &dyn StateRead, set: &pb::RiskRuleSet, f: &Facts<'_, '_>) -> Result<Score, SdkError> {
     let tr = f.tr;
-    let (route, channel) = f.route();
+    let (route, channel) = (tr.route.kind(), tr.route.channel());
     let mut out = Score { version: set.version, ..Score::default() };
     // Whether the recipient is new, asked once.
     let mut recipient_age: Option<Option<u64>> = None;
@@ -129,9 +127,7 @@ pub fn score(state: &dyn StateRead, set: &pb::RiskRuleSet, f: &Facts<'_, '_>) ->
             continue;
         }
         if r.velocity_used_percent > 0 {
-            let Some(from) = f.sender else { continue };
-            let Some(lim) = velocity::velocity_limit(state, tr.denom)? else { continue };
-            let s = velocity::account_standing(state, &lim, from, tr.now)?;
+            let Some(s) = f.velocity else { continue };
             // used / limit ≥ percent / 100, in integers.
             let used = s.used.saturating_mul(100);
             if s.limit > 0 && used < s.limit.saturating_mul(u128::from(r.velocity_used_percent)) {
@@ -202,31 +198,20 @@ pub fn decide(set: &pb::RiskRuleSet, s: &Score, holdable: bool) -> Result<Decisi
     Ok(Decision::Pass)
 }
 
-/// The note carried from the check to the record (serde JSON of [`Score`]).
-pub fn note(s: &Score) -> Vec<u8> {
-    serde_json::to_vec(s).unwrap_or_default()
-}
-
-pub fn from_note(note: &[u8]) -> Result<Score, SdkError> {
-    serde_json::from_slice(note).map_err(|e| SdkError::fatal(format!("compliance: bad risk note: {e}")))
-}
-
-/// After the move: the decision's event (score above zero) and a new recipient's first sighting.
-pub fn record(ctx: &mut Context, f: &Facts<'_, '_>, s: &Score) -> Result<(), SdkError> {
+/// After the move: the decision's event (score above zero) and a new recipient's
+/// first sighting (`recipient_new` is only ever set for an account recipient).
+pub fn record(ctx: &mut Context, tr: &Transfer<'_>, s: &Score) -> Result<(), SdkError> {
     if s.recipient_new {
-        if let Some(to) = f.recipient {
-            ctx.set(keys::STORE_KEY, keys::first_seen_key(to), f.tr.now.seconds.to_be_bytes().to_vec())?;
-        }
+        ctx.set(keys::STORE_KEY, keys::first_seen_key(tr.to), tr.now.seconds.to_be_bytes().to_vec())?;
     }
     if s.total > 0 {
-        let (route, channel) = f.route();
         ctx.emit(
             Event::new(COMPLIANCE_RISK)
-                .attr("sender", f.tr.from.to_string())
-                .attr("recipient", f.tr.to.to_string())
-                .attr("amount", format!("{}{}", f.tr.amount, f.tr.denom))
-                .attr("route", route)
-                .attr("channel_id", channel)
+                .attr("sender", tr.from.to_string())
+                .attr("recipient", tr.to.to_string())
+                .attr("amount", format!("{}{}", tr.amount, tr.denom))
+                .attr("route", tr.route.kind())
+                .attr("channel_id", tr.route.channel())
                 .attr("score", s.total.to_string())
                 .attr("codes", s.codes.join(","))
                 .attr("rules_version", s.version.to_string())

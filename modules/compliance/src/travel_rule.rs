@@ -158,18 +158,13 @@ pub fn carried(tr: &Transfer<'_>) -> bool {
 
 /// The `compliance_travel_rule` event of a transfer that carried `r`.
 pub fn event(tr: &Transfer<'_>, r: &pb::TravelRuleRecord) -> Event {
-    let (route, channel) = match tr.route {
-        Route::Local => ("local", ""),
-        Route::IbcOut { channel, .. } => ("ibc_out", channel),
-        Route::IbcIn { channel, .. } => ("ibc_in", channel),
-    };
     let envelope = if r.envelope.is_empty() { String::new() } else { hex::encode(Sha256::digest(&r.envelope)) };
     Event::new(COMPLIANCE_TRAVEL_RULE)
         .attr("sender", tr.from.to_string())
         .attr("recipient", tr.to.to_string())
         .attr("amount", format!("{}{}", tr.amount, tr.denom))
-        .attr("route", route)
-        .attr("channel_id", channel)
+        .attr("route", tr.route.kind())
+        .attr("channel_id", tr.route.channel())
         .attr("ivms101_sha256", r.ivms101_sha256.as_str())
         .attr("originator_vasp", r.originator_vasp.as_str())
         .attr("beneficiary_vasp", r.beneficiary_vasp.as_str())

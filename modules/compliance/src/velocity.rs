@@ -9,13 +9,12 @@
 //! buckets that left the window. O(1) per transfer, never a scan. Usage is kept
 //! only under a limit: a denom without one costs a single read.
 //!
-//! Checks read state (bank asks in CheckTx and FinalizeBlock alike, and IBC asks
-//! while validating a packet); the move, once made, is counted by
-//! [`record_account`] / [`record_corridor`] (bank calls back through
-//! `TransferPolicy::record_transfer`).
+//! Checks read state (bank asks wherever coins move, and IBC while validating a
+//! packet) and compute the usage once the move is counted; the policy writes it
+//! when bank reports the move made (`TransferPolicy::record_transfer`).
 
 use paychain_framework::coins::parse_amount;
-use paychain_framework::{Address, BlockTime, Context, SdkError, StateRead};
+use paychain_framework::{Address, BlockTime, SdkError, StateRead};
 use prost::Message;
 
 use crate::errors;
@@ -159,17 +158,22 @@ pub fn account_standing(
     Ok(AccountStanding { limit, tier, window_seconds: lim.window_seconds, used })
 }
 
-/// Refuses `amount` of `denom` from `from` past its velocity limit; whether the
-/// move must be counted once made (a limit exists).
+/// Refuses `amount` of `denom` from `from` past its velocity limit. Under a limit:
+/// the account's standing before the move and its usage once the move is counted
+/// (for the record to write: the record reads nothing again).
 pub fn check_account(
     state: &dyn StateRead,
     from: &Address,
     denom: &str,
     amount: u128,
     now: BlockTime,
-) -> Result<bool, SdkError> {
-    let Some(lim) = velocity_limit(state, denom)? else { return Ok(false) };
-    let s = account_standing(state, &lim, from, now)?;
+) -> Result<Option<(AccountStanding, pb::WindowUsage)>, SdkError> {
+    let Some(lim) = velocity_limit(state, denom)? else { return Ok(None) };
+    let (limit, tier) = account_limit(state, &lim, from, now)?;
+    let bs = bucket_seconds(lim.window_seconds);
+    let usage = account_usage(state, from, denom)?;
+    let (used, _) = in_window(&usage, bs, epoch(now, bs))?;
+    let s = AccountStanding { limit, tier, window_seconds: lim.window_seconds, used };
     if s.used.checked_add(amount).is_none_or(|after| after > s.limit) {
         let tier = if s.tier.is_empty() { "the default tier".to_string() } else { format!("tier {}", s.tier) };
         return Err(errors::velocity_limit_exceeded(format!(
@@ -181,21 +185,8 @@ pub fn check_account(
             rem = s.remaining(),
         )));
     }
-    Ok(true)
-}
-
-/// Counts `amount` of `denom` sent by `from` (under an existing limit).
-pub fn record_account(
-    ctx: &mut Context,
-    from: &Address,
-    denom: &str,
-    amount: u128,
-    now: BlockTime,
-) -> Result<(), SdkError> {
-    let Some(lim) = velocity_limit(&*ctx, denom)? else { return Ok(()) };
-    let bs = bucket_seconds(lim.window_seconds);
-    let usage = add(account_usage(&*ctx, from, denom)?, bs, epoch(now, bs), amount, 0)?;
-    ctx.set(keys::STORE_KEY, keys::account_usage_key(from, denom), usage.encode_to_vec())
+    let after = add(usage, bs, epoch(now, bs), amount, 0)?;
+    Ok(Some((s, after)))
 }
 
 /// A corridor's standing at `now`: (sent, received) within the window.
@@ -209,8 +200,9 @@ pub fn corridor_standing(
 }
 
 /// Refuses `amount` of `denom` leaving through `channel` past its corridor limit
-/// (what came in through it within the window makes room); whether the move must
-/// be counted once made. Coins coming in are never refused, only counted.
+/// (what came in through it within the window makes room). Under a limit: the
+/// corridor's usage once the move is counted. Coins coming in are never refused,
+/// only counted.
 pub fn check_corridor(
     state: &dyn StateRead,
     channel: &str,
@@ -218,39 +210,25 @@ pub fn check_corridor(
     amount: u128,
     outgoing: bool,
     now: BlockTime,
-) -> Result<bool, SdkError> {
-    let Some(lim) = corridor_limit(state, channel, denom)? else { return Ok(false) };
-    if !outgoing {
-        return Ok(true);
-    }
-    let limit = parse_amount(&lim.limit).map_err(|e| corrupt("corridor limit", e.log))?;
-    let (sent, received) = corridor_standing(state, &lim, now)?;
-    let net = sent.saturating_sub(received);
-    if net.checked_add(amount).is_none_or(|after| after > limit) {
-        return Err(errors::corridor_limit_exceeded(format!(
-            "at most {limit}{denom} may leave through {channel} per {w} s, net of what comes in: {net}{denom} \
-             left net in the window ({sent} out, {received} in), {rem}{denom} remaining, {amount}{denom} asked",
-            w = lim.window_seconds,
-            rem = limit.saturating_sub(net),
-        )));
-    }
-    Ok(true)
-}
-
-/// Counts `amount` of `denom` through `channel` (under an existing limit).
-pub fn record_corridor(
-    ctx: &mut Context,
-    channel: &str,
-    denom: &str,
-    amount: u128,
-    outgoing: bool,
-    now: BlockTime,
-) -> Result<(), SdkError> {
-    let Some(lim) = corridor_limit(&*ctx, channel, denom)? else { return Ok(()) };
+) -> Result<Option<pb::WindowUsage>, SdkError> {
+    let Some(lim) = corridor_limit(state, channel, denom)? else { return Ok(None) };
     let bs = bucket_seconds(lim.window_seconds);
-    let (sent, received) = if outgoing { (amount, 0) } else { (0, amount) };
-    let usage = add(corridor_usage(&*ctx, channel, denom)?, bs, epoch(now, bs), sent, received)?;
-    ctx.set(keys::STORE_KEY, keys::corridor_usage_key(channel, denom), usage.encode_to_vec())
+    let usage = corridor_usage(state, channel, denom)?;
+    let (sent, received) = in_window(&usage, bs, epoch(now, bs))?;
+    if outgoing {
+        let limit = parse_amount(&lim.limit).map_err(|e| corrupt("corridor limit", e.log))?;
+        let net = sent.saturating_sub(received);
+        if net.checked_add(amount).is_none_or(|after| after > limit) {
+            return Err(errors::corridor_limit_exceeded(format!(
+                "at most {limit}{denom} may leave through {channel} per {w} s, net of what comes in: {net}{denom} \
+                 left net in the window ({sent} out, {received} in), {rem}{denom} remaining, {amount}{denom} asked",
+                w = lim.window_seconds,
+                rem = limit.saturating_sub(net),
+            )));
+        }
+    }
+    let (out, inn) = if outgoing { (amount, 0) } else { (0, amount) };
+    Ok(Some(add(usage, bs, epoch(now, bs), out, inn)?))
 }
 
 #[cfg(test)]
