@@ -65,6 +65,11 @@ pub enum Payment {
     /// every party (the fee payer, the sender, the recipient) hold an accepted
     /// `kyc.tier2` credential from a registered issuer: two reads per party
     UpayUnderCredentialPolicy,
+    /// `--payment-controls`: upay, fee in upay, every account holding `kyc.tier2`, under a
+    /// velocity limit on upay with a tier for it (never reached), a travel-rule threshold
+    /// above the sends, and four risk rules (amount, the recipient's credential, its age,
+    /// velocity used so far) that score the sends zero: every check runs, nothing refuses
+    UpayUnderPaymentControls,
 }
 
 impl Payment {
@@ -75,7 +80,8 @@ impl Payment {
 
 impl AppArgs {
     pub const USAGE: &'static str = "paychain-bench-app app [--accounts N (1000000)] [--txs-per-block N (10000)] \
-[--blocks N (5)] [--check-tx] [--issued-token [--fee-in-token] | --credential-policy] [--dir DIR] [--genesis-cache DIR] [--seed N (7)]";
+[--blocks N (5)] [--check-tx] [--issued-token [--fee-in-token] | --credential-policy | --payment-controls] [--dir DIR] \
+[--genesis-cache DIR] [--seed N (7)]";
 
     pub fn parse(flags: &mut crate::flags::Flags) -> anyhow::Result<Self> {
         let args = Self {
@@ -90,13 +96,15 @@ impl AppArgs {
                 flags.switch("issued-token")?,
                 flags.switch("fee-in-token")?,
                 flags.switch("credential-policy")?,
+                flags.switch("payment-controls")?,
             ) {
-                (false, false, false) => Payment::Upay,
-                (true, false, false) => Payment::IssuedToken,
-                (true, true, false) => Payment::IssuedTokenFeeInToken,
-                (false, false, true) => Payment::UpayUnderCredentialPolicy,
-                (false, true, _) => anyhow::bail!("--fee-in-token needs --issued-token"),
-                (true, _, true) => anyhow::bail!("--credential-policy is a case of upay sends, not of --issued-token"),
+                (false, false, false, false) => Payment::Upay,
+                (true, false, false, false) => Payment::IssuedToken,
+                (true, true, false, false) => Payment::IssuedTokenFeeInToken,
+                (false, false, true, false) => Payment::UpayUnderCredentialPolicy,
+                (false, false, false, true) => Payment::UpayUnderPaymentControls,
+                (false, true, _, _) => anyhow::bail!("--fee-in-token needs --issued-token"),
+                _ => anyhow::bail!("--issued-token, --credential-policy and --payment-controls are separate cases"),
             },
         };
         flags.finish()?;
@@ -135,6 +143,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
             Payment::IssuedToken => "an issued token, fee in upay",
             Payment::IssuedTokenFeeInToken => "an issued token, fee in the token",
             Payment::UpayUnderCredentialPolicy => "upay under a global credential policy",
+            Payment::UpayUnderPaymentControls => "upay under velocity limits, a travel-rule threshold and risk rules",
         },
         if args.check_tx { ", CheckTx first" } else { "" },
         dir.display()
@@ -274,6 +283,25 @@ fn credential_policy_genesis(accounts: &[crate::accounts::Account]) -> serde_jso
     })
 }
 
+/// `app_state.compliance` for `--payment-controls` (see [`Payment::UpayUnderPaymentControls`]).
+fn payment_controls_genesis(accounts: &[crate::accounts::Account]) -> serde_json::Value {
+    let mut g = credential_policy_genesis(accounts);
+    let issuer = g["issuers"][0]["address"].clone();
+    let kyc = serde_json::json!({"issuer": issuer, "type": "kyc.tier2"});
+    for k in ["policies", "denom_policies", "next_policy_id"] {
+        g.as_object_mut().expect("an object").remove(k);
+    }
+    g["velocity_limits"] = serde_json::json!([{"denom": DENOM, "window_seconds": "86400", "limit": "1000000000",
+        "tiers": [{"issuer": issuer, "type": "kyc.tier2", "limit": "1000000000000000"}], "version": "1"}]);
+    g["travel_rule_thresholds"] = serde_json::json!([{"denom": DENOM, "threshold": "1000000000", "version": "1"}]);
+    g["risk_rule_versions"] = serde_json::json!([{"version": "1", "refuse_above": 100, "hold_above": 0, "rules": [
+        {"code": "large", "score": 60, "min_amount": "1000000000"},
+        {"code": "recipient_no_kyc", "score": 40, "recipient_lacks": kyc},
+        {"code": "new_recipient", "score": 30, "recipient_newer_than_seconds": "3600"},
+        {"code": "burst", "score": 50, "velocity_used_percent": 90}]}]);
+    g
+}
+
 /// The genesis store: InitChain with every account funded, then the (empty) first block.
 fn build_genesis(
     db: &Path,
@@ -294,6 +322,9 @@ fn build_genesis(
     }
     if payment == Payment::UpayUnderCredentialPolicy {
         app_state["compliance"] = credential_policy_genesis(accounts);
+    }
+    if payment == Payment::UpayUnderPaymentControls {
+        app_state["compliance"] = payment_controls_genesis(accounts);
     }
     fund_in_app_state(&mut app_state, accounts, 0, &funds, paychain_framework::address::ACCOUNT_PREFIX);
     let genesis_bytes = serde_json::to_vec(&app_state)?;
@@ -512,17 +543,24 @@ fn print_breakdown(runs: &[BlockRun], args: &AppArgs) {
         per_block(sigs),
         hits
     );
-    let reads = |what: &str, from_db: timing::PhaseTotal, cache_hits: u64| {
+    let reads = |what: &str, from_db: timing::PhaseTotal, cache_hits: u64, absent: u64| {
         println!(
-            "{what}: {} per block ({} per tx) from RocksDB, {} us each, {} ms per block; {} per block from the cache",
+            "{what}: {} per block ({} per tx) from RocksDB, {} us each, {} ms per block; {} per block from the cache, \
+             {} absent keys per block answered by the trees",
             from_db.count / u64::from(blocks),
             from_db.count / txs.max(1),
             us(average(from_db.duration(), from_db.count)),
             per_block(from_db.duration()),
-            cache_hits / u64::from(blocks)
+            cache_hits / u64::from(blocks),
+            absent / u64::from(blocks)
         );
     };
-    reads("state reads (signature pass and execution)", value_reads, count(&|r| r.store.value_cache_hits.count));
+    reads(
+        "state reads (signature pass and execution)",
+        value_reads,
+        count(&|r| r.store.value_cache_hits.count),
+        count(&|r| r.store.value_absent_hits.count),
+    );
     println!(
         "write batch: {} MiB and {} records per block ({} bytes and {} records per tx)",
         mib(batch_bytes / u64::from(blocks)),
@@ -669,5 +707,30 @@ mod tests {
         let blocks = sign_blocks(&accounts, &args).unwrap();
         run_block(&app, 2, &blocks[0], true).unwrap();
         app.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn a_payment_controls_run_counts_every_send_and_refuses_none() {
+        let args = AppArgs {
+            accounts: 20,
+            txs_per_block: 10,
+            blocks: 1,
+            check_tx: true,
+            dir: None,
+            genesis_cache: None,
+            seed: 3,
+            payment: Payment::UpayUnderPaymentControls,
+        };
+        let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+        let tmp = tempfile::tempdir().unwrap();
+        let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
+        let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO, args.payment).unwrap();
+        let blocks = sign_blocks(&accounts, &args).unwrap();
+        // run_block fails on any refused tx.
+        run_block(&app, 2, &blocks[0], true).unwrap();
+        app.check_invariants().unwrap();
+        let state = app.export_app_state().unwrap();
+        assert_eq!(state["compliance"]["risk_rule_versions"][0]["version"], "1", "the rules are in force");
+        assert!(!state["compliance"]["account_usage"].as_array().unwrap().is_empty(), "every send was counted");
     }
 }
