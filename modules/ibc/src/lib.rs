@@ -304,9 +304,13 @@ impl Module for TransferModule {
             &self.auth,
             |host, router| {
                 let sequence = host.get_next_sequence_send(&seq_path).map(u64::from).unwrap_or(0);
-                send_transfer(host, &mut router.app, domain).map(|()| sequence)
+                send_transfer(host, &mut router.app, domain).map(|()| sequence).map_err(|e| {
+                    // A policy's or bank's refusal keeps its own codespace and code.
+                    let text = e.to_string();
+                    router.app.refusal_behind(&text).unwrap_or_else(|| SdkError::new(TRANSFER_MODULE_NAME, 2, text))
+                })
             },
-            |e| SdkError::new(TRANSFER_MODULE_NAME, 2, e.to_string()),
+            |e| e,
         )?;
         let resp = ibc_proto::ibc::applications::transfer::v1::MsgTransferResponse { sequence };
         Ok(MsgResponse { type_url: msgs::MSG_TRANSFER_RESPONSE.into(), value: resp.encode_to_vec() })

@@ -2,6 +2,7 @@
 //! vouchers are minted as `ibc/<SHA256(trace)>` by the `transfer` module account (and burned
 //! when they go back), and every voucher's trace is stored so `ibc/<HASH>` can be resolved.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -105,6 +106,9 @@ pub struct TransferApp<'a, 'b> {
     /// The memo of the packet being received (the token-transfer callbacks do not
     /// pass it); `None` outside a receive, i.e. while refunding our own transfer.
     recv_memo: Option<String>,
+    /// The first refusal of a module underneath (a transfer policy, bank), so that a
+    /// refused MsgTransfer fails with that module's code rather than ibc-rs's wrapper.
+    refusal: RefCell<Option<SdkError>>,
 }
 
 impl fmt::Debug for TransferApp<'_, '_> {
@@ -148,7 +152,7 @@ fn app_err(e: TokenTransferError) -> ChannelError {
 
 impl<'a, 'b> TransferApp<'a, 'b> {
     pub fn new(host: IbcHost<'a, 'b>, bank: Arc<BankKeeper>, auth: Arc<AuthKeeper>) -> Self {
-        Self { host, bank, auth, recv_memo: None }
+        Self { host, bank, auth, recv_memo: None, refusal: RefCell::new(None) }
     }
 
     /// Runs `f` with the message's context; a failure of the state itself is kept aside by the
@@ -167,8 +171,14 @@ impl<'a, 'b> TransferApp<'a, 'b> {
         if e.fatal || e.code == 11 {
             self.host.state_err(e)
         } else {
+            self.refusal.borrow_mut().get_or_insert_with(|| e.clone());
             host_err(e)
         }
+    }
+
+    /// The module refusal that `error` (what ibc-rs made of it) reports, if it is one.
+    pub fn refusal_behind(&self, error: &str) -> Option<SdkError> {
+        self.refusal.borrow_mut().take().filter(|r| error.contains(&r.log))
     }
 
     fn read_state<T>(&self, f: impl FnOnce(&dyn StateRead) -> Result<T, SdkError>) -> Result<T, HostError> {
