@@ -14,6 +14,10 @@
 //!    acknowledgement and refunded on B; once unfrozen, the same transfer arrives,
 //!    and upay coming home to an account on A's global compliance deny list is
 //!    refused the same way (arriving once the policy is detached),
+//!    6d. a travel-rule record rides in the packet memo (`--travel-rule`): required by A
+//!    above its threshold, accepted by B from the memo, and B refuses (error ack, refund)
+//!    a transfer without one above its own threshold; A's corridor limit on channel-0
+//!    counts what left net of the refund and refuses past it,
 //! 7. Hermes logged no error.
 //!
 //! Throughout: the upay supply of A never changes, and the voucher supply on B
@@ -396,6 +400,56 @@ fn ibc_transfers_relayed_by_hermes() {
     });
     wait_for("nothing pending", RELAY_TIMEOUT, &|| rctx(&relayer), || no_pending(Some(&relayer)));
     check_invariants("after the cleared inbound transfer");
+
+    // 6d. Payment controls across the channel: A asks a travel-rule record above 1000upay and
+    // caps what leaves through channel-0 at 3000upay net per day; B asks a record above 100 of
+    // the voucher. The record rides in the packet memo (`--travel-rule` fills it).
+    step("6d", "the travel rule in the packet memo, and a corridor limit on channel-0", t0);
+    let payload = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ivms101.json");
+    let payload = payload.to_str().unwrap();
+    let why = ["--reason", "fatf_r16"];
+    a.cli_tx(&[&["compliance", "set-travel-rule-threshold", "dev", "upay", "--threshold", "1000"][..], &why].concat());
+    b.cli_tx(&[&["compliance", "set-travel-rule-threshold", "dev", &voucher, "--threshold", "100"][..], &why].concat());
+    let corridor = ["compliance", "set-corridor-limit", "dev", CHANNEL, "upay", "--limit", "3000", "--window", "86400"];
+    a.cli_tx(&[&corridor[..], &["--reason", "corridor_policy"]].concat());
+    let transfer = |amount: &'static str, record: bool| {
+        let mut args = vec!["ibc-transfer", "transfer", "dev", CHANNEL, b.dev_addr.as_str(), amount];
+        if record {
+            args.extend(["--travel-rule", payload]);
+        }
+        args
+    };
+    let (escrow0, voucher0) = (a.balance(&rt, &escrow, "upay"), b.balance(&rt, &b.dev_addr, &voucher));
+    // Above A's threshold without a record: refused on A, nothing leaves.
+    let refused = a.cli_tx_refused(&transfer("1500upay", false), "compliance", 31);
+    assert!(refused["raw_log"].as_str().unwrap_or_default().contains("memo"), "{refused}");
+    assert_eq!(a.balance(&rt, &escrow, "upay"), escrow0, "nothing escrowed{}", rctx(&relayer));
+    // With one: it leaves, and B, which asks a record too, accepts it from the memo.
+    let sent = a.cli_tx(&transfer("1500upay", true));
+    assert!(sent.to_string().contains("compliance_travel_rule"), "the record's event on A: {sent}");
+    wait_for("1500 of the voucher on B, admitted with the memo's record", RELAY_TIMEOUT, &|| rctx(&relayer), || {
+        relayer.assert_running();
+        (b.balance(&rt, &b.dev_addr, &voucher) == voucher0 + 1500).then_some(())
+    });
+    wait_for("its ack relayed back (nothing pending)", RELAY_TIMEOUT, &|| rctx(&relayer), || {
+        no_pending(Some(&relayer))
+    });
+    // Under A's threshold but above B's, without a record: B refuses, A refunds.
+    a.cli_tx(&transfer("500upay", false));
+    wait_for("B's error ack relayed and the 500upay refunded on A", RELAY_TIMEOUT, &|| rctx(&relayer), || {
+        relayer.assert_running();
+        let back = a.balance(&rt, &escrow, "upay") == escrow0 + 1500;
+        (back && no_pending(Some(&relayer)).is_some()).then_some(())
+    });
+    assert_eq!(b.balance(&rt, &b.dev_addr, &voucher), voucher0 + 1500, "B admitted nothing more{}", rctx(&relayer));
+    check_invariants("after the travel-rule transfers");
+    // The corridor counted 2000 out and the refund's 500 in: 1500 net, 1500 left.
+    let out = a.cli_query(&["compliance", "corridor", CHANNEL, "upay"]);
+    assert_eq!((out["sent"].as_str(), out["received"].as_str()), (Some("2000"), Some("500")), "{out}");
+    assert_eq!(out["remaining"].as_str(), Some("1500"), "{out}");
+    let over = a.cli_tx_refused(&transfer("1600upay", true), "compliance", 29);
+    assert!(over["raw_log"].as_str().unwrap_or_default().contains("1500upay remaining"), "{over}");
+    assert_eq!(a.balance(&rt, &escrow, "upay"), escrow0 + 1500, "nothing escrowed past the limit{}", rctx(&relayer));
 
     relayer.stop();
 

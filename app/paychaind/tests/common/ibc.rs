@@ -212,10 +212,10 @@ impl DevChain {
     }
 
     /// `paychaind tx <args>` (signed by the key the command names as its sender, from this
-    /// chain's test keyring), waited for; it must succeed. The TxResponse JSON.
-    pub fn cli_tx(&self, args: &[&str]) -> Value {
+    /// chain's test keyring), waited for.
+    fn cli_tx_output(&self, args: &[&str]) -> std::process::Output {
         let node = format!("http://127.0.0.1:{}", self.ports.rpc);
-        let out = super::clean_command()
+        super::clean_command()
             .arg("--home")
             .arg(&self.home)
             .arg("tx")
@@ -223,7 +223,24 @@ impl DevChain {
             .args(["--fees", "5000upay", "--gas", "400000", "--keyring-backend", "test", "--node", &node])
             .args(["--yes", "--wait", "-o", "json"])
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// [`DevChain::cli_tx_output`] of a tx that must fail in its block with `codespace`/`code`:
+    /// the TxResponse JSON.
+    pub fn cli_tx_refused(&self, args: &[&str], codespace: &str, code: u64) -> Value {
+        let out = self.cli_tx_output(args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let v: Value = serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("{}: tx {args:?}: no TxResponse ({e}): {stdout}", self.id));
+        assert!(!out.status.success(), "{}: tx {args:?} should fail: {v}", self.id);
+        assert_eq!((v["codespace"].as_str(), v["code"].as_u64()), (Some(codespace), Some(code)), "{}: {v}", self.id);
+        v
+    }
+
+    /// [`DevChain::cli_tx_output`] of a tx that must succeed: the TxResponse JSON.
+    pub fn cli_tx(&self, args: &[&str]) -> Value {
+        let out = self.cli_tx_output(args);
         assert!(
             out.status.success(),
             "{}: tx {args:?}: {}\n{}\n{}",
@@ -232,6 +249,21 @@ impl DevChain {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// `paychaind query <args>` against this chain: its JSON.
+    pub fn cli_query(&self, args: &[&str]) -> Value {
+        let node = format!("http://127.0.0.1:{}", self.ports.rpc);
+        let out = super::clean_command()
+            .arg("--home")
+            .arg(&self.home)
+            .arg("query")
+            .args(args)
+            .args(["--node", &node, "-o", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}: query {args:?}: {}", self.id, String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
