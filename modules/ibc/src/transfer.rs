@@ -178,7 +178,7 @@ impl<'a, 'b> TransferApp<'a, 'b> {
 
     /// The module refusal that `error` (what ibc-rs made of it) reports, if it is one.
     pub fn refusal_behind(&self, error: &str) -> Option<SdkError> {
-        self.refusal.borrow_mut().take().filter(|r| error.contains(&r.log))
+        self.refusal.borrow_mut().take().filter(|r| !r.log.is_empty() && error.contains(&r.log))
     }
 
     fn read_state<T>(&self, f: impl FnOnce(&dyn StateRead) -> Result<T, SdkError>) -> Result<T, HostError> {
