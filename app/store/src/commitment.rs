@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use crate::memtree::{key_hash, value_hash, Change, Hash, MemTree};
+use crate::memtree::{key_hash, value_hash, Change, Hash, LeafValue, MemTree, VersionedChange};
 use crate::types::Version;
 
 /// The trees of every substore (index = substore id - 1).
@@ -24,8 +24,8 @@ pub(crate) struct Staged {
     /// Names the [`crate::PreparedCommit`] this is: a commit of any other must restage.
     pub token: u64,
     pub version: Version,
-    /// Per substore: each changed key with its value hash before the block.
-    pub undo: Vec<Vec<Change>>,
+    /// Per substore: each changed key with its leaf (value hash, version) before the block.
+    pub undo: Vec<Vec<VersionedChange>>,
 }
 
 impl Trees {
@@ -41,7 +41,7 @@ impl Trees {
     /// Undoes the staged block, if any.
     pub fn unstage(&mut self) {
         if let Some(staged) = self.staged.take() {
-            self.subs.par_iter_mut().zip(staged.undo).for_each(|(tree, undo)| tree.apply(&undo));
+            self.subs.par_iter_mut().zip(staged.undo).for_each(|(tree, undo)| tree.undo(&undo));
         }
     }
 
@@ -49,8 +49,12 @@ impl Trees {
     /// substore roots. The undo sets ([`Staged::undo`]) list each changed key once, in
     /// key-hash order, with its value hash before.
     pub fn stage(&mut self, token: u64, version: Version, changes: &[Vec<Change>]) -> Vec<Hash> {
-        let undo: Vec<Vec<Change>> =
-            self.subs.par_iter_mut().zip(changes).map(|(tree, changes)| tree.apply_with_undo(changes)).collect();
+        let undo: Vec<Vec<VersionedChange>> = self
+            .subs
+            .par_iter_mut()
+            .zip(changes)
+            .map(|(tree, changes)| tree.apply_with_undo(changes, version))
+            .collect();
         self.staged = Some(Staged { token, version, undo });
         self.roots()
     }
@@ -61,7 +65,14 @@ impl Trees {
 }
 
 /// The main tree over the substore roots: each substore name → its root. Every configured
-/// substore is in it, an empty one with the placeholder root.
+/// substore is in it, an empty one with the placeholder root. (Its leaves' versions are
+/// unused: a root is never read from the `values` table.)
 pub(crate) fn main_tree(names: &[String], roots: &[Hash]) -> MemTree {
-    MemTree::from_leaves(names.iter().zip(roots).map(|(n, r)| (key_hash(n.as_bytes()), value_hash(r))).collect())
+    MemTree::from_leaves(
+        names
+            .iter()
+            .zip(roots)
+            .map(|(n, r)| (key_hash(n.as_bytes()), LeafValue { value_hash: value_hash(r), version: 0 }))
+            .collect(),
+    )
 }

@@ -15,6 +15,8 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::types::Version;
+
 pub type Hash = [u8; 32];
 
 /// The hash of an empty subtree (jmt's `SPARSE_MERKLE_PLACEHOLDER_HASH`).
@@ -63,6 +65,9 @@ enum Node {
     Leaf {
         key_hash: Hash,
         value_hash: Hash,
+        /// [`LeafValue::version`], big-endian: bytes keep the node's alignment at 4, so a
+        /// node is 108 bytes rather than 112.
+        version: [u8; 8],
         hash: Hash,
     },
     Internal {
@@ -76,6 +81,19 @@ enum Node {
 
 /// A change to one key: its new value hash, or `None` to delete it.
 pub type Change = (Hash, Option<Hash>);
+
+/// What a leaf holds besides its key: the hash its value commits to, and the version that
+/// wrote the value. The version does not enter any hash; it says where the latest value sits
+/// on disk, so that reading it is a point lookup rather than a search among its versions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeafValue {
+    pub value_hash: Hash,
+    pub version: Version,
+}
+
+/// A change to one key with the version of its new value: what undoes a block (each key
+/// back to its value hash and version before), or, from [`MemTree::apply`], a block itself.
+pub type VersionedChange = (Hash, Option<LeafValue>);
 
 /// Sorts `items` by key hash and keeps the last item of each key: the order callers hand
 /// changes in is the order they happened.
@@ -95,8 +113,8 @@ fn split<V>(items: &[(Hash, V)], depth: usize) -> usize {
 /// The entries (sorted, unique) of a subtree that held at most one `leaf` once `changes`
 /// (sorted, unique, all under it) are applied: the leaf stays unless a change replaces or
 /// deletes it.
-fn merged(leaf: Option<(Hash, Hash)>, changes: &[Change]) -> Vec<(Hash, Hash)> {
-    let mut entries: Vec<(Hash, Hash)> = Vec::with_capacity(changes.len() + 1);
+fn merged<V: Copy>(leaf: Option<(Hash, V)>, changes: &[(Hash, Option<V>)]) -> Vec<(Hash, V)> {
+    let mut entries: Vec<(Hash, V)> = Vec::with_capacity(changes.len() + 1);
     let mut kept = leaf;
     for (k, v) in changes {
         if kept.is_some_and(|(leaf_key, _)| leaf_key == *k) {
@@ -231,14 +249,14 @@ impl MemTree {
         self.free.push(id.0);
     }
 
-    fn new_leaf(&mut self, key_hash: Hash, value_hash: Hash) -> NodeId {
-        let hash = leaf_hash(&key_hash, &value_hash);
-        self.alloc(Node::Leaf { key_hash, value_hash, hash })
+    fn new_leaf(&mut self, key_hash: Hash, leaf: LeafValue) -> NodeId {
+        let hash = leaf_hash(&key_hash, &leaf.value_hash);
+        self.alloc(Node::Leaf { key_hash, value_hash: leaf.value_hash, version: leaf.version.to_be_bytes(), hash })
     }
 
-    /// A tree holding `leaves` (key hash, value hash; any order, a later pair for the same
-    /// key wins), built bottom-up in one pass: how a starting node rebuilds its tree.
-    pub fn from_leaves(mut leaves: Vec<(Hash, Hash)>) -> MemTree {
+    /// A tree holding `leaves` (key hash and leaf; any order, a later pair for the same key
+    /// wins), built bottom-up in one pass: how a starting node rebuilds its tree.
+    pub fn from_leaves(mut leaves: Vec<(Hash, LeafValue)>) -> MemTree {
         sort_last_wins(&mut leaves);
         // n leaves take n - 1 branching nodes, plus the few one-child nodes of shared prefixes.
         let mut tree = MemTree { nodes: Vec::with_capacity(2 * leaves.len()), ..MemTree::new() };
@@ -247,20 +265,32 @@ impl MemTree {
         tree
     }
 
-    /// Applies a block's changes (any order; a later change to the same key wins).
-    pub fn apply(&mut self, changes: &[Change]) {
-        self.apply_with_undo(changes);
+    /// Applies the changes of block `version` (any order; a later change to the same key wins).
+    pub fn apply(&mut self, changes: &[Change], version: Version) {
+        self.apply_with_undo(changes, version);
     }
 
-    /// Applies a block's changes like [`MemTree::apply`] and returns the changes that undo
-    /// them: each changed key (sorted, once) with its value hash before, `None` if it was
-    /// absent. Found on the way down, so it costs no lookups of its own.
-    pub fn apply_with_undo(&mut self, changes: &[Change]) -> Vec<Change> {
-        let mut unique: Vec<Change> = changes.to_vec();
-        sort_last_wins(&mut unique);
+    /// Applies the changes of block `version` like [`MemTree::apply`] and returns the changes
+    /// that undo them ([`MemTree::undo`]): each changed key (sorted, once) with its leaf before,
+    /// `None` if it was absent. Found on the way down, so it costs no lookups of its own.
+    pub fn apply_with_undo(&mut self, changes: &[Change], version: Version) -> Vec<VersionedChange> {
+        let mut unique: Vec<VersionedChange> =
+            changes.iter().map(|(k, v)| (*k, v.map(|value_hash| LeafValue { value_hash, version }))).collect();
+        self.apply_versioned(&mut unique)
+    }
+
+    /// Puts back what [`MemTree::apply_with_undo`] changed: value hashes and versions.
+    pub fn undo(&mut self, undo: &[VersionedChange]) {
+        self.apply_versioned(&mut undo.to_vec());
+    }
+
+    /// Applies `changes` (a later change to a key wins) and returns what undoes them.
+    fn apply_versioned(&mut self, changes: &mut Vec<VersionedChange>) -> Vec<VersionedChange> {
+        sort_last_wins(changes);
+        let unique = changes;
         let mut present = Vec::new();
         let root = self.root;
-        self.root = self.update(root, 0, &unique, &mut present);
+        self.root = self.update(root, 0, unique, &mut present);
         // `present` is in key order: the update visits subtrees left to right.
         let mut present = present.into_iter().peekable();
         unique.iter().map(|(k, _)| (*k, present.next_if(|(p, _)| p == k).map(|(_, v)| v))).collect()
@@ -268,7 +298,13 @@ impl MemTree {
 
     /// `changes` are sorted, unique, and all under `node` (which is at `depth`). Pushes each
     /// changed key that was present, with its value hash, to `present`.
-    fn update(&mut self, node: NodeId, depth: usize, changes: &[Change], present: &mut Vec<(Hash, Hash)>) -> NodeId {
+    fn update(
+        &mut self,
+        node: NodeId,
+        depth: usize,
+        changes: &[VersionedChange],
+        present: &mut Vec<(Hash, LeafValue)>,
+    ) -> NodeId {
         if changes.is_empty() {
             return node;
         }
@@ -278,11 +314,12 @@ impl MemTree {
             return self.build(depth, &inserts);
         }
         match self.nodes[node.0 as usize].clone() {
-            Node::Leaf { key_hash, value_hash, .. } => {
+            Node::Leaf { key_hash, value_hash, version, .. } => {
+                let leaf = LeafValue { value_hash, version: u64::from_be_bytes(version) };
                 if changes.binary_search_by(|(k, _)| k.cmp(&key_hash)).is_ok() {
-                    present.push((key_hash, value_hash));
+                    present.push((key_hash, leaf));
                 }
-                let entries = merged(Some((key_hash, value_hash)), changes);
+                let entries = merged(Some((key_hash, leaf)), changes);
                 self.leaves = self.leaves - 1 + entries.len() as u64;
                 self.release(node);
                 self.build(depth, &entries)
@@ -298,7 +335,7 @@ impl MemTree {
     }
 
     /// A subtree at `depth` holding `entries` (sorted, unique).
-    fn build(&mut self, depth: usize, entries: &[(Hash, Hash)]) -> NodeId {
+    fn build(&mut self, depth: usize, entries: &[(Hash, LeafValue)]) -> NodeId {
         match entries {
             [] => EMPTY,
             [(k, v)] => self.new_leaf(*k, *v),
@@ -335,28 +372,36 @@ impl MemTree {
 
     /// The value hash of `key_hash`, if present.
     pub fn get(&self, key_hash: &Hash) -> Option<Hash> {
+        self.leaf(key_hash).map(|l| l.value_hash)
+    }
+
+    /// The leaf of `key_hash`, if present.
+    pub fn leaf(&self, key_hash: &Hash) -> Option<LeafValue> {
         self.walk(self.root, 0, key_hash, None)
     }
 
     /// The path to `key_hash`'s leaf, if the key is present.
     pub fn path(&self, key_hash: &Hash) -> Option<Path> {
         let mut siblings = Vec::new();
-        let value_hash = self.walk(self.root, 0, key_hash, Some(&mut siblings))?;
-        Some(Path { key_hash: *key_hash, value_hash, siblings })
+        let leaf = self.walk(self.root, 0, key_hash, Some(&mut siblings))?;
+        Some(Path { key_hash: *key_hash, value_hash: leaf.value_hash, siblings })
     }
 
     /// Walks from `node` (at `depth`) towards `key_hash`, pushing the siblings passed (top
-    /// down) if asked to; the key's value hash if it is present.
+    /// down) if asked to; the key's leaf if it is present.
     fn walk(
         &self,
         mut node: NodeId,
         mut depth: usize,
         key_hash: &Hash,
         mut siblings: Option<&mut Vec<Hash>>,
-    ) -> Option<Hash> {
+    ) -> Option<LeafValue> {
         loop {
             match self.node(node)? {
-                Node::Leaf { key_hash: k, value_hash, .. } => return (k == key_hash).then_some(*value_hash),
+                Node::Leaf { key_hash: k, value_hash, version, .. } => {
+                    return (k == key_hash)
+                        .then_some(LeafValue { value_hash: *value_hash, version: u64::from_be_bytes(*version) })
+                }
                 Node::Internal { left, right, .. } => {
                     let (next, other) = if bit(key_hash, depth) { (*right, *left) } else { (*left, *right) };
                     if let Some(s) = siblings.as_deref_mut() {
@@ -612,7 +657,7 @@ impl Overlay<'_> {
         if changes.is_empty() {
             // Untouched: the tree's own walk, its siblings pushed top down.
             let mut below = Vec::new();
-            let found = self.tree.walk(node, depth, key, Some(&mut below));
+            let found = self.tree.walk(node, depth, key, Some(&mut below)).map(|l| l.value_hash);
             siblings.extend(below.into_iter().rev());
             return (self.tree.summary(node), found);
         }
@@ -763,7 +808,7 @@ mod tests {
             let (expected, _) = jmt_roots(&blocks);
             let mut tree = MemTree::new();
             for (i, block) in blocks.iter().enumerate() {
-                tree.apply(&changes(block));
+                tree.apply(&changes(block), i as u64);
                 assert_eq!(tree.root_hash(), expected[i], "seed {seed}, block {i}");
             }
         }
@@ -774,13 +819,13 @@ mod tests {
         let mut tree = MemTree::new();
         assert_eq!(tree.root_hash(), PLACEHOLDER);
         let keys: Vec<Hash> = (0u32..100).map(|i| key_hash(&i.to_be_bytes())).collect();
-        tree.apply(&keys.iter().map(|k| (*k, Some(value_hash(k)))).collect::<Vec<_>>());
+        tree.apply(&keys.iter().map(|k| (*k, Some(value_hash(k)))).collect::<Vec<_>>(), 1);
         assert_eq!(tree.len(), 100);
         assert!(tree.node_count() >= 199, "100 leaves need 99 internal nodes at least");
-        tree.apply(&keys.iter().map(|k| (*k, None)).collect::<Vec<_>>());
+        tree.apply(&keys.iter().map(|k| (*k, None)).collect::<Vec<_>>(), 1);
         assert_eq!((tree.len(), tree.node_count(), tree.root_hash()), (0, 0, PLACEHOLDER));
         // Deleting absent keys and repeated changes: the last one wins.
-        tree.apply(&[(keys[0], None), (keys[1], Some([1; 32])), (keys[1], Some([2; 32]))]);
+        tree.apply(&[(keys[0], None), (keys[1], Some([1; 32])), (keys[1], Some([2; 32]))], 2);
         assert_eq!((tree.len(), tree.get(&keys[1])), (1, Some([2; 32])));
     }
 
@@ -792,7 +837,7 @@ mod tests {
         let mut tree = MemTree::new();
         let mut values: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         for block in &blocks {
-            tree.apply(&changes(block));
+            tree.apply(&changes(block), 1);
             for (k, v) in block {
                 match v {
                     Some(v) => values.insert(k.clone(), v.clone()),
@@ -865,7 +910,7 @@ mod tests {
             for (k, v) in &block {
                 before.insert(*k, v.expect("inserts"));
             }
-            tree.apply(&block);
+            tree.apply(&block, 1);
         }
         let mut changes: Vec<Change> = Vec::new();
         for _ in 0..n_changes {
@@ -885,7 +930,7 @@ mod tests {
             };
         }
         let mut expected = tree.clone();
-        expected.apply(&changes);
+        expected.apply(&changes, 1);
         let root_before = tree.root_hash();
 
         let overlay = tree.overlay(&changes);
@@ -937,32 +982,33 @@ mod tests {
             let blocks = random_blocks(seed, blocks, per_block, key_space);
             let (roots, _) = jmt_roots(&blocks);
             let mut by_blocks = MemTree::new();
-            let mut live: BTreeMap<Hash, Hash> = BTreeMap::new();
-            for block in &blocks {
-                by_blocks.apply(&changes(block));
+            let mut live: BTreeMap<Hash, LeafValue> = BTreeMap::new();
+            for (version, block) in (1..).zip(&blocks) {
+                by_blocks.apply(&changes(block), version);
                 for (k, v) in changes(block) {
                     match v {
-                        Some(v) => live.insert(k, v),
+                        Some(value_hash) => live.insert(k, LeafValue { value_hash, version }),
                         None => live.remove(&k),
                     };
                 }
             }
             // Stale pairs for some keys, then every key's final pair: a later pair wins.
-            let mut stale: Vec<(Hash, Hash)> = Vec::new();
+            let mut stale: Vec<(Hash, LeafValue)> = Vec::new();
             for k in live.keys() {
                 if rng.gen_bool(0.3) {
-                    stale.push((*k, rng.gen()));
+                    stale.push((*k, LeafValue { value_hash: rng.gen(), version: rng.gen() }));
                 }
             }
-            let mut fresh: Vec<(Hash, Hash)> = live.iter().map(|(k, v)| (*k, *v)).collect();
+            let mut fresh: Vec<(Hash, LeafValue)> = live.iter().map(|(k, v)| (*k, *v)).collect();
             stale.shuffle(&mut rng);
             fresh.shuffle(&mut rng);
             let tree = MemTree::from_leaves([stale, fresh].concat());
             assert_eq!(tree.root_hash(), *roots.last().expect("blocks"), "seed {seed}");
             assert_eq!(tree.root_hash(), by_blocks.root_hash());
             assert_eq!((tree.len(), tree.node_count()), (live.len() as u64, by_blocks.node_count()));
-            for (k, v) in live.iter().take(20) {
-                assert_eq!(tree.get(k), Some(*v));
+            for (k, v) in &live {
+                assert_eq!(tree.leaf(k), Some(*v), "the value hash and the version that wrote it");
+                assert_eq!(by_blocks.leaf(k), Some(*v));
             }
         }
         let empty = MemTree::from_leaves(Vec::new());
@@ -988,11 +1034,11 @@ mod tests {
         };
         let mut tree = MemTree::new();
         for block in &blocks[..latest] {
-            tree.apply(&changes(block));
+            tree.apply(&changes(block), 1);
         }
         // Pending: the tree before the last block, seen with it applied.
         assert_eq!(tree.overlay(&changes(&blocks[latest])).root_hash(), roots[latest]);
-        tree.apply(&changes(&blocks[latest]));
+        tree.apply(&changes(&blocks[latest]), 1);
 
         // Older: the latest tree with the previous version's values of the last block's keys
         // put back is the previous version, proofs and all.
@@ -1024,23 +1070,33 @@ mod tests {
         }
     }
 
+    /// Memory per key is two nodes: the leaf's version must not grow them past 108 bytes.
+    #[test]
+    fn a_node_is_108_bytes() {
+        assert_eq!(std::mem::size_of::<Node>(), 108);
+    }
+
     #[test]
     fn undo_sets_restore_the_tree_and_name_the_old_values() {
         for (seed, per_block, key_space) in [(11, 300, 1_000), (12, 5, 6), (13, 40, 40)] {
             let blocks = random_blocks(seed, 8, per_block, key_space);
             let mut tree = MemTree::new();
-            for block in &blocks {
+            for (version, block) in (1..).zip(&blocks) {
                 let before = tree.clone();
-                let undo = tree.apply_with_undo(&changes(block));
+                let undo = tree.apply_with_undo(&changes(block), version);
                 let mut keys: Vec<Hash> = block.iter().map(|(k, _)| key_hash(k)).collect();
                 keys.sort();
                 assert_eq!(undo.iter().map(|(k, _)| *k).collect::<Vec<_>>(), keys, "each key once, sorted");
                 for (k, old) in &undo {
-                    assert_eq!(*old, before.get(k), "seed {seed}: the value before");
+                    assert_eq!(*old, before.leaf(k), "seed {seed}: the leaf before, version included");
+                    assert_eq!(tree.leaf(k).map(|l| l.version), tree.get(k).map(|_| version), "written by {version}");
                 }
                 let mut undone = tree.clone();
-                undone.apply(&undo);
+                undone.undo(&undo);
                 assert_eq!((undone.root_hash(), undone.len()), (before.root_hash(), before.len()));
+                for k in &keys {
+                    assert_eq!(undone.leaf(k), before.leaf(k), "versions put back too");
+                }
             }
         }
     }

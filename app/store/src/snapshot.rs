@@ -2,7 +2,7 @@
 
 use crate::codec::{encode_value, preimage_key, value_key};
 use crate::commitment::main_tree;
-use crate::memtree::{key_hash, value_hash, MemTree};
+use crate::memtree::{key_hash, value_hash, LeafValue, MemTree};
 use crate::{version_records, Cf, MerkleStore, PreparedCommit, StoreError, TreeWork, Version};
 
 /// Leaves read per page by an [`Exporter`]; bounds its memory and the life of each RocksDB
@@ -259,7 +259,7 @@ impl Importer {
         self.ops.reserve(2 * leaves.len());
         for (key, value) in leaves {
             let hash = key_hash(&key);
-            hashes.push((hash, value_hash(&value)));
+            hashes.push((hash, LeafValue { value_hash: value_hash(&value), version: self.version }));
             self.ops.push((Cf::Values, value_key(sid, &key, self.version), encode_value(Some(&value))));
             self.ops.push((Cf::Preimages, preimage_key(sid, &hash), key));
         }

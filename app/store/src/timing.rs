@@ -113,6 +113,9 @@ pub struct StoreTimings {
     pub commit_write: PhaseCounter,
     /// Values read from RocksDB by [`crate::MerkleStore::get`] (the app's state reads).
     pub value_reads: PhaseCounter,
+    /// Of [`StoreTimings::value_reads`], those that were point lookups of a present key's
+    /// latest entry (the version from the trees) rather than searches (count only).
+    pub value_point_reads: PhaseCounter,
     /// [`crate::MerkleStore::get`]s answered by the latest-value cache (count only).
     pub value_cache_hits: PhaseCounter,
     /// [`crate::MerkleStore::get`]s of absent keys answered by the in-memory trees (count only).
@@ -130,6 +133,7 @@ pub struct StoreTimingsTotal {
     pub commit_batch: PhaseTotal,
     pub commit_write: PhaseTotal,
     pub value_reads: PhaseTotal,
+    pub value_point_reads: PhaseTotal,
     pub value_cache_hits: PhaseTotal,
     pub value_absent_hits: PhaseTotal,
     pub batch_bytes: u64,
@@ -149,6 +153,7 @@ impl StoreTimings {
             commit_batch: self.commit_batch.total(),
             commit_write: self.commit_write.total(),
             value_reads: self.value_reads.total(),
+            value_point_reads: self.value_point_reads.total(),
             value_cache_hits: self.value_cache_hits.total(),
             value_absent_hits: self.value_absent_hits.total(),
             batch_bytes: self.batch_bytes.load(Relaxed),
@@ -165,6 +170,7 @@ impl StoreTimingsTotal {
             commit_batch: self.commit_batch.since(&earlier.commit_batch),
             commit_write: self.commit_write.since(&earlier.commit_write),
             value_reads: self.value_reads.since(&earlier.value_reads),
+            value_point_reads: self.value_point_reads.since(&earlier.value_point_reads),
             value_cache_hits: self.value_cache_hits.since(&earlier.value_cache_hits),
             value_absent_hits: self.value_absent_hits.since(&earlier.value_absent_hits),
             batch_bytes: self.batch_bytes.saturating_sub(earlier.batch_bytes),

@@ -389,7 +389,7 @@ fn concurrent_reads_during_commits() {
     commit(&store, 1, &cs(&[("acc", b"k", Some(&1u64.to_be_bytes())), ("acc", b"j", Some(b"x"))]));
     let stop = Arc::new(AtomicBool::new(false));
     let mut readers = vec![];
-    for t in 0..2 {
+    for t in 0..3 {
         let (store, stop) = (store.clone(), stop.clone());
         readers.push(std::thread::spawn(move || {
             let (mut ok, mut pruned) = (0u64, 0u64);
@@ -400,6 +400,9 @@ fn concurrent_reads_during_commits() {
                 let v = if (ok + pruned) % 2 == 0 { latest.saturating_sub(1).max(1) } else { latest };
                 let res = if t == 0 {
                     store.get_with_proof("acc", b"k", v).map(|(val, _)| val)
+                } else if t == 2 {
+                    // At the latest version, a point lookup of the entry the trees name.
+                    store.get("acc", b"k", v)
                 } else {
                     store.range("acc", b"", None, v).and_then(|it| {
                         let items: Result<Vec<_>, _> = it.collect();
@@ -531,11 +534,12 @@ fn a_format_one_store_is_refused_clearly() {
     }
 }
 
-/// A read of a key absent at the latest version is answered by the in-memory trees, not a
-/// RocksDB seek, also with a block staged on top; present keys, past versions and keys the
-/// staged block touches still read the disk, and every answer is the right one.
+/// At the latest version the in-memory trees answer a read of an absent key without the disk,
+/// and turn a present key's read into a point lookup of the entry that wrote it, also with a
+/// block staged on top; past versions and keys the staged block touches search the disk, and
+/// every answer is the right one.
 #[test]
-fn absent_keys_at_the_latest_version_are_answered_without_a_disk_read() {
+fn reads_at_the_latest_version_go_through_the_trees() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), Some(10));
     commit(&store, 1, &cs(&[("acc", b"a", Some(b"1")), ("acc", b"b", Some(b"1"))]));
@@ -546,28 +550,45 @@ fn absent_keys_at_the_latest_version_are_answered_without_a_disk_read() {
     paychain_store::timing::set_enabled(true);
     let reads = |s: &MerkleStore| {
         let t = s.timings().total();
-        (t.value_reads.count, t.value_absent_hits.count)
+        (t.value_reads.count, t.value_point_reads.count, t.value_absent_hits.count)
     };
+    let diff = |a: (u64, u64, u64), b: (u64, u64, u64)| (a.0 - b.0, a.1 - b.1, a.2 - b.2);
 
     let before = reads(&store);
     assert_eq!(store.get("acc", b"b", 2).unwrap(), None, "deleted at 2");
     assert_eq!(store.get("acc", b"never", 2).unwrap(), None, "never written");
     assert_eq!(store.get("bank", b"never", 2).unwrap(), None, "another substore");
     let after = reads(&store);
-    assert_eq!((after.0 - before.0, after.1 - before.1), (0, 3), "three absences, no disk read");
+    assert_eq!(diff(after, before), (0, 0, 3), "three absences, no disk read");
 
-    // Present keys and past versions read the disk.
+    // A present key at the latest version (written at 1) is a point lookup; a past version
+    // searches.
     assert_eq!(store.get("acc", b"a", 2).unwrap(), Some(b"1".to_vec()));
+    assert_eq!(store.get("acc", b"c", 2).unwrap(), Some(b"2".to_vec()));
     assert_eq!(store.get("acc", b"b", 1).unwrap(), Some(b"1".to_vec()));
     let later = reads(&store);
-    assert_eq!((later.0 - after.0, later.1 - after.1), (2, 0));
+    assert_eq!(diff(later, after), (3, 2, 0));
 
     // Block 3 staged: it deletes c and writes d. At 2, c is still there and d is not; the
     // trees hold 3's contents, so for those two keys the answer comes from the disk.
-    store.prepare(3, &cs(&[("acc", b"c", None), ("acc", b"d", Some(b"3"))])).unwrap();
+    // A reopened store again, so the latest-value cache does not answer.
+    drop(store);
+    let store = open(dir.path(), Some(10));
+    let later = reads(&store);
+    store.prepare(3, &cs(&[("acc", b"c", None), ("acc", b"d", Some(b"3")), ("acc", b"a", Some(b"3"))])).unwrap();
     assert_eq!(store.get("acc", b"c", 2).unwrap(), Some(b"2".to_vec()));
     assert_eq!(store.get("acc", b"d", 2).unwrap(), None);
+    assert_eq!(store.get("acc", b"a", 2).unwrap(), Some(b"1".to_vec()));
     assert_eq!(store.get("acc", b"other", 2).unwrap(), None);
     let staged = reads(&store);
-    assert_eq!((staged.0 - later.0, staged.1 - later.1), (2, 1));
+    assert_eq!(diff(staged, later), (3, 0, 1), "the staged block's keys search");
+
+    // Committed: a was rewritten at 3, so its point lookup finds 3's entry; c is gone.
+    store.commit(store.prepare(3, &cs(&[("acc", b"c", None), ("acc", b"a", Some(b"3"))])).unwrap()).unwrap();
+    drop(store);
+    let store = open(dir.path(), Some(10));
+    let before = reads(&store);
+    assert_eq!(store.get("acc", b"a", 3).unwrap(), Some(b"3".to_vec()));
+    assert_eq!(store.get("acc", b"c", 3).unwrap(), None);
+    assert_eq!(diff(reads(&store), before), (1, 1, 1));
 }

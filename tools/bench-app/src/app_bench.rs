@@ -543,12 +543,13 @@ fn print_breakdown(runs: &[BlockRun], args: &AppArgs) {
         per_block(sigs),
         hits
     );
-    let reads = |what: &str, from_db: timing::PhaseTotal, cache_hits: u64, absent: u64| {
+    let reads = |what: &str, from_db: timing::PhaseTotal, point: u64, cache_hits: u64, absent: u64| {
         println!(
-            "{what}: {} per block ({} per tx) from RocksDB, {} us each, {} ms per block; {} per block from the cache, \
-             {} absent keys per block answered by the trees",
+            "{what}: {} per block ({} per tx) from RocksDB ({} of them point lookups of the entry the trees name), \
+             {} us each, {} ms per block; {} per block from the cache, {} absent keys per block answered by the trees",
             from_db.count / u64::from(blocks),
             from_db.count / txs.max(1),
+            point / u64::from(blocks),
             us(average(from_db.duration(), from_db.count)),
             per_block(from_db.duration()),
             cache_hits / u64::from(blocks),
@@ -558,6 +559,7 @@ fn print_breakdown(runs: &[BlockRun], args: &AppArgs) {
     reads(
         "state reads (signature pass and execution)",
         value_reads,
+        count(&|r| r.store.value_point_reads.count),
         count(&|r| r.store.value_cache_hits.count),
         count(&|r| r.store.value_absent_hits.count),
     );

@@ -66,7 +66,7 @@ pub fn run(args: &MemTreeArgs) -> anyhow::Result<()> {
     const PRELOAD_BATCH: usize = 100_000;
     for start in (0..args.preload).step_by(PRELOAD_BATCH) {
         let end = (start + PRELOAD_BATCH).min(args.preload);
-        tree.apply(&changes(start..end, 0, args.value_bytes));
+        tree.apply(&changes(start..end, 0, args.value_bytes), 0);
     }
     let preload_time = t.elapsed();
     let rss_after = crate::report::rss_mib();
@@ -93,7 +93,7 @@ pub fn run(args: &MemTreeArgs) -> anyhow::Result<()> {
             let t = Instant::now();
             // Hashing keys and values is part of a block's Merkle work, so it is inside the timer.
             let block = changes(picked.iter(), version, args.value_bytes);
-            tree.apply(&block);
+            tree.apply(&block, version);
             let took = t.elapsed();
             total += took;
             worst = worst.max(took);
