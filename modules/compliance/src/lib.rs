@@ -47,6 +47,7 @@ pub mod genesis;
 pub mod holds;
 pub mod keeper;
 pub mod keys;
+mod memo;
 pub mod msgs;
 pub mod pb;
 pub mod policy;

@@ -261,7 +261,7 @@ impl CompliancePolicy {
         if !self.needs_travel_rule(tr) {
             return Ok(None);
         }
-        let Some(set) = risk::rules(state)? else { return Ok(None) };
+        let Some(rules) = risk::rule_set(state)? else { return Ok(None) };
         let facts = risk::Facts {
             tr,
             sender: self.velocity_sender(tr),
@@ -269,10 +269,10 @@ impl CompliancePolicy {
             has_travel_rule: travel_rule::carried(tr),
             velocity,
         };
-        let mut s = risk::score(state, &set, &facts)?;
-        if let risk::Decision::Hold { reason, hold_seconds } = risk::decide(&set, &s, holdable)? {
+        let mut s = risk::score(state, &rules, &facts)?;
+        if let risk::Decision::Hold { reason, hold_seconds } = risk::decide(&rules.set, &s, holdable)? {
             s.held = true;
-            hold.get_or_insert(HoldRequest { policy_id: 0, policy_version: set.version, reason, hold_seconds });
+            hold.get_or_insert(HoldRequest { policy_id: 0, policy_version: rules.set.version, reason, hold_seconds });
         }
         Ok((s.total > 0 || s.recipient_new).then_some(s))
     }

@@ -285,9 +285,9 @@ pub fn query(state: &dyn StateRead, path: &str, request: &[u8]) -> Result<Vec<u8
             let req: pb::QueryVelocityUsageRequest = decode(request)?;
             let addr = parse_address(&req.address)?;
             check_denom(&req.denom)?;
-            let limit = velocity::velocity_limit(state, &req.denom)?
+            let limit = velocity::limit(state, &req.denom)?
                 .ok_or_else(|| QueryError::not_found(format!("{} has no velocity limit", req.denom)))?;
-            let s = velocity::account_standing(state, &limit, &addr, block_time(state)?)?;
+            let s = velocity::account_standing(state, &req.denom, &limit, &addr, block_time(state)?)?;
             pb::QueryVelocityUsageResponse {
                 limit: s.limit.to_string(),
                 tier: s.tier.clone(),

@@ -29,6 +29,7 @@ use sha2::{Digest, Sha256};
 
 use crate::errors;
 use crate::keys;
+use crate::memo::Memo;
 use crate::pb;
 use crate::store::{self, corrupt};
 use crate::velocity;
@@ -46,6 +47,59 @@ pub fn rules(state: &dyn StateRead) -> Result<Option<pb::RiskRuleSet>, SdkError>
     decode(state.get(keys::STORE_KEY, keys::RISK_RULES_KEY)?, "risk rules")
 }
 
+/// A rule set as scoring uses it: each rule's amount parsed and credential issuers decoded
+/// (once per stored content, see [`crate::memo`]).
+pub struct RuleSet {
+    pub set: pb::RiskRuleSet,
+    /// Per rule of `set`, in order.
+    prepared: Vec<PreparedRule>,
+    /// Whether any rule watches the recipient's age (then new accounts are recorded).
+    watches_age: bool,
+}
+
+struct PreparedRule {
+    min_amount: Option<u128>,
+    sender_lacks: Option<(Address, String)>,
+    recipient_lacks: Option<(Address, String)>,
+}
+
+impl RuleSet {
+    fn decode(bytes: &[u8]) -> Result<RuleSet, SdkError> {
+        let set = pb::RiskRuleSet::decode(bytes).map_err(|e| corrupt("risk rules", e))?;
+        let requirement = |r: &Option<pb::CredentialRequirement>| {
+            r.as_ref()
+                .map(|r| {
+                    let issuer = Address::from_bech32(&r.issuer).map_err(|e| corrupt("risk rule issuer", e.log))?;
+                    Ok::<_, SdkError>((issuer, r.r#type.clone()))
+                })
+                .transpose()
+        };
+        let prepared = set
+            .rules
+            .iter()
+            .map(|r| {
+                Ok(PreparedRule {
+                    min_amount: (!r.min_amount.is_empty())
+                        .then(|| parse_amount(&r.min_amount).map_err(|e| corrupt("risk rule", e.log)))
+                        .transpose()?,
+                    sender_lacks: requirement(&r.sender_lacks)?,
+                    recipient_lacks: requirement(&r.recipient_lacks)?,
+                })
+            })
+            .collect::<Result<_, SdkError>>()?;
+        let watches_age = set.rules.iter().any(|r| r.recipient_newer_than_seconds > 0);
+        Ok(RuleSet { set, prepared, watches_age })
+    }
+}
+
+static RULE_SETS: Memo<RuleSet> = Memo::new();
+
+/// The rules in effect, ready to score with.
+pub fn rule_set(state: &dyn StateRead) -> Result<Option<std::sync::Arc<RuleSet>>, SdkError> {
+    let Some(bytes) = state.get(keys::STORE_KEY, keys::RISK_RULES_KEY)? else { return Ok(None) };
+    RULE_SETS.get(&bytes, RuleSet::decode).map(Some)
+}
+
 pub fn rules_version(state: &dyn StateRead, version: u64) -> Result<Option<pb::RiskRuleSet>, SdkError> {
     decode(state.get(keys::STORE_KEY, &keys::risk_rules_version_key(version))?, "risk rules")
 }
@@ -58,11 +112,6 @@ fn first_seen(state: &dyn StateRead, who: &Address) -> Result<Option<i64>, SdkEr
             Ok(Some(i64::from_be_bytes(raw)))
         }
     }
-}
-
-/// Whether any rule watches the recipient's age (then new accounts are recorded).
-fn watches_age(set: &pb::RiskRuleSet) -> bool {
-    set.rules.iter().any(|r| r.recipient_newer_than_seconds > 0)
 }
 
 /// What a transfer is, as the rules see it.
@@ -95,34 +144,34 @@ pub struct Score {
     pub held: bool,
 }
 
+/// Whether a rule's credential condition matches: no condition matches, and a condition
+/// matches a party that lacks the credential (never an absent party).
 fn lacks(
     state: &dyn StateRead,
     who: Option<&Address>,
-    req: Option<&pb::CredentialRequirement>,
+    req: Option<&(Address, String)>,
     now: BlockTime,
 ) -> Result<bool, SdkError> {
-    let (Some(who), Some(req)) = (who, req) else { return Ok(req.is_none()) };
-    let issuer = Address::from_bech32(&req.issuer).map_err(|e| corrupt("risk rule issuer", e.log))?;
-    Ok(!store::holds_credential(state, who, &issuer, &req.r#type, now)?)
+    let (Some(who), Some((issuer, credential_type))) = (who, req) else { return Ok(req.is_none()) };
+    Ok(!store::holds_credential(state, who, issuer, credential_type, now)?)
 }
 
-/// Scores `f` under `set`: cheap conditions first, reads only for rules still matching.
-pub fn score(state: &dyn StateRead, set: &pb::RiskRuleSet, f: &Facts<'_, '_>) -> Result<Score, SdkError> {
+/// Scores `f` under `rules`: cheap conditions first, reads only for rules still matching.
+pub fn score(state: &dyn StateRead, rules: &RuleSet, f: &Facts<'_, '_>) -> Result<Score, SdkError> {
     let tr = f.tr;
     let (route, channel) = (tr.route.kind(), tr.route.channel());
-    let mut out = Score { version: set.version, ..Score::default() };
+    let mut out = Score { version: rules.set.version, ..Score::default() };
     // Whether the recipient is new, asked once.
     let mut recipient_age: Option<Option<u64>> = None;
-    for r in &set.rules {
+    for (r, p) in rules.set.rules.iter().zip(&rules.prepared) {
         let cheap = (r.denom.is_empty() || r.denom == tr.denom)
             && (r.route.is_empty() || r.route == route)
             && (r.channel_id.is_empty() || r.channel_id == channel)
-            && (r.min_amount.is_empty()
-                || tr.amount >= parse_amount(&r.min_amount).map_err(|e| corrupt("risk rule", e.log))?)
+            && p.min_amount.is_none_or(|min| tr.amount >= min)
             && (!r.without_travel_rule || !f.has_travel_rule);
         if !cheap
-            || !lacks(state, f.sender, r.sender_lacks.as_ref(), tr.now)?
-            || !lacks(state, f.recipient, r.recipient_lacks.as_ref(), tr.now)?
+            || !lacks(state, f.sender, p.sender_lacks.as_ref(), tr.now)?
+            || !lacks(state, f.recipient, p.recipient_lacks.as_ref(), tr.now)?
         {
             continue;
         }
@@ -151,7 +200,7 @@ pub fn score(state: &dyn StateRead, set: &pb::RiskRuleSet, f: &Facts<'_, '_>) ->
         out.total = out.total.saturating_add(r.score);
         out.codes.push(r.code.clone());
     }
-    if watches_age(set) && recipient_age.is_none() {
+    if rules.watches_age && recipient_age.is_none() {
         if let Some(to) = f.recipient {
             recipient_age_seconds(state, to, tr.now, &mut out)?;
         }

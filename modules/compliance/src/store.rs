@@ -7,6 +7,7 @@ use paychain_framework::{Address, BlockTime, SdkError, StateRead};
 use prost::Message;
 
 use crate::keys;
+use crate::memo::Memo;
 use crate::pb;
 
 pub fn corrupt(what: impl std::fmt::Display, e: impl std::fmt::Display) -> SdkError {
@@ -43,8 +44,11 @@ pub fn counts(c: &pb::Credential, issuer: Option<&pb::CredentialIssuer>, now: Bl
         && issuer.is_some_and(|i| i.types.contains(&c.r#type))
 }
 
+static ISSUERS: Memo<pb::CredentialIssuer> = Memo::new();
+
 /// Whether `subject` holds a counting credential of `credential_type` from
-/// `issuer` at block time `now`: two reads, never a scan.
+/// `issuer` at block time `now`: two reads, never a scan (the issuer's record,
+/// read by every check of its credentials, decoded once per content).
 pub fn holds_credential(
     state: &dyn StateRead,
     subject: &Address,
@@ -53,7 +57,13 @@ pub fn holds_credential(
     now: BlockTime,
 ) -> Result<bool, SdkError> {
     let Some(c) = credential(state, subject, issuer_addr, credential_type)? else { return Ok(false) };
-    Ok(counts(&c, issuer(state, issuer_addr)?.as_ref(), now))
+    let issuer = match state.get(keys::STORE_KEY, &keys::issuer_key(issuer_addr))? {
+        None => None,
+        Some(b) => Some(ISSUERS.get(&b, |b| {
+            pb::CredentialIssuer::decode(b).map_err(|e| corrupt(format_args!("issuer {issuer_addr}"), e))
+        })?),
+    };
+    Ok(counts(&c, issuer.as_deref(), now))
 }
 
 /// Who, besides the chain authority, may attach a policy to a denom: an issued

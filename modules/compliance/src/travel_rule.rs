@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::errors;
 use crate::keys;
+use crate::memo::Memo;
 use crate::pb;
 use crate::store::corrupt;
 
@@ -107,6 +108,18 @@ pub fn threshold(state: &dyn StateRead, denom: &str) -> Result<Option<pb::Travel
         .transpose()
 }
 
+static THRESHOLDS: Memo<u128> = Memo::new();
+
+/// `denom`'s threshold amount (parsed once per stored content, see [`crate::memo`]).
+pub fn threshold_amount(state: &dyn StateRead, denom: &str) -> Result<Option<u128>, SdkError> {
+    let Some(bytes) = state.get(keys::STORE_KEY, &keys::travel_rule_key(denom))? else { return Ok(None) };
+    let parse = |b: &[u8]| {
+        let t = pb::TravelRuleThreshold::decode(b).map_err(|e| corrupt("travel-rule threshold", e))?;
+        parse_amount(&t.threshold).map_err(|e| corrupt("travel-rule threshold", e.log))
+    };
+    THRESHOLDS.get(&bytes, parse).map(|t| Some(*t))
+}
+
 /// Where a transfer's record must be, for the refusal.
 fn where_it_goes(route: Route<'_>) -> &'static str {
     match route {
@@ -123,8 +136,7 @@ pub fn check(state: &dyn StateRead, tr: &Transfer<'_>, sends: bool) -> Result<Op
     if !sends {
         return Ok(None);
     }
-    let Some(t) = threshold(state, tr.denom)? else { return Ok(None) };
-    let limit = parse_amount(&t.threshold).map_err(|e| corrupt("travel-rule threshold", e.log))?;
+    let Some(limit) = threshold_amount(state, tr.denom)? else { return Ok(None) };
     if tr.amount <= limit {
         return Ok(None);
     }

@@ -19,6 +19,7 @@ use prost::Message;
 
 use crate::errors;
 use crate::keys;
+use crate::memo::Memo;
 use crate::pb;
 use crate::store::{self, corrupt};
 
@@ -115,21 +116,63 @@ pub fn corridor_usage(state: &dyn StateRead, channel: &str, denom: &str) -> Resu
         .unwrap_or_default())
 }
 
+/// A velocity limit as checks use it: its amounts parsed and its tiers' issuers decoded
+/// (once per stored content, see [`crate::memo`]).
+pub struct Limit {
+    pub window_seconds: u64,
+    pub limit: u128,
+    pub tiers: Vec<Tier>,
+}
+
+pub struct Tier {
+    pub issuer: Address,
+    pub credential_type: String,
+    pub limit: u128,
+    /// `issuer:type`, as refusals and queries name the tier.
+    pub name: String,
+}
+
+impl Limit {
+    fn decode(bytes: &[u8]) -> Result<Limit, SdkError> {
+        let l = pb::VelocityLimit::decode(bytes).map_err(|e| corrupt("velocity limit", e))?;
+        let tiers = l
+            .tiers
+            .into_iter()
+            .map(|t| {
+                Ok(Tier {
+                    issuer: Address::from_bech32(&t.issuer).map_err(|e| corrupt("velocity tier issuer", e.log))?,
+                    limit: amount(&t.limit, "velocity tier")?,
+                    name: format!("{}:{}", t.issuer, t.r#type),
+                    credential_type: t.r#type,
+                })
+            })
+            .collect::<Result<_, SdkError>>()?;
+        Ok(Limit { window_seconds: l.window_seconds, limit: amount(&l.limit, "velocity limit")?, tiers })
+    }
+}
+
+static LIMITS: Memo<Limit> = Memo::new();
+
+/// `denom`'s velocity limit, ready to check against.
+pub fn limit(state: &dyn StateRead, denom: &str) -> Result<Option<std::sync::Arc<Limit>>, SdkError> {
+    let Some(bytes) = state.get(keys::STORE_KEY, &keys::velocity_limit_key(denom))? else { return Ok(None) };
+    LIMITS.get(&bytes, Limit::decode).map(Some)
+}
+
 /// An account's limit under `lim`: the first tier whose credential it holds at
 /// `now` (named `issuer:type`), else the default (named "").
 pub fn account_limit(
     state: &dyn StateRead,
-    lim: &pb::VelocityLimit,
+    lim: &Limit,
     who: &Address,
     now: BlockTime,
 ) -> Result<(u128, String), SdkError> {
     for t in &lim.tiers {
-        let issuer = Address::from_bech32(&t.issuer).map_err(|e| corrupt("velocity tier issuer", e.log))?;
-        if store::holds_credential(state, who, &issuer, &t.r#type, now)? {
-            return Ok((amount(&t.limit, "velocity tier")?, format!("{}:{}", t.issuer, t.r#type)));
+        if store::holds_credential(state, who, &t.issuer, &t.credential_type, now)? {
+            return Ok((t.limit, t.name.clone()));
         }
     }
-    Ok((amount(&lim.limit, "velocity limit")?, String::new()))
+    Ok((lim.limit, String::new()))
 }
 
 /// An account's standing under its denom's limit at `now`.
@@ -148,13 +191,14 @@ impl AccountStanding {
 
 pub fn account_standing(
     state: &dyn StateRead,
-    lim: &pb::VelocityLimit,
+    denom: &str,
+    lim: &Limit,
     who: &Address,
     now: BlockTime,
 ) -> Result<AccountStanding, SdkError> {
     let (limit, tier) = account_limit(state, lim, who, now)?;
     let bs = bucket_seconds(lim.window_seconds);
-    let (used, _) = in_window(&account_usage(state, who, &lim.denom)?, bs, epoch(now, bs))?;
+    let (used, _) = in_window(&account_usage(state, who, denom)?, bs, epoch(now, bs))?;
     Ok(AccountStanding { limit, tier, window_seconds: lim.window_seconds, used })
 }
 
@@ -168,7 +212,7 @@ pub fn check_account(
     amount: u128,
     now: BlockTime,
 ) -> Result<Option<(AccountStanding, pb::WindowUsage)>, SdkError> {
-    let Some(lim) = velocity_limit(state, denom)? else { return Ok(None) };
+    let Some(lim) = limit(state, denom)? else { return Ok(None) };
     let (limit, tier) = account_limit(state, &lim, from, now)?;
     let bs = bucket_seconds(lim.window_seconds);
     let usage = account_usage(state, from, denom)?;
