@@ -7,6 +7,7 @@
 //! - the block being finalized is an overlay that becomes a [`PreparedCommit`]
 //!   in FinalizeBlock and is written atomically in Commit.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData;
@@ -99,6 +100,25 @@ impl StateRead for StoreView<'_> {
             Box::new(self.store.range(store, start, end, v).map_err(store_err)?.map(|r| r.map_err(store_err)))
         };
         Ok(iter)
+    }
+}
+
+/// Where the in-order pass of a block is, for [`App::read_ahead`].
+#[derive(Default)]
+struct ReadAhead {
+    executing: AtomicUsize,
+    stopped: AtomicBool,
+}
+
+impl ReadAhead {
+    fn stop_on_drop(&self) -> impl Drop + '_ {
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        Stop(&self.stopped)
     }
 }
 
@@ -626,19 +646,29 @@ impl App {
         drop(timer);
 
         let execute_timer = inner.timings.execute.time();
-        let mut tx_results = Vec::with_capacity(txs.len());
-        for tx in &decoded {
-            let outcome = match tx {
-                Ok(tx) => self.run_decoded_tx(tx, ExecMode::Finalize, &block, &mut state),
-                Err(e) => TxOutcome::failed(e.clone(), 0, 0, Vec::new()),
-            };
-            if let Err(e) = &outcome.result {
-                if e.fatal {
-                    return Err(AppError::Fatal(e.log.clone()));
-                }
+        let progress = ReadAhead::default();
+        let tx_results = std::thread::scope(|scope| {
+            if inner.options.read_ahead && latest.is_some() && decoded.len() > 1 {
+                scope.spawn(|| self.read_ahead(&decoded, &block, latest, &progress));
             }
-            tx_results.push(outcome);
-        }
+            // However the in-order pass ends (a fatal error included), the reader stops.
+            let _stop = progress.stop_on_drop();
+            let mut tx_results = Vec::with_capacity(txs.len());
+            for (i, tx) in decoded.iter().enumerate() {
+                progress.executing.store(i, Ordering::Relaxed);
+                let outcome = match tx {
+                    Ok(tx) => self.run_decoded_tx(tx, ExecMode::Finalize, &block, &mut state),
+                    Err(e) => TxOutcome::failed(e.clone(), 0, 0, Vec::new()),
+                };
+                if let Err(e) = &outcome.result {
+                    if e.fatal {
+                        return Err(AppError::Fatal(e.log.clone()));
+                    }
+                }
+                tx_results.push(outcome);
+            }
+            Ok(tx_results)
+        })?;
         drop(execute_timer);
 
         let end_block_timer = inner.timings.end_block.time();
@@ -660,6 +690,29 @@ impl App {
         bs.finalized = Some(prepared);
         *inner.last_block_time.write() = time;
         Ok(BlockOutcome { tx_results, events, app_hash })
+    }
+
+    /// Runs the block's txs, discarding everything, against the committed state on a second
+    /// thread, ahead of the in-order pass: what each reads is then in the store's latest-value
+    /// cache when its turn comes, instead of a RocksDB read (~15-25 us each on this class of
+    /// machine) on the one thread that decides the block. The cache only ever holds committed
+    /// values, so results cannot depend on it; a speculative run that fails early (a later tx
+    /// of an account meets its old sequence) merely warms less. A tx the in-order pass has
+    /// reached is skipped, so this thread never trails behind it.
+    fn read_ahead(&self, txs: &[Result<DecodedTx, SdkError>], block: &BlockInfo, latest: Option<u64>, at: &ReadAhead) {
+        let view = StoreView::new(&self.inner.store, latest);
+        let mut i = 0;
+        while i < txs.len() && !at.stopped.load(Ordering::Relaxed) {
+            i = i.max(at.executing.load(Ordering::Relaxed) + 1);
+            if let Some(Ok(tx)) = txs.get(i) {
+                let mut scratch = CacheState::new(&view);
+                // Nothing a speculative run does may stop the block, not even a panic.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.run_decoded_tx(tx, ExecMode::Simulate, block, &mut scratch)
+                }));
+            }
+            i += 1;
+        }
     }
 
     /// Verifies every signature of the block against pre-block accounts, in

@@ -18,6 +18,10 @@ pub struct AppOptions {
     /// "mempool is full" (0 = no app limit; see [`crate::mempool`]).
     pub mempool_max_txs: usize,
     pub snapshots: SnapshotOptions,
+    /// Runs each block's txs speculatively on a second thread, ahead of the in-order pass, so
+    /// the state they read is cached when their turn comes (see `App::read_ahead`). Speed
+    /// only: a block's results are the same either way.
+    pub read_ahead: bool,
 }
 
 impl Default for AppOptions {
@@ -29,6 +33,7 @@ impl Default for AppOptions {
             // No limit in process (tests, benchmarks); a node's app.toml sets one.
             mempool_max_txs: 0,
             snapshots: SnapshotOptions::default(),
+            read_ahead: true,
         }
     }
 }

@@ -25,6 +25,10 @@ pub struct AppConfig {
     /// after they were accepted. Keep it below CometBFT's `mempool.size` by the txs that can
     /// arrive at once (`init` writes `size - max(size/10, 1000)`); 0 = no limit.
     pub mempool_max_txs: usize,
+    /// Run each block's txs speculatively on a second thread ahead of the in-order pass, so
+    /// the state they read is cached when their turn comes. Speed only: blocks and app hashes
+    /// are the same either way (turn it off on a one-core machine).
+    pub read_ahead: bool,
     /// Log filter (`error`, `warn`, `info`, `debug`, or a tracing filter string).
     pub log_level: String,
     /// Log line format on stderr: `text` (for people) or `json` (one object per line, for log shippers).
@@ -96,6 +100,7 @@ impl Default for AppConfig {
             max_tx_bytes: app.max_tx_bytes,
             // For CometBFT's default mempool.size.
             mempool_max_txs: paychain_app::mempool::max_txs_for_cometbft_size(5_000),
+            read_ahead: app.read_ahead,
             index_events: Vec::new(),
             log_level: "info".to_string(),
             log_format: LogFormat::Text,
@@ -146,6 +151,7 @@ impl AppConfig {
             state_retention: self.state_retention,
             max_tx_bytes: self.max_tx_bytes,
             mempool_max_txs: self.mempool_max_txs,
+            read_ahead: self.read_ahead,
             snapshots: SnapshotOptions {
                 interval: self.snapshot_interval,
                 keep_recent: self.snapshot_keep_recent,

@@ -46,6 +46,8 @@ pub struct AppArgs {
     pub genesis_cache: Option<PathBuf>,
     /// Seed of the random choice of recipients
     pub seed: u64,
+    /// `--no-read-ahead`: execute blocks without the speculative read-ahead thread
+    pub read_ahead: bool,
     /// What each send moves and pays its fee in
     pub payment: Payment,
 }
@@ -81,7 +83,7 @@ impl Payment {
 impl AppArgs {
     pub const USAGE: &'static str = "paychain-bench-app app [--accounts N (1000000)] [--txs-per-block N (10000)] \
 [--blocks N (5)] [--check-tx] [--issued-token [--fee-in-token] | --credential-policy | --payment-controls] [--dir DIR] \
-[--genesis-cache DIR] [--seed N (7)]";
+[--genesis-cache DIR] [--seed N (7)] [--no-read-ahead]";
 
     pub fn parse(flags: &mut crate::flags::Flags) -> anyhow::Result<Self> {
         let args = Self {
@@ -92,6 +94,7 @@ impl AppArgs {
             dir: flags.path("dir"),
             genesis_cache: flags.path("genesis-cache"),
             seed: flags.number("seed", 7)?,
+            read_ahead: !flags.switch("no-read-ahead")?,
             payment: match (
                 flags.switch("issued-token")?,
                 flags.switch("fee-in-token")?,
@@ -156,6 +159,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
     let keys_time = t.elapsed();
+    let options = AppOptions { read_ahead: args.read_ahead, ..AppOptions::default() };
     let app = match &args.genesis_cache {
         Some(cache) => {
             let fingerprint = genesis_fingerprint(args.accounts, args.payment)?;
@@ -169,7 +173,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
                         .with_context(|| format!("removing the partial {}", entry.display()))?;
                 }
                 std::fs::create_dir_all(&entry)?;
-                drop(build_genesis(&cached_db, &accounts, keys_time, args.payment)?);
+                drop(build_genesis(&cached_db, &accounts, keys_time, args.payment, AppOptions::default())?);
                 // The genesis is one write batch, still only in RocksDB's log; opening the store
                 // again replays it into table files, which later copies hard-link instead of
                 // copying and replaying a log as big as the genesis.
@@ -186,11 +190,11 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
             }
             let t = Instant::now();
             copy_store(&cached_db, &dir)?;
-            let app = App::open(&dir, AppOptions::default()).map_err(|e| anyhow::anyhow!("opening the app: {e}"))?;
+            let app = App::open(&dir, options).map_err(|e| anyhow::anyhow!("opening the app: {e}"))?;
             println!("  genesis store copied and opened in {} ms", ms(t.elapsed()));
             app
         }
-        None => build_genesis(&dir, &accounts, keys_time, args.payment)?,
+        None => build_genesis(&dir, &accounts, keys_time, args.payment, options)?,
     };
 
     let t = Instant::now();
@@ -308,6 +312,7 @@ fn build_genesis(
     accounts: &[crate::accounts::Account],
     keys_time: Duration,
     payment: Payment,
+    options: AppOptions,
 ) -> anyhow::Result<App> {
     let t = Instant::now();
     let mut app_state = paychain_app::genesis::default_app_state(DENOM);
@@ -331,7 +336,7 @@ fn build_genesis(
     drop(app_state);
     let json_time = t.elapsed();
 
-    let app = App::open(db, AppOptions::default()).map_err(|e| anyhow::anyhow!("opening the app: {e}"))?;
+    let app = App::open(db, options).map_err(|e| anyhow::anyhow!("opening the app: {e}"))?;
     let t = Instant::now();
     app.init_chain(CHAIN_ID, 1, &genesis_bytes).map_err(|e| anyhow::anyhow!("InitChain: {e}"))?;
     let init_time = t.elapsed();
@@ -616,12 +621,20 @@ mod tests {
             dir: None,
             genesis_cache: None,
             seed: 1,
+            read_ahead: true,
             payment: Payment::Upay,
         };
         let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
-        let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO, Payment::Upay).unwrap();
+        let app = build_genesis(
+            &tmp.path().join("application.db"),
+            &accounts,
+            Duration::ZERO,
+            Payment::Upay,
+            AppOptions::default(),
+        )
+        .unwrap();
         let blocks = sign_blocks(&accounts, &args).unwrap();
         timing::set_enabled(true);
         let run = run_block(&app, 2, &blocks[0], false).unwrap();
@@ -658,12 +671,20 @@ mod tests {
                 dir: None,
                 genesis_cache: None,
                 seed: 2,
+                read_ahead: true,
                 payment,
             };
             let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
             let tmp = tempfile::tempdir().unwrap();
             let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
-            let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO, payment).unwrap();
+            let app = build_genesis(
+                &tmp.path().join("application.db"),
+                &accounts,
+                Duration::ZERO,
+                payment,
+                AppOptions::default(),
+            )
+            .unwrap();
             let blocks = sign_blocks(&accounts, &args).unwrap();
             // Every send is of the token (and run_block fails on any refused tx).
             let denom = issued_denom(&accounts);
@@ -696,12 +717,20 @@ mod tests {
             dir: None,
             genesis_cache: None,
             seed: 3,
+            read_ahead: true,
             payment: Payment::UpayUnderCredentialPolicy,
         };
         let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
-        let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO, args.payment).unwrap();
+        let app = build_genesis(
+            &tmp.path().join("application.db"),
+            &accounts,
+            Duration::ZERO,
+            args.payment,
+            AppOptions::default(),
+        )
+        .unwrap();
         let state = app.export_app_state().unwrap();
         assert_eq!(state["compliance"]["denom_policies"][0]["policy_id"], "1", "the global policy is in force");
         assert_eq!(state["compliance"]["credentials"].as_array().unwrap().len(), 20);
@@ -721,12 +750,20 @@ mod tests {
             dir: None,
             genesis_cache: None,
             seed: 3,
+            read_ahead: true,
             payment: Payment::UpayUnderPaymentControls,
         };
         let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
-        let app = build_genesis(&tmp.path().join("application.db"), &accounts, Duration::ZERO, args.payment).unwrap();
+        let app = build_genesis(
+            &tmp.path().join("application.db"),
+            &accounts,
+            Duration::ZERO,
+            args.payment,
+            AppOptions::default(),
+        )
+        .unwrap();
         let blocks = sign_blocks(&accounts, &args).unwrap();
         // run_block fails on any refused tx.
         run_block(&app, 2, &blocks[0], true).unwrap();

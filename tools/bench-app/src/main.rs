@@ -13,7 +13,7 @@ fn run(args: &[String]) -> anyhow::Result<()> {
     match args.split_first() {
         Some((cmd, rest)) if cmd == "app" => app_bench::run(&AppArgs::parse(&mut Flags::parse(
             rest,
-            &["check-tx", "issued-token", "fee-in-token", "credential-policy", "payment-controls"],
+            &["check-tx", "issued-token", "fee-in-token", "credential-policy", "payment-controls", "no-read-ahead"],
         )?)?),
         Some((cmd, rest)) if cmd == "store" => store_bench::run(&StoreArgs::parse(&mut Flags::parse(rest, &[])?)?),
         Some((cmd, rest)) if cmd == "memtree" => {
