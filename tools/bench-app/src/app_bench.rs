@@ -611,6 +611,12 @@ fn add(a: timing::PhaseTotal, b: timing::PhaseTotal) -> timing::PhaseTotal {
 mod tests {
     use super::*;
 
+    /// The genesis of `payment`'s case over `accounts`, in `tmp`.
+    fn test_genesis(tmp: &tempfile::TempDir, accounts: &[crate::accounts::Account], payment: Payment) -> App {
+        build_genesis(&tmp.path().join("application.db"), accounts, Duration::ZERO, payment, AppOptions::default())
+            .unwrap()
+    }
+
     #[test]
     fn a_small_run_measures_every_phase() {
         let args = AppArgs {
@@ -627,14 +633,7 @@ mod tests {
         let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
-        let app = build_genesis(
-            &tmp.path().join("application.db"),
-            &accounts,
-            Duration::ZERO,
-            Payment::Upay,
-            AppOptions::default(),
-        )
-        .unwrap();
+        let app = test_genesis(&tmp, &accounts, Payment::Upay);
         let blocks = sign_blocks(&accounts, &args).unwrap();
         timing::set_enabled(true);
         let run = run_block(&app, 2, &blocks[0], false).unwrap();
@@ -677,14 +676,7 @@ mod tests {
             let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
             let tmp = tempfile::tempdir().unwrap();
             let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
-            let app = build_genesis(
-                &tmp.path().join("application.db"),
-                &accounts,
-                Duration::ZERO,
-                payment,
-                AppOptions::default(),
-            )
-            .unwrap();
+            let app = test_genesis(&tmp, &accounts, payment);
             let blocks = sign_blocks(&accounts, &args).unwrap();
             // Every send is of the token (and run_block fails on any refused tx).
             let denom = issued_denom(&accounts);
@@ -723,14 +715,7 @@ mod tests {
         let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
-        let app = build_genesis(
-            &tmp.path().join("application.db"),
-            &accounts,
-            Duration::ZERO,
-            args.payment,
-            AppOptions::default(),
-        )
-        .unwrap();
+        let app = test_genesis(&tmp, &accounts, args.payment);
         let state = app.export_app_state().unwrap();
         assert_eq!(state["compliance"]["denom_policies"][0]["policy_id"], "1", "the global policy is in force");
         assert_eq!(state["compliance"]["credentials"].as_array().unwrap().len(), 20);
@@ -756,14 +741,7 @@ mod tests {
         let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
-        let app = build_genesis(
-            &tmp.path().join("application.db"),
-            &accounts,
-            Duration::ZERO,
-            args.payment,
-            AppOptions::default(),
-        )
-        .unwrap();
+        let app = test_genesis(&tmp, &accounts, args.payment);
         let blocks = sign_blocks(&accounts, &args).unwrap();
         // run_block fails on any refused tx.
         run_block(&app, 2, &blocks[0], true).unwrap();
