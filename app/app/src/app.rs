@@ -713,9 +713,9 @@ impl App {
 
     /// Runs `tx`'s messages, without its ante handler, on a throw-away overlay of `view`: what
     /// they read is then cached. The ante's reads (signer account, fee balance) are warm from
-    /// CheckTx, so skipping it lets this thread run ahead of the in-order pass instead of
-    /// abreast of it; a message that fails here (its fee not taken, an earlier tx's effect
-    /// unseen) merely warms less.
+    /// CheckTx (cold only for a tx this node's mempool never saw), so skipping it lets this
+    /// thread run ahead of the in-order pass instead of abreast of it; a message that fails
+    /// here (its fee not taken, an earlier tx's effect unseen) merely warms less.
     fn warm_messages(&self, tx: &DecodedTx, block: &BlockInfo, view: &StoreView<'_>) {
         let gas = GasMeter::infinite();
         let mut scratch = CacheState::new(view);
