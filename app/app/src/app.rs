@@ -649,7 +649,11 @@ impl App {
         let progress = ReadAhead::default();
         let tx_results = std::thread::scope(|scope| {
             if inner.options.read_ahead && latest.is_some() && decoded.len() > 1 {
-                scope.spawn(|| self.read_ahead(&decoded, &block, latest, &progress));
+                // Speed only: if no thread can be had, the block runs without one
+                // (`Scope::spawn` would panic).
+                let _ = std::thread::Builder::new()
+                    .name("read-ahead".into())
+                    .spawn_scoped(scope, || self.read_ahead(&decoded, &block, latest, &progress));
             }
             // However the in-order pass ends (a fatal error included), the reader stops.
             let _stop = progress.stop_on_drop();

@@ -18,8 +18,8 @@ pub struct AppOptions {
     /// "mempool is full" (0 = no app limit; see [`crate::mempool`]).
     pub mempool_max_txs: usize,
     pub snapshots: SnapshotOptions,
-    /// Runs each block's txs speculatively on a second thread, ahead of the in-order pass, so
-    /// the state they read is cached when their turn comes (see `App::read_ahead`). Speed
+    /// Runs each block's messages speculatively on a second thread, ahead of the in-order pass,
+    /// so the state they read is cached when their turn comes (see `App::read_ahead`). Speed
     /// only: a block's results are the same either way.
     pub read_ahead: bool,
 }

@@ -25,8 +25,8 @@ pub struct AppConfig {
     /// after they were accepted. Keep it below CometBFT's `mempool.size` by the txs that can
     /// arrive at once (`init` writes `size - max(size/10, 1000)`); 0 = no limit.
     pub mempool_max_txs: usize,
-    /// Run each block's txs speculatively on a second thread ahead of the in-order pass, so
-    /// the state they read is cached when their turn comes. Speed only: blocks and app hashes
+    /// Run each block's messages speculatively on a second thread ahead of the in-order pass,
+    /// so the state they read is cached when their turn comes. Speed only: blocks and app hashes
     /// are the same either way (turn it off on a one-core machine).
     pub read_ahead: bool,
     /// Log filter (`error`, `warn`, `info`, `debug`, or a tracing filter string).
