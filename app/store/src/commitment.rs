@@ -47,7 +47,7 @@ impl Trees {
 
     /// Applies `changes` (per substore) and stages them as `version`; returns the new
     /// substore roots. The undo sets ([`Staged::undo`]) list each changed key once, in
-    /// key-hash order, with its value hash before.
+    /// key-hash order, with its leaf (value hash, version) before.
     pub fn stage(&mut self, token: u64, version: Version, changes: &[Vec<Change>]) -> Vec<Hash> {
         let undo: Vec<Vec<VersionedChange>> = self
             .subs

@@ -297,7 +297,7 @@ impl MemTree {
     }
 
     /// `changes` are sorted, unique, and all under `node` (which is at `depth`). Pushes each
-    /// changed key that was present, with its value hash, to `present`.
+    /// changed key that was present, with its leaf, to `present`.
     fn update(
         &mut self,
         node: NodeId,

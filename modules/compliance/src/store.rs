@@ -2,6 +2,8 @@
 //! their issuers, policies. Every read a transfer's check makes is one of these:
 //! a point lookup, never a scan.
 
+use std::sync::Arc;
+
 use paychain_framework::time::reached;
 use paychain_framework::{Address, BlockTime, SdkError, StateRead};
 use prost::Message;
@@ -15,12 +17,17 @@ pub fn corrupt(what: impl std::fmt::Display, e: impl std::fmt::Display) -> SdkEr
 }
 
 pub fn issuer(state: &dyn StateRead, addr: &Address) -> Result<Option<pb::CredentialIssuer>, SdkError> {
-    match state.get(keys::STORE_KEY, &keys::issuer_key(addr))? {
-        None => Ok(None),
-        Some(b) => {
-            pb::CredentialIssuer::decode(b.as_slice()).map(Some).map_err(|e| corrupt(format_args!("issuer {addr}"), e))
-        }
-    }
+    Ok(issuer_record(state, addr)?.map(|i| (*i).clone()))
+}
+
+static ISSUERS: Memo<pb::CredentialIssuer> = Memo::new();
+
+/// The issuer's record, shared: every check of its credentials reads it, and it is
+/// decoded once per stored content (see [`crate::memo`]).
+fn issuer_record(state: &dyn StateRead, addr: &Address) -> Result<Option<Arc<pb::CredentialIssuer>>, SdkError> {
+    let Some(bytes) = state.get(keys::STORE_KEY, &keys::issuer_key(addr))? else { return Ok(None) };
+    let decode = |b: &[u8]| pb::CredentialIssuer::decode(b).map_err(|e| corrupt(format_args!("issuer {addr}"), e));
+    ISSUERS.get(&bytes, decode).map(Some)
 }
 
 pub fn credential(
@@ -44,8 +51,6 @@ pub fn counts(c: &pb::Credential, issuer: Option<&pb::CredentialIssuer>, now: Bl
         && issuer.is_some_and(|i| i.types.contains(&c.r#type))
 }
 
-static ISSUERS: Memo<pb::CredentialIssuer> = Memo::new();
-
 /// Whether `subject` holds a counting credential of `credential_type` from
 /// `issuer` at block time `now`: two reads, never a scan (the issuer's record,
 /// read by every check of its credentials, decoded once per content).
@@ -57,13 +62,7 @@ pub fn holds_credential(
     now: BlockTime,
 ) -> Result<bool, SdkError> {
     let Some(c) = credential(state, subject, issuer_addr, credential_type)? else { return Ok(false) };
-    let issuer = match state.get(keys::STORE_KEY, &keys::issuer_key(issuer_addr))? {
-        None => None,
-        Some(b) => Some(ISSUERS.get(&b, |b| {
-            pb::CredentialIssuer::decode(b).map_err(|e| corrupt(format_args!("issuer {issuer_addr}"), e))
-        })?),
-    };
-    Ok(counts(&c, issuer.as_deref(), now))
+    Ok(counts(&c, issuer_record(state, issuer_addr)?.as_deref(), now))
 }
 
 /// Who, besides the chain authority, may attach a policy to a denom: an issued

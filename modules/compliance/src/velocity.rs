@@ -196,10 +196,22 @@ pub fn account_standing(
     who: &Address,
     now: BlockTime,
 ) -> Result<AccountStanding, SdkError> {
+    standing_and_usage(state, denom, lim, who, now).map(|(s, _)| s)
+}
+
+/// An account's standing at `now` and the usage record it was computed from.
+fn standing_and_usage(
+    state: &dyn StateRead,
+    denom: &str,
+    lim: &Limit,
+    who: &Address,
+    now: BlockTime,
+) -> Result<(AccountStanding, pb::WindowUsage), SdkError> {
     let (limit, tier) = account_limit(state, lim, who, now)?;
     let bs = bucket_seconds(lim.window_seconds);
-    let (used, _) = in_window(&account_usage(state, who, denom)?, bs, epoch(now, bs))?;
-    Ok(AccountStanding { limit, tier, window_seconds: lim.window_seconds, used })
+    let usage = account_usage(state, who, denom)?;
+    let (used, _) = in_window(&usage, bs, epoch(now, bs))?;
+    Ok((AccountStanding { limit, tier, window_seconds: lim.window_seconds, used }, usage))
 }
 
 /// Refuses `amount` of `denom` from `from` past its velocity limit. Under a limit:
@@ -213,11 +225,7 @@ pub fn check_account(
     now: BlockTime,
 ) -> Result<Option<(AccountStanding, pb::WindowUsage)>, SdkError> {
     let Some(lim) = limit(state, denom)? else { return Ok(None) };
-    let (limit, tier) = account_limit(state, &lim, from, now)?;
-    let bs = bucket_seconds(lim.window_seconds);
-    let usage = account_usage(state, from, denom)?;
-    let (used, _) = in_window(&usage, bs, epoch(now, bs))?;
-    let s = AccountStanding { limit, tier, window_seconds: lim.window_seconds, used };
+    let (s, usage) = standing_and_usage(state, denom, &lim, from, now)?;
     if s.used.checked_add(amount).is_none_or(|after| after > s.limit) {
         let tier = if s.tier.is_empty() { "the default tier".to_string() } else { format!("tier {}", s.tier) };
         return Err(errors::velocity_limit_exceeded(format!(
@@ -229,6 +237,7 @@ pub fn check_account(
             rem = s.remaining(),
         )));
     }
+    let bs = bucket_seconds(lim.window_seconds);
     let after = add(usage, bs, epoch(now, bs), amount, 0)?;
     Ok(Some((s, after)))
 }
