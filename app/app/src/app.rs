@@ -139,6 +139,16 @@ impl TxOutcome {
     }
 }
 
+/// A message's failure as a tx result says it, the same in CheckTx and FinalizeBlock
+/// (a fatal error keeps its own text: the node stops on it).
+fn message_failure(e: SdkError, index: usize) -> SdkError {
+    if e.fatal {
+        e
+    } else {
+        e.wrap(format!("failed to execute message; message index: {index}"))
+    }
+}
+
 /// A node-level failure: the node must stop rather than continue from it.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -450,6 +460,15 @@ impl App {
             ctx.take_events()
         };
         if matches!(mode, ExecMode::Check | ExecMode::ReCheck) {
+            // The rules on the coins the messages move decide here as in the block, so a
+            // transfer they refuse never enters the mempool (and its fee and sequence stay).
+            let ctx = Context::new(block, mode, &mut ante_state, &gas).with_tx_extensions(&tx.body.extension_options);
+            for (index, routed) in tx.msgs.iter().enumerate() {
+                if let Err(e) = self.modules().get(routed.module).check_admission(&ctx, routed.msg.as_ref()) {
+                    return TxOutcome::failed(message_failure(e, index), gas_wanted, gas.consumed(), Vec::new());
+                }
+            }
+            drop(ctx);
             let writes = ante_state.into_writes();
             state.apply(writes);
             // SDK v0.50 answers a passing CheckTx without events (its ante
@@ -486,11 +505,7 @@ impl App {
                     responses.push(Any { type_url: resp.type_url, value: resp.value });
                 }
                 Err(e) => {
-                    failure = Some(if e.fatal {
-                        e
-                    } else {
-                        e.wrap(format!("failed to execute message; message index: {index}"))
-                    });
+                    failure = Some(message_failure(e, index));
                     break;
                 }
             }

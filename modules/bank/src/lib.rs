@@ -94,6 +94,22 @@ impl Module for BankModule {
         }
     }
 
+    /// The transfer policies on each move a send would make (`send_coins` and
+    /// `input_output_coins` ask them the same way before moving coins).
+    fn check_admission(&self, ctx: &Context, msg: &dyn Msg) -> Result<(), SdkError> {
+        let any = msg.as_any();
+        if let Some(m) = any.downcast_ref::<MsgSend>() {
+            self.keeper.check_send(ctx, &m.from_address, &m.to_address, &m.amount, Route::Local)
+        } else if let Some(m) = any.downcast_ref::<MsgMultiSend>() {
+            let from = &m.input.address;
+            m.outputs
+                .iter()
+                .try_for_each(|out| self.keeper.check_send(ctx, from, &out.address, &out.coins, Route::Local))
+        } else {
+            Ok(())
+        }
+    }
+
     fn query_paths(&self) -> &'static [&'static str] {
         query::QUERY_PATHS
     }

@@ -1,6 +1,7 @@
 //! Transfer policies at work: bank asks [`CompliancePolicy`] about every movement
 //! of every denom (sends, multi-sends, fees, escrow, IBC out and in, mints), the
-//! same code in CheckTx and FinalizeBlock.
+//! same code in CheckTx (the fee in the ante, the messages' moves in their
+//! `Module::check_admission`) and FinalizeBlock.
 //!
 //! A transfer must satisfy the chain's global policy and its denom's own policy,
 //! each read in one lookup; then, per party, an allow or deny list is one read

@@ -2,11 +2,13 @@
 //! every transfer an account makes (not its fees) and every IBC arrival; the sum
 //! of the matching rules' scores above `refuse_above` refuses it, above
 //! `hold_above` holds a send between two accounts (other routes are refused).
-//! The same function decides wherever bank asks, so every node, in every mode,
-//! reaches the same decision; the decision (score, reason codes) travels from
-//! the check to the record in the policy's note, and every decision above zero
-//! that lets the transfer happen emits a `compliance_risk` event. A refusal's
-//! codes are in its error log (a failed tx keeps no events).
+//! The same function decides wherever bank asks (CheckTx too, through the
+//! messages' admission checks), so every node, in every mode, reaches the same
+//! decision on the same state, and a refused transfer never enters the mempool;
+//! the decision (score, reason codes) travels from the check to the record in
+//! the policy's note, and every decision above zero that lets the transfer happen
+//! emits a `compliance_risk` event. A refusal's codes are in its error log (a
+//! failed tx keeps no events).
 //!
 //! Cost: one read of the rule set per transfer when rules exist (none: one read);
 //! per rule, cheap conditions first, then at most two reads per credential

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use paychain_auth::AuthKeeper;
-use paychain_bank::BankKeeper;
+use paychain_bank::{BankKeeper, Route};
 use paychain_framework::state::{decode_tagged_proto, encode_tagged_proto};
 use paychain_framework::{sdk, Address, BlockTime, Coins, Context, SdkError, StateRead};
 use prost::Message;
@@ -375,6 +375,14 @@ impl EscrowKeeper {
         self.close(ctx, e, status)?;
         ctx.emit(events::escrow_refunded(e, &remaining, reason));
         Ok(remaining)
+    }
+
+    /// CheckTx's view of the transfer rules `create` applies, read only: the recipient's
+    /// eligibility, then the policies on the sender's move into the escrow account (which
+    /// `create` meets when `send_coins` moves the coins).
+    pub fn check_deposit(&self, ctx: &Context, msg: &CreateEscrow) -> Result<(), SdkError> {
+        self.bank.check_receiver(ctx, &msg.recipient, &msg.amount, ctx.block.time)?;
+        self.bank.check_send(ctx, &msg.sender, &Address::module(MODULE_ACCOUNT), &msg.amount, Route::Local)
     }
 
     // ---- message handlers ----

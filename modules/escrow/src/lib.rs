@@ -120,6 +120,15 @@ impl Module for EscrowModule {
         }
     }
 
+    /// A new escrow's deposit: the recipient's eligibility and the rules on the sender's
+    /// move into the escrow account, as `create` checks them.
+    fn check_admission(&self, ctx: &Context, msg: &dyn Msg) -> Result<(), SdkError> {
+        match msg.as_any().downcast_ref::<CreateEscrow>() {
+            Some(m) => self.keeper.check_deposit(ctx, m),
+            None => Ok(()),
+        }
+    }
+
     fn query_paths(&self) -> &'static [&'static str] {
         query::QUERY_PATHS
     }

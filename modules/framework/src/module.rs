@@ -69,6 +69,18 @@ pub trait Module: Send + Sync {
         Err(crate::error::sdk::unknown_request(format!("unrecognized message type: {}", msg.type_url())))
     }
 
+    /// CheckTx's look at a message once the ante handler passed: the rules on the coins it
+    /// would move (issuer rules, compliance policies, sanctions, velocity and corridor limits,
+    /// the travel rule, risk scores), by the same functions `deliver` runs before it moves
+    /// them, against the mempool state, writing nothing. A refusal here refuses the tx
+    /// before it enters the mempool (it pays no fee and keeps its sequence); everything else
+    /// (balances, the module's own rules) is decided in the block, as in the SDK. The default
+    /// checks nothing.
+    fn check_admission(&self, ctx: &Context, msg: &dyn Msg) -> Result<(), SdkError> {
+        let _ = (ctx, msg);
+        Ok(())
+    }
+
     /// gRPC method paths this module answers, e.g. `/cosmos.bank.v1beta1.Query/Balance`.
     fn query_paths(&self) -> &'static [&'static str] {
         &[]

@@ -21,11 +21,13 @@ pub mod transfer;
 mod transfer_query;
 pub mod types;
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use cosmos_sdk_proto::Any;
 use ibc::apps::transfer::handler::send_transfer;
 use ibc::apps::transfer::types::msgs::transfer::MsgTransfer as DomainMsgTransfer;
+use ibc::apps::transfer::types::{is_sender_chain_source, PrefixedDenom};
 use ibc::clients::tendermint::consensus_state::ConsensusState as TmConsensusState;
 use ibc::clients::tendermint::types::ConsensusState as TmConsensusStateType;
 use ibc::core::channel::types::channel::Order;
@@ -39,9 +41,12 @@ use ibc::core::host::types::path::{ChannelEndPath, CommitmentPath, ReceiptPath, 
 use ibc::core::host::ValidationContext;
 use ibc_proto::ibc::core::channel::v1::ResponseResultType;
 use paychain_auth::AuthKeeper;
-use paychain_bank::BankKeeper;
+use paychain_bank::{BankKeeper, Route};
+use paychain_framework::coins::parse_amount;
 use paychain_framework::module::downcast;
-use paychain_framework::{sdk, BlockHeader, Context, Module, Msg, MsgResponse, QueryError, SdkError, StateRead};
+use paychain_framework::{
+    sdk, Address, BlockHeader, Coin, Coins, Context, Module, Msg, MsgResponse, QueryError, SdkError, StateRead,
+};
 use prost::Message;
 
 pub use genesis::TransferGenesis;
@@ -314,6 +319,32 @@ impl Module for TransferModule {
         )?;
         let resp = ibc_proto::ibc::applications::transfer::v1::MsgTransferResponse { sequence };
         Ok(MsgResponse { type_url: msgs::MSG_TRANSFER_RESPONSE.into(), value: resp.encode_to_vec() })
+    }
+
+    /// The move a transfer makes out through its channel (into the channel's escrow, or
+    /// burnt when a voucher goes home the way it came): the transfer policies on the
+    /// sender, the corridor and the travel rule, as the escrow and burn validation asks
+    /// them in the block. A transfer that cannot be resolved is left to `deliver`.
+    fn check_admission(&self, ctx: &Context, msg: &dyn Msg) -> Result<(), SdkError> {
+        let m = downcast::<TransferMsg>(msg)?;
+        let Some(token) = m.raw.token.as_ref() else { return Ok(()) };
+        let (Ok(full_path), Ok(amount)) = (self.resolve_denom(ctx, &token.denom), parse_amount(&token.amount)) else {
+            return Ok(());
+        };
+        let (port, channel) = (m.raw.source_port.as_str(), m.raw.source_channel.as_str());
+        let (Ok(port_id), Ok(channel_id), Ok(denom)) =
+            (PortId::from_str(port), ChannelId::from_str(channel), PrefixedDenom::from_str(&full_path))
+        else {
+            return Ok(());
+        };
+        // ibc-rs's own test of escrow (we are the source) against burn (a voucher going home).
+        let to = if is_sender_chain_source(port_id, channel_id, &denom) {
+            transfer::escrow_address(port, channel)
+        } else {
+            Address::module(transfer::MODULE_ACCOUNT)
+        };
+        let Ok(coins) = Coins::new(vec![Coin::new(amount, transfer::bank_denom(&full_path))]) else { return Ok(()) };
+        self.bank.check_send(ctx, &m.sender, &to, &coins, Route::IbcOut { channel, memo: &m.raw.memo })
     }
 
     fn query_paths(&self) -> &'static [&'static str] {
