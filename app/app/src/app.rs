@@ -656,9 +656,14 @@ impl App {
             txs.par_iter().map(|t| tx_key(t)).collect()
         };
         drop(timer);
-        let timer = inner.timings.signature_prepass.time();
-        self.preverify(&decoded, &state, &block.chain_id);
-        drop(timer);
+        // Against the committed state, which threads can share (begin block writes no
+        // account). The block right after InitChain has its accounts only in the genesis
+        // writes: it verifies in order, in the ante.
+        if latest.is_some() {
+            let timer = inner.timings.signature_prepass.time();
+            self.preverify(&decoded, &view, &block.chain_id);
+            drop(timer);
+        }
 
         let execute_timer = inner.timings.execute.time();
         let progress = ReadAhead::default();
@@ -754,45 +759,52 @@ impl App {
     /// multisig's sub-signatures are verified one by one against their
     /// sub-keys (the cache holds exactly the triples that verified; the
     /// threshold and bit array are the ante handler's to check).
-    fn preverify(&self, txs: &[Result<DecodedTx, SdkError>], state: &dyn StateRead, chain_id: &str) {
+    fn preverify(&self, txs: &[Result<DecodedTx, SdkError>], state: &(dyn StateRead + Sync), chain_id: &str) {
+        // Each tx's jobs are built on the thread that verifies them: the signers' accounts
+        // read and the sign bytes built are a quarter of the work, too much to leave serial.
+        txs.par_iter().filter_map(|t| t.as_ref().ok()).for_each(|tx| {
+            for j in self.sig_jobs(tx, state, chain_id) {
+                j.candidates.iter().any(|bytes| self.inner.sig_cache.verify(&j.key, bytes, &j.signature));
+            }
+        });
+    }
+
+    /// The signature checks of `tx`'s signers, as its ante handler will make them.
+    fn sig_jobs(&self, tx: &DecodedTx, state: &dyn StateRead, chain_id: &str) -> Vec<SigJob> {
         let auth = &self.inner.wiring.auth;
         let mut jobs: Vec<SigJob> = Vec::new();
-        for tx in txs.iter().filter_map(|t| t.as_ref().ok()) {
-            for s in &tx.signers {
-                let Ok(Some(acc)) = auth.account(state, &s.address) else { continue };
-                let Some(pk) = s.pub_key.as_ref().or(acc.pub_key.as_ref()) else { continue };
-                match (pk, &s.data) {
-                    (PubKey::Secp256k1(pk), SigData::Single { .. }) => {
-                        if let Ok(candidates) = sign_bytes(tx, s, chain_id, acc.account_number) {
-                            jobs.push(SigJob { key: pk.clone(), candidates, signature: s.signature.clone() });
-                        }
+        for s in &tx.signers {
+            let Ok(Some(acc)) = auth.account(state, &s.address) else { continue };
+            let Some(pk) = s.pub_key.as_ref().or(acc.pub_key.as_ref()) else { continue };
+            match (pk, &s.data) {
+                (PubKey::Secp256k1(pk), SigData::Single { .. }) => {
+                    if let Ok(candidates) = sign_bytes(tx, s, chain_id, acc.account_number) {
+                        jobs.push(SigJob { key: pk.clone(), candidates, signature: s.signature.clone() });
                     }
-                    (PubKey::Multisig(key), SigData::Multi { bitarray, sigs }) => {
-                        let mut subs = Vec::new();
-                        paychain_tx::multisig::sub_signatures(key, bitarray, sigs, &mut subs);
-                        let mut by_mode: Vec<(i32, Vec<Vec<u8>>)> = Vec::new();
-                        for (sub_pk, mode, sig) in subs {
-                            let candidates = match by_mode.iter().find(|(m, _)| *m == mode) {
-                                Some((_, c)) => c.clone(),
-                                None => {
-                                    let Ok(c) = sign_bytes_for_mode(tx, mode, s.sequence, chain_id, acc.account_number)
-                                    else {
-                                        continue;
-                                    };
-                                    by_mode.push((mode, c.clone()));
-                                    c
-                                }
-                            };
-                            jobs.push(SigJob { key: sub_pk.to_vec(), candidates, signature: sig.to_vec() });
-                        }
-                    }
-                    _ => {}
                 }
+                (PubKey::Multisig(key), SigData::Multi { bitarray, sigs }) => {
+                    let mut subs = Vec::new();
+                    paychain_tx::multisig::sub_signatures(key, bitarray, sigs, &mut subs);
+                    let mut by_mode: Vec<(i32, Vec<Vec<u8>>)> = Vec::new();
+                    for (sub_pk, mode, sig) in subs {
+                        let candidates = match by_mode.iter().find(|(m, _)| *m == mode) {
+                            Some((_, c)) => c.clone(),
+                            None => {
+                                let Ok(c) = sign_bytes_for_mode(tx, mode, s.sequence, chain_id, acc.account_number)
+                                else {
+                                    continue;
+                                };
+                                by_mode.push((mode, c.clone()));
+                                c
+                            }
+                        };
+                        jobs.push(SigJob { key: sub_pk.to_vec(), candidates, signature: sig.to_vec() });
+                    }
+                }
+                _ => {}
             }
         }
-        jobs.par_iter().for_each(|j| {
-            j.candidates.iter().any(|bytes| self.inner.sig_cache.verify(&j.key, bytes, &j.signature));
-        });
+        jobs
     }
 
     /// Writes the finalized block atomically and resets the mempool state.
