@@ -39,6 +39,10 @@ pub struct AppArgs {
     /// Run CheckTx on each block's txs before FinalizeBlock, as the mempool does, so FinalizeBlock
     /// finds their signatures already verified; CheckTx time is reported apart
     pub check_tx: bool,
+    /// `--check-tx-bursts N`: CheckTx as the node's ABCI server runs a burst of N requests
+    /// that arrived together (their signatures verified in parallel first, then each
+    /// checked in order); 0: one request at a time
+    pub check_tx_burst: usize,
     /// Directory for the store; must not exist yet, and is kept [default: a temporary directory]
     pub dir: Option<PathBuf>,
     /// Keep the genesis store here and reuse it in later runs with the same accounts (a copy
@@ -82,7 +86,7 @@ impl Payment {
 
 impl AppArgs {
     pub const USAGE: &'static str = "paychain-bench-app app [--accounts N (1000000)] [--txs-per-block N (10000)] \
-[--blocks N (5)] [--check-tx] [--issued-token [--fee-in-token] | --credential-policy | --payment-controls] [--dir DIR] \
+[--blocks N (5)] [--check-tx [--check-tx-bursts N (0: one at a time)]] [--issued-token [--fee-in-token] | --credential-policy | --payment-controls] [--dir DIR] \
 [--genesis-cache DIR] [--seed N (7)] [--no-read-ahead]";
 
     pub fn parse(flags: &mut crate::flags::Flags) -> anyhow::Result<Self> {
@@ -91,6 +95,7 @@ impl AppArgs {
             txs_per_block: flags.number("txs-per-block", 10_000)?,
             blocks: flags.number("blocks", 5)?,
             check_tx: flags.switch("check-tx")?,
+            check_tx_burst: flags.number("check-tx-bursts", 0)?,
             dir: flags.path("dir"),
             genesis_cache: flags.path("genesis-cache"),
             seed: flags.number("seed", 7)?,
@@ -111,6 +116,9 @@ impl AppArgs {
             },
         };
         flags.finish()?;
+        if args.check_tx_burst > 0 && !args.check_tx {
+            anyhow::bail!("--check-tx-bursts needs --check-tx");
+        }
         Ok(args)
     }
 }
@@ -120,6 +128,8 @@ struct BlockRun {
     height: u64,
     txs: usize,
     check_tx: Duration,
+    /// Of `check_tx`, the bursts' parallel signature passes.
+    check_burst_pass: Duration,
     finalize: Duration,
     commit: Duration,
     app: AppTimingsTotal,
@@ -148,7 +158,11 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
             Payment::UpayUnderCredentialPolicy => "upay under a global credential policy",
             Payment::UpayUnderPaymentControls => "upay under velocity limits, a travel-rule threshold and risk rules",
         },
-        if args.check_tx { ", CheckTx first" } else { "" },
+        match (args.check_tx, args.check_tx_burst) {
+            (false, _) => String::new(),
+            (true, 0) => ", CheckTx first".to_string(),
+            (true, n) => format!(", CheckTx first in bursts of {n}"),
+        },
         dir.display()
     );
     println!("  {} threads (rayon), release build: {}", rayon::current_num_threads(), !cfg!(debug_assertions));
@@ -221,7 +235,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
     let mut runs = Vec::with_capacity(blocks.len());
     for (index, txs) in blocks.iter().enumerate() {
         let height = 2 + index as u64;
-        let run = run_block(&app, height, txs, args.check_tx)?;
+        let run = run_block(&app, height, txs, args.check_tx, args.check_tx_burst)?;
         println!(
             "{:>6} {:>6} {:>9} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8}",
             run.height,
@@ -448,17 +462,28 @@ fn sign_blocks(accounts: &[crate::accounts::Account], args: &AppArgs) -> anyhow:
     Ok(blocks)
 }
 
-fn run_block(app: &App, height: u64, txs: &[Vec<u8>], check_tx: bool) -> anyhow::Result<BlockRun> {
+/// Runs CheckTx (when `check_tx`: one request at a time, or in bursts of `burst` as the
+/// node's ABCI server does), then FinalizeBlock and Commit of `txs` at `height`.
+fn run_block(app: &App, height: u64, txs: &[Vec<u8>], check_tx: bool, burst: usize) -> anyhow::Result<BlockRun> {
     let mut check_time = Duration::ZERO;
+    let mut check_burst_pass = Duration::ZERO;
     if check_tx {
+        let before = app.timings();
         let t = Instant::now();
-        for (i, tx) in txs.iter().enumerate() {
-            let outcome = app.check_tx(tx, false);
-            if let Err(e) = &outcome.result {
-                bail!("CheckTx of tx {i} for height {height} failed: {}", e.log);
+        let size = burst.max(1);
+        for (b, chunk) in txs.chunks(size).enumerate() {
+            if burst > 0 {
+                app.preverify_check_txs(&chunk.iter().map(Vec::as_slice).collect::<Vec<_>>());
+            }
+            for (i, tx) in chunk.iter().enumerate() {
+                let outcome = app.check_tx(tx, false);
+                if let Err(e) = &outcome.result {
+                    bail!("CheckTx of tx {} for height {height} failed: {}", b * size + i, e.log);
+                }
             }
         }
         check_time = t.elapsed();
+        check_burst_pass = app.timings().since(&before).check_tx_preverify.duration();
     }
     // Read after CheckTx: its state reads and signature checks are not the block's.
     let app_before = app.timings();
@@ -486,6 +511,7 @@ fn run_block(app: &App, height: u64, txs: &[Vec<u8>], check_tx: bool) -> anyhow:
         height,
         txs: txs.len(),
         check_tx: check_time,
+        check_burst_pass,
         finalize,
         commit,
         app: app.timings().since(&app_before),
@@ -577,8 +603,15 @@ fn print_breakdown(runs: &[BlockRun], args: &AppArgs) {
     );
     if args.check_tx {
         let check = sum(&|r| r.check_tx);
+        let bursts = match args.check_tx_burst {
+            0 => String::new(),
+            n => format!(
+                " (in bursts of {n}: {} ms of parallel signature passes per block)",
+                per_block(sum(&|r| r.check_burst_pass))
+            ),
+        };
         println!(
-            "CheckTx beforehand (not in the totals): {} ms per block, {} tx/s",
+            "CheckTx beforehand (not in the totals): {} ms per block, {} tx/s{bursts}",
             per_block(check),
             per_sec(txs, check)
         );
@@ -622,8 +655,9 @@ mod tests {
         let args = AppArgs {
             accounts: 40,
             txs_per_block: 30,
-            blocks: 2,
+            blocks: 3,
             check_tx: false,
+            check_tx_burst: 0,
             dir: None,
             genesis_cache: None,
             seed: 1,
@@ -636,7 +670,7 @@ mod tests {
         let app = test_genesis(&tmp, &accounts, Payment::Upay);
         let blocks = sign_blocks(&accounts, &args).unwrap();
         timing::set_enabled(true);
-        let run = run_block(&app, 2, &blocks[0], false).unwrap();
+        let run = run_block(&app, 2, &blocks[0], false, 0).unwrap();
         assert_eq!(run.txs, 30);
         for (name, phase) in [
             ("decode", run.app.decode),
@@ -653,9 +687,15 @@ mod tests {
         assert!(run.store.value_reads.count > 0 && run.store.batch_entries > 0);
 
         // With CheckTx first, the block verifies nothing itself.
-        let run = run_block(&app, 3, &blocks[1], true).unwrap();
-        timing::set_enabled(false);
+        let run = run_block(&app, 3, &blocks[1], true, 0).unwrap();
         assert_eq!(run.app.signature_verifications.count, 0);
+        // In bursts of 8, as the node's ABCI server: one parallel pass per burst, then
+        // every CheckTx in order.
+        let before = app.timings();
+        run_block(&app, 4, &blocks[2], true, 8).unwrap();
+        let check = app.timings().since(&before);
+        timing::set_enabled(false);
+        assert_eq!((check.check_tx_preverify.count, check.check_tx.count), (4, 30));
         app.check_invariants().unwrap();
     }
 
@@ -667,6 +707,7 @@ mod tests {
                 txs_per_block: 10,
                 blocks: 1,
                 check_tx: true,
+                check_tx_burst: 0,
                 dir: None,
                 genesis_cache: None,
                 seed: 2,
@@ -691,7 +732,7 @@ mod tests {
                 coin.map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
             };
             let before = collected_fees(&app);
-            run_block(&app, 2, &blocks[0], true).unwrap();
+            run_block(&app, 2, &blocks[0], true, 0).unwrap();
             let collected = collected_fees(&app) - before;
             let want = if payment == Payment::IssuedTokenFeeInToken { 10 * FEE_AMOUNT } else { 0 };
             assert_eq!(collected, want, "{payment:?}: fees collected in the token");
@@ -706,6 +747,7 @@ mod tests {
             txs_per_block: 10,
             blocks: 1,
             check_tx: true,
+            check_tx_burst: 0,
             dir: None,
             genesis_cache: None,
             seed: 3,
@@ -721,7 +763,7 @@ mod tests {
         assert_eq!(state["compliance"]["credentials"].as_array().unwrap().len(), 20);
         // run_block fails on any refused tx: every credentialed party passes.
         let blocks = sign_blocks(&accounts, &args).unwrap();
-        run_block(&app, 2, &blocks[0], true).unwrap();
+        run_block(&app, 2, &blocks[0], true, 0).unwrap();
         app.check_invariants().unwrap();
     }
 
@@ -732,6 +774,7 @@ mod tests {
             txs_per_block: 10,
             blocks: 1,
             check_tx: true,
+            check_tx_burst: 0,
             dir: None,
             genesis_cache: None,
             seed: 3,
@@ -744,7 +787,7 @@ mod tests {
         let app = test_genesis(&tmp, &accounts, args.payment);
         let blocks = sign_blocks(&accounts, &args).unwrap();
         // run_block fails on any refused tx.
-        run_block(&app, 2, &blocks[0], true).unwrap();
+        run_block(&app, 2, &blocks[0], true, 0).unwrap();
         app.check_invariants().unwrap();
         let state = app.export_app_state().unwrap();
         assert_eq!(state["compliance"]["risk_rule_versions"][0]["version"], "1", "the rules are in force");
