@@ -6,7 +6,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
 import { createMultisigThresholdPubkey, encodeSecp256k1Pubkey, pubkeyToAddress, Secp256k1HdWallet } from "@cosmjs/amino";
+import { BroadcastTxError } from "@cosmjs/stargate";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const BIN = process.env.PAYCHAIND_BIN ?? resolve(here, "../../target/debug/paychaind");
@@ -145,4 +147,26 @@ export async function newMultisig(threshold, n, prefix = "pay") {
   }
   const pubkey = createMultisigThresholdPubkey(members.map((m) => m.pubkey), threshold);
   return { members, pubkey, address: pubkeyToAddress(pubkey, prefix) };
+}
+
+// Signs `msgs` of `account` ({ address, client }) with `fee` and expects CheckTx to refuse the
+// broadcast with `codespace`/`code` (and a log matching `logPattern`): the tx never reaches a
+// block, so the account's sequence and its balance of the fee denom stay as they were. Goes
+// through signAndBroadcastSync, since CosmJS 0.39's broadcastTx leaves its poll timer running
+// when the broadcast itself is refused. Returns the BroadcastTxError.
+export async function refusedByCheckTx(account, msgs, fee, codespace, code, logPattern) {
+  const { address, client } = account;
+  const feeDenom = fee.amount[0].denom;
+  const [seq, feeBalance] = [(await client.getAccount(address)).sequence, (await client.getBalance(address, feeDenom)).amount];
+  let refusal;
+  await assert.rejects(client.signAndBroadcastSync(address, msgs, fee), (e) => {
+    assert.ok(e instanceof BroadcastTxError, `expected CheckTx to refuse the broadcast, got: ${e.stack ?? e}`);
+    assert.deepEqual([e.codespace, e.code], [codespace, code], e.log);
+    if (logPattern) assert.match(e.log, logPattern);
+    refusal = e;
+    return true;
+  });
+  assert.equal((await client.getAccount(address)).sequence, seq, "the refused tx did not run");
+  assert.equal((await client.getBalance(address, feeDenom)).amount, feeBalance, "no fee was charged");
+  return refusal;
 }
