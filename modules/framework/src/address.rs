@@ -6,6 +6,7 @@ use bech32::{Bech32, Hrp};
 use ripemd::Ripemd160;
 use sha2::{Digest, Sha256};
 
+use crate::bech32_fast;
 use crate::error::{sdk, SdkError};
 
 /// The bech32 prefix of account addresses on paychain.
@@ -47,6 +48,9 @@ impl Address {
         if s.trim().is_empty() {
             return Err(sdk::invalid_address("empty address string is not allowed"));
         }
+        if let Some(bytes) = bech32_fast::decode(s, prefix) {
+            return Self::from_bytes(bytes);
+        }
         let (hrp, data) = bech32::decode(s).map_err(|e| sdk::invalid_address(format!("invalid address {s:?}: {e}")))?;
         if hrp.as_str() != prefix {
             return Err(sdk::invalid_address(format!(
@@ -68,6 +72,9 @@ impl Address {
     }
 
     pub fn to_bech32_with_prefix(&self, prefix: &str) -> String {
+        if let Some(s) = bech32_fast::encode(prefix, &self.0) {
+            return s;
+        }
         let hrp = Hrp::parse(prefix).expect("prefix is a valid human-readable part");
         bech32::encode::<Bech32>(hrp, &self.0).expect("address length is bounded")
     }

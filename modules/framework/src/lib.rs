@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod amino;
+mod bech32_fast;
 pub mod coins;
 pub mod context;
 pub mod decimal;
