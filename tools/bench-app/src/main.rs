@@ -9,6 +9,11 @@ use paychain_bench_app::flags::Flags;
 use paychain_bench_app::memtree_bench::{self, MemTreeArgs};
 use paychain_bench_app::store_bench::{self, StoreArgs};
 
+/// mimalloc: a payments block allocates and frees small buffers per read, write and event,
+/// and glibc's allocator was ~15% of the in-order execution (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn run(args: &[String]) -> anyhow::Result<()> {
     match args.split_first() {
         Some((cmd, rest)) if cmd == "app" => app_bench::run(&AppArgs::parse(&mut Flags::parse(

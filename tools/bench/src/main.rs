@@ -11,6 +11,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: a payments block allocates and frees small buffers per read, write and event,
+/// and glibc's allocator was ~15% of the in-order execution (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(name = "paychain-bench", about = "paychain end-to-end load benchmark (app level: paychain-bench-app)")]
 struct Cli {
