@@ -748,8 +748,13 @@ impl MerkleStore {
     /// first velocity record, a recipient's first sighting), and a present one is a RocksDB
     /// point lookup of its entry instead of a search among its versions (~20 us on this
     /// machine, most of it building an iterator over every level).
+    ///
+    /// Never waits for the trees' lock: `prepare` and `commit` hold it while they update the
+    /// trees on the rayon pool, so a read running as a pool task (a CheckTx burst's signature
+    /// pass reads accounts) that waited for it would deadlock the node. A busy lock answers
+    /// `Unknown`, and the read goes to the disk.
     fn latest_in_trees(&self, sid: u8, key: &[u8], version: Version) -> InTrees {
-        let trees = self.inner.trees.read();
+        let Some(trees) = self.inner.trees.try_read() else { return InTrees::Unknown };
         if trees.committed != Some(version) {
             return InTrees::Unknown;
         }

@@ -437,6 +437,57 @@ fn concurrent_reads_during_commits() {
     }
 }
 
+/// Reads running as rayon pool tasks never wait for a commit that itself waits for the pool:
+/// `prepare` and `commit` update the trees on the pool under the trees' lock, so a pool task
+/// that waited for that lock (a CheckTx burst's signature pass reading accounts while a block
+/// is prepared) deadlocked the node. Pool readers run while blocks commit; if the commits
+/// stop, the test fails instead of hanging.
+#[test]
+fn pool_reads_during_commits_never_deadlock() {
+    use rayon::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), Some(5));
+    let key = |i: u64| format!("key-{i}").into_bytes();
+    let block = move |v: u64| -> ChangeSet {
+        let value = v.to_be_bytes();
+        let writes: Vec<(&str, Vec<u8>)> =
+            (0..64).flat_map(|i| [("acc", key(i * 1000 + v % 7)), ("bank", key(i))]).collect();
+        cs(&writes.iter().map(|(s, k)| (*s, k.as_slice(), Some(&value[..]))).collect::<Vec<_>>())
+    };
+    commit(&store, 1, &block(1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (store, stop) = (store.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // Keys never read before: no cache answers them, so each read asks the trees.
+                (reads..reads + 256).into_par_iter().for_each(|i| {
+                    let v = store.latest_version().unwrap();
+                    let _ = store.get("acc", format!("unread-{i}").as_bytes(), v);
+                });
+                reads += 256;
+            }
+            reads
+        })
+    };
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let committer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            for v in 2..=400u64 {
+                commit(&store, v, &block(v));
+            }
+            done_tx.send(()).unwrap();
+        })
+    };
+    let finished = done_rx.recv_timeout(std::time::Duration::from_secs(60));
+    stop.store(true, Ordering::Relaxed);
+    assert!(finished.is_ok(), "commits stopped while pool tasks read the store: a deadlock");
+    committer.join().unwrap();
+    assert!(reader.join().unwrap() > 0);
+}
+
 /// Turning pruning on (or tightening it) for an existing store prunes the backlog at the next
 /// commit; the first version may be 0.
 #[test]
