@@ -75,7 +75,7 @@ pub fn encode(hrp: &str, data: &[u8]) -> Option<String> {
         out.push(CHARSET[usize::from(fe)]);
     };
     for &b in data {
-        acc = (acc << 8) | u32::from(b);
+        acc = ((acc << 8) | u32::from(b)) & 0xfff; // at most 4 pending bits + 8 new ones
         bits += 8;
         while bits >= 5 {
             bits -= 5;
