@@ -15,7 +15,8 @@ use cosmos_sdk_proto::Any;
 use parking_lot::{Mutex, RwLock};
 use paychain_framework::state::{KvIter, StateRead, Writes};
 use paychain_framework::{
-    sdk, BlockHeader, BlockInfo, BlockTime, CacheState, Context, Event, ExecMode, GasMeter, SdkError, StateWrite,
+    sdk, BlockHeader, BlockInfo, BlockTime, CacheState, Context, Event, ExecMode, GasMeter, IndexedWrites, SdkError,
+    StateWrite,
 };
 use paychain_store::timing::{PhaseCounter, PhaseTotal};
 use paychain_store::{AppHash, MerkleStore, PreparedCommit, StoreConfig};
@@ -258,7 +259,7 @@ struct BlockState {
 
 struct MempoolState {
     version: Option<u64>,
-    writes: Writes,
+    writes: IndexedWrites,
     pending: PendingTxs,
 }
 
@@ -311,7 +312,7 @@ impl App {
         let (chain_id, last_block_time) = load_committed(&store)?;
         let mempool = MempoolState {
             version: store.latest_version(),
-            writes: Writes::new(),
+            writes: IndexedWrites::default(),
             pending: PendingTxs::new(options.mempool_max_txs),
         };
         Ok(Self {
@@ -533,7 +534,7 @@ impl App {
             mp.writes.clear();
         }
         let view = StoreView::new(&inner.store, latest);
-        let mut state = CacheState::with_writes(&view, std::mem::take(&mut mp.writes));
+        let mut state = CacheState::indexed(&view, std::mem::take(&mut mp.writes));
         let time = *inner.last_block_time.read();
         let block = self.block_info(latest.unwrap_or(0) + 1, time);
         let mode = if recheck { ExecMode::ReCheck } else { ExecMode::Check };
@@ -553,7 +554,7 @@ impl App {
         } else {
             self.run_tx(tx_bytes, mode, &block, &mut state)
         };
-        mp.writes = state.into_writes();
+        mp.writes = state.into_indexed_writes();
         if let Some(key) = key {
             if outcome.result.is_ok() {
                 mp.pending.passed(key, latest.unwrap_or(0));
@@ -589,7 +590,7 @@ impl App {
         let pending = {
             let mp = inner.mempool.lock();
             if mp.version == latest {
-                mp.writes.clone()
+                mp.writes.writes().clone()
             } else {
                 Writes::new()
             }
@@ -626,7 +627,7 @@ impl App {
         let block = self.block_info(height, time);
         let view = StoreView::new(&inner.store, latest);
         let base = if latest.is_none() { bs.genesis_writes.clone().unwrap_or_default() } else { Writes::new() };
-        let mut state = CacheState::with_writes(&view, base);
+        let mut state = CacheState::indexed(&view, IndexedWrites::from(base));
 
         // The header's app hash is the state root before this block.
         let last_app_hash = match latest {

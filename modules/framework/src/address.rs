@@ -72,15 +72,62 @@ impl Address {
     }
 
     pub fn to_bech32_with_prefix(&self, prefix: &str) -> String {
-        if let Some(s) = bech32_fast::encode(prefix, &self.0) {
-            return s;
-        }
-        let hrp = Hrp::parse(prefix).expect("prefix is a valid human-readable part");
-        bech32::encode::<Bech32>(hrp, &self.0).expect("address length is bounded")
+        RECENT_ENCODINGS.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            if let Some(s) = recent.find(prefix, &self.0) {
+                return s.to_string();
+            }
+            let s = match bech32_fast::encode(prefix, &self.0) {
+                Some(s) => s,
+                None => {
+                    let hrp = Hrp::parse(prefix).expect("prefix is a valid human-readable part");
+                    bech32::encode::<Bech32>(hrp, &self.0).expect("address length is bounded")
+                }
+            };
+            recent.remember(prefix, &self.0, &s);
+            s
+        })
     }
 
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
+    }
+}
+
+/// How many of a thread's latest encodings [`Address::to_bech32_with_prefix`] keeps.
+const RECENT_CAPACITY: usize = 8;
+
+thread_local! {
+    /// A tx's events name the same few addresses again and again (its sender in the fee's and
+    /// the message's transfer, coin_spent and message events; the recipient; the fee
+    /// collector): each is encoded once per tx instead of ~10 times. Encoding is a pure
+    /// function, so what is remembered cannot change an answer.
+    static RECENT_ENCODINGS: std::cell::RefCell<RecentEncodings> = const { std::cell::RefCell::new(RecentEncodings::new()) };
+}
+
+/// A ring of (prefix, address bytes, bech32 string), newest replacing oldest.
+struct RecentEncodings {
+    entries: Vec<(String, Vec<u8>, String)>,
+    next: usize,
+}
+
+impl RecentEncodings {
+    const fn new() -> Self {
+        Self { entries: Vec::new(), next: 0 }
+    }
+
+    fn find(&self, prefix: &str, bytes: &[u8]) -> Option<&str> {
+        self.entries.iter().find(|(p, b, _)| b == bytes && p == prefix).map(|(_, _, s)| s.as_str())
+    }
+
+    fn remember(&mut self, prefix: &str, bytes: &[u8], encoded: &str) {
+        let entry = (prefix.to_string(), bytes.to_vec(), encoded.to_string());
+        if self.entries.len() < RECENT_CAPACITY {
+            self.entries.push(entry);
+        } else {
+            self.entries[self.next] = entry;
+            self.next = (self.next + 1) % RECENT_CAPACITY;
+        }
     }
 }
 
@@ -123,5 +170,22 @@ mod tests {
         assert_eq!(Address::from_bech32(&a.to_bech32_with_prefix("cosmos")).unwrap_err().code, 7);
         assert_eq!(Address::from_bech32("pay1notanaddress").unwrap_err().code, 7);
         assert_eq!(Address::from_bech32("").unwrap_err().code, 7);
+    }
+
+    #[test]
+    fn remembered_encodings_answer_as_the_codec_does() {
+        // More distinct (prefix, address) pairs than the ring holds, revisited out of order,
+        // the same bytes under two prefixes, and lengths other than 20.
+        let addresses: Vec<Address> =
+            (0..12u8).map(|i| Address::from_bytes(vec![i; 20 + usize::from(i % 3) * 6]).unwrap()).collect();
+        for round in 0..3 {
+            for (i, a) in addresses.iter().enumerate() {
+                for prefix in ["pay", "cosmos", "payvaloper"] {
+                    let expected = bech32::encode::<Bech32>(Hrp::parse(prefix).unwrap(), a.as_bytes()).unwrap();
+                    assert_eq!(a.to_bech32_with_prefix(prefix), expected, "round {round}, address {i}");
+                    assert_eq!(a.to_bech32_with_prefix(prefix), expected, "again: round {round}, address {i}");
+                }
+            }
+        }
     }
 }

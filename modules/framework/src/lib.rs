@@ -35,5 +35,5 @@ pub use gas::{Gas, GasMeter};
 pub use module::{Module, Msg, MsgResponse};
 pub use proto_json::{AnyType, AnyTypes};
 pub use rest::RestRoute;
-pub use state::{CacheState, StateRead, StateWrite, Writes};
+pub use state::{CacheState, IndexedWrites, StateRead, StateWrite, Writes};
 pub use type_url::TypeUrl;

@@ -6,7 +6,7 @@
 //! what reaches the Merkle store is ordered and deterministic.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::iter::Peekable;
 use std::ops::Bound;
 
@@ -114,22 +114,96 @@ impl StateRead for EmptyState {
 
 static EMPTY: EmptyState = EmptyState;
 
+/// Hashes of the (substore, key) pairs an overlay holds. A block's overlay holds tens of
+/// thousands of writes and most reads (params, policies, a new recipient) are of keys it does
+/// not hold: one hash lookup says so, where the ordered map's search costs a dozen key
+/// comparisons per read. A hash says only "maybe here": a collision costs the map's search,
+/// never a wrong answer, so the (per-process random) hasher cannot affect state.
+#[derive(Clone, Default)]
+pub struct KeyIndex {
+    hasher: ahash::RandomState,
+    hashes: HashSet<u64, ahash::RandomState>,
+}
+
+impl KeyIndex {
+    fn of(writes: &Writes) -> Self {
+        let mut index = Self::default();
+        for (store, kvs) in writes {
+            for key in kvs.keys() {
+                index.insert(store, key);
+            }
+        }
+        index
+    }
+
+    fn hash(&self, store: &str, key: &[u8]) -> u64 {
+        self.hasher.hash_one((store, key))
+    }
+
+    fn insert(&mut self, store: &str, key: &[u8]) {
+        let h = self.hash(store, key);
+        self.hashes.insert(h);
+    }
+
+    fn may_hold(&self, store: &str, key: &[u8]) -> bool {
+        self.hashes.contains(&self.hash(store, key))
+    }
+}
+
+/// Writes together with their [`KeyIndex`], kept between uses of one long-lived overlay (the
+/// mempool's pending changes), so the index is not rebuilt for every tx.
+#[derive(Clone, Default)]
+pub struct IndexedWrites {
+    writes: Writes,
+    index: KeyIndex,
+}
+
+impl IndexedWrites {
+    pub fn writes(&self) -> &Writes {
+        &self.writes
+    }
+
+    pub fn into_writes(self) -> Writes {
+        self.writes
+    }
+
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
+impl From<Writes> for IndexedWrites {
+    fn from(writes: Writes) -> Self {
+        let index = KeyIndex::of(&writes);
+        Self { writes, index }
+    }
+}
+
 /// A copy-on-write overlay over a parent state. Reads see the overlay's
 /// writes first; `into_writes` hands them to whoever applies them.
 pub struct CacheState<'p> {
     parent: &'p dyn StateRead,
     writes: Writes,
+    /// Kept only by overlays that grow large ([`CacheState::indexed`]); a tx's overlay holds
+    /// a handful of writes, where the ordered map alone is cheaper.
+    index: Option<KeyIndex>,
 }
 
 impl<'p> CacheState<'p> {
     pub fn new(parent: &'p dyn StateRead) -> Self {
-        Self { parent, writes: Writes::new() }
+        Self { parent, writes: Writes::new(), index: None }
     }
 
-    /// An overlay that starts with `writes` already applied (e.g. the mempool's
-    /// pending changes on top of the last committed block).
+    /// An overlay that starts with `writes` already applied (e.g. a simulation on top of the
+    /// mempool's pending changes).
     pub fn with_writes(parent: &'p dyn StateRead, writes: Writes) -> Self {
-        Self { parent, writes }
+        Self { parent, writes, index: None }
+    }
+
+    /// An overlay for many writes (a block's, the mempool's) that keeps a [`KeyIndex`] of
+    /// them, starting with `writes` already applied.
+    pub fn indexed(parent: &'p dyn StateRead, writes: IndexedWrites) -> Self {
+        Self { parent, writes: writes.writes, index: Some(writes.index) }
     }
 
     pub fn writes(&self) -> &Writes {
@@ -138,6 +212,30 @@ impl<'p> CacheState<'p> {
 
     pub fn into_writes(self) -> Writes {
         self.writes
+    }
+
+    /// The writes with their index (built now if this overlay kept none).
+    pub fn into_indexed_writes(self) -> IndexedWrites {
+        let index = match self.index {
+            Some(index) => index,
+            None => KeyIndex::of(&self.writes),
+        };
+        IndexedWrites { writes: self.writes, index }
+    }
+
+    fn entry(&mut self, store: &str, key: Vec<u8>, value: Option<Vec<u8>>) {
+        if let Some(index) = &mut self.index {
+            index.insert(store, &key);
+        }
+        // No new `String` for a store the overlay already writes (every write but the first).
+        match self.writes.get_mut(store) {
+            Some(kvs) => {
+                kvs.insert(key, value);
+            }
+            None => {
+                self.writes.entry(store.to_string()).or_default().insert(key, value);
+            }
+        }
     }
 }
 
@@ -150,6 +248,9 @@ impl CacheState<'static> {
 
 impl StateRead for CacheState<'_> {
     fn get(&self, store: &str, key: &[u8]) -> Result<Option<Vec<u8>>, SdkError> {
+        if self.index.as_ref().is_some_and(|index| !index.may_hold(store, key)) {
+            return self.parent.get(store, key);
+        }
         match self.writes.get(store).and_then(|kvs| kvs.get(key)) {
             Some(v) => Ok(v.clone()),
             None => self.parent.get(store, key),
@@ -171,11 +272,11 @@ impl StateRead for CacheState<'_> {
 
 impl StateWrite for CacheState<'_> {
     fn set(&mut self, store: &str, key: Vec<u8>, value: Vec<u8>) {
-        self.writes.entry(store.to_string()).or_default().insert(key, Some(value));
+        self.entry(store, key, Some(value));
     }
 
     fn delete(&mut self, store: &str, key: Vec<u8>) {
-        self.writes.entry(store.to_string()).or_default().insert(key, None);
+        self.entry(store, key, None);
     }
 }
 
@@ -260,6 +361,49 @@ mod tests {
         base.apply(writes);
         assert_eq!(base.get("s", b"b").unwrap(), None);
         assert_eq!(base.get("other", b"x").unwrap(), Some(b"x".to_vec()));
+    }
+
+    #[test]
+    fn an_indexed_overlay_reads_and_writes_as_a_plain_one() {
+        let mut base = CacheState::in_memory();
+        for i in 0..64u8 {
+            base.set("s", vec![i], vec![i]);
+        }
+        let mut plain = CacheState::new(&base);
+        let mut indexed = CacheState::indexed(&base, IndexedWrites::default());
+        // A deterministic walk of sets, deletes and reads over keys in and out of the parent.
+        let mut x: u32 = 7;
+        for step in 0..5_000u32 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let key = vec![((x >> 8) % 96) as u8];
+            let store = if (x >> 20).is_multiple_of(4) { "t" } else { "s" };
+            match (x >> 16) % 3 {
+                0 => {
+                    plain.set(store, key.clone(), step.to_be_bytes().to_vec());
+                    indexed.set(store, key, step.to_be_bytes().to_vec());
+                }
+                1 => {
+                    plain.delete(store, key.clone());
+                    indexed.delete(store, key);
+                }
+                _ => assert_eq!(plain.get(store, &key).unwrap(), indexed.get(store, &key).unwrap(), "step {step}"),
+            }
+        }
+        for store in ["s", "t"] {
+            assert_eq!(
+                collect(plain.range(store, b"", None, false).unwrap()),
+                collect(indexed.range(store, b"", None, false).unwrap())
+            );
+        }
+        // Carried between uses (the mempool), the index still knows every earlier write.
+        let carried = indexed.into_indexed_writes();
+        let again = CacheState::indexed(&base, carried.clone());
+        for i in 0..96u8 {
+            for store in ["s", "t"] {
+                assert_eq!(plain.get(store, &[i]).unwrap(), again.get(store, &[i]).unwrap());
+            }
+        }
+        assert_eq!(&carried.into_writes(), plain.writes());
     }
 
     #[test]
