@@ -255,6 +255,8 @@ struct BlockState {
     finalized: Option<PreparedCommit>,
     /// The finalized block's txs, for the mempool's count (empty when it tracks none).
     finalized_tx_keys: Vec<TxKey>,
+    /// How many txs the finalized block holds (the mempool's admission follows the rate).
+    finalized_tx_count: usize,
 }
 
 struct MempoolState {
@@ -313,7 +315,7 @@ impl App {
         let mempool = MempoolState {
             version: store.latest_version(),
             writes: IndexedWrites::default(),
-            pending: PendingTxs::new(options.mempool_max_txs),
+            pending: PendingTxs::with_max_wait(options.mempool_max_txs, options.mempool_max_wait),
         };
         Ok(Self {
             inner: Arc::new(Inner {
@@ -549,7 +551,11 @@ impl App {
             )
         } else if !recheck && key.is_some_and(|k| mp.pending.is_full_for(&k)) {
             // Before the ante handler: a refused tx must not advance its sender's sequence.
-            let log = format!("{} txs are waiting for a block; resend later", mp.pending.len());
+            let log = format!(
+                "{} txs are waiting for a block (this node lets {} wait now); resend later",
+                mp.pending.len(),
+                mp.pending.limit()
+            );
             TxOutcome::failed(sdk::mempool_is_full(log), 0, 0, Vec::new())
         } else {
             self.run_tx(tx_bytes, mode, &block, &mut state)
@@ -651,6 +657,7 @@ impl App {
         let timer = inner.timings.decode.time();
         let decoded: Vec<Result<DecodedTx, SdkError>> =
             txs.par_iter().map(|bytes| decode_tx(bytes, self.modules())).collect();
+        bs.finalized_tx_count = txs.len();
         bs.finalized_tx_keys = if inner.mempool.lock().pending.is_empty() {
             Vec::new()
         } else {
@@ -820,7 +827,7 @@ impl App {
         let mut mp = inner.mempool.lock();
         mp.version = Some(height);
         mp.writes.clear();
-        mp.pending.committed(&std::mem::take(&mut bs.finalized_tx_keys), height);
+        mp.pending.committed(&std::mem::take(&mut bs.finalized_tx_keys), bs.finalized_tx_count, height);
         drop((mp, bs));
         inner.snapshots.on_commit(&inner.store, height);
         Ok(height)
@@ -865,7 +872,7 @@ impl App {
             let mut mp = inner.mempool.lock();
             mp.version = inner.store.latest_version();
             mp.writes.clear();
-            mp.pending = PendingTxs::new(inner.options.mempool_max_txs);
+            mp.pending = PendingTxs::with_max_wait(inner.options.mempool_max_txs, inner.options.mempool_max_wait);
         }
         Ok(applied.response)
     }

@@ -3,8 +3,8 @@
 
 use crate::snapshot::SnapshotOptions;
 
-/// The app's options. Only `minimum_gas_prices`, `max_tx_bytes` and
-/// `mempool_max_txs` affect which txs are accepted, and only in CheckTx (the
+/// The app's options. Only `minimum_gas_prices`, `max_tx_bytes`,
+/// `mempool_max_txs` and `mempool_max_wait` affect which txs are accepted, and only in CheckTx (the
 /// mempool): block execution must not depend on node-local settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppOptions {
@@ -17,6 +17,9 @@ pub struct AppOptions {
     /// Most txs CheckTx lets wait for a block at once; beyond it new txs get the retryable
     /// "mempool is full" (0 = no app limit; see [`crate::mempool`]).
     pub mempool_max_txs: usize,
+    /// With `mempool_max_txs`: lowers that limit under load so that about this long of what
+    /// recent blocks took may wait (see [`crate::mempool`]); `None` = the fixed limit only.
+    pub mempool_max_wait: Option<std::time::Duration>,
     pub snapshots: SnapshotOptions,
     /// Runs each block's messages speculatively on a second thread, ahead of the in-order pass,
     /// so the state they read is cached when their turn comes (see `App::read_ahead`). Speed
@@ -32,6 +35,7 @@ impl Default for AppOptions {
             max_tx_bytes: 1024 * 1024,
             // No limit in process (tests, benchmarks); a node's app.toml sets one.
             mempool_max_txs: 0,
+            mempool_max_wait: None,
             snapshots: SnapshotOptions::default(),
             read_ahead: true,
         }

@@ -25,6 +25,11 @@ pub struct AppConfig {
     /// after they were accepted. Keep it below CometBFT's `mempool.size` by the txs that can
     /// arrive at once (`init` writes `size - max(size/10, 1000)`); 0 = no limit.
     pub mempool_max_txs: usize,
+    /// Under sustained overload, lower `mempool_max_txs` so that about this many milliseconds of
+    /// what recent blocks took may wait (never below 2,000 txs): a tx is then either refused at
+    /// once (retryable "mempool is full") or committed within about this long, instead of
+    /// queueing for many seconds. 0 = the fixed limit only.
+    pub mempool_max_wait_ms: u64,
     /// Run each block's messages speculatively on a second thread ahead of the in-order pass,
     /// so the state they read is cached when their turn comes. Speed only: blocks and app hashes
     /// are the same either way (turn it off on a one-core machine).
@@ -100,6 +105,7 @@ impl Default for AppConfig {
             max_tx_bytes: app.max_tx_bytes,
             // For CometBFT's default mempool.size.
             mempool_max_txs: paychain_app::mempool::max_txs_for_cometbft_size(5_000),
+            mempool_max_wait_ms: 1_500,
             read_ahead: app.read_ahead,
             index_events: Vec::new(),
             log_level: "info".to_string(),
@@ -151,6 +157,8 @@ impl AppConfig {
             state_retention: self.state_retention,
             max_tx_bytes: self.max_tx_bytes,
             mempool_max_txs: self.mempool_max_txs,
+            mempool_max_wait: (self.mempool_max_wait_ms > 0)
+                .then(|| std::time::Duration::from_millis(self.mempool_max_wait_ms)),
             read_ahead: self.read_ahead,
             snapshots: SnapshotOptions {
                 interval: self.snapshot_interval,

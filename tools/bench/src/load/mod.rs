@@ -151,6 +151,10 @@ pub struct LoadArgs {
     /// indexer indexes (comma-separated `type` or `type.key`) [default: all]
     #[arg(long, value_delimiter = ',')]
     pub index_events: Vec<String>,
+    /// Started paychain validator: app.toml's mempool_max_wait_ms (0 = the fixed admission
+    /// limit only) [default: paychaind's]
+    #[arg(long)]
+    pub mempool_max_wait_ms: Option<u64>,
     /// Started validator: any other CometBFT setting, TABLE.KEY=VALUE (repeatable), e.g.
     /// mempool.recheck=false or consensus.timeout_propose=1s
     #[arg(long = "cometbft-config", value_name = "TABLE.KEY=VALUE", value_parser = target::parse_config_override)]
@@ -437,6 +441,7 @@ fn open_target(
         tx_index: args.tx_index.clone(),
         overrides: args.cometbft_config.clone(),
         index_events: args.index_events.clone(),
+        mempool_max_wait_ms: args.mempool_max_wait_ms,
         funds: funds.clone(),
     };
     let t = Instant::now();

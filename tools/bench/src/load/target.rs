@@ -160,6 +160,8 @@ pub struct SpawnOptions {
     pub overrides: Vec<ConfigOverride>,
     /// paychain's app.toml `index_events` (empty = every attribute).
     pub index_events: Vec<String>,
+    /// paychain's app.toml `mempool_max_wait_ms` (`None`: paychaind's default).
+    pub mempool_max_wait_ms: Option<u64>,
     /// What each load account holds at genesis.
     pub funds: Coins,
 }
@@ -334,6 +336,9 @@ impl SpawnedValidator {
         config.metrics_address = String::new();
         config.cometbft_rpc = rpc_url.clone();
         config.index_events = opts.index_events.clone();
+        if let Some(ms) = opts.mempool_max_wait_ms {
+            config.mempool_max_wait_ms = ms;
+        }
         config.validate()?;
         config.save(&home)?;
         let mut settings = CometSettings::read(&home)?;
@@ -341,6 +346,7 @@ impl SpawnedValidator {
         if !opts.index_events.is_empty() {
             settings.overrides.push(format!("app.toml index_events={}", opts.index_events.join(",")));
         }
+        settings.overrides.push(format!("app.toml mempool_max_wait_ms={}", config.mempool_max_wait_ms));
 
         let node = paychain_node::node::start(&home, &config).context("starting the app")?;
         let log = home.join("cometbft.log");
