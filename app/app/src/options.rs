@@ -4,8 +4,9 @@
 use crate::snapshot::SnapshotOptions;
 
 /// The app's options. Only `minimum_gas_prices`, `max_tx_bytes`,
-/// `mempool_max_txs` and `mempool_max_wait` affect which txs are accepted, and only in CheckTx (the
-/// mempool): block execution must not depend on node-local settings.
+/// `mempool_max_txs` and `mempool_max_wait` affect which txs are accepted, and
+/// only in CheckTx (the mempool): block execution must not depend on node-local
+/// settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppOptions {
     /// Lowest fee per unit of gas CheckTx accepts, e.g. `"0.025upay"` (empty = any fee).

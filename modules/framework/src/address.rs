@@ -72,21 +72,26 @@ impl Address {
     }
 
     pub fn to_bech32_with_prefix(&self, prefix: &str) -> String {
-        RECENT_ENCODINGS.with(|recent| {
-            let mut recent = recent.borrow_mut();
-            if let Some(s) = recent.find(prefix, &self.0) {
-                return s.to_string();
-            }
-            let s = match bech32_fast::encode(prefix, &self.0) {
-                Some(s) => s,
-                None => {
-                    let hrp = Hrp::parse(prefix).expect("prefix is a valid human-readable part");
-                    bech32::encode::<Bech32>(hrp, &self.0).expect("address length is bounded")
+        // `try_with`: a thread tearing down its thread-locals still encodes, unremembered.
+        RECENT_ENCODINGS
+            .try_with(|recent| {
+                let mut recent = recent.borrow_mut();
+                if let Some(s) = recent.find(prefix, &self.0) {
+                    return s.to_string();
                 }
-            };
-            recent.remember(prefix, &self.0, &s);
-            s
-        })
+                let s = self.encode_bech32(prefix);
+                recent.remember(prefix, &self.0, &s);
+                s
+            })
+            .unwrap_or_else(|_| self.encode_bech32(prefix))
+    }
+
+    fn encode_bech32(&self, prefix: &str) -> String {
+        if let Some(s) = bech32_fast::encode(prefix, &self.0) {
+            return s;
+        }
+        let hrp = Hrp::parse(prefix).expect("prefix is a valid human-readable part");
+        bech32::encode::<Bech32>(hrp, &self.0).expect("address length is bounded")
     }
 
     pub fn as_bytes(&self) -> &[u8] {
