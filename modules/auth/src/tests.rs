@@ -438,6 +438,17 @@ fn invariants_catch_a_corrupted_store() {
     bad.delete(STORE_KEY, keys::account_number_key(acc.account_number));
     assert!(m.check_invariants(&bad).unwrap_err().contains("account number index"));
 
+    // An index entry naming no account.
+    let mut bad = CacheState::new(&state);
+    bad.set(STORE_KEY, keys::account_number_key(7), addr(7).as_bytes().to_vec());
+    assert!(m.check_invariants(&bad).unwrap_err().contains("account number index entries for"));
+
+    // The account's entry pointing elsewhere (as many entries on both sides).
+    let mut bad = CacheState::new(&state);
+    bad.set(STORE_KEY, keys::account_number_key(acc.account_number), addr(7).as_bytes().to_vec());
+    let err = m.check_invariants(&bad).unwrap_err();
+    assert!(err.contains(&format!("account number index for {} points to", acc.account_number)), "{err}");
+
     // A number at or above the next account number.
     let mut bad = CacheState::new(&state);
     bad.set(STORE_KEY, keys::GLOBAL_ACCOUNT_NUMBER_KEY.to_vec(), 1u64.to_be_bytes().to_vec());

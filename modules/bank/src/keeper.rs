@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use cosmos_sdk_proto::cosmos::bank::v1beta1::{Metadata, Params};
 use paychain_auth::{AuthKeeper, BURNER, MINTER};
 use paychain_framework::coins::parse_amount;
-use paychain_framework::{sdk, Address, BlockTime, Coin, Coins, Context, SdkError, StateRead};
+use paychain_framework::{sdk, Address, BlockTime, Coin, Coins, Context, SdkError, SetDigest, StateRead};
 use prost::Message;
 
 use crate::errors;
@@ -752,30 +752,37 @@ impl BankKeeper {
     /// Total supply per denom equals the sum of balances; no zero balance is
     /// stored; the denom -> owner index matches the balances exactly.
     pub fn check_invariants(&self, state: &dyn StateRead) -> Result<(), String> {
+        // One sequential scan of each side (no lookup per balance: at 10M accounts those are
+        // random reads); only a mismatch pays for the search that names it.
         let mut sums: BTreeMap<String, u128> = BTreeMap::new();
-        let mut balances = 0u64;
+        let mut balances = SetDigest::default();
         for entry in state.prefix(STORE_KEY, keys::BALANCES_PREFIX, false).map_err(|e| e.log)? {
             let (key, value) = entry.map_err(|e| e.log)?;
             let (addr, denom) =
                 keys::split_balance_key(&key).ok_or_else(|| format!("bank: malformed balance key {key:?}"))?;
             let addr =
                 Address::from_bytes(addr.to_vec()).map_err(|e| format!("bank: balance key address: {}", e.log))?;
-            let denom = String::from_utf8(denom.to_vec()).map_err(|e| format!("bank: balance key denom: {e}"))?;
+            let denom = std::str::from_utf8(denom).map_err(|e| format!("bank: balance key denom: {e}"))?;
             let amount = stored_amount("balance", &value).map_err(|e| e.log)?;
             if amount == 0 {
                 return Err(format!("bank: zero balance stored for {addr} in {denom}"));
             }
-            let owner = state.get(STORE_KEY, &keys::denom_owner_key(&denom, &addr)).map_err(|e| e.log)?;
-            if owner.is_none() {
-                return Err(format!("bank: denom owner index lacks {addr} for {denom}"));
+            balances.add(&[denom.as_bytes(), addr.as_bytes()]);
+            if !sums.contains_key(denom) {
+                sums.insert(denom.to_string(), 0);
             }
-            let sum = sums.entry(denom.clone()).or_default();
+            let sum = sums.get_mut(denom).expect("inserted above");
             *sum = sum.checked_add(amount).ok_or_else(|| format!("bank: sum of {denom} balances overflows"))?;
-            balances += 1;
         }
-        let indexed = state.prefix(STORE_KEY, keys::DENOM_ADDRESS_PREFIX, false).map_err(|e| e.log)?.count() as u64;
+        let mut indexed = SetDigest::default();
+        for entry in state.prefix(STORE_KEY, keys::DENOM_ADDRESS_PREFIX, false).map_err(|e| e.log)? {
+            let (key, _) = entry.map_err(|e| e.log)?;
+            let (denom, addr) = keys::split_denom_owner_key(&key)
+                .ok_or_else(|| format!("bank: malformed denom owner index key {key:?}"))?;
+            indexed.add(&[denom, addr]);
+        }
         if indexed != balances {
-            return Err(format!("bank: {indexed} denom owner index entries for {balances} balances"));
+            return Err(self.locate_owner_index_mismatch(state, balances.count(), indexed.count()));
         }
         let supply = self.total_supply(state).map_err(|e| e.log)?;
         for c in &supply {
@@ -791,5 +798,37 @@ impl BankKeeper {
             return Err(format!("bank: total supply invariant broken for {denom}: supply 0 != sum of balances {sum}"));
         }
         Ok(())
+    }
+
+    /// Names what differs between the balances and the denom→owner index (they hold
+    /// `balances` and `indexed` entries and their digests differ).
+    fn locate_owner_index_mismatch(&self, state: &dyn StateRead, balances: u64, indexed: u64) -> String {
+        let search = || -> Result<Option<String>, SdkError> {
+            for entry in state.prefix(STORE_KEY, keys::BALANCES_PREFIX, false)? {
+                let (key, _) = entry?;
+                let Some((addr, denom)) = keys::split_balance_key(&key) else { continue };
+                let (Ok(addr), Ok(denom)) = (Address::from_bytes(addr.to_vec()), std::str::from_utf8(denom)) else {
+                    continue;
+                };
+                if state.get(STORE_KEY, &keys::denom_owner_key(denom, &addr))?.is_none() {
+                    return Ok(Some(format!("bank: denom owner index lacks {addr} for {denom}")));
+                }
+            }
+            for entry in state.prefix(STORE_KEY, keys::DENOM_ADDRESS_PREFIX, false)? {
+                let (key, _) = entry?;
+                let Some((denom, addr)) = keys::split_denom_owner_key(&key) else { continue };
+                let (Ok(addr), Ok(denom)) = (Address::from_bytes(addr.to_vec()), std::str::from_utf8(denom)) else {
+                    continue;
+                };
+                if state.get(STORE_KEY, &keys::balance_key(&addr, denom))?.is_none() {
+                    return Ok(Some(format!("bank: denom owner index names {addr} for {denom}, which holds none")));
+                }
+            }
+            Ok(None)
+        };
+        match search() {
+            Ok(Some(found)) => found,
+            Ok(None) | Err(_) => format!("bank: {indexed} denom owner index entries for {balances} balances"),
+        }
     }
 }

@@ -953,7 +953,15 @@ fn invariant_check_fails_on_corruption() {
     corrupt(&|s| s.delete(STORE_KEY, keys::denom_owner_key("upay", &a)), "denom owner index lacks");
     corrupt(
         &|s| s.set(STORE_KEY, keys::denom_owner_key("upay", &addr(9)), keys::INDEX_MARKER.to_vec()),
-        "denom owner index entries",
+        &format!("denom owner index names {} for upay, which holds none", addr(9)),
+    );
+    // As many entries on both sides, one of them wrong.
+    corrupt(
+        &|s| {
+            s.delete(STORE_KEY, keys::denom_owner_key("upay", &a));
+            s.set(STORE_KEY, keys::denom_owner_key("upay", &addr(9)), keys::INDEX_MARKER.to_vec());
+        },
+        &format!("denom owner index lacks {a} for upay"),
     );
     corrupt(&|s| s.set(STORE_KEY, keys::balance_key(&a, "upay"), b"ten".to_vec()), "corrupt balance");
 }
