@@ -1,7 +1,7 @@
 //! Deterministic funded accounts, fast enough for a million: keys, addresses, signed sends and
 //! the genesis entries that fund them.
 
-use cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend;
+use cosmos_sdk_proto::cosmos::bank::v1beta1::{Input, MsgMultiSend, MsgSend, Output};
 use cosmos_sdk_proto::cosmos::tx::v1beta1::Fee;
 use cosmos_sdk_proto::Any;
 use paychain_framework::address::ACCOUNT_PREFIX;
@@ -98,6 +98,38 @@ impl Send<'_> {
         let signer =
             SignerData { key: &self.from.key, chain_id, account_number: self.account_number, sequence: self.sequence };
         build_signed_tx(&body, fee.clone(), &signer)
+    }
+}
+
+/// A signed single-`MsgMultiSend` tx (SIGN_MODE_DIRECT): `each` from `from` to every one of
+/// `to`, as a payout to many new addresses (how the benchmark grows its state past genesis).
+pub struct MultiSend<'a> {
+    pub from: &'a Account,
+    pub to: &'a [Account],
+    pub each: &'a Coins,
+    pub account_number: u64,
+    pub sequence: u64,
+}
+
+impl MultiSend<'_> {
+    pub fn sign(&self, chain_id: &str, fee: &Fee) -> anyhow::Result<Vec<u8>> {
+        let mut total = Coins::empty();
+        for _ in self.to {
+            total = total.checked_add(self.each)?;
+        }
+        let msg = MsgMultiSend {
+            inputs: vec![Input { address: self.from.address.to_string(), coins: total.to_proto() }],
+            outputs: self
+                .to
+                .iter()
+                .map(|a| Output { address: a.address.to_string(), coins: self.each.to_proto() })
+                .collect(),
+        };
+        let any = Any { type_url: "/cosmos.bank.v1beta1.MsgMultiSend".into(), value: msg.encode_to_vec() };
+        let body = tx_body(vec![any], "", 0);
+        let signer =
+            SignerData { key: &self.from.key, chain_id, account_number: self.account_number, sequence: self.sequence };
+        Ok(build_signed_tx(&body, fee.clone(), &signer))
     }
 }
 

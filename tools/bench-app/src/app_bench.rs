@@ -28,10 +28,23 @@ const FUNDS: &str = "1000000000000upay";
 const FEE_AMOUNT: u128 = 5000;
 const GAS_LIMIT: u64 = 200_000;
 
+/// By default at most this many accounts are funded in genesis: InitChain holds the whole genesis in
+/// memory (about 9 KiB per account at peak, ~9 GiB at 1M), so past it the benchmark grows its
+/// state as a live chain does, by payments to new addresses.
+const GENESIS_ACCOUNTS_MAX: usize = 1_000_000;
+/// Growth: new accounts per tx (one `MsgMultiSend` from a genesis account) and txs per block.
+const GROWTH_OUTPUTS: usize = 100;
+const GROWTH_TXS_PER_BLOCK: usize = 100;
+/// What each new account receives.
+const GROWTH_EACH: &str = "1000upay";
+
 #[derive(Debug, Clone)]
 pub struct AppArgs {
-    /// Funded accounts in genesis (the state the blocks run over)
+    /// Accounts in the state the blocks run over: funded in genesis up to `genesis_accounts`,
+    /// the rest created by blocks of payouts to new addresses
     pub accounts: usize,
+    /// At most this many accounts funded in genesis [default: [`GENESIS_ACCOUNTS_MAX`]]
+    pub genesis_accounts: usize,
     /// Bank sends per block
     pub txs_per_block: usize,
     /// Blocks measured (after the genesis block)
@@ -86,12 +99,13 @@ impl Payment {
 
 impl AppArgs {
     pub const USAGE: &'static str = "paychain-bench-app app [--accounts N (1000000)] [--txs-per-block N (10000)] \
-[--blocks N (5)] [--check-tx [--check-tx-bursts N (0: one at a time)]] [--issued-token [--fee-in-token] | --credential-policy | --payment-controls] [--dir DIR] \
+[--genesis-accounts N (1000000)] [--blocks N (5)] [--check-tx [--check-tx-bursts N (0: one at a time)]] [--issued-token [--fee-in-token] | --credential-policy | --payment-controls] [--dir DIR] \
 [--genesis-cache DIR] [--seed N (7)] [--no-read-ahead]";
 
     pub fn parse(flags: &mut crate::flags::Flags) -> anyhow::Result<Self> {
         let args = Self {
             accounts: flags.number("accounts", 1_000_000)?,
+            genesis_accounts: flags.number("genesis-accounts", GENESIS_ACCOUNTS_MAX)?,
             txs_per_block: flags.number("txs-per-block", 10_000)?,
             blocks: flags.number("blocks", 5)?,
             check_tx: flags.switch("check-tx")?,
@@ -145,10 +159,32 @@ impl BlockRun {
 pub fn run(args: &AppArgs) -> anyhow::Result<()> {
     ensure!(args.accounts >= 2, "--accounts must be at least 2");
     ensure!(args.txs_per_block >= 1 && args.blocks >= 1, "--txs-per-block and --blocks must be positive");
+    ensure!(args.genesis_accounts >= 2, "--genesis-accounts must be at least 2");
+    let growth = Growth::of(args.accounts, args.genesis_accounts);
+    if let Some(g) = &growth {
+        ensure!(
+            args.payment == Payment::Upay,
+            "past --genesis-accounts only plain upay sends are measured (accounts created by payouts \
+             hold no issued token or credential)"
+        );
+        ensure!(
+            args.blocks * args.txs_per_block <= g.first_payer(),
+            "--blocks x --txs-per-block must be at most {}: the later genesis accounts paid the new ones",
+            g.first_payer()
+        );
+    }
     let (_tmp, dir) = crate::work_dir::work_dir(args.dir.as_deref(), "--dir", "paychain-bench-app", "application.db")?;
     println!(
-        "app benchmark: {} funded accounts, {} blocks of {} bank sends of {}{}, store {}",
+        "app benchmark: {} accounts{}, {} blocks of {} bank sends of {}{}, store {}",
         args.accounts,
+        match &growth {
+            None => " funded in genesis".to_string(),
+            Some(g) => format!(
+                " ({} funded in genesis, the rest paid by {} of them, {GROWTH_OUTPUTS} new accounts each)",
+                g.genesis,
+                g.txs()
+            ),
+        },
         args.blocks,
         args.txs_per_block,
         match args.payment {
@@ -173,21 +209,36 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
     let keys_time = t.elapsed();
+    println!(
+        "setup: {} keys derived in {} ms ({}/s)",
+        accounts.len(),
+        ms(keys_time),
+        per_sec(accounts.len() as u64, keys_time)
+    );
     let options = AppOptions { read_ahead: args.read_ahead, ..AppOptions::default() };
+    let mut built_here = args.genesis_cache.is_none();
     let app = match &args.genesis_cache {
         Some(cache) => {
-            let fingerprint = genesis_fingerprint(args.accounts, args.payment)?;
+            let fingerprint = genesis_fingerprint(args.accounts, args.genesis_accounts, args.payment)?;
             let entry = cache.join(format!("app-genesis-{}-{fingerprint}", args.accounts));
             let cached_db = entry.join("application.db");
             if entry.join(CACHE_COMPLETE).exists() {
-                println!("setup: keys {} ms; genesis store from the cache {}", ms(keys_time), entry.display());
+                println!("setup: genesis store from the cache {}", entry.display());
             } else {
                 if entry.exists() {
                     std::fs::remove_dir_all(&entry)
                         .with_context(|| format!("removing the partial {}", entry.display()))?;
                 }
                 std::fs::create_dir_all(&entry)?;
-                drop(build_genesis(&cached_db, &accounts, keys_time, args.payment, AppOptions::default())?);
+                built_here = true;
+                let genesis_accounts = &accounts[..args.accounts.min(args.genesis_accounts)];
+                drop(build_genesis(&cached_db, genesis_accounts, args.payment, AppOptions::default())?);
+                if let Some(g) = &growth {
+                    // Reopened: the genesis's memory is returned before the state grows.
+                    let app =
+                        App::open(&cached_db, AppOptions::default()).map_err(|e| anyhow::anyhow!("reopening: {e}"))?;
+                    g.grow(&app, &accounts)?;
+                }
                 // The genesis is one write batch, still only in RocksDB's log; opening the store
                 // again replays it into table files, which later copies hard-link instead of
                 // copying and replaying a log as big as the genesis.
@@ -205,11 +256,24 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
             let t = Instant::now();
             copy_store(&cached_db, &dir)?;
             let app = App::open(&dir, options).map_err(|e| anyhow::anyhow!("opening the app: {e}"))?;
-            println!("  genesis store copied and opened in {} ms", ms(t.elapsed()));
+            println!(
+                "  genesis store copied and opened in {} ms (resident memory {} MiB, peak {} MiB)",
+                ms(t.elapsed()),
+                mib_or_unknown(crate::report::rss_mib()),
+                mib_or_unknown(crate::report::peak_rss_mib())
+            );
             app
         }
-        None => build_genesis(&dir, &accounts, keys_time, args.payment, options)?,
+        None => {
+            let genesis_accounts = &accounts[..args.accounts.min(args.genesis_accounts)];
+            let app = build_genesis(&dir, genesis_accounts, args.payment, options)?;
+            if let Some(g) = &growth {
+                g.grow(&app, &accounts)?;
+            }
+            app
+        }
     };
+    let first_height = app.info().0 + 1;
 
     let t = Instant::now();
     let blocks = sign_blocks(&accounts, args)?;
@@ -234,7 +298,7 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
     );
     let mut runs = Vec::with_capacity(blocks.len());
     for (index, txs) in blocks.iter().enumerate() {
-        let height = 2 + index as u64;
+        let height = first_height + index as u64;
         let run = run_block(&app, height, txs, args.check_tx, args.check_tx_burst)?;
         println!(
             "{:>6} {:>6} {:>9} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8}",
@@ -256,9 +320,92 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
 
     print_breakdown(&runs, args);
 
+    println!(
+        "state of {} accounts: store on disk {} MiB; resident memory {} MiB (peak {} MiB{})",
+        args.accounts,
+        mib(paychain_store::dir_size(&dir).unwrap_or(0)),
+        mib_or_unknown(crate::report::rss_mib()),
+        mib_or_unknown(crate::report::peak_rss_mib()),
+        if built_here { ", building the state in this run included" } else { "" }
+    );
     app.check_invariants().map_err(|e| anyhow::anyhow!("supply invariant violated: {e}"))?;
     println!("every tx succeeded; supply invariant holds");
     Ok(())
+}
+
+fn mib_or_unknown(m: Option<u64>) -> String {
+    m.map_or("?".to_string(), |m| m.to_string())
+}
+
+/// How the state grows past its genesis accounts: the last genesis accounts each pay
+/// [`GROWTH_OUTPUTS`] new ones in one `MsgMultiSend`, in blocks of [`GROWTH_TXS_PER_BLOCK`]
+/// txs, through FinalizeBlock and Commit like any block (not measured).
+struct Growth {
+    /// All accounts, genesis ones first.
+    accounts: usize,
+    /// Accounts funded in genesis.
+    genesis: usize,
+}
+
+impl Growth {
+    fn of(accounts: usize, genesis: usize) -> Option<Self> {
+        (accounts > genesis).then_some(Self { accounts, genesis })
+    }
+
+    fn txs(&self) -> usize {
+        (self.accounts - self.genesis).div_ceil(GROWTH_OUTPUTS)
+    }
+
+    /// The first genesis account that pays new ones (the measured sends come from earlier ones,
+    /// so their sequences stay 0, 1, ...).
+    fn first_payer(&self) -> usize {
+        self.genesis.saturating_sub(self.txs())
+    }
+
+    fn grow(&self, app: &App, accounts: &[crate::accounts::Account]) -> anyhow::Result<()> {
+        use crate::accounts::MultiSend;
+        ensure!(
+            self.txs() <= self.genesis,
+            "{} accounts: more than {} genesis accounts can pay ({GROWTH_OUTPUTS} new ones each)",
+            self.accounts,
+            self.genesis
+        );
+        let t = Instant::now();
+        let each: Coins = GROWTH_EACH.parse()?;
+        let fee =
+            fee(&format!("{}{DENOM}", FEE_AMOUNT * GROWTH_OUTPUTS as u128).parse()?, GAS_LIMIT * GROWTH_OUTPUTS as u64);
+        let first_height = app.info().0 + 1;
+        let tx_indexes: Vec<usize> = (0..self.txs()).collect();
+        for (n, block) in tx_indexes.chunks(GROWTH_TXS_PER_BLOCK).enumerate() {
+            let height = first_height + n as u64;
+            let txs: Vec<Vec<u8>> = block
+                .par_iter()
+                .map(|&i| {
+                    let payer = self.first_payer() + i;
+                    let first = self.genesis + i * GROWTH_OUTPUTS;
+                    let to = &accounts[first..(first + GROWTH_OUTPUTS).min(self.accounts)];
+                    MultiSend { from: &accounts[payer], to, each: &each, account_number: payer as u64, sequence: 0 }
+                        .sign(CHAIN_ID, &fee)
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let outcome = app
+                .finalize_block(height, block_time(height), &txs)
+                .map_err(|e| anyhow::anyhow!("growth block {height}: {e}"))?;
+            if let Some(e) = outcome.tx_results.iter().find_map(|r| r.result.as_ref().err()) {
+                bail!("a payout to new accounts in growth block {height} failed: {}", e.log);
+            }
+            app.commit().map_err(|e| anyhow::anyhow!("growth commit {height}: {e}"))?;
+            let created = ((block[block.len() - 1] + 1) * GROWTH_OUTPUTS).min(self.accounts - self.genesis);
+            if (n + 1) % 100 == 0 || created == self.accounts - self.genesis {
+                println!(
+                    "  grown to {} accounts (height {height}, {} new accounts/s)",
+                    self.genesis + created,
+                    per_sec(created as u64, t.elapsed())
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The issued token of `--issued-token`: `usdb-<first account>`.
@@ -324,7 +471,6 @@ fn payment_controls_genesis(accounts: &[crate::accounts::Account]) -> serde_json
 fn build_genesis(
     db: &Path,
     accounts: &[crate::accounts::Account],
-    keys_time: Duration,
     payment: Payment,
     options: AppOptions,
 ) -> anyhow::Result<App> {
@@ -362,9 +508,8 @@ fn build_genesis(
     app.commit().map_err(|e| anyhow::anyhow!("genesis commit: {e}"))?;
     let genesis_commit = t.elapsed();
     println!(
-        "setup: keys {} ms ({}/s), genesis JSON {} ms, InitChain {} ms, genesis block FinalizeBlock {} ms + Commit {} ms",
-        ms(keys_time),
-        per_sec(accounts.len() as u64, keys_time),
+        "setup: genesis of {} accounts: JSON {} ms, InitChain {} ms, genesis block FinalizeBlock {} ms + Commit {} ms",
+        accounts.len(),
         ms(json_time),
         ms(init_time),
         ms(genesis_finalize),
@@ -378,11 +523,18 @@ const CACHE_COMPLETE: &str = "complete";
 
 /// Names what a cached genesis holds: the accounts, their funds, the chain id and the app's
 /// genesis defaults and substores (a cache written by another version of the app is not reused).
-fn genesis_fingerprint(accounts: usize, payment: Payment) -> anyhow::Result<String> {
+fn genesis_fingerprint(accounts: usize, genesis_accounts: usize, payment: Payment) -> anyhow::Result<String> {
     use sha2::{Digest as _, Sha256};
     let mut h = Sha256::new();
     h.update(b"paychain-bench app genesis v2 (compacted)\0");
     h.update(format!("{CHAIN_ID}\0{FUNDS}\0{accounts}\0{payment:?}\0").as_bytes());
+    if Growth::of(accounts, genesis_accounts).is_some() {
+        // (Not for smaller states, so their cached stores stay valid.)
+        h.update(
+            format!("grown past {genesis_accounts} by {GROWTH_OUTPUTS} x {GROWTH_EACH} payouts, {GROWTH_TXS_PER_BLOCK} per block\0")
+                .as_bytes(),
+        );
+    }
     h.update(serde_json::to_vec(&paychain_app::genesis::default_app_state(DENOM))?);
     for key in paychain_app::wire_modules().modules.store_keys() {
         h.update(key.as_bytes());
@@ -646,14 +798,71 @@ mod tests {
 
     /// The genesis of `payment`'s case over `accounts`, in `tmp`.
     fn test_genesis(tmp: &tempfile::TempDir, accounts: &[crate::accounts::Account], payment: Payment) -> App {
-        build_genesis(&tmp.path().join("application.db"), accounts, Duration::ZERO, payment, AppOptions::default())
-            .unwrap()
+        build_genesis(&tmp.path().join("application.db"), accounts, payment, AppOptions::default()).unwrap()
     }
 
     #[test]
-    fn a_small_run_measures_every_phase() {
+    fn a_state_grown_past_genesis_pays_new_accounts_and_serves_the_sends() {
+        let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+        let tmp = tempfile::tempdir().unwrap();
+        let accounts = derive_accounts(&secret_from_u64(1), 450);
+        let app = test_genesis(&tmp, &accounts[..200], Payment::Upay);
+        let growth = Growth::of(450, 200).unwrap();
+        assert_eq!((growth.txs(), growth.first_payer()), (3, 197));
+        growth.grow(&app, &accounts).unwrap();
+        assert_eq!(app.info().0, 2, "three payouts make one block");
+
+        let state = app.export_app_state().unwrap();
+        let balance_of = |i: usize| {
+            let address = accounts[i].address.to_string();
+            state["bank"]["balances"].as_array().unwrap().iter().find(|b| b["address"] == address.as_str()).cloned()
+        };
+        for new in [200, 299, 300, 449] {
+            assert_eq!(balance_of(new).unwrap()["coins"], serde_json::json!([{"denom": DENOM, "amount": "1000"}]));
+        }
+        assert!(state["auth"]["accounts"].as_array().unwrap().len() >= 450);
+        // The payers paid 100 x 1000 and a fee; the earlier accounts are untouched.
+        let funds: u128 = FUNDS.trim_end_matches(DENOM).parse().unwrap();
+        let paid = funds - 100 * 1000 - FEE_AMOUNT * 100;
+        assert_eq!(balance_of(197).unwrap()["coins"][0]["amount"], paid.to_string().as_str());
+        assert_eq!(balance_of(0).unwrap()["coins"][0]["amount"], funds.to_string().as_str());
+
+        // Sends from the first accounts, to any of the 450, at sequence 0.
+        let args = AppArgs { accounts: 450, genesis_accounts: 200, txs_per_block: 150, blocks: 1, ..small_args() };
+        let blocks = sign_blocks(&accounts, &args).unwrap();
+        let run = run_block(&app, 3, &blocks[0], true, 0).unwrap();
+        assert_eq!(run.txs, 150);
+        app.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn the_whole_run_grows_a_cached_state_and_refuses_what_growth_cannot_serve() {
+        let cache = tempfile::tempdir().unwrap();
         let args = AppArgs {
+            accounts: 450,
+            genesis_accounts: 200,
+            txs_per_block: 90,
+            blocks: 2,
+            genesis_cache: Some(cache.path().to_path_buf()),
+            ..small_args()
+        };
+        {
+            let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
+            run(&args).unwrap();
+            run(&args).unwrap(); // from the cache
+        }
+        assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
+        // The measured sends must not come from the accounts that paid (their sequence moved).
+        let err = run(&AppArgs { blocks: 3, ..args.clone() }).unwrap_err().to_string();
+        assert!(err.contains("at most 197"), "{err}");
+        let err = run(&AppArgs { payment: Payment::IssuedToken, ..args }).unwrap_err().to_string();
+        assert!(err.contains("only plain upay sends"), "{err}");
+    }
+
+    fn small_args() -> AppArgs {
+        AppArgs {
             accounts: 40,
+            genesis_accounts: GENESIS_ACCOUNTS_MAX,
             txs_per_block: 30,
             blocks: 3,
             check_tx: false,
@@ -663,7 +872,12 @@ mod tests {
             seed: 1,
             read_ahead: true,
             payment: Payment::Upay,
-        };
+        }
+    }
+
+    #[test]
+    fn a_small_run_measures_every_phase() {
+        let args = small_args();
         let _timing = crate::TIMING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let accounts = derive_accounts(&secret_from_u64(1), args.accounts);
@@ -710,6 +924,7 @@ mod tests {
                 check_tx_burst: 0,
                 dir: None,
                 genesis_cache: None,
+                genesis_accounts: GENESIS_ACCOUNTS_MAX,
                 seed: 2,
                 read_ahead: true,
                 payment,
@@ -750,6 +965,7 @@ mod tests {
             check_tx_burst: 0,
             dir: None,
             genesis_cache: None,
+            genesis_accounts: GENESIS_ACCOUNTS_MAX,
             seed: 3,
             read_ahead: true,
             payment: Payment::UpayUnderCredentialPolicy,
@@ -777,6 +993,7 @@ mod tests {
             check_tx_burst: 0,
             dir: None,
             genesis_cache: None,
+            genesis_accounts: GENESIS_ACCOUNTS_MAX,
             seed: 3,
             read_ahead: true,
             payment: Payment::UpayUnderPaymentControls,

@@ -105,8 +105,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Resident memory of this process (Linux `VmRSS`), in MiB.
 pub fn rss_mib() -> Option<u64> {
+    proc_status_mib("VmRSS:")
+}
+
+/// The most this process has held resident so far (Linux `VmHWM`), in MiB.
+pub fn peak_rss_mib() -> Option<u64> {
+    proc_status_mib("VmHWM:")
+}
+
+fn proc_status_mib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024)
 }
