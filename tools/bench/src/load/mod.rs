@@ -122,10 +122,13 @@ pub struct LoadArgs {
     pub connections: Option<usize>,
     #[arg(long, value_enum, default_value_t = Broadcast::Sync)]
     pub broadcast: Broadcast,
-    /// Resend a tx the node refused with "mempool is full" (after 50 ms, until the drain ends)
-    /// before the connection's next one, as a payment client does; its latency counts from the
-    /// first attempt. Without it, a refused tx is dropped and every later tx of its account
-    /// fails its sequence check
+    /// Resend a tx the node refused with "mempool is full" (after 50 ms) before the connection's
+    /// next one, as a payment client does; its latency counts from the first attempt. Such a
+    /// client's load ends at --duration (plus 1 s): it sends nothing later, so txs it had not
+    /// reached by then (it fell behind a slower node) are reported as not sent instead of
+    /// being sent after their refused predecessors and failing their sequence check. Without
+    /// it, every tx is sent however late, a refused tx is dropped and every later tx of its
+    /// account fails its sequence check
     #[arg(long)]
     pub resend_when_full: bool,
     /// After the load, how long to wait for the accepted txs to commit
@@ -599,8 +602,8 @@ async fn drive(plan: &Plan, urls: &[String], rate: u64, args: &LoadArgs) -> anyh
     for (c, indexes) in plan.per_connection.iter().enumerate() {
         let client = NodeClient::new(&urls[c % urls.len()])?;
         let (txs, indexes) = (plan.txs.clone(), indexes.clone());
-        let resend_until = args.resend_when_full.then(|| t0 + args.duration + args.drain);
-        let sending = Sending { t0, interval_nanos, mode: args.broadcast, resend_until };
+        let load_ends = args.resend_when_full.then(|| t0 + args.duration + LOAD_END_GRACE);
+        let sending = Sending { t0, interval_nanos, mode: args.broadcast, load_ends };
         workers.push(tokio::spawn(submit(client, txs, indexes, sending)));
     }
     let mut submissions = vec![None; plan.txs.len()];
@@ -680,9 +683,13 @@ struct Sending {
     t0: Instant,
     interval_nanos: u128,
     mode: Broadcast,
-    /// Resend "mempool is full" refusals until then (`--resend-when-full`).
-    resend_until: Option<Instant>,
+    /// `--resend-when-full`: resend "mempool is full" refusals until then, and send nothing after.
+    load_ends: Option<Instant>,
 }
+
+/// How late after `--duration` a resending client still sends (the last txs are due just
+/// before it; a generator keeping up sends them within milliseconds).
+const LOAD_END_GRACE: Duration = Duration::from_secs(1);
 
 /// How long a resending client waits before trying a full mempool again.
 const RESEND_AFTER: Duration = Duration::from_millis(50);
@@ -701,11 +708,14 @@ async fn submit(
         }
         let due = Duration::from_nanos(u64::try_from(j as u128 * how.interval_nanos).unwrap_or(u64::MAX));
         tokio::time::sleep_until((how.t0 + due).into()).await;
+        if how.load_ends.is_some_and(|end| Instant::now() >= end) {
+            break; // the load is over; this connection's remaining txs are not sent
+        }
         let sent = how.t0.elapsed();
         let mut resends = 0;
         let refused = loop {
             let refused = broadcast(&client, &txs[j], how.mode).await;
-            let retry = how.resend_until.is_some_and(|until| Instant::now() + RESEND_AFTER < until)
+            let retry = how.load_ends.is_some_and(|end| Instant::now() + RESEND_AFTER < end)
                 && refused.as_deref().is_some_and(is_mempool_full);
             if !retry || interrupt::interrupted() {
                 break refused;
@@ -887,6 +897,7 @@ fn report(
     }
     if args.resend_when_full {
         println!("  resent after \"mempool is full\": {resent} txs, {resends} resends in all");
+        println!("  not sent: {} (the load ended before this client reached them)", plan.txs.len() - submitted.len());
     }
     println!(
         "  sending lag behind schedule: p50 {} ms, p99 {} ms, max {} ms (large = the generator or the node could not keep up)",
