@@ -163,6 +163,13 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
     let growth = Growth::of(args.accounts, args.genesis_accounts);
     if let Some(g) = &growth {
         ensure!(
+            g.txs() <= g.genesis,
+            "{} accounts: more than {} genesis accounts can pay ({GROWTH_OUTPUTS} new ones each); raise \
+             --genesis-accounts",
+            g.accounts,
+            g.genesis
+        );
+        ensure!(
             args.payment == Payment::Upay,
             "past --genesis-accounts only plain upay sends are measured (accounts created by payouts \
              hold no issued token or credential)"
@@ -259,8 +266,8 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
             println!(
                 "  genesis store copied and opened in {} ms (resident memory {} MiB, peak {} MiB)",
                 ms(t.elapsed()),
-                mib_or_unknown(crate::report::rss_mib()),
-                mib_or_unknown(crate::report::peak_rss_mib())
+                crate::report::mib_or_unknown(crate::report::rss_mib()),
+                crate::report::mib_or_unknown(crate::report::peak_rss_mib())
             );
             app
         }
@@ -324,17 +331,13 @@ pub fn run(args: &AppArgs) -> anyhow::Result<()> {
         "state of {} accounts: store on disk {} MiB; resident memory {} MiB (peak {} MiB{})",
         args.accounts,
         mib(paychain_store::dir_size(&dir).unwrap_or(0)),
-        mib_or_unknown(crate::report::rss_mib()),
-        mib_or_unknown(crate::report::peak_rss_mib()),
+        crate::report::mib_or_unknown(crate::report::rss_mib()),
+        crate::report::mib_or_unknown(crate::report::peak_rss_mib()),
         if built_here { ", building the state in this run included" } else { "" }
     );
     app.check_invariants().map_err(|e| anyhow::anyhow!("supply invariant violated: {e}"))?;
     println!("every tx succeeded; supply invariant holds");
     Ok(())
-}
-
-fn mib_or_unknown(m: Option<u64>) -> String {
-    m.map_or("?".to_string(), |m| m.to_string())
 }
 
 /// How the state grows past its genesis accounts: the last genesis accounts each pay
@@ -364,12 +367,6 @@ impl Growth {
 
     fn grow(&self, app: &App, accounts: &[crate::accounts::Account]) -> anyhow::Result<()> {
         use crate::accounts::MultiSend;
-        ensure!(
-            self.txs() <= self.genesis,
-            "{} accounts: more than {} genesis accounts can pay ({GROWTH_OUTPUTS} new ones each)",
-            self.accounts,
-            self.genesis
-        );
         let t = Instant::now();
         let each: Coins = GROWTH_EACH.parse()?;
         let fee =
@@ -855,8 +852,11 @@ mod tests {
         // The measured sends must not come from the accounts that paid (their sequence moved).
         let err = run(&AppArgs { blocks: 3, ..args.clone() }).unwrap_err().to_string();
         assert!(err.contains("at most 197"), "{err}");
-        let err = run(&AppArgs { payment: Payment::IssuedToken, ..args }).unwrap_err().to_string();
+        let err = run(&AppArgs { payment: Payment::IssuedToken, ..args.clone() }).unwrap_err().to_string();
         assert!(err.contains("only plain upay sends"), "{err}");
+        // 29,800 new accounts need 298 payers; genesis has 200.
+        let err = run(&AppArgs { accounts: 30_000, ..args }).unwrap_err().to_string();
+        assert!(err.contains("more than 200 genesis accounts can pay"), "{err}");
     }
 
     fn small_args() -> AppArgs {

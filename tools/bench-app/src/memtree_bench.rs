@@ -76,8 +76,8 @@ pub fn run(args: &MemTreeArgs) -> anyhow::Result<()> {
         ms(preload_time),
         per_sec(tree.len(), preload_time),
         tree.node_count(),
-        rss_before.map_or("?".into(), |m| m.to_string()),
-        rss_after.map_or("?".into(), |m| m.to_string()),
+        crate::report::mib_or_unknown(rss_before),
+        crate::report::mib_or_unknown(rss_after),
     );
 
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
@@ -116,7 +116,7 @@ pub fn run(args: &MemTreeArgs) -> anyhow::Result<()> {
             per_sec(leaves, total),
             ms(total / args.blocks as u32),
             ms(worst),
-            crate::report::rss_mib().map_or("?".into(), |m| m.to_string()),
+            crate::report::mib_or_unknown(crate::report::rss_mib()),
         ));
     }
     println!("\nrows for docs/benchmarks.md:");

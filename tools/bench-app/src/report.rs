@@ -108,6 +108,11 @@ pub fn rss_mib() -> Option<u64> {
     proc_status_mib("VmRSS:")
 }
 
+/// A memory figure in MiB, or "?" where the system does not say.
+pub fn mib_or_unknown(m: Option<u64>) -> String {
+    m.map_or("?".to_string(), |m| m.to_string())
+}
+
 /// The most this process has held resident so far (Linux `VmHWM`), in MiB.
 pub fn peak_rss_mib() -> Option<u64> {
     proc_status_mib("VmHWM:")

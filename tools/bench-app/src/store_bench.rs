@@ -202,8 +202,11 @@ pub fn run(args: &StoreArgs) -> anyhow::Result<()> {
     }
     let on_disk = paychain_store::dir_size(&dir).unwrap_or(0);
     println!();
-    let rss = |m: Option<u64>| m.map_or("?".into(), |m| m.to_string());
-    println!("store on disk: {} MiB; resident memory {} MiB", mib(on_disk), rss(crate::report::rss_mib()));
+    println!(
+        "store on disk: {} MiB; resident memory {} MiB",
+        mib(on_disk),
+        crate::report::mib_or_unknown(crate::report::rss_mib())
+    );
     // What a restart costs: the trees are rebuilt from the latest values.
     drop(store);
     let t = Instant::now();
