@@ -523,7 +523,7 @@ const CACHE_COMPLETE: &str = "complete";
 fn genesis_fingerprint(accounts: usize, genesis_accounts: usize, payment: Payment) -> anyhow::Result<String> {
     use sha2::{Digest as _, Sha256};
     let mut h = Sha256::new();
-    h.update(b"paychain-bench app genesis v2 (compacted)\0");
+    h.update(b"paychain-bench app genesis v3 (compacted to the bottommost level)\0");
     h.update(format!("{CHAIN_ID}\0{FUNDS}\0{accounts}\0{payment:?}\0").as_bytes());
     if Growth::of(accounts, genesis_accounts).is_some() {
         // (Not for smaller states, so their cached stores stay valid.)
