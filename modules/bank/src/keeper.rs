@@ -768,11 +768,15 @@ impl BankKeeper {
                 return Err(format!("bank: zero balance stored for {addr} in {denom}"));
             }
             balances.add(&[denom.as_bytes(), addr.as_bytes()]);
-            if !sums.contains_key(denom) {
-                sums.insert(denom.to_string(), 0);
+            // (A key is allocated only for a denom's first balance.)
+            match sums.get_mut(denom) {
+                Some(sum) => {
+                    *sum = sum.checked_add(amount).ok_or_else(|| format!("bank: sum of {denom} balances overflows"))?
+                }
+                None => {
+                    sums.insert(denom.to_string(), amount);
+                }
             }
-            let sum = sums.get_mut(denom).expect("inserted above");
-            *sum = sum.checked_add(amount).ok_or_else(|| format!("bank: sum of {denom} balances overflows"))?;
         }
         let mut indexed = SetDigest::default();
         for entry in state.prefix(STORE_KEY, keys::DENOM_ADDRESS_PREFIX, false).map_err(|e| e.log)? {
