@@ -3,8 +3,8 @@
 //! `Request`/`Response` after its length as an unsigned varint).
 //!
 //! Why our own rather than tendermint-abci's: CometBFT's socket client sends CheckTx requests
-//! without waiting for their answers and writes them in bursts (it flushes every 20 ms), so
-//! the mempool connection receives many requests at once. This server takes every complete
+//! without waiting for their answers, so while the app works on some, more queue up and the
+//! mempool connection receives many requests at once. This server takes every complete
 //! request that has arrived, verifies the signatures of the new CheckTx among them in
 //! parallel ([`App::preverify_check_txs`]), then answers every request in order and flushes
 //! once. Answers, their order and what CheckTx decides are exactly as before: only the

@@ -116,8 +116,7 @@ pub struct LoadArgs {
     pub duration: Duration,
     /// Concurrent RPC connections, each sending its share of the accounts in order
     /// [default: rate / 25, between 8 and 400]. With broadcast_tx_sync each has one tx in flight,
-    /// and CometBFT's ABCI socket client holds every CheckTx up to 20 ms before flushing it to
-    /// the app, so a connection carries at most ~50 tx/s
+    /// so a connection carries one tx per round trip (under load ~20 ms: ~50 tx/s)
     #[arg(long)]
     pub connections: Option<usize>,
     #[arg(long, value_enum, default_value_t = Broadcast::Sync)]
