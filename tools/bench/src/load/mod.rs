@@ -572,8 +572,9 @@ struct RunData {
     blocks: Vec<SeenBlock>,
     /// Tx index to the height that committed it.
     committed: HashMap<usize, u64>,
-    /// Our committed txs whose execution failed: count and a sample log.
-    failed: (u64, Option<String>),
+    /// Our committed txs whose execution failed: count and a sample log; `None` when the node
+    /// keeps no block results (`storage.discard_abci_responses`).
+    failed: Option<(u64, Option<String>)>,
     /// Mempool sizes sampled during the load.
     mempool: Vec<u64>,
     status_errors: u64,
@@ -802,19 +803,18 @@ async fn fetch_block(client: &NodeClient, height: u64) -> anyhow::Result<tenderm
     Ok(r.block)
 }
 
-/// Our committed txs that failed in execution (every load tx should succeed).
-async fn failed_txs(client: &NodeClient, blocks: &[SeenBlock]) -> anyhow::Result<(u64, Option<String>)> {
+/// Our committed txs that failed in execution (every load tx should succeed); `None` when the
+/// node keeps no block results (CometBFT's `storage.discard_abci_responses`).
+async fn failed_txs(client: &NodeClient, blocks: &[SeenBlock]) -> anyhow::Result<Option<(u64, Option<String>)>> {
     let mut failed = 0u64;
     let mut sample = None;
     for b in blocks.iter().filter(|b| !b.ours.is_empty()) {
         let h = tendermint::block::Height::try_from(b.height)?;
-        let results = client
-            .http()
-            .block_results(h)
-            .await
-            .map_err(|e| anyhow!("reading the results of block {}: {}", b.height, rpc_error_text(&e)))?
-            .txs_results
-            .unwrap_or_default();
+        let results = match client.http().block_results(h).await {
+            Ok(r) => r.txs_results.unwrap_or_default(),
+            Err(e) if rpc_error_text(&e).contains("not persisting finalize block responses") => return Ok(None),
+            Err(e) => bail!("reading the results of block {}: {}", b.height, rpc_error_text(&e)),
+        };
         for &position in &b.ours {
             let result =
                 results.get(position).ok_or_else(|| anyhow!("block {} has no result for tx {position}", b.height))?;
@@ -826,7 +826,7 @@ async fn failed_txs(client: &NodeClient, blocks: &[SeenBlock]) -> anyhow::Result
             }
         }
     }
-    Ok((failed, sample))
+    Ok(Some((failed, sample)))
 }
 
 fn report(
@@ -904,12 +904,16 @@ fn report(
         ms(quantile(&lateness, 0.99)),
         ms(lateness.last().copied().unwrap_or_default())
     );
+    let failed_text = match &data.failed {
+        Some((n, first)) => {
+            format!("{n} failed in execution{}", first.as_ref().map(|s| format!(" (first: {s})")).unwrap_or_default())
+        }
+        None => "failures in execution unknown (the node keeps no block results)".to_string(),
+    };
     println!(
-        "committed {} of {accepted} accepted txs ({} not seen within the drain); {} failed in execution{}",
+        "committed {} of {accepted} accepted txs ({} not seen within the drain); {failed_text}",
         data.committed.len(),
         accepted.saturating_sub(data.committed.len()),
-        data.failed.0,
-        data.failed.1.as_ref().map(|s| format!(" (first: {s})")).unwrap_or_default()
     );
     println!(
         "committed tx/s: {} during the load ({} txs in {} s), {} overall (all commits by {} s)",
@@ -966,8 +970,8 @@ fn report(
         submitted.len() - accepted,
         target.settings
     );
-    if data.failed.0 > 0 {
-        bail!("{} committed load txs failed in execution", data.failed.0);
+    if let Some((failed, _)) = data.failed.as_ref().filter(|(n, _)| *n > 0) {
+        bail!("{failed} committed load txs failed in execution");
     }
     Ok(RunSummary {
         node: node.name(),
