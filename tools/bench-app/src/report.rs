@@ -59,15 +59,44 @@ pub fn mib(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / (1u64 << 20) as f64)
 }
 
-/// CPUs and the 1-minute load average before the run: other processes on the machine slow a
-/// benchmark down, and its report should say so.
+/// CPUs, the 1-minute load average before the run and the machine's speed now: other
+/// processes on the machine slow a benchmark down, and its report should say so.
 pub fn machine_line() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let load = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_string))
         .unwrap_or_else(|| "?".to_string());
-    format!("machine: {cpus} CPUs, load average {load} before the run (above 0 = other processes compete for them)")
+    format!(
+        "machine: {cpus} CPUs, load average {load} before the run (above 0 = other processes compete for them); \
+         one secp256k1 verification {} us on one core now (the machine's speed: compare reports by it)",
+        secp256k1_verify_time().map_or_else(|| "?".to_string(), us)
+    )
+}
+
+/// The median time of one secp256k1 verification over a few short rounds on this thread. A
+/// shared virtual machine runs the same instructions up to ~2x slower in some hours with no
+/// steal time to show for it (docs/benchmarks.md, "This machine's speed"), so a report that
+/// carries this can be compared with one from another hour. About 50-150 ms.
+pub fn secp256k1_verify_time() -> Option<Duration> {
+    use secp256k1::{Message, PublicKey, SecretKey, SECP256K1};
+    const ROUNDS: usize = 7;
+    const PER_ROUND: u32 = 100;
+    let key = SecretKey::from_slice(&[7u8; 32]).ok()?;
+    let public = PublicKey::from_secret_key(SECP256K1, &key);
+    let message = Message::from_digest(<sha2::Sha256 as sha2::Digest>::digest(b"paychain machine speed").into());
+    let signature = SECP256K1.sign_ecdsa(&message, &key);
+    let mut rounds = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        let t = std::time::Instant::now();
+        for _ in 0..PER_ROUND {
+            // A failed verification would time another path than the one a node runs.
+            std::hint::black_box(SECP256K1.verify_ecdsa(&message, &signature, &public)).ok()?;
+        }
+        rounds.push(t.elapsed() / PER_ROUND);
+    }
+    rounds.sort_unstable();
+    Some(rounds[ROUNDS / 2])
 }
 
 /// Today's UTC date, `YYYY-MM-DD` (for the results rows of docs/benchmarks.md).
@@ -128,6 +157,14 @@ fn proc_status_mib(field: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secp256k1_verify_time_is_measured() {
+        let t = secp256k1_verify_time().expect("the probe's own signature verifies");
+        // A verification takes tens of microseconds on any machine this runs on; zero or
+        // seconds would mean the probe timed something else.
+        assert!(t > Duration::from_nanos(500) && t < Duration::from_millis(50), "{t:?}");
+    }
 
     #[test]
     fn durations_parse() {

@@ -295,10 +295,12 @@ fn run_once(
     let total = usize::try_from(total)?;
     ensure!(total >= 1, "--rate × --duration gives no tx");
 
+    // Before the node starts, so that the speed probe has the machine to itself.
+    let machine = paychain_bench_app::report::machine_line();
     // Started from the main thread: the parent-death signal follows the spawning thread.
     let mut target = open_target(args, node, home, runtime, accounts)?;
     println!("load benchmark: {}", target.description);
-    println!("  {}", paychain_bench_app::report::machine_line());
+    println!("  {machine}");
     println!("  CometBFT: {}", target.settings);
     println!(
         "  {} accounts, offered {} tx/s for {} s ({} txs) over {} connections ({:?}), drain up to {} s",
