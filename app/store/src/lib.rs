@@ -30,6 +30,7 @@
 //! | `preimages`    | `id ++ sha256(key)`                  | raw key                        |
 //! | `roots`        | `BE(version)`                        | app hash ++ substore roots (id order) |
 //! | `meta`         | `format`, `substores`, `latest` (`BE(v) ++ app hash`), `earliest` | |
+//! | `side`         | the node's own keys (see "Side records") | the node's own values |
 //!
 //! `values` keeps every version of every key newest-first, so "value of `k` at `v`" is one
 //! seek to `id ++ enc(k) ++ inv(v)`, and a range scan at any version walks raw keys in order.
@@ -89,6 +90,15 @@
 //! pin on its version, and reads it in pages, each page through its own short-lived iterator.
 //! `prepare` and `commit` are serialized by the commit lock; proofs hold the trees' read lock
 //! while they build their overlay.
+//!
+//! # Side records
+//!
+//! A node keeps records of its own beside the state, such as its tx index: never read by the
+//! state machine, in no hash, not pruned, not in snapshots. [`PreparedCommit::add_side_records`]
+//! puts them in the version's write batch, so they are durable exactly when the version is (a
+//! crash leaves both or neither), and [`MerkleStore::side_get`] / [`MerkleStore::side_scan`]
+//! read them. The key space is the caller's; a store created before `side` existed gains the
+//! column family, empty, when it is opened.
 //!
 //! # Snapshots
 //!
@@ -157,10 +167,11 @@ enum Cf {
     Preimages,
     Changelog,
     Roots,
+    Side,
 }
 
 impl Cf {
-    const ALL: [Cf; 5] = [Cf::Meta, Cf::Values, Cf::Preimages, Cf::Changelog, Cf::Roots];
+    const ALL: [Cf; 6] = [Cf::Meta, Cf::Values, Cf::Preimages, Cf::Changelog, Cf::Roots, Cf::Side];
 
     fn name(self) -> &'static str {
         match self {
@@ -169,6 +180,7 @@ impl Cf {
             Cf::Preimages => "preimages",
             Cf::Changelog => "changelog",
             Cf::Roots => "roots",
+            Cf::Side => "side",
         }
     }
 }
@@ -287,6 +299,16 @@ pub struct PreparedCommit {
 }
 
 impl PreparedCommit {
+    /// Adds node-local *side records* to the version's write batch (see "Side records"): they
+    /// become durable exactly when the version does, and are in no hash.
+    pub fn add_side_records(&mut self, records: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>) {
+        // In key order: RocksDB inserts a sorted run into its memtable (a skip list) far faster
+        // than scattered keys, each next to the last (a block's tx index is tens of thousands).
+        let mut records: Vec<(Vec<u8>, Vec<u8>)> = records.into_iter().collect();
+        records.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.ops.extend(records.into_iter().map(|(k, v)| (Cf::Side, k, v)));
+    }
+
     /// The new root of `substore` at this version.
     pub fn substore_root(&self, substore: &str) -> Option<[u8; 32]> {
         self.roots.iter().find(|(n, _)| n == substore).map(|(_, r)| *r)
@@ -382,7 +404,7 @@ fn cf_options(cf: Cf, cache: &rocksdb::Cache) -> Options {
             ));
             opts.set_memtable_prefix_bloom_ratio(0.1);
         }
-        Cf::Meta | Cf::Changelog => {}
+        Cf::Meta | Cf::Changelog | Cf::Side => {}
     }
     opts.set_block_based_table_factory(&table);
     opts
@@ -632,6 +654,27 @@ impl MerkleStore {
             }
         }
         Ok(State { latest, earliest })
+    }
+
+    /// The side record at `key` (see "Side records"), as of the latest commit.
+    pub fn side_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.inner.db.get_cf(self.inner.cf(Cf::Side), key)?)
+    }
+
+    /// Calls `f` with each side record whose key is in `from..to`, in key order, until `f`
+    /// returns `false`. One RocksDB snapshot: records committed meanwhile are not seen.
+    pub fn side_scan(&self, from: &[u8], to: &[u8], mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<(), StoreError> {
+        let mut ro = scan_options();
+        ro.set_iterate_upper_bound(to.to_vec());
+        let mut it = self.inner.db.raw_iterator_cf_opt(self.inner.cf(Cf::Side), ro);
+        it.seek(from);
+        while let Some((k, v)) = it.item() {
+            if !f(k, v) {
+                return Ok(());
+            }
+            it.next();
+        }
+        Ok(it.status()?)
     }
 
     /// The directory the database lives in.

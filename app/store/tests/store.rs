@@ -674,3 +674,61 @@ fn a_compacted_store_is_not_rewritten_after_reopening() {
         assert_eq!(store.debug_table_files().unwrap(), compacted, "RocksDB rewrote the compacted files");
     }
 }
+
+/// Side records are written with their version, in no hash, and survive a reopen; a prepared
+/// version never committed leaves none; a store without the `side` column family (created by a
+/// paychaind before it existed) opens with it empty.
+#[test]
+fn side_records_are_durable_with_their_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = open(&path, None);
+    let changes = cs(&[("acc", b"k", Some(b"v"))]);
+
+    let mut p = store.prepare(1, &changes).unwrap();
+    let plain_hash = p.app_hash;
+    p.add_side_records(kv(&[(b"tx/b", b"2"), (b"tx/a", b"1"), (b"zz", b"3")]));
+    store.commit(p).unwrap();
+    assert_eq!(store.latest_app_hash(), Some(plain_hash), "side records are in no hash");
+
+    // A version prepared with side records but never committed writes none of them.
+    let mut p = store.prepare(2, &cs(&[("acc", b"k", Some(b"w"))])).unwrap();
+    p.add_side_records(kv(&[(b"tx/c", b"lost")]));
+    drop(p);
+    drop(store);
+
+    let store = open(&path, None);
+    assert_eq!(store.latest_version(), Some(1));
+    assert_eq!(store.side_get(b"tx/a").unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(store.side_get(b"tx/c").unwrap(), None);
+    let mut seen = Vec::new();
+    store
+        .side_scan(b"tx/", b"tx0", |k, v| {
+            seen.push((k.to_vec(), v.to_vec()));
+            true
+        })
+        .unwrap();
+    assert_eq!(seen, kv(&[(b"tx/a", b"1"), (b"tx/b", b"2")]), "in key order, bounded");
+    let mut first = Vec::new();
+    store
+        .side_scan(b"", b"\xff", |k, _| {
+            first.push(k.to_vec());
+            false
+        })
+        .unwrap();
+    assert_eq!(first, [b"tx/a".to_vec()], "stops when told");
+    drop(store);
+
+    // A database without the column family (as a paychaind before it left it) gains it, empty.
+    {
+        let mut opts = rocksdb::Options::default();
+        opts.create_missing_column_families(true);
+        let names = ["meta", "values", "preimages", "changelog", "roots", "side"];
+        let mut db = rocksdb::DB::open_cf(&opts, &path, names).unwrap();
+        db.drop_cf("side").unwrap();
+    }
+    let store = open(&path, None);
+    assert_eq!(store.latest_app_hash(), Some(plain_hash));
+    assert_eq!(store.side_get(b"tx/a").unwrap(), None);
+    assert_eq!(commit(&store, 2, &cs(&[("acc", b"k", Some(b"w"))])).len(), 32);
+}
