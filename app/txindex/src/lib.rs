@@ -1,0 +1,38 @@
+//! `paychain-txindex`: the node's own tx index.
+//!
+//! CometBFT's kv tx indexer was the largest cost of a loaded node (docs/benchmarks.md): a
+//! goleveldb write per indexed attribute, its compaction, all on CometBFT's side of the ABCI
+//! socket. Wallets still need `tx`, `tx_search`, `GetTx` and `GetTxsEvent`, so the node indexes
+//! each block itself, in the block's own atomic commit (the store's side records: durable
+//! exactly when the block is, and in no hash), and answers those queries from it.
+//!
+//! # Records (keys under `tx/` in the store's side table)
+//!
+//! | key                                                        | value                     |
+//! |------------------------------------------------------------|---------------------------|
+//! | `tx/h/` ++ sha256(tx)                                      | CometBFT's `abci.TxResult` (height, index, tx, result) |
+//! | `tx/p/` ++ BE8(height) ++ BE4(index)                       | sha256(tx)                |
+//! | `tx/a/` ++ BE2(len) ++ `type.key` ++ BE4(len) ++ value ++ BE8(height) ++ BE4(index) ++ BE4(event) | empty |
+//! | `tx/t/` ++ BE8(height)                                     | block time: BE8(unix seconds) ++ BE4(nanos) |
+//! | `tx/latest`                                                | BE8(newest indexed height) |
+//!
+//! Every tx of a block is indexed, failed ones too, as CometBFT does; an attribute is indexed
+//! when its `index` flag is set (the node's `index_events` decides the flags). Nothing is ever
+//! pruned. A node that state-synced has no txs before its snapshot, like CometBFT's index.
+//!
+//! # Queries
+//!
+//! [`search`] takes CometBFT's query language (`message.sender='pay1..' AND tx.height>=5`)
+//! with its v0.38 semantics: conditions are joined by AND, and the conditions on attributes must
+//! all hold in *one event* of the tx (CometBFT keys each indexed attribute by its event, so
+//! `message.sender='a' AND transfer.recipient='b'` finds nothing, as on CometBFT); `tx.hash`
+//! answers that one tx; `tx.height` bounds the scan. Results are ordered by (height, index)
+//! and paged as CometBFT pages them.
+
+mod json;
+mod records;
+mod search;
+
+pub use json::{search_json, tx_json};
+pub use records::{block_records, block_time, get_tx, latest_height, tx_hash, IndexStore, IndexedTx};
+pub use search::{search, Order, SearchError, SearchPage, DEFAULT_PER_PAGE, MAX_MATCHES, MAX_PER_PAGE};
