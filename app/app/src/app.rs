@@ -815,6 +815,17 @@ impl App {
         jobs
     }
 
+    /// Adds node-local side records (the node's tx index) to the finalized block's commit: they
+    /// are written in its atomic batch, so they are durable exactly when the block is, and they
+    /// are in no hash (see `paychain_store`'s "Side records").
+    pub fn add_side_records(&self, records: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), AppError> {
+        let mut bs = self.inner.block.lock();
+        let prepared =
+            bs.finalized.as_mut().ok_or_else(|| AppError::Invalid("side records without a finalized block".into()))?;
+        prepared.add_side_records(records);
+        Ok(())
+    }
+
     /// Writes the finalized block atomically and resets the mempool state.
     pub fn commit(&self) -> Result<u64, AppError> {
         let inner = &*self.inner;

@@ -198,6 +198,14 @@ impl Application for AbciApp {
                 for r in &tx_results {
                     METRICS.block_txs.inc(r.code, &r.codespace);
                 }
+                if self.app.config().tx_index {
+                    let time = block_time(request.time.as_ref());
+                    let records =
+                        paychain_txindex::block_records(height, (time.seconds, time.nanos), &txs, &tx_results);
+                    if let Err(e) = self.app.add_side_records(records) {
+                        halt(&self.app, "FinalizeBlock", e);
+                    }
+                }
                 ResponseFinalizeBlock {
                     events: crate::events::to_abci_events(outcome.events, index_events),
                     tx_results,

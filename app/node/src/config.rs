@@ -46,6 +46,11 @@ pub struct AppConfig {
     pub rest_cors_allowed_origins: Vec<String>,
     /// CometBFT's RPC, for the services that need blocks, txs and broadcast.
     pub cometbft_rpc: String,
+    /// The node's RPC endpoint in front of CometBFT's, e.g. `127.0.0.1:26667`; empty = off. It
+    /// answers `tx` and `tx_search` from this node's tx index (`tx_index`) and passes every
+    /// other call, and websocket connections, to `cometbft_rpc` (see `rpc_front`): point
+    /// wallets and relayers here and CometBFT's own indexer can be off.
+    pub rpc_front_address: String,
     /// Prometheus metrics (`GET /metrics`), e.g. `127.0.0.1:26661`; empty = off.
     /// Not 26660: that is CometBFT's own `prometheus_listen_addr` default.
     pub metrics_address: String,
@@ -69,6 +74,13 @@ pub struct AppConfig {
     /// CometBFT's largest cost under load (docs/benchmarks.md); a query for a key left out finds
     /// nothing, so keep what wallets and relayers search (Hermes: the IBC packet events).
     pub index_events: Vec<String>,
+    /// Index every block's txs in this node's own tx index (`paychain-txindex`), written in the
+    /// block's atomic commit, and answer GetTx, GetTxsEvent and (through `rpc_front_address`)
+    /// CometBFT's `tx` and `tx_search` from it, so CometBFT's own indexer can be off. `false`,
+    /// the default: those queries go to CometBFT's indexer, which must then be on (running both
+    /// would pay for two indexes). The index holds the blocks committed while it is on: turned on
+    /// for a running chain, it does not know the txs before. Node-local.
+    pub tx_index: bool,
     /// This node's own risk service, consulted for each tx new to its mempool (CheckTx only,
     /// never for blocks: see [`crate::risk`]), e.g. `http://127.0.0.1:7070/screen`; empty = off,
     /// the default. Plain `http://` only (a local or private-network service); the host is
@@ -108,12 +120,14 @@ impl Default for AppConfig {
             mempool_max_wait_ms: 1_500,
             read_ahead: app.read_ahead,
             index_events: Vec::new(),
+            tx_index: false,
             log_level: "info".to_string(),
             log_format: LogFormat::Text,
             grpc_address: "127.0.0.1:9090".to_string(),
             rest_address: "127.0.0.1:1317".to_string(),
             rest_cors_allowed_origins: vec!["*".to_string()],
             cometbft_rpc: "http://127.0.0.1:26657".to_string(),
+            rpc_front_address: String::new(),
             metrics_address: "127.0.0.1:26661".to_string(),
             min_free_disk_mb: 256,
             snapshot_interval: app.snapshots.interval,
@@ -177,6 +191,9 @@ impl AppConfig {
         self.grpc_socket().map_err(|e| anyhow::anyhow!("grpc_address: {e}"))?;
         self.rest_socket().map_err(|e| anyhow::anyhow!("rest_address: {e}"))?;
         self.metrics_socket().map_err(|e| anyhow::anyhow!("metrics_address: {e}"))?;
+        if self.rpc_front_socket().map_err(|e| anyhow::anyhow!("rpc_front_address: {e}"))?.is_some() && !self.tx_index {
+            bail!("rpc_front_address: the RPC front answers tx and tx_search from the node's tx index: set tx_index = true");
+        }
         if !(self.cometbft_rpc.starts_with("http://") || self.cometbft_rpc.starts_with("https://")) {
             bail!("cometbft_rpc: {:?} must be an http:// or https:// URL", self.cometbft_rpc);
         }
@@ -229,6 +246,11 @@ impl AppConfig {
     /// The REST listen address, `None` when disabled.
     pub fn rest_socket(&self) -> anyhow::Result<Option<SocketAddr>> {
         parse_optional_socket(&self.rest_address)
+    }
+
+    /// The RPC front's listen address, `None` when disabled.
+    pub fn rpc_front_socket(&self) -> anyhow::Result<Option<SocketAddr>> {
+        parse_optional_socket(&self.rpc_front_address)
     }
 
     /// The metrics listen address, `None` when disabled.
@@ -309,6 +331,19 @@ mod tests {
             loaded.app_options().snapshots,
             paychain_app::SnapshotOptions { interval: 500, keep_recent: 2, chunk_bytes: 1 << 20 }
         );
+    }
+
+    #[test]
+    fn the_rpc_front_needs_the_nodes_tx_index() {
+        let cfg: AppConfig = toml::from_str("tx_index = true\nrpc_front_address = \"127.0.0.1:26667\"\n").unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(cfg.rpc_front_socket().unwrap(), Some("127.0.0.1:26667".parse().unwrap()));
+        let default = AppConfig::default();
+        assert!(!default.tx_index && default.rpc_front_socket().unwrap().is_none(), "both off by default");
+        let without = AppConfig { tx_index: false, ..cfg.clone() };
+        assert!(without.validate().unwrap_err().to_string().contains("tx_index = true"));
+        let bad = AppConfig { rpc_front_address: "localhost".into(), ..cfg };
+        assert!(bad.validate().unwrap_err().to_string().contains("rpc_front_address"));
     }
 
     #[test]

@@ -13,5 +13,7 @@ pub mod node;
 pub mod query;
 pub mod rest;
 pub mod risk;
+pub mod rpc_front;
 pub mod served;
 pub mod services;
+pub mod tx_index;

@@ -18,6 +18,8 @@ pub struct RunningNode {
     pub grpc_addr: Option<SocketAddr>,
     pub rest_addr: Option<SocketAddr>,
     pub metrics_addr: Option<SocketAddr>,
+    /// The RPC front (`tx`/`tx_search` from the node's index, the rest CometBFT's).
+    pub rpc_addr: Option<SocketAddr>,
     pub app: ServedApp,
     /// Runs the gRPC, REST and metrics servers; dropped with the node.
     _runtime: tokio::runtime::Runtime,
@@ -76,5 +78,9 @@ pub fn start(home: &Path, config: &AppConfig) -> anyhow::Result<RunningNode> {
         Some(addr) => Some(crate::metrics::serve(app.clone(), db_path.clone(), addr, runtime.handle())?),
         None => None,
     };
-    Ok(RunningNode { abci_addr, grpc_addr, rest_addr, metrics_addr, app, _runtime: runtime })
+    let rpc_addr = match config.rpc_front_socket()? {
+        Some(addr) => Some(crate::rpc_front::serve(app.clone(), addr, runtime.handle())?),
+        None => None,
+    };
+    Ok(RunningNode { abci_addr, grpc_addr, rest_addr, metrics_addr, rpc_addr, app, _runtime: runtime })
 }

@@ -30,7 +30,10 @@ use paychain_framework::{Address, QueryError};
 use prost::Message;
 use tendermint_rpc::{Client as _, HttpClient, Paging};
 
+use paychain_txindex::{IndexedTx, SearchError};
+
 use crate::served::ServedApp;
+use crate::tx_index::StoreIndex;
 
 /// A query service handler: (app, protobuf request, height (0 = latest)) -> protobuf response.
 pub type ServiceFn = fn(&ServedApp, &[u8], u64) -> Result<Vec<u8>, QueryError>;
@@ -234,6 +237,35 @@ fn tx_response(r: &tendermint_rpc::endpoint::tx::Response, timestamp: String) ->
     (tx, resp)
 }
 
+/// The SDK's `TxResponse` (and decoded `Tx`) of a tx from this node's own index.
+fn indexed_tx_response(t: &IndexedTx, timestamp: String) -> (Option<Tx>, TxResponse) {
+    let res = &t.result;
+    let resp = TxResponse {
+        height: i64::try_from(t.height).unwrap_or(i64::MAX),
+        txhash: hex::encode_upper(t.hash),
+        codespace: res.codespace.clone(),
+        code: res.code,
+        data: hex::encode_upper(&res.data),
+        raw_log: res.log.clone(),
+        logs: Vec::new(),
+        info: res.info.clone(),
+        gas_wanted: res.gas_wanted,
+        gas_used: res.gas_used,
+        tx: Some(Any { type_url: TX_TYPE_URL.to_string(), value: t.tx.clone() }),
+        timestamp,
+        events: res.events.clone(),
+    };
+    (Tx::decode(t.tx.as_slice()).ok(), resp)
+}
+
+/// The time of an indexed block (RFC 3339, whole seconds as the SDK writes it).
+fn indexed_block_time(index: &StoreIndex<'_>, height: u64) -> Result<String, QueryError> {
+    let (seconds, _) = paychain_txindex::block_time(index, height)
+        .map_err(QueryError::internal)?
+        .ok_or_else(|| QueryError::internal(format!("the tx index has no time for height {height}")))?;
+    Ok(paychain_framework::time::rfc3339(seconds, 0))
+}
+
 /// Block times by height (RFC 3339), fetched once per height.
 fn block_times(app: &ServedApp, heights: Vec<u64>) -> Result<Vec<(u64, String)>, QueryError> {
     let mut heights = heights;
@@ -263,6 +295,16 @@ fn get_tx(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryEr
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| QueryError::invalid_argument(format!("invalid tx hash {:?}: want 64 hex digits", req.hash)))?;
+    if app.config().tx_index {
+        let index = StoreIndex(app.store());
+        let found = paychain_txindex::get_tx(&index, &bytes).map_err(QueryError::internal)?;
+        let Some(t) = found else {
+            return Err(QueryError::not_found(format!("tx not found: {hash_text}")));
+        };
+        let time = indexed_block_time(&index, t.height)?;
+        let (tx, tx_response) = indexed_tx_response(&t, time);
+        return Ok(GetTxResponse { tx, tx_response: Some(tx_response) }.encode_to_vec());
+    }
     let found = comet(app, "tx", move |c| async move {
         match c.tx(tendermint::Hash::Sha256(bytes), false).await {
             Ok(r) => Ok(Some(r)),
@@ -302,11 +344,31 @@ fn get_txs_event(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, 
     let page = if req.page == 0 { 1 } else { req.page };
     let page = u32::try_from(page).map_err(|_| QueryError::invalid_argument(format!("page {page} is too large")))?;
     let limit = if req.limit == 0 { MAX_PAGE_SIZE } else { req.limit.min(MAX_PAGE_SIZE) } as u8;
-    let order = match OrderBy::try_from(req.order_by) {
-        Ok(OrderBy::Desc) => tendermint_rpc::Order::Descending,
-        Ok(_) => tendermint_rpc::Order::Ascending,
+    let desc = match OrderBy::try_from(req.order_by) {
+        Ok(OrderBy::Desc) => true,
+        Ok(_) => false,
         Err(_) => return Err(QueryError::invalid_argument(format!("invalid order_by {}", req.order_by))),
     };
+    if app.config().tx_index {
+        let index = StoreIndex(app.store());
+        let order = if desc { paychain_txindex::Order::Desc } else { paychain_txindex::Order::Asc };
+        let found = paychain_txindex::search(&index, &query_text, Some(u64::from(page)), Some(u64::from(limit)), order)
+            .map_err(|e| match e {
+                SearchError::Invalid(m) => QueryError::invalid_argument(m),
+                SearchError::Storage(m) => QueryError::internal(m),
+            })?;
+        let mut txs = Vec::with_capacity(found.txs.len());
+        let mut tx_responses = Vec::with_capacity(found.txs.len());
+        for t in &found.txs {
+            let (tx, resp) = indexed_tx_response(t, indexed_block_time(&index, t.height)?);
+            txs.push(tx.unwrap_or_default());
+            tx_responses.push(resp);
+        }
+        #[allow(deprecated)]
+        let resp = GetTxsEventResponse { txs, tx_responses, pagination: None, total: found.total };
+        return Ok(resp.encode_to_vec());
+    }
+    let order = if desc { tendermint_rpc::Order::Descending } else { tendermint_rpc::Order::Ascending };
     let result = comet(app, "tx_search", move |c| async move { c.tx_search(query, false, page, limit, order).await })?;
     let times = block_times(app, result.txs.iter().map(|t| t.height.value()).collect())?;
     let mut txs = Vec::with_capacity(result.txs.len());

@@ -48,6 +48,10 @@ pub struct DevArgs {
     /// Prometheus metrics port, GET /metrics (loopback; 0 = off)
     #[arg(long, default_value_t = 26661)]
     pub metrics_port: u16,
+    /// The node's RPC front port: CometBFT's RPC with tx and tx_search answered from the
+    /// node's own tx index, which this turns on (loopback; 0 = off)
+    #[arg(long, default_value_t = 0)]
+    pub rpc_front_port: u16,
     /// Lowest gas price the mempool accepts, e.g. 0.025upay (kept in app.toml) [default on a new home: none]
     #[arg(long)]
     pub minimum_gas_prices: Option<String>,
@@ -166,6 +170,9 @@ fn set_api_ports(config: &mut AppConfig, args: &DevArgs) {
     config.grpc_address = addr(args.grpc_port);
     config.rest_address = addr(args.rest_port);
     config.metrics_address = addr(args.metrics_port);
+    config.rpc_front_address = addr(args.rpc_front_port);
+    // The front answers from the node's own index.
+    config.tx_index = config.tx_index || args.rpc_front_port != 0;
     config.cometbft_rpc = format!("http://{}", loopback(args.rpc_port));
 }
 
@@ -173,13 +180,23 @@ fn validate_args(args: &DevArgs) -> anyhow::Result<()> {
     if let Some(c) = &args.chain_id {
         crate::home::validate_chain_id(c)?;
     }
-    let ports: Vec<u16> =
-        [args.rpc_port, args.p2p_port, args.abci_port, args.grpc_port, args.rest_port, args.metrics_port]
-            .into_iter()
-            .filter(|p| *p != 0)
-            .collect();
+    let ports: Vec<u16> = [
+        args.rpc_port,
+        args.p2p_port,
+        args.abci_port,
+        args.grpc_port,
+        args.rest_port,
+        args.metrics_port,
+        args.rpc_front_port,
+    ]
+    .into_iter()
+    .filter(|p| *p != 0)
+    .collect();
     if (1..ports.len()).any(|i| ports[..i].contains(&ports[i])) {
-        bail!("--rpc-port, --p2p-port, --abci-port, --grpc-port, --rest-port, --metrics-port must differ ({ports:?})");
+        bail!(
+            "--rpc-port, --p2p-port, --abci-port, --grpc-port, --rest-port, --metrics-port, --rpc-front-port must \
+             differ ({ports:?})"
+        );
     }
     if let Some(p) = &args.minimum_gas_prices {
         paychain_tx::fees::parse_gas_prices(p).map_err(|e| anyhow!("--minimum-gas-prices {p:?}: {}", e.log))?;
@@ -264,6 +281,9 @@ fn print_banner(home: &Path, chain_id: &str, args: &DevArgs, key: Option<&DevKey
     }
     if args.metrics_port != 0 {
         println!("  metrics:    http://127.0.0.1:{}/metrics", args.metrics_port);
+    }
+    if args.rpc_front_port != 0 {
+        println!("  RPC front:  http://127.0.0.1:{} (tx, tx_search from the node's index)", args.rpc_front_port);
     }
     if let Some(k) = key {
         let node = format!("--node http://127.0.0.1:{}", args.rpc_port);
