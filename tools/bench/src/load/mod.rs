@@ -153,6 +153,10 @@ pub struct LoadArgs {
     /// indexer indexes (comma-separated `type` or `type.key`) [default: all]
     #[arg(long, value_delimiter = ',')]
     pub index_events: Vec<String>,
+    /// Started paychain validator: app.toml's tx_index, the node's own tx index (written in each
+    /// block's commit; answers tx and tx_search through the RPC front)
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    pub node_tx_index: bool,
     /// Started paychain validator: app.toml's mempool_max_wait_ms (0 = the fixed admission
     /// limit only) [default: paychaind's]
     #[arg(long)]
@@ -445,6 +449,7 @@ fn open_target(
         tx_index: args.tx_index.clone(),
         overrides: args.cometbft_config.clone(),
         index_events: args.index_events.clone(),
+        node_tx_index: args.node_tx_index,
         mempool_max_wait_ms: args.mempool_max_wait_ms,
         funds: funds.clone(),
     };

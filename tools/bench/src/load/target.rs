@@ -160,6 +160,8 @@ pub struct SpawnOptions {
     pub overrides: Vec<ConfigOverride>,
     /// paychain's app.toml `index_events` (empty = every attribute).
     pub index_events: Vec<String>,
+    /// paychain's app.toml `tx_index` (the node's own tx index).
+    pub node_tx_index: bool,
     /// paychain's app.toml `mempool_max_wait_ms` (`None`: paychaind's default).
     pub mempool_max_wait_ms: Option<u64>,
     /// What each load account holds at genesis.
@@ -336,6 +338,7 @@ impl SpawnedValidator {
         config.metrics_address = String::new();
         config.cometbft_rpc = rpc_url.clone();
         config.index_events = opts.index_events.clone();
+        config.tx_index = opts.node_tx_index;
         if let Some(ms) = opts.mempool_max_wait_ms {
             config.mempool_max_wait_ms = ms;
         }
@@ -347,6 +350,7 @@ impl SpawnedValidator {
             settings.overrides.push(format!("app.toml index_events={}", opts.index_events.join(",")));
         }
         settings.overrides.push(format!("app.toml mempool_max_wait_ms={}", config.mempool_max_wait_ms));
+        settings.overrides.push(format!("app.toml tx_index={}", config.tx_index));
 
         let node = paychain_node::node::start(&home, &config).context("starting the app")?;
         let log = home.join("cometbft.log");
