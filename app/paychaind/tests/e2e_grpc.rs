@@ -7,7 +7,7 @@
 //! and never under CI (`CI` set).
 
 mod common;
-use common::{cometbft_available, free_ports, DevNode, MIN_GAS_PRICE};
+use common::{cometbft_available, dev_secret, free_ports, DevNode, MIN_GAS_PRICE};
 use std::time::{Duration, Instant};
 
 use cosmos_sdk_proto::cosmos::auth::v1beta1::query_client::QueryClient as AuthClient;
@@ -70,10 +70,7 @@ fn grpc_services_against_a_dev_chain() {
     };
     let started = Instant::now();
 
-    let mnemonic = std::fs::read_to_string(home.join("dev-mnemonic.txt")).unwrap();
-    let secret =
-        paychain_client::keyring::derive_private_key(mnemonic.trim(), paychain_client::keyring::DEFAULT_HD_PATH)
-            .unwrap();
+    let secret = dev_secret(&home);
     let dev_addr = paychain_client::keyring::address_of(&secret);
 
     rt.block_on(async {

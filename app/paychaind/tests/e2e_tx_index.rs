@@ -9,7 +9,7 @@
 //! CI (`CI` set).
 
 mod common;
-use common::{cometbft_available, free_port_block, free_ports, DevNode};
+use common::{cometbft_available, dev_secret, free_port_block, free_ports, DevNode};
 use std::io::{Read as _, Write as _};
 use std::time::{Duration, Instant};
 
@@ -110,10 +110,7 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
 
     // Four sends from the dev key: two to `a`, one to `b`, and one to `b` of more than the key
     // holds, which fails in its block (empty data, an error log and codespace).
-    let mnemonic = std::fs::read_to_string(home.join("dev-mnemonic.txt")).unwrap();
-    let secret =
-        paychain_client::keyring::derive_private_key(mnemonic.trim(), paychain_client::keyring::DEFAULT_HD_PATH)
-            .unwrap();
+    let secret = dev_secret(&home);
     let dev_addr = paychain_client::keyring::address_of(&secret).to_string();
     let account: Value = http
         .get(format!("http://127.0.0.1:{}/cosmos/auth/v1beta1/accounts/{dev_addr}", ports.rest))

@@ -180,10 +180,7 @@ impl DevChain {
         };
         chain.wait_height(rt, 2, Duration::from_secs(120));
         chain.dev_mnemonic = chain.home.join("dev-mnemonic.txt");
-        let mnemonic = std::fs::read_to_string(&chain.dev_mnemonic).unwrap();
-        let secret =
-            paychain_client::keyring::derive_private_key(mnemonic.trim(), paychain_client::keyring::DEFAULT_HD_PATH)
-                .unwrap();
+        let secret = super::dev_secret(&chain.home);
         chain.dev_addr = paychain_client::keyring::address_of(&secret).to_string();
         chain
     }

@@ -17,6 +17,12 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_paychaind");
 pub const MIN_GAS_PRICE: &str = "0.01upay";
 
+/// The funded key `paychaind dev` made in `home` (from the mnemonic it keeps there).
+pub fn dev_secret(home: &Path) -> secp256k1::SecretKey {
+    let mnemonic = std::fs::read_to_string(home.join("dev-mnemonic.txt")).unwrap();
+    paychain_client::keyring::derive_private_key(mnemonic.trim(), paychain_client::keyring::DEFAULT_HD_PATH).unwrap()
+}
+
 /// False (with a message) when CometBFT is missing outside CI; under CI a
 /// missing CometBFT fails the test instead of skipping it.
 pub fn cometbft_available(test: &str) -> bool {
