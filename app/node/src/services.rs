@@ -215,30 +215,33 @@ fn proto_events(events: &[tendermint::abci::Event]) -> Vec<tendermint_proto::abc
         .collect()
 }
 
-/// The SDK's `TxResponse` (and decoded `Tx`) of a committed tx.
-fn tx_response(r: &tendermint_rpc::endpoint::tx::Response, timestamp: String) -> (Option<Tx>, TxResponse) {
+/// A tx as CometBFT's `tx`/`tx_search` returned it, in the node index's terms.
+fn from_cometbft(r: &tendermint_rpc::endpoint::tx::Response) -> IndexedTx {
     let res = &r.tx_result;
-    let tx = Tx::decode(r.tx.as_slice()).ok();
-    let resp = TxResponse {
-        height: r.height.value() as i64,
-        txhash: r.hash.to_string(),
-        codespace: res.codespace.clone(),
-        code: res.code.value(),
-        data: hex::encode_upper(exec_data_bytes(&res.data)),
-        raw_log: res.log.clone(),
-        logs: Vec::new(),
-        info: res.info.clone(),
-        gas_wanted: res.gas_wanted,
-        gas_used: res.gas_used,
-        tx: Some(Any { type_url: TX_TYPE_URL.to_string(), value: r.tx.clone() }),
-        timestamp,
-        events: proto_events(&res.events),
-    };
-    (tx, resp)
+    let mut hash = [0u8; 32];
+    if let Ok(h) = <[u8; 32]>::try_from(r.hash.as_bytes()) {
+        hash = h;
+    }
+    IndexedTx {
+        hash,
+        height: r.height.value(),
+        index: r.index,
+        tx: r.tx.clone(),
+        result: tendermint_proto::abci::ExecTxResult {
+            code: res.code.value(),
+            data: exec_data_bytes(&res.data).into(),
+            log: res.log.clone(),
+            info: res.info.clone(),
+            gas_wanted: res.gas_wanted,
+            gas_used: res.gas_used,
+            events: proto_events(&res.events),
+            codespace: res.codespace.clone(),
+        },
+    }
 }
 
-/// The SDK's `TxResponse` (and decoded `Tx`) of a tx from this node's own index.
-fn indexed_tx_response(t: &IndexedTx, timestamp: String) -> (Option<Tx>, TxResponse) {
+/// The SDK's `TxResponse` (and decoded `Tx`) of a committed tx.
+fn tx_response(t: &IndexedTx, timestamp: String) -> (Option<Tx>, TxResponse) {
     let res = &t.result;
     let resp = TxResponse {
         height: i64::try_from(t.height).unwrap_or(i64::MAX),
@@ -302,7 +305,7 @@ fn get_tx(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryEr
             return Err(QueryError::not_found(format!("tx not found: {hash_text}")));
         };
         let time = indexed_block_time(&index, t.height)?;
-        let (tx, tx_response) = indexed_tx_response(&t, time);
+        let (tx, tx_response) = tx_response(&t, time);
         return Ok(GetTxResponse { tx, tx_response: Some(tx_response) }.encode_to_vec());
     }
     let found = comet(app, "tx", move |c| async move {
@@ -316,7 +319,7 @@ fn get_tx(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryEr
         return Err(QueryError::not_found(format!("tx not found: {hash_text}")));
     };
     let time = block_times(app, vec![r.height.value()])?.pop().map(|(_, t)| t).unwrap_or_default();
-    let (tx, tx_response) = tx_response(&r, time);
+    let (tx, tx_response) = tx_response(&from_cometbft(&r), time);
     Ok(GetTxResponse { tx, tx_response: Some(tx_response) }.encode_to_vec())
 }
 
@@ -360,7 +363,7 @@ fn get_txs_event(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, 
         let mut txs = Vec::with_capacity(found.txs.len());
         let mut tx_responses = Vec::with_capacity(found.txs.len());
         for t in &found.txs {
-            let (tx, resp) = indexed_tx_response(t, indexed_block_time(&index, t.height)?);
+            let (tx, resp) = tx_response(t, indexed_block_time(&index, t.height)?);
             txs.push(tx.unwrap_or_default());
             tx_responses.push(resp);
         }
@@ -375,7 +378,7 @@ fn get_txs_event(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, 
     let mut tx_responses = Vec::with_capacity(result.txs.len());
     for r in &result.txs {
         let time = times.iter().find(|(h, _)| *h == r.height.value()).map(|(_, t)| t.clone()).unwrap_or_default();
-        let (tx, resp) = tx_response(r, time);
+        let (tx, resp) = tx_response(&from_cometbft(r), time);
         txs.push(tx.unwrap_or_default());
         tx_responses.push(resp);
     }
