@@ -193,13 +193,7 @@ async fn serve_get(front: &Front, stream: &mut TcpStream) -> std::io::Result<boo
     };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let (status, content_type, body) = if path == "/tx" || path == "/tx_search" {
-        let (status, answer) = match local_call(&front.app, &path[1..], &Params::Uri(uri_params(query))) {
-            Ok(result) => (StatusCode::OK, json!({"jsonrpc": "2.0", "id": -1, "result": result})),
-            Err((code, message, data)) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({"jsonrpc": "2.0", "id": -1, "error": {"code": code, "message": message, "data": data}}),
-            ),
-        };
+        let (status, answer) = uri_answer(&front.app, path, query).await;
         (status, "application/json".to_string(), Bytes::from(answer.to_string()))
     } else {
         let url = format!("{}{}", front.upstream, encode_target(target));
@@ -265,15 +259,7 @@ async fn handle(front: Front, req: Request<Incoming>) -> Response<Full<Bytes>> {
     };
     let path = parts.uri.path();
     if parts.method == Method::GET && (path == "/tx" || path == "/tx_search") {
-        let params = uri_params(parts.uri.query().unwrap_or(""));
-        let method = &path[1..];
-        let (status, answer) = match local_call(&front.app, method, &Params::Uri(params)) {
-            Ok(result) => (StatusCode::OK, json!({"jsonrpc": "2.0", "id": -1, "result": result})),
-            Err((code, message, data)) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({"jsonrpc": "2.0", "id": -1, "error": {"code": code, "message": message, "data": data}}),
-            ),
-        };
+        let (status, answer) = uri_answer(&front.app, path, parts.uri.query().unwrap_or("")).await;
         return json_response(status, &answer);
     }
     if parts.method == Method::POST {
@@ -290,12 +276,12 @@ async fn handle(front: Front, req: Request<Incoming>) -> Response<Full<Bytes>> {
 /// neither, so it is forwarded untouched.
 async fn answer_json_rpc(front: &Front, request: &Value) -> Option<Value> {
     match request {
-        Value::Object(_) if is_ours(request) => Some(answer_one(&front.app, request)),
+        Value::Object(_) if is_ours(request) => Some(answer_one(&front.app, request).await),
         Value::Array(calls) if calls.iter().any(is_ours) => {
             let mut answers = Vec::with_capacity(calls.len());
             for call in calls {
                 if is_ours(call) {
-                    answers.push(answer_one(&front.app, call));
+                    answers.push(answer_one(&front.app, call).await);
                 } else {
                     answers.push(forward_one(front, call).await);
                 }
@@ -310,16 +296,37 @@ fn is_ours(call: &Value) -> bool {
     matches!(call.get("method").and_then(Value::as_str), Some("tx" | "tx_search"))
 }
 
-fn answer_one(app: &ServedApp, call: &Value) -> Value {
+async fn answer_one(app: &ServedApp, call: &Value) -> Value {
     let id = call.get("id").cloned().unwrap_or(Value::Null);
-    let method = call.get("method").and_then(Value::as_str).unwrap_or_default();
+    let method = call.get("method").and_then(Value::as_str).unwrap_or_default().to_string();
     let params = Params::Json(call.get("params").cloned().unwrap_or(Value::Null));
-    match local_call(app, method, &params) {
+    match local(app, method, params).await {
         Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
         Err((code, message, data)) => {
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message, "data": data}})
         }
     }
+}
+
+/// The URI form's answer to `GET /tx?..` or `GET /tx_search?..` (`path` is one of the two).
+async fn uri_answer(app: &ServedApp, path: &str, query: &str) -> (StatusCode, Value) {
+    let method = path.trim_start_matches('/').to_string();
+    match local(app, method, Params::Uri(uri_params(query))).await {
+        Ok(result) => (StatusCode::OK, json!({"jsonrpc": "2.0", "id": -1, "result": result})),
+        Err((code, message, data)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"jsonrpc": "2.0", "id": -1, "error": {"code": code, "message": message, "data": data}}),
+        ),
+    }
+}
+
+/// [`local_call`] on a blocking thread: a broad search reads the index for a while, and the
+/// runtime's two workers also serve gRPC and REST.
+async fn local(app: &ServedApp, method: String, params: Params) -> Result<Value, CallError> {
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || local_call(&app, &method, &params))
+        .await
+        .unwrap_or_else(|e| Err(internal(format!("the tx index query stopped: {e}"))))
 }
 
 /// One call of a batch that is not ours, sent to CometBFT alone.
