@@ -14,7 +14,6 @@
 //! | `tx/p/` ++ BE8(height) ++ BE4(index)                       | sha256(tx)                |
 //! | `tx/a/` ++ BE2(len) ++ `type.key` ++ BE4(len) ++ value ++ BE8(height) ++ BE4(index) ++ BE4(event) | empty |
 //! | `tx/t/` ++ BE8(height)                                     | block time: BE8(unix seconds) ++ BE4(nanos) |
-//! | `tx/latest`                                                | BE8(newest indexed height) |
 //!
 //! Every tx of a block is indexed, failed ones too, as CometBFT does; an attribute is indexed
 //! when its `index` flag is set (the node's `index_events` decides the flags). Nothing is ever
@@ -34,5 +33,5 @@ mod records;
 mod search;
 
 pub use json::{search_json, tx_json};
-pub use records::{block_records, block_time, get_tx, latest_height, tx_hash, IndexStore, IndexedTx};
+pub use records::{block_records, block_time, get_tx, tx_hash, IndexStore, IndexedTx};
 pub use search::{search, Order, SearchError, SearchPage, DEFAULT_PER_PAGE, MAX_MATCHES, MAX_PER_PAGE};

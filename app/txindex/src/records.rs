@@ -10,7 +10,6 @@ pub(crate) const HASH_PREFIX: &[u8] = b"tx/h/";
 pub(crate) const POSITION_PREFIX: &[u8] = b"tx/p/";
 pub(crate) const ATTRIBUTE_PREFIX: &[u8] = b"tx/a/";
 const TIME_PREFIX: &[u8] = b"tx/t/";
-const LATEST_KEY: &[u8] = b"tx/latest";
 /// Longest `type.key` indexed (its length is stored in two bytes).
 pub(crate) const MAX_KEY_LEN: usize = u16::MAX as usize;
 /// Composite keys CometBFT reserves: an attribute spelled so is not indexed.
@@ -67,7 +66,7 @@ pub fn block_records(
     txs: &[Vec<u8>],
     results: &[ExecTxResult],
 ) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut out = Vec::with_capacity(txs.len() * 16 + 2);
+    let mut out = Vec::with_capacity(txs.len() * 16 + 1);
     for (i, (tx, result)) in txs.iter().zip(results).enumerate() {
         let Ok(index) = u32::try_from(i) else { break };
         let hash = tx_hash(tx);
@@ -96,7 +95,6 @@ pub fn block_records(
     }
     let when = [&time.0.to_be_bytes()[..], &time.1.to_be_bytes()].concat();
     out.push(([TIME_PREFIX, &height.to_be_bytes()].concat(), when));
-    out.push((LATEST_KEY.to_vec(), height.to_be_bytes().to_vec()));
     out
 }
 
@@ -107,16 +105,6 @@ pub fn block_time(db: &dyn IndexStore, height: u64) -> Result<Option<(i64, i32)>
     let seconds = i64::from_be_bytes(b.get(..8).and_then(|s| s.try_into().ok()).ok_or_else(malformed)?);
     let nanos = i32::from_be_bytes(b.get(8..12).and_then(|s| s.try_into().ok()).ok_or_else(malformed)?);
     Ok(Some((seconds, nanos)))
-}
-
-/// The newest height indexed (`None`: nothing yet).
-pub fn latest_height(db: &dyn IndexStore) -> Result<Option<u64>, String> {
-    match db.get(LATEST_KEY)? {
-        None => Ok(None),
-        Some(b) => {
-            Ok(Some(u64::from_be_bytes(b.as_slice().try_into().map_err(|_| "malformed tx/latest record".to_string())?)))
-        }
-    }
 }
 
 /// The tx with CometBFT hash `hash`, if indexed.
@@ -225,8 +213,6 @@ pub(crate) mod tests {
         assert_eq!(got.hash, tx_hash(b"two"));
         assert_eq!(get_tx(&db, &tx_hash(b"three")).unwrap(), None);
         assert_eq!(get_tx(&db, b"short").unwrap(), None, "not a hash: not found");
-        assert_eq!(latest_height(&db).unwrap(), Some(3));
-        assert_eq!(latest_height(&BTreeMap::new()).unwrap(), None);
         assert_eq!(block_time(&db, 3).unwrap(), Some((1_700_000_003, 5)));
         assert_eq!(block_time(&db, 4).unwrap(), None);
     }

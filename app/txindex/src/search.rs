@@ -195,7 +195,7 @@ fn by_height(db: &dyn IndexStore, heights: Heights) -> Result<BTreeSet<TxId>, Se
     let mut ids = BTreeSet::new();
     let mut too_many = false;
     db.scan(&from, &to, &mut |k, _| {
-        if let Some(id) = parse_position(&k[POSITION_PREFIX.len()..]) {
+        if let Some(id) = k.get(POSITION_PREFIX.len()..).and_then(parse_position) {
             ids.insert(id);
         }
         too_many = ids.len() > MAX_MATCHES;
