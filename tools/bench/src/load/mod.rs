@@ -10,6 +10,7 @@
 //! node one small `/status` (and a `/num_unconfirmed_txs` every [`MEMPOOL_POLL`]) meanwhile.
 
 mod chain;
+mod cpu;
 mod fund;
 mod interrupt;
 mod simd;
@@ -149,6 +150,11 @@ pub struct LoadArgs {
     /// Started validator: CometBFT tx_index.indexer (kv, as dev and localnet, or null)
     #[arg(long, default_value = "kv")]
     pub tx_index: String,
+    /// Started simd validator: its CometBFT tx_index.indexer, when it should differ from
+    /// --tx-index; e.g. `--tx-index null --node-tx-index true --simd-tx-index kv` compares two
+    /// nodes that both answer tx_search, each the only way it can [default: --tx-index]
+    #[arg(long)]
+    pub simd_tx_index: Option<String>,
     /// Started paychain validator: app.toml's index_events, the event attributes CometBFT's kv
     /// indexer indexes (comma-separated `type` or `type.key`) [default: all]
     #[arg(long, value_delimiter = ',')]
@@ -212,6 +218,24 @@ impl Spawned {
         }
     }
 
+    /// The processes that run the node, for the CPU report.
+    fn watched(&self) -> Vec<cpu::Watched> {
+        match self {
+            Spawned::Paychain(v) => v
+                .cometbft_pid()
+                .map(|pid| cpu::Watched { name: "CometBFT", pid })
+                .into_iter()
+                .chain([cpu::Watched { name: "this process (app + generator)", pid: std::process::id() }])
+                .collect(),
+            Spawned::Simd(v) => v
+                .pid()
+                .map(|pid| cpu::Watched { name: "simd (CometBFT in it)", pid })
+                .into_iter()
+                .chain([cpu::Watched { name: "this process (generator)", pid: std::process::id() }])
+                .collect(),
+        }
+    }
+
     /// The app running in this process, whose phase timers can be read.
     fn paychain_app(&self) -> Option<&paychain_app::app::App> {
         match self {
@@ -247,6 +271,10 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<()> {
     ensure!(args.connections != Some(0), "--connections must be positive");
     ensure!(!args.duration.is_zero(), "--duration must be positive");
     ensure!(matches!(args.tx_index.as_str(), "kv" | "null"), "--tx-index must be kv or null");
+    ensure!(
+        args.simd_tx_index.as_deref().is_none_or(|i| matches!(i, "kv" | "null")),
+        "--simd-tx-index must be kv or null"
+    );
     // simd has its own index-events: applying ours to one side would make the comparison unequal.
     ensure!(
         args.index_events.is_empty()
@@ -328,7 +356,12 @@ fn run_once(
         timing::set_enabled(true);
         (app.timings(), app.store().timings().total())
     });
-    let outcome = runtime.block_on(drive(&plan, &target.rpc_urls, rate, args));
+    let watched = target
+        .spawned
+        .as_ref()
+        .map(Spawned::watched)
+        .unwrap_or_else(|| vec![cpu::Watched { name: "this process (generator)", pid: std::process::id() }]);
+    let outcome = runtime.block_on(drive(&plan, &target.rpc_urls, rate, args, &watched));
     let node_phases = app.zip(node_before).map(|(app, (app_before, store_before))| {
         timing::set_enabled(false);
         (app.timings().since(&app_before), app.store().timings().total().since(&store_before))
@@ -446,7 +479,10 @@ fn open_target(
         timeout_commit: args.timeout_commit.clone(),
         mempool_size: args.mempool_size,
         max_block_bytes: args.max_block_bytes,
-        tx_index: args.tx_index.clone(),
+        tx_index: match node {
+            Node::Simd => args.simd_tx_index.clone().unwrap_or_else(|| args.tx_index.clone()),
+            Node::Paychain => args.tx_index.clone(),
+        },
         overrides: args.cometbft_config.clone(),
         index_events: args.index_events.clone(),
         node_tx_index: args.node_tx_index,
@@ -585,6 +621,8 @@ struct RunData {
     /// Mempool sizes sampled during the load.
     mempool: Vec<u64>,
     status_errors: u64,
+    /// CPU the watched processes used while the load was offered.
+    cpu: cpu::CpuUse,
 }
 
 /// What the observer task records while the load runs.
@@ -596,11 +634,18 @@ struct Observed {
     status_errors: u64,
 }
 
-async fn drive(plan: &Plan, urls: &[String], rate: u64, args: &LoadArgs) -> anyhow::Result<RunData> {
+async fn drive(
+    plan: &Plan,
+    urls: &[String],
+    rate: u64,
+    args: &LoadArgs,
+    watched: &[cpu::Watched],
+) -> anyhow::Result<RunData> {
     let reader = NodeClient::new(&urls[0])?;
     let start_height = reader.latest_height().await?;
     let observed = Arc::new(Mutex::new(Observed::default()));
     let stop = Arc::new(AtomicBool::new(false));
+    let cpu_at_start = cpu::sample(watched);
     let t0 = Instant::now();
     let observer = tokio::spawn(observe(reader.clone(), start_height, t0, observed.clone(), stop.clone()));
 
@@ -624,6 +669,7 @@ async fn drive(plan: &Plan, urls: &[String], rate: u64, args: &LoadArgs) -> anyh
         return Err(e);
     }
     let load_end = t0.elapsed();
+    let cpu = cpu_at_start.until(&cpu::sample(watched));
     let accepted = submissions.iter().flatten().filter(|s| s.refused.is_none()).count();
     eprintln!("load done after {} ms; waiting for {accepted} accepted txs to commit ...", ms(load_end));
 
@@ -681,6 +727,7 @@ async fn drive(plan: &Plan, urls: &[String], rate: u64, args: &LoadArgs) -> anyh
         failed,
         mempool: observed.mempool,
         status_errors: observed.status_errors,
+        cpu,
     })
 }
 
@@ -950,6 +997,7 @@ fn report(
         "mempool during the load: mean {mempool_mean} txs, max {mempool_max} txs ({} samples)",
         data.mempool.len()
     );
+    println!("{}", data.cpu.line(committed_in_load));
     if data.status_errors > 0 {
         println!("warning: {} /status polls failed", data.status_errors);
     }

@@ -114,6 +114,11 @@ impl SpawnedSimd {
         Ok((Self { home, rpc_url, settings, process, _tmp: tmp }, first_number))
     }
 
+    /// simd's process (CometBFT runs inside it).
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
+    }
+
     pub fn ensure_running(&mut self) -> anyhow::Result<()> {
         self.process.ensure_running()
     }

@@ -188,6 +188,11 @@ pub struct NodeProcess {
 }
 
 impl NodeProcess {
+    /// The running process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Spawns `cmd` with stdout and stderr to `log`.
     pub fn spawn(name: &'static str, mut cmd: std::process::Command, log: PathBuf) -> anyhow::Result<Self> {
         let out = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
@@ -358,6 +363,11 @@ impl SpawnedValidator {
         let mut validator = Self { home, rpc_url, settings, cometbft, node, _tmp: tmp };
         validator.cometbft.wait_first_block(&validator.rpc_url)?;
         Ok((validator, first_number))
+    }
+
+    /// CometBFT's process.
+    pub fn cometbft_pid(&self) -> Option<u32> {
+        self.cometbft.pid()
     }
 
     /// The app, running in this process.
