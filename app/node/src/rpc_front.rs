@@ -5,11 +5,12 @@
 //! (`cometbft_rpc`) unchanged: JSON-RPC over HTTP POST (single or batch), the URI form
 //! (`GET /tx?hash=0x..`), and the `/websocket` endpoint, whose connections are spliced to
 //! CometBFT byte for byte. So CometBFT's own indexer (its largest cost under load,
-//! docs/benchmarks.md) can be off while wallets and relayers keep searching txs through one
-//! URL, unchanged.
+//! docs/benchmarks.md) can be off while wallets keep searching txs through one URL, unchanged.
 //!
 //! Not answered here: `prove=true` (a Merkle proof of the tx in its block; CosmJS, Keplr and
-//! Hermes do not ask for it) gets a clear error.
+//! Hermes do not ask for it) gets a clear error; `block_search` (over block events, which the
+//! node does not index) goes to CometBFT, which answers it only with its own indexer on. Hermes
+//! clears pending packets with it, so a node Hermes relays through keeps that indexer on.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -212,6 +212,9 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
     assert!(past["error"]["data"].as_str().is_some_and(|d| d.contains("page should be within")), "{past}");
     let bad = post(&http, front, &call("tx_search", json!({"query": "message.sender="})));
     assert!(bad["error"]["data"].as_str().is_some_and(|d| d.contains("query")), "{bad}");
+    // `block_search` (Hermes clears packets with it) is CometBFT's: passed through unchanged.
+    let blocks = same(call("block_search", json!({"query": "block.height >= 1", "per_page": "2"})));
+    assert!(blocks["result"]["blocks"].as_array().is_some_and(|b| b.len() == 2), "{blocks}");
 
     // GetTx and GetTxsEvent (REST here) answer from the node's index: the same tx and result.
     let rest = |path: &str| -> Value {
