@@ -220,20 +220,14 @@ impl Spawned {
 
     /// The processes that run the node, for the CPU report.
     fn watched(&self) -> Vec<cpu::Watched> {
-        match self {
-            Spawned::Paychain(v) => v
-                .cometbft_pid()
-                .map(|pid| cpu::Watched { name: "CometBFT", pid })
-                .into_iter()
-                .chain([cpu::Watched { name: "this process (app + generator)", pid: std::process::id() }])
-                .collect(),
-            Spawned::Simd(v) => v
-                .pid()
-                .map(|pid| cpu::Watched { name: "simd (CometBFT in it)", pid })
-                .into_iter()
-                .chain([cpu::Watched { name: "this process (generator)", pid: std::process::id() }])
-                .collect(),
-        }
+        let (node, pid, this_process) = match self {
+            Spawned::Paychain(v) => ("CometBFT", v.cometbft_pid(), "this process (app + generator)"),
+            Spawned::Simd(v) => ("simd (CometBFT in it)", v.pid(), "this process (generator)"),
+        };
+        pid.map(|pid| cpu::Watched { name: node, pid })
+            .into_iter()
+            .chain([cpu::Watched { name: this_process, pid: std::process::id() }])
+            .collect()
     }
 
     /// The app running in this process, whose phase timers can be read.
