@@ -58,6 +58,17 @@ impl CpuSample {
 }
 
 impl CpuUse {
+    /// Every watched process's CPU together (`None` if one is unknown).
+    pub fn total(&self) -> Option<Duration> {
+        self.processes.iter().map(|(_, d)| *d).sum()
+    }
+
+    /// [`CpuUse::total`] per committed tx, in microseconds.
+    pub fn total_per_tx_us(&self, committed: u64) -> Option<u64> {
+        let micros = self.total()?.as_micros();
+        (committed > 0).then(|| u64::try_from(micros / u128::from(committed)).unwrap_or(u64::MAX))
+    }
+
     /// `CPU during the load: CometBFT 41.2 s (180 µs per committed tx), ...`.
     pub fn line(&self, committed: u64) -> String {
         let per_tx = |d: Duration| {
@@ -75,9 +86,7 @@ impl CpuUse {
                 None => format!("{name} unknown"),
             })
             .collect();
-        let known: Vec<Duration> = self.processes.iter().filter_map(|(_, d)| *d).collect();
-        if known.len() == self.processes.len() && known.len() > 1 {
-            let sum: Duration = known.iter().sum();
+        if let Some(sum) = self.total().filter(|_| self.processes.len() > 1) {
             parts.push(format!("together {:.1} s{}", sum.as_secs_f64(), per_tx(sum)));
         }
         if let Some(busy) = self.machine_busy {
@@ -157,5 +166,8 @@ mod tests {
         let cpu = used.processes[0].1.expect("own /proc entry");
         assert!(cpu >= Duration::from_millis(20), "{cpu:?} of CPU in a 60 ms busy loop");
         assert!(used.line(10).contains("us per committed tx"));
+        assert_eq!(used.total(), Some(cpu));
+        assert_eq!(used.total_per_tx_us(10), Some(u64::try_from(cpu.as_micros() / 10).unwrap()));
+        assert_eq!(used.total_per_tx_us(0), None);
     }
 }

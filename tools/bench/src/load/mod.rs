@@ -251,6 +251,8 @@ struct RunSummary {
     p99: Duration,
     interval: Duration,
     refused: usize,
+    /// CPU of the node's processes and the generator per tx committed during the load.
+    cpu_per_tx_us: Option<u64>,
 }
 
 impl RunSummary {
@@ -375,18 +377,22 @@ fn run_once(
 /// The table after several runs; side by side, paychain's committed tx/s over simd's per rate.
 fn print_summaries(summaries: &[RunSummary], side_by_side: bool) {
     println!();
-    println!("| node | offered/s | committed/s | p50 ms | p99 ms | block interval ms | refused |");
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let cpu = |s: &RunSummary| s.cpu_per_tx_us.map_or_else(|| "?".to_string(), |us| us.to_string());
+    println!(
+        "| node | offered/s | committed/s | p50 ms | p99 ms | block interval ms | refused | CPU us per committed tx (node + generator) |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for s in summaries {
         println!(
-            "| {} | {} | {:.0} | {} | {} | {} | {} |",
+            "| {} | {} | {:.0} | {} | {} | {} | {} | {} |",
             s.node,
             s.rate,
             s.committed_per_sec(),
             ms(s.p50),
             ms(s.p99),
             ms(s.interval),
-            s.refused
+            s.refused,
+            cpu(s)
         );
     }
     if side_by_side {
@@ -1031,6 +1037,7 @@ fn report(
         p99: quantile(&latencies, 0.99),
         interval: median(&header_intervals),
         refused: submitted.len() - accepted,
+        cpu_per_tx_us: data.cpu.total_per_tx_us(committed_in_load),
     })
 }
 
