@@ -251,7 +251,8 @@ struct RunSummary {
     p99: Duration,
     interval: Duration,
     refused: usize,
-    /// CPU of the node's processes and the generator per tx committed during the load.
+    /// CPU of the node's processes and the generator per tx committed during the load (a
+    /// started node only: `--rpc` and `--localnet` nodes are not watched).
     cpu_per_tx_us: Option<u64>,
 }
 
@@ -1037,7 +1038,8 @@ fn report(
         p99: quantile(&latencies, 0.99),
         interval: median(&header_intervals),
         refused: submitted.len() - accepted,
-        cpu_per_tx_us: data.cpu.total_per_tx_us(committed_in_load),
+        // Only a node this run started has its processes watched.
+        cpu_per_tx_us: target.spawned.as_ref().and(data.cpu.total_per_tx_us(committed_in_load)),
     })
 }
 
