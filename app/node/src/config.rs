@@ -49,8 +49,9 @@ pub struct AppConfig {
     /// The node's RPC endpoint in front of CometBFT's, e.g. `127.0.0.1:26667`; empty = off. It
     /// answers `tx` and `tx_search` from this node's tx index (`tx_index`) and passes every
     /// other call, and websocket connections, to `cometbft_rpc` (see `rpc_front`): point
-    /// wallets here and CometBFT's own indexer can be off. Hermes also uses `block_search`,
-    /// which only CometBFT's indexer answers, so a node it relays through keeps that on.
+    /// wallets here and CometBFT's own indexer can be off. Hermes falls back to `block_search`
+    /// (only CometBFT's indexer answers it) for packets `tx_search` does not find, so a node it
+    /// relays through keeps that on.
     pub rpc_front_address: String,
     /// Prometheus metrics (`GET /metrics`), e.g. `127.0.0.1:26661`; empty = off.
     /// Not 26660: that is CometBFT's own `prometheus_listen_addr` default.

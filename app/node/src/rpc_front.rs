@@ -10,7 +10,8 @@
 //! Not answered here: `prove=true` (a Merkle proof of the tx in its block; CosmJS, Keplr and
 //! Hermes do not ask for it) gets a clear error; `block_search` (over block events, which the
 //! node does not index) goes to CometBFT, which answers it only with its own indexer on. Hermes
-//! clears pending packets with it, so a node Hermes relays through keeps that indexer on.
+//! falls back to it for pending packets `tx_search` does not find, so a node Hermes relays
+//! through keeps that indexer on.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
