@@ -218,12 +218,9 @@ fn proto_events(events: &[tendermint::abci::Event]) -> Vec<tendermint_proto::abc
 /// A tx as CometBFT's `tx`/`tx_search` returned it, in the node index's terms.
 fn from_cometbft(r: &tendermint_rpc::endpoint::tx::Response) -> IndexedTx {
     let res = &r.tx_result;
-    let mut hash = [0u8; 32];
-    if let Ok(h) = <[u8; 32]>::try_from(r.hash.as_bytes()) {
-        hash = h;
-    }
     IndexedTx {
-        hash,
+        // CometBFT's hash is sha256 of the tx; recomputed only if its answer held another form.
+        hash: <[u8; 32]>::try_from(r.hash.as_bytes()).unwrap_or_else(|_| paychain_txindex::tx_hash(&r.tx)),
         height: r.height.value(),
         index: r.index,
         tx: r.tx.clone(),
