@@ -198,16 +198,17 @@ impl Application for AbciApp {
                 for r in &tx_results {
                     METRICS.block_txs.inc(r.code, &r.codespace);
                 }
+                let events = crate::events::to_abci_events(outcome.events, index_events);
                 if self.app.config().tx_index {
                     let time = block_time(request.time.as_ref());
                     let records =
-                        paychain_txindex::block_records(height, (time.seconds, time.nanos), &txs, &tx_results);
+                        paychain_txindex::block_records(height, (time.seconds, time.nanos), &txs, &tx_results, &events);
                     if let Err(e) = self.app.add_side_records(records) {
                         halt(&self.app, "FinalizeBlock", e);
                     }
                 }
                 ResponseFinalizeBlock {
-                    events: crate::events::to_abci_events(outcome.events, index_events),
+                    events,
                     tx_results,
                     validator_updates: vec![],
                     consensus_param_updates: None,

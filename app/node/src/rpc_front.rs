@@ -1,17 +1,18 @@
 //! The node's RPC endpoint in front of CometBFT's (`rpc_front_address` in app.toml).
 //!
-//! It answers CometBFT's `tx` and `tx_search` from this node's own tx index, exactly as
-//! CometBFT's RPC renders them, and passes everything else to CometBFT's RPC
+//! It answers CometBFT's `tx`, `tx_search` and `block_search` from this node's own index,
+//! exactly as CometBFT's RPC renders them (`block_search` with the blocks CometBFT's `block`
+//! answers for the heights the index found), and passes everything else to CometBFT's RPC
 //! (`cometbft_rpc`) unchanged: JSON-RPC over HTTP POST (single or batch), the URI form
 //! (`GET /tx?hash=0x..`), and the `/websocket` endpoint, whose connections are spliced to
 //! CometBFT byte for byte. So CometBFT's own indexer (its largest cost under load,
 //! docs/benchmarks.md) can be off while wallets keep searching txs through one URL, unchanged.
 //!
+//! Hermes clears pending packets with `tx_search` and falls back to `block_search` for those
+//! it does not find there, so it relays through the front with CometBFT's indexer off.
+//!
 //! Not answered here: `prove=true` (a Merkle proof of the tx in its block; CosmJS, Keplr and
-//! Hermes do not ask for it) gets a clear error; `block_search` (over block events, which the
-//! node does not index) goes to CometBFT, which answers it only with its own indexer on. Hermes
-//! falls back to it for pending packets `tx_search` does not find, so a node Hermes relays
-//! through keeps that indexer on.
+//! Hermes do not ask for it) gets a clear error.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -24,7 +25,7 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use paychain_txindex::{search, search_json, tx_json, Order, SearchError};
+use paychain_txindex::{block_search, block_search_json, search, search_json, tx_json, Order, SearchError};
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -194,8 +195,8 @@ async fn serve_get(front: &Front, stream: &mut TcpStream) -> std::io::Result<boo
         _ => version != "HTTP/1.1",
     };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let (status, content_type, body) = if path == "/tx" || path == "/tx_search" {
-        let (status, answer) = uri_answer(&front.app, path, query).await;
+    let (status, content_type, body) = if is_ours_path(path) {
+        let (status, answer) = uri_answer(front, path, query).await;
         (status, "application/json".to_string(), Bytes::from(answer.to_string()))
     } else {
         let url = format!("{}{}", front.upstream, encode_target(target));
@@ -260,8 +261,8 @@ async fn handle(front: Front, req: Request<Incoming>) -> Response<Full<Bytes>> {
         Err(e) => return plain(StatusCode::PAYLOAD_TOO_LARGE, format!("request body: {e}")),
     };
     let path = parts.uri.path();
-    if parts.method == Method::GET && (path == "/tx" || path == "/tx_search") {
-        let (status, answer) = uri_answer(&front.app, path, parts.uri.query().unwrap_or("")).await;
+    if parts.method == Method::GET && is_ours_path(path) {
+        let (status, answer) = uri_answer(&front, path, parts.uri.query().unwrap_or("")).await;
         return json_response(status, &answer);
     }
     if parts.method == Method::POST {
@@ -274,16 +275,16 @@ async fn handle(front: Front, req: Request<Incoming>) -> Response<Full<Bytes>> {
     forward(&front, parts.method, parts.uri.path_and_query().map_or("/", |p| p.as_str()), &parts.headers, body).await
 }
 
-/// Answers a JSON-RPC request (or batch) that calls `tx` or `tx_search`; `None` when it calls
-/// neither, so it is forwarded untouched.
+/// Answers a JSON-RPC request (or batch) that calls a method answered here; `None` when it
+/// calls none, so it is forwarded untouched.
 async fn answer_json_rpc(front: &Front, request: &Value) -> Option<Value> {
     match request {
-        Value::Object(_) if is_ours(request) => Some(answer_one(&front.app, request).await),
+        Value::Object(_) if is_ours(request) => Some(answer_one(front, request).await),
         Value::Array(calls) if calls.iter().any(is_ours) => {
             let mut answers = Vec::with_capacity(calls.len());
             for call in calls {
                 if is_ours(call) {
-                    answers.push(answer_one(&front.app, call).await);
+                    answers.push(answer_one(front, call).await);
                 } else {
                     answers.push(forward_one(front, call).await);
                 }
@@ -294,15 +295,22 @@ async fn answer_json_rpc(front: &Front, request: &Value) -> Option<Value> {
     }
 }
 
+/// The methods answered from the node's index.
+const OURS: [&str; 3] = ["tx", "tx_search", "block_search"];
+
 fn is_ours(call: &Value) -> bool {
-    matches!(call.get("method").and_then(Value::as_str), Some("tx" | "tx_search"))
+    call.get("method").and_then(Value::as_str).is_some_and(|m| OURS.contains(&m))
 }
 
-async fn answer_one(app: &ServedApp, call: &Value) -> Value {
+fn is_ours_path(path: &str) -> bool {
+    path.strip_prefix('/').is_some_and(|m| OURS.contains(&m))
+}
+
+async fn answer_one(front: &Front, call: &Value) -> Value {
     let id = call.get("id").cloned().unwrap_or(Value::Null);
     let method = call.get("method").and_then(Value::as_str).unwrap_or_default().to_string();
     let params = Params::Json(call.get("params").cloned().unwrap_or(Value::Null));
-    match local(app, method, params).await {
+    match local(front, method, params).await {
         Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
         Err((code, message, data)) => {
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message, "data": data}})
@@ -310,10 +318,10 @@ async fn answer_one(app: &ServedApp, call: &Value) -> Value {
     }
 }
 
-/// The URI form's answer to `GET /tx?..` or `GET /tx_search?..` (`path` is one of the two).
-async fn uri_answer(app: &ServedApp, path: &str, query: &str) -> (StatusCode, Value) {
+/// The URI form's answer to `GET /tx?..`, `GET /tx_search?..` or `GET /block_search?..`.
+async fn uri_answer(front: &Front, path: &str, query: &str) -> (StatusCode, Value) {
     let method = path.trim_start_matches('/').to_string();
-    match local(app, method, Params::Uri(uri_params(query))).await {
+    match local(front, method, Params::Uri(uri_params(query))).await {
         Ok(result) => (StatusCode::OK, json!({"jsonrpc": "2.0", "id": -1, "result": result})),
         Err((code, message, data)) => (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -323,12 +331,42 @@ async fn uri_answer(app: &ServedApp, path: &str, query: &str) -> (StatusCode, Va
 }
 
 /// [`local_call`] on a blocking thread: a broad search reads the index for a while, and the
-/// runtime's two workers also serve gRPC and REST.
-async fn local(app: &ServedApp, method: String, params: Params) -> Result<Value, CallError> {
-    let app = app.clone();
-    tokio::task::spawn_blocking(move || local_call(&app, &method, &params))
+/// runtime's two workers also serve gRPC and REST. `block_search` then adds the blocks.
+async fn local(front: &Front, method: String, params: Params) -> Result<Value, CallError> {
+    let app = front.app.clone();
+    let answer = tokio::task::spawn_blocking(move || local_call(&app, &method, &params))
         .await
-        .unwrap_or_else(|e| Err(internal(format!("the tx index query stopped: {e}"))))
+        .unwrap_or_else(|e| Err(internal(format!("the tx index query stopped: {e}"))))?;
+    match answer {
+        Local::Done(v) => Ok(v),
+        Local::Blocks(page) => {
+            let mut blocks = Vec::with_capacity(page.heights.len());
+            for height in page.heights {
+                // A block CometBFT no longer has (pruned) is left out, as its own block_search does.
+                if let Some(block) = upstream_block(front, height).await? {
+                    blocks.push(block);
+                }
+            }
+            Ok(block_search_json(page.total, blocks))
+        }
+    }
+}
+
+/// CometBFT's `block` answer for `height`; `None` when it answers with an error.
+async fn upstream_block(front: &Front, height: u64) -> Result<Option<Value>, CallError> {
+    let call = json!({"jsonrpc": "2.0", "id": 0, "method": "block", "params": {"height": height.to_string()}});
+    let unavailable = |e: reqwest::Error| internal(format!("CometBFT RPC unavailable: {e}"));
+    let answer: Value = front
+        .client
+        .post(format!("{}/", front.upstream))
+        .json(&call)
+        .send()
+        .await
+        .map_err(unavailable)?
+        .json()
+        .await
+        .map_err(unavailable)?;
+    Ok(answer.get("result").cloned())
 }
 
 /// One call of a batch that is not ours, sent to CometBFT alone.
@@ -411,6 +449,16 @@ impl Params {
         }
     }
 
+    /// `order_by`: `asc`, `desc`, or `empty` for the method's default.
+    fn order(&self, position: usize, empty: Order) -> Result<Order, CallError> {
+        match self.text("order_by", position).as_deref() {
+            None | Some("") => Ok(empty),
+            Some("asc") => Ok(Order::Asc),
+            Some("desc") => Ok(Order::Desc),
+            Some(_) => Err(internal("expected order_by to be either `asc` or `desc` or empty".into())),
+        }
+    }
+
     fn flag(&self, name: &str, position: usize) -> Result<bool, String> {
         match self.text(name, position).as_deref() {
             None | Some("" | "false") => Ok(false),
@@ -430,9 +478,18 @@ fn internal(data: String) -> CallError {
     (INTERNAL_ERROR, "Internal error", data)
 }
 
-/// `tx` or `tx_search`, answered from the index.
-fn local_call(app: &ServedApp, method: &str, params: &Params) -> Result<Value, CallError> {
+/// What the index answers: the call's result, or the heights whose blocks `block_search` shows.
+enum Local {
+    Done(Value),
+    Blocks(paychain_txindex::BlockPage),
+}
+
+/// `tx`, `tx_search` or `block_search`, answered from the index.
+fn local_call(app: &ServedApp, method: &str, params: &Params) -> Result<Local, CallError> {
     let index = StoreIndex(app.store());
+    let searched = |e| match e {
+        SearchError::Invalid(m) | SearchError::Storage(m) => internal(m),
+    };
     match method {
         "tx" => {
             let hash = params.bytes("hash", 0).map_err(invalid_params)?.ok_or_else(|| invalid_params("hash".into()))?;
@@ -440,7 +497,7 @@ fn local_call(app: &ServedApp, method: &str, params: &Params) -> Result<Value, C
                 return Err(internal(no_proofs()));
             }
             match paychain_txindex::get_tx(&index, &hash).map_err(internal)? {
-                Some(t) => Ok(tx_json(&t)),
+                Some(t) => Ok(Local::Done(tx_json(&t))),
                 None => Err(internal(format!("tx ({}) not found", hex::encode_upper(&hash)))),
             }
         }
@@ -451,15 +508,17 @@ fn local_call(app: &ServedApp, method: &str, params: &Params) -> Result<Value, C
             }
             let page = params.number("page", 2).map_err(invalid_params)?;
             let per_page = params.number("per_page", 3).map_err(invalid_params)?;
-            let order = match params.text("order_by", 4).as_deref() {
-                None | Some("" | "asc") => Order::Asc,
-                Some("desc") => Order::Desc,
-                Some(_) => return Err(internal("expected order_by to be either `asc` or `desc` or empty".into())),
-            };
-            let found = search(&index, &query, page, per_page, order).map_err(|e| match e {
-                SearchError::Invalid(m) | SearchError::Storage(m) => internal(m),
-            })?;
-            Ok(search_json(&found))
+            let order = params.order(4, Order::Asc)?;
+            let found = search(&index, &query, page, per_page, order).map_err(searched)?;
+            Ok(Local::Done(search_json(&found)))
+        }
+        "block_search" => {
+            // CometBFT's order: query, page, per_page, order_by (desc when empty).
+            let query = params.text("query", 0).ok_or_else(|| invalid_params("query".into()))?;
+            let page = params.number("page", 1).map_err(invalid_params)?;
+            let per_page = params.number("per_page", 2).map_err(invalid_params)?;
+            let order = params.order(3, Order::Desc)?;
+            Ok(Local::Blocks(block_search(&index, &query, page, per_page, order).map_err(searched)?))
         }
         other => Err((INVALID_REQUEST, "Method not found", other.to_string())),
     }

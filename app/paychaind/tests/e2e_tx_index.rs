@@ -1,9 +1,11 @@
 //! The node's own tx index and its RPC front, end to end: `paychaind dev` with CometBFT's kv
-//! indexer on *and* the RPC front (`--rpc-front-port`), three signed sends, then the same `tx`
+//! indexer on *and* the RPC front (`--rpc-front-port`), four signed sends, then the same `tx`
 //! and `tx_search` calls asked of CometBFT's RPC and of the front must get the same answers,
 //! byte for byte in JSON: by hash, by sender, recipient, amount, height range, both orders,
-//! page by page, unknown hashes, the URI form and a JSON-RPC batch. Calls the front does not
-//! answer (status, the websocket) reach CometBFT through it.
+//! page by page, unknown hashes, the URI form and a JSON-RPC batch. Then an escrow refunded at
+//! the end of a block, and the same `block_search` calls (its block event, heights alone,
+//! pages, both orders, the URI form). Calls the front does not answer (status, the
+//! websocket) reach CometBFT through it.
 //!
 //! Skipped (with a message) only when the `cometbft` binary is not installed, and never under
 //! CI (`CI` set).
@@ -212,9 +214,6 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
     assert!(past["error"]["data"].as_str().is_some_and(|d| d.contains("page should be within")), "{past}");
     let bad = post(&http, front, &call("tx_search", json!({"query": "message.sender="})));
     assert!(bad["error"]["data"].as_str().is_some_and(|d| d.contains("query")), "{bad}");
-    // `block_search` (Hermes clears packets with it) is CometBFT's: passed through unchanged.
-    let blocks = same(call("block_search", json!({"query": "block.height >= 1", "per_page": "2"})));
-    assert!(blocks["result"]["blocks"].as_array().is_some_and(|b| b.len() == 2), "{blocks}");
 
     // GetTx and GetTxsEvent (REST here) answer from the node's index: the same tx and result.
     let rest = |path: &str| -> Value {
@@ -275,6 +274,73 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
     assert_eq!(answers[0]["result"], json!({}), "{answers}");
     assert_eq!(answers[1], post(&http, comet, &batch[1]));
 
+    // `block_search` (Hermes falls back to it for packets `tx_search` does not find) over the
+    // blocks' own events: an escrow refunded at the end of a block, created through the front
+    // with the CLI (whose `--wait` looks the tx up there).
+    let out = common::clean_command()
+        .arg("--home")
+        .arg(&home)
+        .args(["tx", "escrow", "create", "dev", &b, "300000upay", "--refund-after", "+2s"])
+        .args(["--fees", "5000upay", "--gas", "400000", "--keyring-backend", "test"])
+        .args(["--node", &format!("http://127.0.0.1:{front}"), "--yes", "--wait", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "escrow create: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let escrow_id = created["escrow_id"].as_str().unwrap_or_else(|| panic!("no escrow_id: {created}")).to_string();
+    let refunded = format!("escrow_refunded.id='{escrow_id}'");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let refund_height: u64 = loop {
+        let found = post(&http, comet, &call("block_search", json!({"query": refunded})));
+        if let Some(h) = found["result"]["blocks"][0]["block"]["header"]["height"].as_str() {
+            break h.parse().unwrap();
+        }
+        assert!(Instant::now() < deadline, "escrow {escrow_id} not refunded within 60 s: {found}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let block_search = |query: &str, extra: Value| {
+        let mut params = json!({"query": query});
+        if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        same(call("block_search", params))
+    };
+    let heights = |v: &Value| -> Vec<String> {
+        v["result"]["blocks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|b| b["block"]["header"]["height"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let found = block_search(&refunded, json!({}));
+    assert_eq!(heights(&found), [refund_height.to_string()], "{found}");
+    // Heights only (up to one both indexes hold: CometBFT indexes blocks after the commit).
+    let upto = format!("block.height <= {refund_height}");
+    let newest = block_search(&format!("block.height >= 1 AND {upto}"), json!({"per_page": "2"}));
+    assert_eq!(count(&newest), refund_height.to_string(), "every block is indexed, empty ones too");
+    assert_eq!(heights(&newest), [refund_height.to_string(), (refund_height - 1).to_string()], "desc by default");
+    let page2 =
+        block_search(&format!("block.height > 1 AND {upto}"), json!({"per_page": "3", "page": "2", "order_by": "asc"}));
+    assert_eq!(heights(&page2), ["5", "6", "7"], "{page2}");
+    block_search(&format!("block.height = {refund_height}"), json!({}));
+    block_search(&format!("escrow_refunded.reason = 'expired' AND escrow_refunded.mode EXISTS AND {upto}"), json!({}));
+    let none = block_search(&format!("{refunded} AND escrow_refunded.reason = 'cancelled'"), json!({}));
+    assert_eq!(count(&none), "0");
+    // A tx's event is not a block's.
+    assert_eq!(count(&block_search(&format!("transfer.recipient='{a}'"), json!({}))), "0");
+    let past = block_search(&refunded, json!({"page": "2"}));
+    assert!(past["error"]["data"].as_str().is_some_and(|d| d.contains("page should be within")), "{past}");
+    let path = format!("/block_search?query=%22{}%22&order_by=%22asc%22", refunded.replace('\'', "%27"));
+    let (status, body) = get(&http, front, &path);
+    assert_eq!((status, &body), (200, &get(&http, comet, &path).1));
+    assert_eq!(heights(&body), [refund_height.to_string()]);
+
     // The websocket endpoint is CometBFT's, reached through the front.
     let mut ws = std::net::TcpStream::connect(("127.0.0.1", front)).unwrap();
     ws.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -289,5 +355,34 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
     let head = String::from_utf8_lossy(&head[..n]);
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
 
+    // The same node restarted with CometBFT's indexer off: CometBFT refuses `block_search`
+    // and knows no tx, and the front still answers all three, as before, from the node's index.
+    let by_hash = call("tx", json!({"hash": STANDARD.encode(hex::decode(&hashes[2]).unwrap())}));
+    let (tx_before, txs_before) = (post(&http, front, &by_hash), search(&sender, json!({})));
+    let blocks_before = block_search(&refunded, json!({}));
+    assert!(dev.sigterm(Duration::from_secs(20)).success());
+    let front_arg = front.to_string();
+    let mut dev =
+        DevNode::start_with(&home, &ports, "dev2.log", &["--rpc-front-port", &front_arg, "--cometbft-indexer", "null"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while post_ok(&http, front, &call("status", json!({}))).is_none() {
+        dev.assert_running();
+        assert!(Instant::now() < deadline, "not serving within 60 s; log:\n{}", dev.log_tail());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let config = std::fs::read_to_string(home.join("config/config.toml")).unwrap();
+    assert!(config.contains("indexer = \"null\""), "dev --cometbft-indexer null sets config.toml");
+    let refused = post(&http, comet, &call("block_search", json!({"query": refunded})));
+    assert!(refused["error"]["data"].as_str().is_some_and(|d| d.contains("block indexing is disabled")), "{refused}");
+    assert!(post(&http, comet, &by_hash).get("result").is_none(), "CometBFT indexes no tx now");
+    assert_eq!(post(&http, front, &call("block_search", json!({"query": refunded}))), blocks_before);
+    assert_eq!(post(&http, front, &by_hash), tx_before);
+    assert_eq!(post(&http, front, &call("tx_search", json!({"query": sender}))), txs_before);
+
     dev.sigterm(Duration::from_secs(20));
+}
+
+/// A JSON-RPC answer, or `None` while the server is not up.
+fn post_ok(client: &reqwest::blocking::Client, port: u16, body: &Value) -> Option<Value> {
+    client.post(format!("http://127.0.0.1:{port}/")).json(body).send().ok()?.json().ok()
 }

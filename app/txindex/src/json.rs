@@ -30,6 +30,12 @@ pub fn search_json(page: &SearchPage) -> Value {
     })
 }
 
+/// The `result` of CometBFT's `block_search`: `blocks` are CometBFT's own `block` answers
+/// (`{"block_id": .., "block": ..}`) for the page's heights, `total` the matches in all.
+pub fn block_search_json(total: u64, blocks: Vec<Value>) -> Value {
+    json!({"blocks": blocks, "total_count": total.to_string()})
+}
+
 fn result_json(r: &ExecTxResult) -> Value {
     // CometBFT marshals the result with gogoproto's jsonpb, EmitDefaults on: every field is
     // there, empty bytes as null, 64-bit integers as strings.

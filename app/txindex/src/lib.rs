@@ -13,7 +13,8 @@
 //! | `tx/h/` ++ sha256(tx)                                      | CometBFT's `abci.TxResult` (height, index, tx, result) |
 //! | `tx/p/` ++ BE8(height) ++ BE4(index)                       | sha256(tx)                |
 //! | `tx/a/` ++ BE2(len) ++ `type.key` ++ BE4(len) ++ value ++ BE8(height) ++ BE4(index) ++ BE4(event) | empty |
-//! | `tx/t/` ++ BE8(height)                                     | block time: BE8(unix seconds) ++ BE4(nanos) |
+//! | `tx/b/` ++ (as `tx/a/`, with index 0)                        | empty: a block's own (FinalizeBlock) event attribute |
+//! | `tx/t/` ++ BE8(height)                                     | block time: BE8(unix seconds) ++ BE4(nanos); one per indexed block |
 //!
 //! Every tx of a block is indexed, failed ones too, as CometBFT does; an attribute is indexed
 //! when its `index` flag is set (the node's `index_events` decides the flags). Nothing is ever
@@ -27,11 +28,17 @@
 //! `message.sender='a' AND transfer.recipient='b'` finds nothing, as on CometBFT); `tx.hash`
 //! answers that one tx; `tx.height` bounds the scan. Results are ordered by (height, index)
 //! and paged as CometBFT pages them.
+//!
+//! [`block_search`] is CometBFT's `block_search` over the blocks' own events (FinalizeBlock's
+//! `events`, e.g. an escrow refunded at the end of a block), with the same semantics and
+//! `block.height` in place of `tx.height`: it answers the heights; the caller adds the blocks.
 
 mod json;
 mod records;
 mod search;
 
-pub use json::{search_json, tx_json};
+pub use json::{block_search_json, search_json, tx_json};
 pub use records::{block_records, block_time, get_tx, tx_hash, IndexStore, IndexedTx};
-pub use search::{search, Order, SearchError, SearchPage, DEFAULT_PER_PAGE, MAX_MATCHES, MAX_PER_PAGE};
+pub use search::{
+    block_search, search, BlockPage, Order, SearchError, SearchPage, DEFAULT_PER_PAGE, MAX_MATCHES, MAX_PER_PAGE,
+};

@@ -4,16 +4,21 @@ use std::collections::BTreeMap;
 
 use prost::Message;
 use sha2::{Digest, Sha256};
-use tendermint_proto::v0_38::abci::{ExecTxResult, TxResult};
+use tendermint_proto::v0_38::abci::{Event, ExecTxResult, TxResult};
 
 pub(crate) const HASH_PREFIX: &[u8] = b"tx/h/";
 pub(crate) const POSITION_PREFIX: &[u8] = b"tx/p/";
+/// Attributes of txs' events.
 pub(crate) const ATTRIBUTE_PREFIX: &[u8] = b"tx/a/";
-const TIME_PREFIX: &[u8] = b"tx/t/";
+/// Attributes of blocks' own (FinalizeBlock) events.
+pub(crate) const BLOCK_ATTRIBUTE_PREFIX: &[u8] = b"tx/b/";
+/// One per indexed block, so it also says which blocks are indexed.
+pub(crate) const TIME_PREFIX: &[u8] = b"tx/t/";
 /// Longest `type.key` indexed (its length is stored in two bytes).
 pub(crate) const MAX_KEY_LEN: usize = u16::MAX as usize;
 /// Composite keys CometBFT reserves: an attribute spelled so is not indexed.
-const RESERVED_KEYS: [&str; 2] = ["tx.hash", "tx.height"];
+const RESERVED_TX_KEYS: [&str; 2] = ["tx.hash", "tx.height"];
+const RESERVED_BLOCK_KEYS: [&str; 1] = ["block.height"];
 
 /// Where the index lives: point reads and ordered scans of `from..to`, calling `f` until it
 /// returns `false`. The node implements it over the state store's side records; tests use a
@@ -57,33 +62,23 @@ pub fn tx_hash(tx: &[u8]) -> [u8; 32] {
 }
 
 /// The index records of block `height`, made at `time` (unix seconds, nanos): `txs[i]` with
-/// `results[i]` (the block's results as FinalizeBlock answers them, `index` flags set). `txs`
-/// and `results` have equal lengths (a FinalizeBlock answer has a result per tx); extra
-/// entries of either are not indexed.
+/// `results[i]` (the block's results as FinalizeBlock answers them, `index` flags set), and
+/// the block's own `events` (FinalizeBlock's, for `block_search`). `txs` and `results` have
+/// equal lengths (a FinalizeBlock answer has a result per tx); extra entries of either are not
+/// indexed.
 pub fn block_records(
     height: u64,
     time: (i64, i32),
     txs: &[Vec<u8>],
     results: &[ExecTxResult],
+    events: &[Event],
 ) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut out = Vec::with_capacity(txs.len() * 16 + 1);
     for (i, (tx, result)) in txs.iter().zip(results).enumerate() {
         let Ok(index) = u32::try_from(i) else { break };
         let hash = tx_hash(tx);
         let id = position(height, index);
-        for (seq, event) in result.events.iter().enumerate().filter(|(_, e)| !e.r#type.is_empty()) {
-            let seq = u32::try_from(seq).unwrap_or(u32::MAX);
-            for attr in event.attributes.iter().filter(|a| a.index && !a.key.is_empty()) {
-                let composite = format!("{}.{}", event.r#type, attr.key);
-                if RESERVED_KEYS.contains(&composite.as_str()) || composite.len() > MAX_KEY_LEN {
-                    continue;
-                }
-                let mut key = value_prefix(&composite, &attr.value);
-                key.extend_from_slice(&id);
-                key.extend_from_slice(&seq.to_be_bytes());
-                out.push((key, Vec::new()));
-            }
-        }
+        push_attributes(&mut out, ATTRIBUTE_PREFIX, &RESERVED_TX_KEYS, &result.events, &id);
         let record = TxResult {
             height: i64::try_from(height).unwrap_or(i64::MAX),
             index,
@@ -93,9 +88,35 @@ pub fn block_records(
         out.push(([HASH_PREFIX, &hash].concat(), record.encode_to_vec()));
         out.push(([POSITION_PREFIX, &id].concat(), hash.to_vec()));
     }
+    // A block's events take the position of its index 0: one key layout for both searches.
+    push_attributes(&mut out, BLOCK_ATTRIBUTE_PREFIX, &RESERVED_BLOCK_KEYS, events, &position(height, 0));
     let when = [&time.0.to_be_bytes()[..], &time.1.to_be_bytes()].concat();
     out.push(([TIME_PREFIX, &height.to_be_bytes()].concat(), when));
     out
+}
+
+/// One key per indexed attribute of `events`: `space` ++ BE2(len) ++ `type.key` ++ BE4(len) ++
+/// value ++ `id` (12 bytes) ++ BE4(the event's position).
+fn push_attributes(
+    out: &mut Vec<(Vec<u8>, Vec<u8>)>,
+    space: &[u8],
+    reserved: &[&str],
+    events: &[Event],
+    id: &[u8; 12],
+) {
+    for (seq, event) in events.iter().enumerate().filter(|(_, e)| !e.r#type.is_empty()) {
+        let seq = u32::try_from(seq).unwrap_or(u32::MAX);
+        for attr in event.attributes.iter().filter(|a| a.index && !a.key.is_empty()) {
+            let composite = format!("{}.{}", event.r#type, attr.key);
+            if reserved.contains(&composite.as_str()) || composite.len() > MAX_KEY_LEN {
+                continue;
+            }
+            let mut key = value_prefix(space, &composite, &attr.value);
+            key.extend_from_slice(id);
+            key.extend_from_slice(&seq.to_be_bytes());
+            out.push((key, Vec::new()));
+        }
+    }
 }
 
 /// The time of indexed block `height` (unix seconds, nanos).
@@ -137,21 +158,21 @@ pub(crate) fn parse_position(b: &[u8]) -> Option<(u64, u32)> {
     Some((height, index))
 }
 
-/// `tx/a/` ++ BE2(len) ++ composite key: every value of one attribute.
-pub(crate) fn key_prefix(composite: &str) -> Vec<u8> {
+/// `space` (`tx/a/` or `tx/b/`) ++ BE2(len) ++ composite key: every value of one attribute.
+pub(crate) fn key_prefix(space: &[u8], composite: &str) -> Vec<u8> {
     let k = composite.as_bytes();
     // Callers never pass a key longer than MAX_KEY_LEN (it is never indexed, nor searched).
     let len = u16::try_from(k.len()).unwrap_or(u16::MAX);
-    let mut out = Vec::with_capacity(ATTRIBUTE_PREFIX.len() + 2 + k.len());
-    out.extend_from_slice(ATTRIBUTE_PREFIX);
+    let mut out = Vec::with_capacity(space.len() + 2 + k.len());
+    out.extend_from_slice(space);
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&k[..usize::from(len)]);
     out
 }
 
-/// [`key_prefix`] ++ BE4(len) ++ value: the txs with one attribute value.
-pub(crate) fn value_prefix(composite: &str, value: &str) -> Vec<u8> {
-    let mut out = key_prefix(composite);
+/// [`key_prefix`] ++ BE4(len) ++ value: the txs (or blocks) with one attribute value.
+pub(crate) fn value_prefix(space: &[u8], composite: &str, value: &str) -> Vec<u8> {
+    let mut out = key_prefix(space, composite);
     let v = value.as_bytes();
     let len = u32::try_from(v.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&len.to_be_bytes());
@@ -198,7 +219,7 @@ pub(crate) mod tests {
         let mut db = BTreeMap::new();
         for (h, txs) in blocks {
             let (t, r): (Vec<_>, Vec<_>) = txs.iter().cloned().unzip();
-            db.extend(block_records(*h, (1_700_000_000 + *h as i64, 5), &t, &r));
+            db.extend(block_records(*h, (1_700_000_000 + *h as i64, 5), &t, &r, &[]));
         }
         db
     }
@@ -225,13 +246,54 @@ pub(crate) mod tests {
         let unnamed = event("", &[("x", "1")]);
         let db = index(&[(1, vec![(b"t".to_vec(), result(0, vec![e, reserved, unnamed]))])]);
         let attrs: Vec<&Vec<u8>> = db.keys().filter(|k| k.starts_with(ATTRIBUTE_PREFIX)).collect();
-        let mut want = [value_prefix("transfer.recipient", "b"), value_prefix("tx.acc_seq", "a/1")];
+        let mut want = [
+            value_prefix(ATTRIBUTE_PREFIX, "transfer.recipient", "b"),
+            value_prefix(ATTRIBUTE_PREFIX, "tx.acc_seq", "a/1"),
+        ];
         for (w, event) in want.iter_mut().zip([0u32, 1]) {
             w.extend_from_slice(&position(1, 0));
             w.extend_from_slice(&event.to_be_bytes());
         }
         want.sort();
         assert_eq!(attrs, want.iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_blocks_own_events_are_indexed_apart_from_its_txs() {
+        let refunded = event("escrow_refunded", &[("id", "4"), ("reason", "expired")]);
+        let reserved = event("block", &[("height", "9"), ("proposer", "v")]);
+        let tx_event = event("transfer", &[("recipient", "b")]);
+        let db: BTreeMap<Vec<u8>, Vec<u8>> = block_records(
+            9,
+            (1, 0),
+            &[b"t".to_vec()],
+            &[result(0, vec![tx_event])],
+            &[event("", &[("x", "1")]), refunded, reserved],
+        )
+        .into_iter()
+        .collect();
+        let blocks: Vec<&Vec<u8>> = db.keys().filter(|k| k.starts_with(BLOCK_ATTRIBUTE_PREFIX)).collect();
+        let mut want = [
+            value_prefix(BLOCK_ATTRIBUTE_PREFIX, "escrow_refunded.id", "4"),
+            value_prefix(BLOCK_ATTRIBUTE_PREFIX, "escrow_refunded.reason", "expired"),
+            value_prefix(BLOCK_ATTRIBUTE_PREFIX, "block.proposer", "v"),
+        ];
+        for (w, event) in want.iter_mut().zip([1u32, 1, 2]) {
+            w.extend_from_slice(&position(9, 0));
+            w.extend_from_slice(&event.to_be_bytes());
+        }
+        want.sort();
+        assert_eq!(blocks, want.iter().collect::<Vec<_>>(), "block.height is reserved; unnamed events skipped");
+        assert_eq!(db.keys().filter(|k| k.starts_with(ATTRIBUTE_PREFIX)).count(), 1, "the tx's own attribute");
+        // An empty block is indexed too (its time record), as CometBFT indexes every height.
+        let empty = block_records(10, (2, 0), &[], &[], &[]);
+        assert_eq!(
+            empty,
+            vec![(
+                [TIME_PREFIX, &10u64.to_be_bytes()].concat(),
+                [&2i64.to_be_bytes()[..], &0i32.to_be_bytes()].concat()
+            )]
+        );
     }
 
     #[test]

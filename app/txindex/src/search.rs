@@ -7,8 +7,8 @@ use std::str::FromStr;
 use tendermint_rpc::query::{Condition, Operand, Operation, Query};
 
 use crate::records::{
-    get_tx, key_prefix, parse_position, position, prefix_end, value_prefix, IndexStore, IndexedTx, MAX_KEY_LEN,
-    POSITION_PREFIX,
+    get_tx, key_prefix, parse_position, position, prefix_end, value_prefix, IndexStore, IndexedTx, ATTRIBUTE_PREFIX,
+    BLOCK_ATTRIBUTE_PREFIX, MAX_KEY_LEN, POSITION_PREFIX, TIME_PREFIX,
 };
 
 /// CometBFT's default and largest `per_page`.
@@ -65,8 +65,20 @@ impl Heights {
 type TxId = (u64, u32);
 /// Whether an attribute value meets a condition.
 type ValueTest = dyn Fn(&[u8]) -> bool;
-/// A matching attribute: its tx and the event (its position in the tx's result) it is in.
+/// A matching attribute: its tx (a block's own events: its index 0) and the event (its
+/// position in the tx's result, or the block's) it is in.
 type EventId = (u64, u32, u32);
+
+/// What a search runs over: the events of txs, or the blocks' own (FinalizeBlock) events.
+#[derive(Clone, Copy)]
+struct Space {
+    attributes: &'static [u8],
+    /// The composite key that bounds heights rather than naming an attribute.
+    height_key: &'static str,
+}
+
+const TXS: Space = Space { attributes: ATTRIBUTE_PREFIX, height_key: "tx.height" };
+const BLOCKS: Space = Space { attributes: BLOCK_ATTRIBUTE_PREFIX, height_key: "block.height" };
 
 /// Runs `query` and returns page `page` (1-based; `None` = the first) of `per_page` results
 /// (`None` or 0 = [`DEFAULT_PER_PAGE`], at most [`MAX_PER_PAGE`]), as CometBFT's `tx_search`.
@@ -77,26 +89,9 @@ pub fn search(
     per_page: Option<u64>,
     order: Order,
 ) -> Result<SearchPage, SearchError> {
-    if query.len() > MAX_QUERY_LENGTH {
-        return invalid("maximum query length exceeded");
-    }
-    if query.trim().is_empty() {
-        return invalid("empty query");
-    }
-    let parsed = Query::from_str(query).map_err(|e| SearchError::Invalid(format!("invalid query {query:?}: {e}")))?;
+    let parsed = parse(query)?;
     let ids = matching(db, &parsed.conditions)?;
-    let per_page = match per_page {
-        None | Some(0) => DEFAULT_PER_PAGE,
-        Some(n) => n.min(MAX_PER_PAGE),
-    };
-    let total = ids.len() as u64;
-    let pages = total.saturating_sub(1) / per_page + 1;
-    let page = page.unwrap_or(1);
-    if page == 0 || page > pages {
-        return invalid(format!("page should be within [1, {pages}] range, given {page}"));
-    }
-    let skip = usize::try_from((page - 1) * per_page).unwrap_or(usize::MAX);
-    let take = usize::try_from(per_page).unwrap_or(usize::MAX);
+    let (skip, take) = page_window(ids.len(), page, per_page)?;
     let chosen: Vec<TxId> = match order {
         Order::Asc => ids.iter().skip(skip).take(take).copied().collect(),
         Order::Desc => ids.iter().rev().skip(skip).take(take).copied().collect(),
@@ -112,7 +107,69 @@ pub fn search(
             .ok_or_else(|| SearchError::Storage(format!("no record of tx {}", hex::encode_upper(&hash))))?;
         txs.push(tx);
     }
-    Ok(SearchPage { total, txs })
+    Ok(SearchPage { total: ids.len() as u64, txs })
+}
+
+/// One page of `block_search`: the heights of the matching blocks and how many match in all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockPage {
+    pub total: u64,
+    pub heights: Vec<u64>,
+}
+
+/// CometBFT's `block_search` over the blocks' own events (FinalizeBlock's, not their txs'):
+/// the same query language, with `block.height` bounding heights; a query on heights alone
+/// finds every indexed block in them. Paged as [`search`]; the caller fetches the blocks.
+/// CometBFT's default order here is [`Order::Desc`], unlike `tx_search`'s.
+pub fn block_search(
+    db: &dyn IndexStore,
+    query: &str,
+    page: Option<u64>,
+    per_page: Option<u64>,
+    order: Order,
+) -> Result<BlockPage, SearchError> {
+    let parsed = parse(query)?;
+    let (heights, conditions) = split_heights(&parsed.conditions, BLOCKS)?;
+    let found: BTreeSet<u64> = if heights.low > heights.high {
+        BTreeSet::new()
+    } else {
+        match events_matching(db, BLOCKS, conditions, heights)? {
+            Some(events) => events.into_iter().map(|(h, _, _)| h).collect(),
+            None => indexed_blocks(db, heights)?,
+        }
+    };
+    let (skip, take) = page_window(found.len(), page, per_page)?;
+    let heights = match order {
+        Order::Asc => found.iter().skip(skip).take(take).copied().collect(),
+        Order::Desc => found.iter().rev().skip(skip).take(take).copied().collect(),
+    };
+    Ok(BlockPage { total: found.len() as u64, heights })
+}
+
+fn parse(query: &str) -> Result<Query, SearchError> {
+    if query.len() > MAX_QUERY_LENGTH {
+        return invalid("maximum query length exceeded");
+    }
+    if query.trim().is_empty() {
+        return invalid("empty query");
+    }
+    Query::from_str(query).map_err(|e| SearchError::Invalid(format!("invalid query {query:?}: {e}")))
+}
+
+/// (skip, take) for page `page` of `per_page` among `total` results, as CometBFT validates
+/// them (an empty result has one empty page).
+fn page_window(total: usize, page: Option<u64>, per_page: Option<u64>) -> Result<(usize, usize), SearchError> {
+    let per_page = match per_page {
+        None | Some(0) => DEFAULT_PER_PAGE,
+        Some(n) => n.min(MAX_PER_PAGE),
+    };
+    let pages = (total as u64).saturating_sub(1) / per_page + 1;
+    let page = page.unwrap_or(1);
+    if page == 0 || page > pages {
+        return invalid(format!("page should be within [1, {pages}] range, given {page}"));
+    }
+    let skip = usize::try_from((page - 1) * per_page).unwrap_or(usize::MAX);
+    Ok((skip, usize::try_from(per_page).unwrap_or(usize::MAX)))
 }
 
 /// The txs meeting every condition, in (height, index) order.
@@ -125,91 +182,143 @@ fn matching(db: &dyn IndexStore, conditions: &[Condition]) -> Result<BTreeSet<Tx
         let hash = hex::decode(h).map_err(|e| SearchError::Invalid(format!("tx.hash {h:?} is not hex: {e}")))?;
         return Ok(get_tx(db, &hash).map_err(SearchError::Storage)?.map(|t| (t.height, t.index)).into_iter().collect());
     }
-    let mut heights = Heights { low: 0, high: u64::MAX };
-    let mut attribute_conditions = Vec::new();
-    for c in conditions {
-        if c.key == "tx.height" {
-            narrow_heights(&mut heights, &c.operation)?;
-        } else {
-            attribute_conditions.push(c);
-        }
-    }
+    let (heights, conditions) = split_heights(conditions, TXS)?;
     if heights.low > heights.high {
         return Ok(BTreeSet::new());
     }
-    // Equalities first: each is one prefix scan, usually the narrowest.
-    attribute_conditions.sort_by_key(|c| !matches!(c.operation, Operation::Eq(_)));
-    // All attribute conditions must hold in one event (CometBFT v0.38).
-    let mut found: Option<BTreeSet<EventId>> = None;
-    for c in attribute_conditions {
-        let ids = attribute_matches(db, c, heights, found.as_ref())?;
-        if ids.is_empty() {
-            return Ok(BTreeSet::new());
-        }
-        found = Some(ids);
-    }
-    match found {
-        Some(ids) => Ok(ids.into_iter().map(|(h, i, _)| (h, i)).collect()),
+    match events_matching(db, TXS, conditions, heights)? {
+        Some(events) => Ok(events.into_iter().map(|(h, i, _)| (h, i)).collect()),
         None => by_height(db, heights),
     }
 }
 
-fn narrow_heights(h: &mut Heights, op: &Operation) -> Result<(), SearchError> {
+/// The events (in `heights`) meeting every attribute condition, all in one event (CometBFT
+/// v0.38); `None` when there is no attribute condition.
+fn events_matching(
+    db: &dyn IndexStore,
+    space: Space,
+    mut conditions: Vec<&Condition>,
+    heights: Heights,
+) -> Result<Option<BTreeSet<EventId>>, SearchError> {
+    // Equalities first: each is one prefix scan, usually the narrowest.
+    conditions.sort_by_key(|c| !matches!(c.operation, Operation::Eq(_)));
+    let mut found: Option<BTreeSet<EventId>> = None;
+    for c in conditions {
+        let ids = attribute_matches(db, space, c, heights, found.as_ref())?;
+        if ids.is_empty() {
+            return Ok(Some(BTreeSet::new()));
+        }
+        found = Some(ids);
+    }
+    Ok(found)
+}
+
+/// The height bounds a query's `tx.height` / `block.height` conditions set, and its other
+/// conditions. As CometBFT v0.38 (`dedupHeight`): when there is a range (`<`, `<=`, `>`,
+/// `>=`) on heights, equalities on heights are ignored; otherwise the first equality alone
+/// counts. Several ranges are intersected (CometBFT keeps the last bound on each side; the
+/// two agree unless a query bounds one side twice).
+fn split_heights(conditions: &[Condition], space: Space) -> Result<(Heights, Vec<&Condition>), SearchError> {
     let number = |o: &Operand| -> Result<i128, SearchError> {
         match o {
             Operand::Unsigned(n) => Ok(i128::from(*n)),
             Operand::Signed(n) => Ok(i128::from(*n)),
-            other => invalid(format!("tx.height takes a whole number, not {other}")),
+            other => invalid(format!("{} takes a whole number, not {other}", space.height_key)),
         }
     };
+    let on_heights: Vec<&Condition> = conditions.iter().filter(|c| c.key == space.height_key).collect();
+    let others = conditions.iter().filter(|c| c.key != space.height_key).collect();
+    let is_range = |c: &Condition| {
+        matches!(c.operation, Operation::Gt(_) | Operation::Gte(_) | Operation::Lt(_) | Operation::Lte(_))
+    };
     // Bounds in i128 so that `< 0`, `> u64::MAX - 1` and negative operands need no cases.
-    let (mut low, mut high) = (i128::from(h.low), i128::from(h.high));
-    match op {
-        Operation::Eq(o) => {
-            let n = number(o)?;
-            low = low.max(n);
-            high = high.min(n);
+    let (mut low, mut high) = (0i128, i128::from(u64::MAX));
+    for c in &on_heights {
+        match &c.operation {
+            Operation::Contains(_) => {
+                return invalid(format!("{} takes =, <, <=, > or >=, not CONTAINS", space.height_key))
+            }
+            Operation::Eq(o) => {
+                number(o)?;
+            }
+            _ => {}
         }
-        Operation::Gt(o) => low = low.max(number(o)? + 1),
-        Operation::Gte(o) => low = low.max(number(o)?),
-        Operation::Lt(o) => high = high.min(number(o)? - 1),
-        Operation::Lte(o) => high = high.min(number(o)?),
-        Operation::Exists => {}
-        Operation::Contains(_) => return invalid("tx.height takes =, <, <=, > or >=, not CONTAINS"),
     }
-    *h = match (u64::try_from(low.max(0)), u64::try_from(high)) {
+    if on_heights.iter().any(|c| is_range(c)) {
+        for c in on_heights.iter().filter(|c| is_range(c)) {
+            match &c.operation {
+                Operation::Gt(o) => low = low.max(number(o)? + 1),
+                Operation::Gte(o) => low = low.max(number(o)?),
+                Operation::Lt(o) => high = high.min(number(o)? - 1),
+                Operation::Lte(o) => high = high.min(number(o)?),
+                _ => {}
+            }
+        }
+    } else if let Some(Operation::Eq(o)) =
+        on_heights.iter().map(|c| &c.operation).find(|o| matches!(o, Operation::Eq(_)))
+    {
+        let n = number(o)?;
+        (low, high) = (n, n);
+    }
+    let heights = match (u64::try_from(low.max(0)), u64::try_from(high)) {
         (Ok(low), Ok(high)) if low <= high => Heights { low, high },
         // Empty: a range `contains` rejects for every height.
         _ => Heights { low: 1, high: 0 },
     };
-    Ok(())
+    Ok((heights, others))
 }
 
 /// Every indexed tx in `heights`.
 fn by_height(db: &dyn IndexStore, heights: Heights) -> Result<BTreeSet<TxId>, SearchError> {
-    let from = [POSITION_PREFIX, &heights.low.to_be_bytes()].concat();
-    let to = match heights.high.checked_add(1) {
-        Some(h) => [POSITION_PREFIX, &h.to_be_bytes()].concat(),
-        None => prefix_end(POSITION_PREFIX),
-    };
     let mut ids = BTreeSet::new();
-    let mut too_many = false;
-    db.scan(&from, &to, &mut |k, _| {
-        if let Some(id) = k.get(POSITION_PREFIX.len()..).and_then(parse_position) {
+    scan_heights(db, POSITION_PREFIX, heights, &mut |k| {
+        if let Some(id) = parse_position(k) {
             ids.insert(id);
         }
-        too_many = ids.len() > MAX_MATCHES;
+        ids.len()
+    })?;
+    Ok(ids)
+}
+
+/// Every indexed block in `heights` (each has its time record).
+fn indexed_blocks(db: &dyn IndexStore, heights: Heights) -> Result<BTreeSet<u64>, SearchError> {
+    let mut found = BTreeSet::new();
+    scan_heights(db, TIME_PREFIX, heights, &mut |k| {
+        if let Some(h) = k.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes) {
+            found.insert(h);
+        }
+        found.len()
+    })?;
+    Ok(found)
+}
+
+/// Scans the keys `prefix` ++ BE8(height) ++ .. for `heights`, giving `f` each key after the
+/// prefix; `f` answers how many results it holds, and past [`MAX_MATCHES`] the query is refused.
+fn scan_heights(
+    db: &dyn IndexStore,
+    prefix: &[u8],
+    heights: Heights,
+    f: &mut dyn FnMut(&[u8]) -> usize,
+) -> Result<(), SearchError> {
+    let from = [prefix, &heights.low.to_be_bytes()].concat();
+    let to = match heights.high.checked_add(1) {
+        Some(h) => [prefix, &h.to_be_bytes()].concat(),
+        None => prefix_end(prefix),
+    };
+    let mut too_many = false;
+    db.scan(&from, &to, &mut |k, _| {
+        too_many = f(k.get(prefix.len()..).unwrap_or_default()) > MAX_MATCHES;
         !too_many
     })
     .map_err(SearchError::Storage)?;
     if too_many {
         return invalid(too_broad());
     }
-    Ok(ids)
+    Ok(())
 }
 
 fn too_broad() -> String {
-    format!("the query matches more than {MAX_MATCHES} txs: narrow it, e.g. with tx.height")
+    format!("the query matches more than {MAX_MATCHES} entries: narrow it, e.g. with tx.height or block.height")
 }
 
 /// A number as an attribute value or an operand: whole numbers exactly, others as decimals.
@@ -255,9 +364,10 @@ fn operand_number(o: &Operand) -> Result<Number, SearchError> {
     }
 }
 
-/// The txs (in `heights`, and in `within` if given) with an indexed attribute meeting `c`.
+/// The events (in `heights`, and in `within` if given) with an indexed attribute meeting `c`.
 fn attribute_matches(
     db: &dyn IndexStore,
+    space: Space,
     c: &Condition,
     heights: Heights,
     within: Option<&BTreeSet<EventId>>,
@@ -275,7 +385,7 @@ fn attribute_matches(
                 other => return invalid(format!("{} = {other}: dates and times are not indexed", c.key)),
             };
             // One scan over this value's entries, from the lowest height asked for.
-            let prefix = value_prefix(&c.key, &value);
+            let prefix = value_prefix(space.attributes, &c.key, &value);
             let from = [&prefix[..], &heights.low.to_be_bytes()].concat();
             let to = match heights.high.checked_add(1) {
                 Some(h) => [&prefix[..], &h.to_be_bytes()].concat(),
@@ -302,7 +412,7 @@ fn attribute_matches(
             })
         }
     };
-    let prefix = key_prefix(&c.key);
+    let prefix = key_prefix(space.attributes, &c.key);
     collect(db, &prefix, &prefix_end(&prefix), prefix.len(), heights, within, &mut ids, &*value_test)?;
     Ok(ids)
 }
@@ -403,6 +513,14 @@ mod tests {
     }
 
     #[test]
+    fn height_conditions_combine_as_cometbfts() {
+        // A range on heights makes equalities on heights ignored; otherwise the first counts.
+        assert_eq!(ids("tx.height=7 AND tx.height>4"), [(5, 0), (7, 0), (7, 1)]);
+        assert_eq!(ids("tx.height=4 AND tx.height=7"), [(4, 0), (4, 1)]);
+        assert_eq!(ids("tx.height>3 AND tx.height>4"), [(5, 0), (7, 0), (7, 1)], "ranges intersect");
+    }
+
+    #[test]
     fn hash_answers_that_tx_alone() {
         let h = hex::encode_upper(tx_hash(b"c"));
         assert_eq!(ids(&format!("tx.hash='{h}'")), [(5, 0)]);
@@ -449,6 +567,53 @@ mod tests {
         // per_page above the limit is the limit; 0 is the default.
         assert_eq!(search(&d, "tx.height>0", None, Some(1000), Order::Asc).unwrap().txs.len(), 5);
         assert_eq!(search(&d, "tx.height>0", None, Some(0), Order::Asc).unwrap().txs.len(), 5);
+    }
+
+    /// Blocks 4, 5, 6 (empty) and 7 of [`db`], with block events at 5 and 7.
+    fn blocks_db() -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
+        let mut d = db();
+        let refund = |id: &str, reason: &str| event("escrow_refunded", &[("id", id), ("reason", reason)]);
+        let none: [Vec<u8>; 0] = [];
+        for (h, events) in [
+            (5u64, vec![refund("1", "expired"), event("escrow_refunded", &[("id", "2")])]),
+            (6, vec![]),
+            (7, vec![event("mint", &[("amount", "5")]), refund("2", "expired")]),
+        ] {
+            d.extend(crate::records::block_records(h, (h as i64, 0), &none, &[], &events));
+        }
+        d
+    }
+
+    fn heights(query: &str, order: Order) -> Vec<u64> {
+        let page = block_search(&blocks_db(), query, None, Some(100), order).unwrap_or_else(|e| panic!("{query}: {e}"));
+        assert_eq!(page.total as usize, page.heights.len());
+        page.heights
+    }
+
+    #[test]
+    fn block_search_over_the_blocks_own_events() {
+        use Order::{Asc, Desc};
+        assert_eq!(heights("escrow_refunded.reason='expired'", Desc), [7, 5]);
+        assert_eq!(heights("escrow_refunded.id='2'", Asc), [5, 7]);
+        // In one event: block 5's id 2 has no reason.
+        assert_eq!(heights("escrow_refunded.id='2' AND escrow_refunded.reason='expired'", Asc), [7]);
+        assert_eq!(heights("escrow_refunded.id='1' AND mint.amount='5'", Asc), [0u64; 0], "two events");
+        assert_eq!(heights("escrow_refunded.id > 1", Asc), [5, 7]);
+        assert_eq!(heights("escrow_refunded.id EXISTS AND block.height<7", Asc), [5]);
+        // Heights alone: every indexed block, empty ones included (the old db has 4 too).
+        assert_eq!(heights("block.height>=5", Asc), [5, 6, 7]);
+        assert_eq!(heights("block.height=6", Asc), [6]);
+        assert_eq!(heights("block.height=8", Asc), [0u64; 0]);
+        assert_eq!(heights("block.height>4 AND block.height<=6", Desc), [6, 5]);
+        // A tx's events are not a block's, and tx.height is not block.height.
+        assert_eq!(heights("transfer.sender='alice'", Asc), [0u64; 0]);
+        assert_eq!(heights("tx.height=5", Asc), [0u64; 0]);
+        let page = block_search(&blocks_db(), "block.height>0", Some(2), Some(2), Desc).unwrap();
+        assert_eq!((page.total, page.heights), (4, vec![5, 4]));
+        let err = block_search(&blocks_db(), "block.height>0", Some(3), Some(2), Desc).unwrap_err();
+        assert_eq!(err, SearchError::Invalid("page should be within [1, 2] range, given 3".into()));
+        let err = block_search(&blocks_db(), "block.height CONTAINS '5'", None, None, Asc).unwrap_err();
+        assert!(err.to_string().contains("block.height takes"), "{err}");
     }
 
     #[test]

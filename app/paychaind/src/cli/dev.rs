@@ -48,10 +48,14 @@ pub struct DevArgs {
     /// Prometheus metrics port, GET /metrics (loopback; 0 = off)
     #[arg(long, default_value_t = 26661)]
     pub metrics_port: u16,
-    /// The node's RPC front port: CometBFT's RPC with tx and tx_search answered from the
-    /// node's own tx index, which this turns on (loopback; 0 = off)
+    /// The node's RPC front port: CometBFT's RPC with tx, tx_search and block_search answered
+    /// from the node's own index, which this turns on (loopback; 0 = off)
     #[arg(long, default_value_t = 0)]
     pub rpc_front_port: u16,
+    /// CometBFT's own tx and block indexer (config.toml `[tx_index] indexer`): `null` leaves
+    /// indexing to the node (with --rpc-front-port, clients use the front) [default on a new home: kv]
+    #[arg(long, value_enum)]
+    pub cometbft_indexer: Option<CometIndexer>,
     /// Lowest gas price the mempool accepts, e.g. 0.025upay (kept in app.toml) [default on a new home: none]
     #[arg(long)]
     pub minimum_gas_prices: Option<String>,
@@ -129,6 +133,13 @@ fn create_home(comet: &cometbft::CometBft, home: &Path, args: &DevArgs, kr: &Key
     init_home(comet, home, &opts)
 }
 
+/// CometBFT's indexer choices `dev` offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CometIndexer {
+    Kv,
+    Null,
+}
+
 /// Points an existing home at the requested ports (and block time / gas
 /// price when given), so `--rpc-port` etc. always mean what they say.
 fn update_home(home: &Path, args: &DevArgs) -> anyhow::Result<()> {
@@ -148,6 +159,14 @@ fn update_home(home: &Path, args: &DevArgs) -> anyhow::Result<()> {
             rpc_laddr: Some(format!("tcp://{}", loopback(args.rpc_port))),
             p2p_laddr: Some(format!("tcp://{}", loopback(args.p2p_port))),
             timeout_commit: args.timeout_commit.clone(),
+            extra: args
+                .cometbft_indexer
+                .map(|i| {
+                    let name = if i == CometIndexer::Kv { "kv" } else { "null" };
+                    ("tx_index".to_string(), "indexer".to_string(), toml_edit::Value::from(name))
+                })
+                .into_iter()
+                .collect(),
             ..Default::default()
         },
     )?;
