@@ -47,11 +47,9 @@ pub struct AppConfig {
     /// CometBFT's RPC, for the services that need blocks, txs and broadcast.
     pub cometbft_rpc: String,
     /// The node's RPC endpoint in front of CometBFT's, e.g. `127.0.0.1:26667`; empty = off. It
-    /// answers `tx` and `tx_search` from this node's tx index (`tx_index`) and passes every
-    /// other call, and websocket connections, to `cometbft_rpc` (see `rpc_front`): point
-    /// wallets here and CometBFT's own indexer can be off. Hermes falls back to `block_search`
-    /// (only CometBFT's indexer answers it) for packets `tx_search` does not find, so a node it
-    /// relays through keeps that on.
+    /// answers `tx`, `tx_search` and `block_search` from this node's index (`tx_index`) and
+    /// passes every other call, and websocket connections, to `cometbft_rpc` (see
+    /// `rpc_front`): point wallets and relayers here and CometBFT's own indexer can be off.
     pub rpc_front_address: String,
     /// Prometheus metrics (`GET /metrics`), e.g. `127.0.0.1:26661`; empty = off.
     /// Not 26660: that is CometBFT's own `prometheus_listen_addr` default.
@@ -77,8 +75,9 @@ pub struct AppConfig {
     /// nothing, so keep what wallets and relayers search (Hermes: the IBC packet events).
     pub index_events: Vec<String>,
     /// Index every block's txs in this node's own tx index (`paychain-txindex`), written in the
-    /// block's atomic commit, and answer GetTx, GetTxsEvent and (through `rpc_front_address`)
-    /// CometBFT's `tx` and `tx_search` from it, so CometBFT's own indexer can be off. `false`,
+    /// block's atomic commit (with the block's own events), and answer GetTx, GetTxsEvent and
+    /// (through `rpc_front_address`) CometBFT's `tx`, `tx_search` and `block_search` from it,
+    /// so CometBFT's own indexer can be off. `false`,
     /// the default: those queries go to CometBFT's indexer, which must then be on (running both
     /// would pay for two indexes). The index holds the blocks committed while it is on: turned on
     /// for a running chain, it does not know the txs before. Node-local.
@@ -194,7 +193,7 @@ impl AppConfig {
         self.rest_socket().map_err(|e| anyhow::anyhow!("rest_address: {e}"))?;
         self.metrics_socket().map_err(|e| anyhow::anyhow!("metrics_address: {e}"))?;
         if self.rpc_front_socket().map_err(|e| anyhow::anyhow!("rpc_front_address: {e}"))?.is_some() && !self.tx_index {
-            bail!("rpc_front_address: the RPC front answers tx and tx_search from the node's tx index: set tx_index = true");
+            bail!("rpc_front_address: the RPC front answers tx, tx_search and block_search from the node's index: set tx_index = true");
         }
         if !(self.cometbft_rpc.starts_with("http://") || self.cometbft_rpc.starts_with("https://")) {
             bail!("cometbft_rpc: {:?} must be an http:// or https:// URL", self.cometbft_rpc);
