@@ -80,7 +80,8 @@ pub struct AppConfig {
     /// so CometBFT's own indexer can be off. `false`,
     /// the default: those queries go to CometBFT's indexer, which must then be on (running both
     /// would pay for two indexes). The index holds the blocks committed while it is on: turned on
-    /// for a running chain, it does not know the txs before. Node-local.
+    /// for a running chain, it does not know the txs before, and GetTx and `tx` ask CometBFT's
+    /// index for a hash it lacks (found while that indexer is on). Node-local.
     pub tx_index: bool,
     /// This node's own risk service, consulted for each tx new to its mempool (CheckTx only,
     /// never for blocks: see [`crate::risk`]), e.g. `http://127.0.0.1:7070/screen`; empty = off,

@@ -11,8 +11,11 @@
 //! Hermes clears pending packets with `tx_search` and falls back to `block_search` for those
 //! it does not find there, so it relays through the front with CometBFT's indexer off.
 //!
-//! Not answered here: `prove=true` (a Merkle proof of the tx in its block; CosmJS, Keplr and
-//! Hermes do not ask for it) gets a clear error.
+//! Two calls still go to CometBFT's index, and are answered when its indexer is on: `tx` for a
+//! hash the node's index does not hold (it holds the blocks committed while it is on, so a
+//! node that turned it on mid-chain lacks the earlier txs), and `prove=true` (a Merkle proof
+//! of the tx in its block; CosmJS, Keplr and Hermes do not ask for it). With CometBFT's indexer
+//! off they get the node's answer: not found, or a clear error.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -339,6 +342,13 @@ async fn local(front: &Front, method: String, params: Params) -> Result<Value, C
         .unwrap_or_else(|e| Err(internal(format!("the tx index query stopped: {e}"))))?;
     match answer {
         Local::Done(v) => Ok(v),
+        Local::AskCometbft { method, params, otherwise } => {
+            let call = json!({"jsonrpc": "2.0", "id": 0, "method": method, "params": params});
+            match upstream_call(front, &call).await?.get("result") {
+                Some(result) => Ok(result.clone()),
+                None => Err(otherwise),
+            }
+        }
         Local::Blocks(page) => {
             let mut blocks = Vec::with_capacity(page.heights.len());
             for height in page.heights {
@@ -355,18 +365,22 @@ async fn local(front: &Front, method: String, params: Params) -> Result<Value, C
 /// CometBFT's `block` answer for `height`; `None` when it answers with an error.
 async fn upstream_block(front: &Front, height: u64) -> Result<Option<Value>, CallError> {
     let call = json!({"jsonrpc": "2.0", "id": 0, "method": "block", "params": {"height": height.to_string()}});
+    Ok(upstream_call(front, &call).await?.get("result").cloned())
+}
+
+/// CometBFT's JSON-RPC answer to `call`.
+async fn upstream_call(front: &Front, call: &Value) -> Result<Value, CallError> {
     let unavailable = |e: reqwest::Error| internal(format!("CometBFT RPC unavailable: {e}"));
-    let answer: Value = front
+    front
         .client
         .post(format!("{}/", front.upstream))
-        .json(&call)
+        .json(call)
         .send()
         .await
         .map_err(unavailable)?
         .json()
         .await
-        .map_err(unavailable)?;
-    Ok(answer.get("result").cloned())
+        .map_err(unavailable)
 }
 
 /// One call of a batch that is not ours, sent to CometBFT alone.
@@ -478,10 +492,19 @@ fn internal(data: String) -> CallError {
     (INTERNAL_ERROR, "Internal error", data)
 }
 
-/// What the index answers: the call's result, or the heights whose blocks `block_search` shows.
+/// What the index answers: the call's result, the heights whose blocks `block_search` shows,
+/// or a call for CometBFT's own index.
 enum Local {
     Done(Value),
     Blocks(paychain_txindex::BlockPage),
+    /// A tx the node's index does not hold (it holds the blocks committed while it is on), or
+    /// a proof: CometBFT's index may answer `method(params)` (with its indexer on); when it
+    /// does not, the answer is `otherwise`.
+    AskCometbft {
+        method: &'static str,
+        params: Value,
+        otherwise: CallError,
+    },
 }
 
 /// `tx`, `tx_search` or `block_search`, answered from the index.
@@ -493,22 +516,35 @@ fn local_call(app: &ServedApp, method: &str, params: &Params) -> Result<Local, C
     match method {
         "tx" => {
             let hash = params.bytes("hash", 0).map_err(invalid_params)?.ok_or_else(|| invalid_params("hash".into()))?;
-            if params.flag("prove", 1).map_err(invalid_params)? {
-                return Err(internal(no_proofs()));
+            let prove = params.flag("prove", 1).map_err(invalid_params)?;
+            let ask = |otherwise| Local::AskCometbft {
+                method: "tx",
+                params: json!({"hash": STANDARD.encode(&hash), "prove": prove}),
+                otherwise,
+            };
+            if prove {
+                return Ok(ask(internal(no_proofs())));
             }
             match paychain_txindex::get_tx(&index, &hash).map_err(internal)? {
                 Some(t) => Ok(Local::Done(tx_json(&t))),
-                None => Err(internal(format!("tx ({}) not found", hex::encode_upper(&hash)))),
+                None => Ok(ask(internal(format!("tx ({}) not found", hex::encode_upper(&hash))))),
             }
         }
         "tx_search" => {
             let query = params.text("query", 0).ok_or_else(|| invalid_params("query".into()))?;
-            if params.flag("prove", 1).map_err(invalid_params)? {
-                return Err(internal(no_proofs()));
-            }
             let page = params.number("page", 2).map_err(invalid_params)?;
             let per_page = params.number("per_page", 3).map_err(invalid_params)?;
             let order = params.order(4, Order::Asc)?;
+            if params.flag("prove", 1).map_err(invalid_params)? {
+                let mut ask = json!({"query": query, "prove": true});
+                let texts = [("page", page.map(|n| n.to_string())), ("per_page", per_page.map(|n| n.to_string()))];
+                for (name, text) in texts.into_iter().chain([("order_by", params.text("order_by", 4))]) {
+                    if let Some(text) = text {
+                        ask[name] = json!(text);
+                    }
+                }
+                return Ok(Local::AskCometbft { method: "tx_search", params: ask, otherwise: internal(no_proofs()) });
+            }
             let found = search(&index, &query, page, per_page, order).map_err(searched)?;
             Ok(Local::Done(search_json(&found)))
         }
@@ -525,8 +561,7 @@ fn local_call(app: &ServedApp, method: &str, params: &Params) -> Result<Local, C
 }
 
 fn no_proofs() -> String {
-    "prove=true is not served by this node's tx index: ask without it, or ask CometBFT's RPC with its kv indexer on"
-        .to_string()
+    "prove=true is answered by CometBFT's own indexer, which is off on this node: ask without it".to_string()
 }
 
 /// `a=1&b="x"` into pairs, percent-decoded.

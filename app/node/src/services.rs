@@ -295,21 +295,28 @@ fn get_tx(app: &ServedApp, data: &[u8], _height: u64) -> Result<Vec<u8>, QueryEr
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| QueryError::invalid_argument(format!("invalid tx hash {:?}: want 64 hex digits", req.hash)))?;
-    if app.config().tx_index {
+    let indexed = app.config().tx_index;
+    if indexed {
         let index = StoreIndex(app.store());
-        let found = paychain_txindex::get_tx(&index, &bytes).map_err(QueryError::internal)?;
-        let Some(t) = found else {
-            return Err(QueryError::not_found(format!("tx not found: {hash_text}")));
-        };
-        let time = indexed_block_time(&index, t.height)?;
-        let (tx, tx_response) = tx_response(&t, time);
-        return Ok(GetTxResponse { tx, tx_response: Some(tx_response) }.encode_to_vec());
+        if let Some(t) = paychain_txindex::get_tx(&index, &bytes).map_err(QueryError::internal)? {
+            let time = indexed_block_time(&index, t.height)?;
+            let (tx, tx_response) = tx_response(&t, time);
+            return Ok(GetTxResponse { tx, tx_response: Some(tx_response) }.encode_to_vec());
+        }
+        // The node's index holds the blocks committed while it is on; CometBFT's may hold an
+        // earlier tx (with its indexer off it holds none: not found).
     }
     let found = comet(app, "tx", move |c| async move {
         match c.tx(tendermint::Hash::Sha256(bytes), false).await {
             Ok(r) => Ok(Some(r)),
-            Err(e) if paychain_client::rpc::rpc_error_text(&e).contains("not found") => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => {
+                let text = paychain_client::rpc::rpc_error_text(&e);
+                if text.contains("not found") || (indexed && text.contains("indexing is disabled")) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
         }
     })?;
     let Some(r) = found else {

@@ -176,6 +176,9 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
         assert_eq!(got["result"]["hash"], h.as_str());
         assert!(got["result"]["tx_result"]["events"].as_array().is_some_and(|e| !e.is_empty()), "{got}");
     }
+    // A proof is CometBFT's to give (its indexer is on here): the front asks it.
+    let proved = same(call("tx", json!({"hash": STANDARD.encode(hex::decode(&hashes[0]).unwrap()), "prove": true})));
+    assert!(proved["result"]["proof"]["root_hash"].is_string(), "{proved}");
     // An unknown hash is the same error.
     let missing = same(call("tx", json!({"hash": STANDARD.encode([9u8; 32])})));
     assert!(missing["error"]["data"].as_str().is_some_and(|d| d.contains("not found")), "{missing}");
@@ -378,6 +381,19 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
     assert_eq!(post(&http, front, &call("block_search", json!({"query": refunded}))), blocks_before);
     assert_eq!(post(&http, front, &by_hash), tx_before);
     assert_eq!(post(&http, front, &call("tx_search", json!({"query": sender}))), txs_before);
+    // Without CometBFT's index: an unknown hash is still "not found", a proof a clear refusal.
+    let missing = post(&http, front, &call("tx", json!({"hash": STANDARD.encode([9u8; 32])})));
+    assert!(missing["error"]["data"].as_str().is_some_and(|d| d.contains("not found")), "{missing}");
+    let by_hash_proved = call("tx", json!({"hash": STANDARD.encode(hex::decode(&hashes[2]).unwrap()), "prove": true}));
+    let refused = post(&http, front, &by_hash_proved);
+    assert!(refused["error"]["data"].as_str().is_some_and(|d| d.contains("prove=true")), "{refused}");
+    let rest_missing: Value = http
+        .get(format!("http://127.0.0.1:{}/cosmos/tx/v1beta1/txs/{}", ports.rest, hex::encode_upper([9u8; 32])))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(rest_missing["code"], 5, "NotFound, not CometBFT's \"indexing is disabled\": {rest_missing}");
 
     dev.sigterm(Duration::from_secs(20));
 }
@@ -385,4 +401,62 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
 /// A JSON-RPC answer, or `None` while the server is not up.
 fn post_ok(client: &reqwest::blocking::Client, port: u16, body: &Value) -> Option<Value> {
     client.post(format!("http://127.0.0.1:{port}/")).json(body).send().ok()?.json().ok()
+}
+
+/// A node that turns its index on mid-chain lacks the earlier txs: `tx` through the front and
+/// GetTx then find them in CometBFT's index (on here, as by default).
+#[test]
+fn a_tx_from_before_the_index_is_found_in_cometbfts() {
+    if !cometbft_available("a_tx_from_before_the_index_is_found_in_cometbfts") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let ports = free_ports();
+    let front = free_port_block(1);
+    let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let mut dev = DevNode::start(&home, &ports, "dev.log");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while post_ok(&http, ports.rpc, &call("status", json!({})))
+        .and_then(|v| v["result"]["sync_info"]["latest_block_height"].as_str()?.parse::<u64>().ok())
+        .is_none_or(|h| h < 2)
+    {
+        dev.assert_running();
+        assert!(Instant::now() < deadline, "no block within 120 s; log:\n{}", dev.log_tail());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let to = paychain_client::keyring::address_of(&secp256k1::SecretKey::from_slice(&[7; 32]).unwrap()).to_string();
+    let out = common::clean_command()
+        .arg("--home")
+        .arg(&home)
+        .args(["tx", "bank", "send", "dev", &to, "1000upay", "--fees", "5000upay", "--gas", "200000"])
+        .args(["--keyring-backend", "test", "--node", &format!("http://127.0.0.1:{}", ports.rpc)])
+        .args(["--yes", "--wait", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "bank send: {}", String::from_utf8_lossy(&out.stderr));
+    let sent: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hash = sent["txhash"].as_str().unwrap().to_string();
+    assert!(dev.sigterm(Duration::from_secs(20)).success());
+
+    let mut dev = DevNode::start_with(&home, &ports, "dev2.log", &["--rpc-front-port", &front.to_string()]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while post_ok(&http, front, &call("status", json!({}))).is_none() {
+        dev.assert_running();
+        assert!(Instant::now() < deadline, "not serving within 60 s; log:\n{}", dev.log_tail());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let by_hash = call("tx", json!({"hash": STANDARD.encode(hex::decode(&hash).unwrap())}));
+    let got = post(&http, front, &by_hash);
+    assert_eq!(got, post(&http, ports.rpc, &by_hash));
+    assert_eq!(got["result"]["hash"], hash.as_str(), "{got}");
+    let rest: Value = http
+        .get(format!("http://127.0.0.1:{}/cosmos/tx/v1beta1/txs/{hash}", ports.rest))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(rest["tx_response"]["txhash"], hash.as_str(), "{rest}");
+    assert_eq!(rest["tx_response"]["height"], sent["height"], "{rest}");
+    dev.sigterm(Duration::from_secs(20));
 }
