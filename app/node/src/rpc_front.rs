@@ -11,11 +11,10 @@
 //! Hermes clears pending packets with `tx_search` and falls back to `block_search` for those
 //! it does not find there, so it relays through the front with CometBFT's indexer off.
 //!
-//! Two calls still go to CometBFT's index, and are answered when its indexer is on: `tx` for a
-//! hash the node's index does not hold (it holds the blocks committed while it is on, so a
-//! node that turned it on mid-chain lacks the earlier txs), and `prove=true` (a Merkle proof
-//! of the tx in its block; CosmJS, Keplr and Hermes do not ask for it). With CometBFT's indexer
-//! off they get the node's answer: not found, or a clear error.
+//! `prove=true` adds each tx's Merkle proof of inclusion in its block, computed from the block's
+//! tx hashes the index holds. One call still goes to CometBFT's index: `tx` for a hash the
+//! node's index does not hold (it holds the blocks committed while it is on, so a node that
+//! turned it on mid-chain lacks the earlier txs); with CometBFT's indexer off, it is "not found".
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -28,7 +27,9 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use paychain_txindex::{block_search, block_search_json, search, search_json, tx_json, Order, SearchError};
+use paychain_txindex::{
+    block_search, block_search_json, proved_tx_json, search, search_json, tx_json, Order, SearchError,
+};
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -497,9 +498,9 @@ fn internal(data: String) -> CallError {
 enum Local {
     Done(Value),
     Blocks(paychain_txindex::BlockPage),
-    /// A tx the node's index does not hold (it holds the blocks committed while it is on), or
-    /// a proof: CometBFT's index may answer `method(params)` (with its indexer on); when it
-    /// does not, the answer is `otherwise`.
+    /// A tx the node's index does not hold (it holds the blocks committed while it is on):
+    /// CometBFT's index may answer `method(params)` (with its indexer on); when it does not,
+    /// the answer is `otherwise`.
     AskCometbft {
         method: &'static str,
         params: Value,
@@ -517,17 +518,14 @@ fn local_call(app: &ServedApp, method: &str, params: &Params) -> Result<Local, C
         "tx" => {
             let hash = params.bytes("hash", 0).map_err(invalid_params)?.ok_or_else(|| invalid_params("hash".into()))?;
             let prove = params.flag("prove", 1).map_err(invalid_params)?;
-            let ask = |otherwise| Local::AskCometbft {
-                method: "tx",
-                params: json!({"hash": STANDARD.encode(&hash), "prove": prove}),
-                otherwise,
-            };
-            if prove {
-                return Ok(ask(internal(no_proofs())));
-            }
             match paychain_txindex::get_tx(&index, &hash).map_err(internal)? {
+                Some(t) if prove => Ok(Local::Done(proved_tx_json(&t, &proof_of(&index, &t)?))),
                 Some(t) => Ok(Local::Done(tx_json(&t))),
-                None => Ok(ask(internal(format!("tx ({}) not found", hex::encode_upper(&hash))))),
+                None => Ok(Local::AskCometbft {
+                    method: "tx",
+                    params: json!({"hash": STANDARD.encode(&hash), "prove": prove}),
+                    otherwise: internal(format!("tx ({}) not found", hex::encode_upper(&hash))),
+                }),
             }
         }
         "tx_search" => {
@@ -535,18 +533,13 @@ fn local_call(app: &ServedApp, method: &str, params: &Params) -> Result<Local, C
             let page = params.number("page", 2).map_err(invalid_params)?;
             let per_page = params.number("per_page", 3).map_err(invalid_params)?;
             let order = params.order(4, Order::Asc)?;
-            if params.flag("prove", 1).map_err(invalid_params)? {
-                let mut ask = json!({"query": query, "prove": true});
-                let texts = [("page", page.map(|n| n.to_string())), ("per_page", per_page.map(|n| n.to_string()))];
-                for (name, text) in texts.into_iter().chain([("order_by", params.text("order_by", 4))]) {
-                    if let Some(text) = text {
-                        ask[name] = json!(text);
-                    }
-                }
-                return Ok(Local::AskCometbft { method: "tx_search", params: ask, otherwise: internal(no_proofs()) });
-            }
+            let prove = params.flag("prove", 1).map_err(invalid_params)?;
             let found = search(&index, &query, page, per_page, order).map_err(searched)?;
-            Ok(Local::Done(search_json(&found)))
+            let proofs = match prove {
+                true => Some(found.txs.iter().map(|t| proof_of(&index, t)).collect::<Result<Vec<_>, _>>()?),
+                false => None,
+            };
+            Ok(Local::Done(search_json(&found, proofs.as_deref())))
         }
         "block_search" => {
             // CometBFT's order: query, page, per_page, order_by (desc when empty).
@@ -560,8 +553,11 @@ fn local_call(app: &ServedApp, method: &str, params: &Params) -> Result<Local, C
     }
 }
 
-fn no_proofs() -> String {
-    "prove=true is answered by CometBFT's own indexer, which is off on this node: ask without it".to_string()
+/// The inclusion proof of an indexed tx.
+fn proof_of(index: &StoreIndex, t: &paychain_txindex::IndexedTx) -> Result<paychain_txindex::TxProof, CallError> {
+    paychain_txindex::tx_proof(index, t.height, t.index)
+        .map_err(internal)?
+        .ok_or_else(|| internal(format!("block {} of tx {} is not fully indexed", t.height, hex::encode_upper(t.hash))))
 }
 
 /// `a=1&b="x"` into pairs, percent-decoded.

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use tendermint_proto::v0_38::abci::ExecTxResult;
 
+use crate::proof::TxProof;
 use crate::records::IndexedTx;
 use crate::search::SearchPage;
 
@@ -22,12 +23,34 @@ pub fn tx_json(tx: &IndexedTx) -> Value {
     })
 }
 
-/// The `result` of CometBFT's `tx_search` for `page`.
-pub fn search_json(page: &SearchPage) -> Value {
-    json!({
-        "txs": page.txs.iter().map(tx_json).collect::<Vec<_>>(),
-        "total_count": page.total.to_string(),
-    })
+/// The `result` of CometBFT's `tx` for `tx` with `prove=true`: [`tx_json`] and its proof.
+pub fn proved_tx_json(tx: &IndexedTx, proof: &TxProof) -> Value {
+    let mut merkle = json!({
+        "total": proof.total.to_string(),
+        "index": proof.index.to_string(),
+        "leaf_hash": STANDARD.encode(proof.leaf_hash),
+    });
+    // `omitempty`: a block of one tx has no aunts and no such field.
+    if !proof.aunts.is_empty() {
+        merkle["aunts"] = proof.aunts.iter().map(|a| json!(STANDARD.encode(a))).collect();
+    }
+    let mut v = tx_json(tx);
+    v["proof"] = json!({
+        "root_hash": hex::encode_upper(proof.root_hash),
+        "data": STANDARD.encode(&tx.tx),
+        "proof": merkle,
+    });
+    v
+}
+
+/// The `result` of CometBFT's `tx_search` for `page` (with `proofs`, one per tx, for
+/// `prove=true`).
+pub fn search_json(page: &SearchPage, proofs: Option<&[TxProof]>) -> Value {
+    let txs: Vec<Value> = match proofs {
+        Some(proofs) => page.txs.iter().zip(proofs).map(|(t, p)| proved_tx_json(t, p)).collect(),
+        None => page.txs.iter().map(tx_json).collect(),
+    };
+    json!({"txs": txs, "total_count": page.total.to_string()})
 }
 
 /// The `result` of CometBFT's `block_search`: `blocks` are CometBFT's own `block` answers
@@ -104,9 +127,19 @@ mod tests {
         assert_eq!(result_json(&failed), want);
 
         let page = SearchPage { total: 41, txs: vec![tx] };
-        let s = search_json(&page);
+        let s = search_json(&page, None);
         assert_eq!(s["total_count"], "41");
         assert_eq!(s["txs"].as_array().map(Vec::len), Some(1));
-        assert_eq!(search_json(&SearchPage { total: 0, txs: vec![] }), json!({"txs": [], "total_count": "0"}));
+        assert_eq!(search_json(&SearchPage { total: 0, txs: vec![] }, None), json!({"txs": [], "total_count": "0"}));
+
+        let proof = TxProof { root_hash: [1; 32], total: 2, index: 1, leaf_hash: [2; 32], aunts: vec![[3; 32]] };
+        let proved = proved_tx_json(&page.txs[0], &proof);
+        assert_eq!(proved["hash"], hex::encode_upper(tx_hash(b"t")));
+        let want = json!({"root_hash": hex::encode_upper([1u8; 32]), "data": "dA==", "proof": {
+            "total": "2", "index": "1", "leaf_hash": STANDARD.encode([2u8; 32]), "aunts": [STANDARD.encode([3u8; 32])]
+        }});
+        assert_eq!(proved["proof"], want);
+        let alone = TxProof { total: 1, index: 0, aunts: vec![], ..proof };
+        assert!(proved_tx_json(&page.txs[0], &alone)["proof"]["proof"].get("aunts").is_none(), "omitempty");
     }
 }

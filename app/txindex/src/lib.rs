@@ -34,10 +34,12 @@
 //! `block.height` in place of `tx.height`: it answers the heights; the caller adds the blocks.
 
 mod json;
+mod proof;
 mod records;
 mod search;
 
-pub use json::{block_search_json, search_json, tx_json};
+pub use json::{block_search_json, proved_tx_json, search_json, tx_json};
+pub use proof::{tx_proof, TxProof};
 pub use records::{block_records, block_time, get_tx, tx_hash, IndexStore, IndexedTx};
 pub use search::{
     block_search, search, BlockPage, Order, SearchError, SearchPage, DEFAULT_PER_PAGE, MAX_MATCHES, MAX_PER_PAGE,
