@@ -160,9 +160,14 @@ pub struct LoadArgs {
     #[arg(long, value_delimiter = ',')]
     pub index_events: Vec<String>,
     /// Started paychain validator: app.toml's tx_index, the node's own tx index (written in each
-    /// block's commit; answers tx and tx_search through the RPC front)
+    /// block's commit; answers tx, tx_search and block_search through the RPC front)
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
     pub node_tx_index: bool,
+    /// Started paychain validator: send every call (broadcasts included) through the node's RPC
+    /// front instead of CometBFT's RPC, as wallets would if the front were the public RPC
+    /// port; turns the node's tx index on (the front answers from it)
+    #[arg(long)]
+    pub via_front: bool,
     /// Started paychain validator: app.toml's mempool_max_wait_ms (0 = the fixed admission
     /// limit only) [default: paychaind's]
     #[arg(long)]
@@ -486,7 +491,8 @@ fn open_target(
         },
         overrides: args.cometbft_config.clone(),
         index_events: args.index_events.clone(),
-        node_tx_index: args.node_tx_index,
+        node_tx_index: args.node_tx_index || args.via_front,
+        via_front: args.via_front,
         mempool_max_wait_ms: args.mempool_max_wait_ms,
         funds: funds.clone(),
     };

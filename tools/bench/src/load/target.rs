@@ -162,6 +162,8 @@ pub struct SpawnOptions {
     pub index_events: Vec<String>,
     /// paychain's app.toml `tx_index` (the node's own tx index).
     pub node_tx_index: bool,
+    /// Serve the node's RPC front and give the load its URL instead of CometBFT's RPC.
+    pub via_front: bool,
     /// paychain's app.toml `mempool_max_wait_ms` (`None`: paychaind's default).
     pub mempool_max_wait_ms: Option<u64>,
     /// What each load account holds at genesis.
@@ -288,7 +290,7 @@ impl SpawnedValidator {
         let comet = cometbft::require(opts.cometbft.as_deref())?;
         let (tmp, home) =
             paychain_bench_app::work_dir::work_dir(opts.home.as_deref(), "--home", "paychain-bench-load", "home")?;
-        let ports = free_ports(3)?;
+        let ports = free_ports(4)?;
         let loopback = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let rpc_url = format!("http://{}", loopback(ports[0]));
         init_home(
@@ -344,6 +346,9 @@ impl SpawnedValidator {
         config.cometbft_rpc = rpc_url.clone();
         config.index_events = opts.index_events.clone();
         config.tx_index = opts.node_tx_index;
+        if opts.via_front {
+            config.rpc_front_address = loopback(ports[3]).to_string();
+        }
         if let Some(ms) = opts.mempool_max_wait_ms {
             config.mempool_max_wait_ms = ms;
         }
@@ -356,6 +361,11 @@ impl SpawnedValidator {
         }
         settings.overrides.push(format!("app.toml mempool_max_wait_ms={}", config.mempool_max_wait_ms));
         settings.overrides.push(format!("app.toml tx_index={}", config.tx_index));
+        if opts.via_front {
+            settings.overrides.push(format!("load through the RPC front {}", config.rpc_front_address));
+        }
+        // Clients call the front when there is one: it passes to CometBFT what it does not answer.
+        let rpc_url = if opts.via_front { format!("http://{}", config.rpc_front_address) } else { rpc_url };
 
         let node = paychain_node::node::start(&home, &config).context("starting the app")?;
         let log = home.join("cometbft.log");
