@@ -92,23 +92,7 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
     let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
 
     // The first blocks, seen through the front (a forwarded call).
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        dev.assert_running();
-        let height = http
-            .post(format!("http://127.0.0.1:{front}/"))
-            .json(&call("status", json!({})))
-            .send()
-            .ok()
-            .and_then(|r| r.json::<Value>().ok())
-            .and_then(|v| v["result"]["sync_info"]["latest_block_height"].as_str().map(String::from))
-            .and_then(|h| h.parse::<u64>().ok());
-        if height.is_some_and(|h| h >= 2) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no block within 120 s; log:\n{}", dev.log_tail());
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    wait_for_height(&http, front, &mut dev, 2);
 
     // Four sends from the dev key: two to `a`, one to `b`, and one to `b` of more than the key
     // holds, which fails in its block (empty data, an error log and codespace).
@@ -370,12 +354,7 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
     let front_arg = front.to_string();
     let mut dev =
         DevNode::start_with(&home, &ports, "dev2.log", &["--rpc-front-port", &front_arg, "--cometbft-indexer", "null"]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while post_ok(&http, front, &call("status", json!({}))).is_none() {
-        dev.assert_running();
-        assert!(Instant::now() < deadline, "not serving within 60 s; log:\n{}", dev.log_tail());
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    wait_for_height(&http, front, &mut dev, 1);
     let config = std::fs::read_to_string(home.join("config/config.toml")).unwrap();
     assert!(config.contains("indexer = \"null\""), "dev --cometbft-indexer null sets config.toml");
     let refused = post(&http, comet, &call("block_search", json!({"query": refunded})));
@@ -399,6 +378,23 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
     dev.sigterm(Duration::from_secs(20));
 }
 
+/// Waits (120 s at most) until the RPC on `port` reports height `height` or more.
+fn wait_for_height(http: &reqwest::blocking::Client, port: u16, dev: &mut DevNode, height: u64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while post_ok(http, port, &call("status", json!({})))
+        .and_then(|v| v["result"]["sync_info"]["latest_block_height"].as_str()?.parse::<u64>().ok())
+        .is_none_or(|h| h < height)
+    {
+        dev.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "height {height} not seen on port {port} within 120 s; log:\n{}",
+            dev.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
 /// A JSON-RPC answer, or `None` while the server is not up.
 fn post_ok(client: &reqwest::blocking::Client, port: u16, body: &Value) -> Option<Value> {
     client.post(format!("http://127.0.0.1:{port}/")).json(body).send().ok()?.json().ok()
@@ -417,15 +413,7 @@ fn a_tx_from_before_the_index_is_found_in_cometbfts() {
     let front = free_port_block(1);
     let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let mut dev = DevNode::start(&home, &ports, "dev.log");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while post_ok(&http, ports.rpc, &call("status", json!({})))
-        .and_then(|v| v["result"]["sync_info"]["latest_block_height"].as_str()?.parse::<u64>().ok())
-        .is_none_or(|h| h < 2)
-    {
-        dev.assert_running();
-        assert!(Instant::now() < deadline, "no block within 120 s; log:\n{}", dev.log_tail());
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    wait_for_height(&http, ports.rpc, &mut dev, 2);
     let to = paychain_client::keyring::address_of(&secp256k1::SecretKey::from_slice(&[7; 32]).unwrap()).to_string();
     let out = common::clean_command()
         .arg("--home")
@@ -441,12 +429,7 @@ fn a_tx_from_before_the_index_is_found_in_cometbfts() {
     assert!(dev.sigterm(Duration::from_secs(20)).success());
 
     let mut dev = DevNode::start_with(&home, &ports, "dev2.log", &["--rpc-front-port", &front.to_string()]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while post_ok(&http, front, &call("status", json!({}))).is_none() {
-        dev.assert_running();
-        assert!(Instant::now() < deadline, "not serving within 60 s; log:\n{}", dev.log_tail());
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    wait_for_height(&http, front, &mut dev, 1);
     let by_hash = call("tx", json!({"hash": STANDARD.encode(hex::decode(&hash).unwrap())}));
     let got = post(&http, front, &by_hash);
     assert_eq!(got, post(&http, ports.rpc, &by_hash));

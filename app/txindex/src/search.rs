@@ -91,11 +91,7 @@ pub fn search(
 ) -> Result<SearchPage, SearchError> {
     let parsed = parse(query)?;
     let ids = matching(db, &parsed.conditions)?;
-    let (skip, take) = page_window(ids.len(), page, per_page)?;
-    let chosen: Vec<TxId> = match order {
-        Order::Asc => ids.iter().skip(skip).take(take).copied().collect(),
-        Order::Desc => ids.iter().rev().skip(skip).take(take).copied().collect(),
-    };
+    let chosen = one_page(&ids, page, per_page, order)?;
     let mut txs = Vec::with_capacity(chosen.len());
     for (height, index) in chosen {
         let hash = db
@@ -138,11 +134,7 @@ pub fn block_search(
             None => indexed_blocks(db, heights)?,
         }
     };
-    let (skip, take) = page_window(found.len(), page, per_page)?;
-    let heights = match order {
-        Order::Asc => found.iter().skip(skip).take(take).copied().collect(),
-        Order::Desc => found.iter().rev().skip(skip).take(take).copied().collect(),
-    };
+    let heights = one_page(&found, page, per_page, order)?;
     Ok(BlockPage { total: found.len() as u64, heights })
 }
 
@@ -156,20 +148,29 @@ fn parse(query: &str) -> Result<Query, SearchError> {
     Query::from_str(query).map_err(|e| SearchError::Invalid(format!("invalid query {query:?}: {e}")))
 }
 
-/// (skip, take) for page `page` of `per_page` among `total` results, as CometBFT validates
-/// them (an empty result has one empty page).
-fn page_window(total: usize, page: Option<u64>, per_page: Option<u64>) -> Result<(usize, usize), SearchError> {
+/// Page `page` of `per_page` of `all` in `order`, as CometBFT validates and pages results (an
+/// empty result has one empty page).
+fn one_page<T: Copy>(
+    all: &BTreeSet<T>,
+    page: Option<u64>,
+    per_page: Option<u64>,
+    order: Order,
+) -> Result<Vec<T>, SearchError> {
     let per_page = match per_page {
         None | Some(0) => DEFAULT_PER_PAGE,
         Some(n) => n.min(MAX_PER_PAGE),
     };
-    let pages = (total as u64).saturating_sub(1) / per_page + 1;
+    let pages = (all.len() as u64).saturating_sub(1) / per_page + 1;
     let page = page.unwrap_or(1);
     if page == 0 || page > pages {
         return invalid(format!("page should be within [1, {pages}] range, given {page}"));
     }
     let skip = usize::try_from((page - 1) * per_page).unwrap_or(usize::MAX);
-    Ok((skip, usize::try_from(per_page).unwrap_or(usize::MAX)))
+    let take = usize::try_from(per_page).unwrap_or(usize::MAX);
+    Ok(match order {
+        Order::Asc => all.iter().skip(skip).take(take).copied().collect(),
+        Order::Desc => all.iter().rev().skip(skip).take(take).copied().collect(),
+    })
 }
 
 /// The txs meeting every condition, in (height, index) order.
