@@ -69,7 +69,7 @@ export async function startDevChain({ minGasPrice = MIN_GAS_PRICE } = {}) {
   const home = join(root, "home");
   const ports = {};
   const used = new Set();
-  for (const name of ["rpc", "p2p", "abci", "grpc", "rest"]) {
+  for (const name of ["rpc", "cometbftRpc", "p2p", "abci", "grpc", "rest"]) {
     const p = await freePort(used);
     used.add(p);
     ports[name] = p;
@@ -82,7 +82,9 @@ export async function startDevChain({ minGasPrice = MIN_GAS_PRICE } = {}) {
     BIN,
     [
       "dev", "--home", home,
-      "--rpc-port", String(ports.rpc), "--p2p-port", String(ports.p2p), "--abci-port", String(ports.abci),
+      // The node's RPC front (what wallets use), with CometBFT's own RPC behind it.
+      "--rpc-port", String(ports.rpc), "--cometbft-rpc-port", String(ports.cometbftRpc),
+      "--p2p-port", String(ports.p2p), "--abci-port", String(ports.abci),
       "--grpc-port", String(ports.grpc), "--rest-port", String(ports.rest),
       // No metrics server: its fixed default port would collide between test files run at once.
       "--metrics-port", "0",

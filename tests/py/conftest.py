@@ -57,7 +57,8 @@ class DevChain:
 
     def __init__(self, home: Path):
         self.home = home
-        self.rpc_port, self.p2p_port, self.abci_port, self.grpc_port, self.rest_port = free_ports(5)
+        (self.rpc_port, self.cometbft_rpc_port, self.p2p_port, self.abci_port, self.grpc_port,
+         self.rest_port) = free_ports(6)
         self.log_path = home.parent / "paychaind-dev.log"
         self.proc = None
         self.chain_id = ""
@@ -81,7 +82,9 @@ class DevChain:
         self.proc = subprocess.Popen(
             [
                 paychaind_bin(), "dev", "--home", str(self.home),
-                "--rpc-port", str(self.rpc_port), "--p2p-port", str(self.p2p_port),
+                # The node's RPC front (what wallets use), CometBFT's own RPC behind it.
+                "--rpc-port", str(self.rpc_port), "--cometbft-rpc-port", str(self.cometbft_rpc_port),
+                "--p2p-port", str(self.p2p_port),
                 "--abci-port", str(self.abci_port), "--grpc-port", str(self.grpc_port),
                 "--rest-port", str(self.rest_port),
                 "--timeout-commit", "300ms", "--minimum-gas-prices", MIN_GAS_PRICE,

@@ -69,7 +69,7 @@ pub fn serve(app: ServedApp, addr: SocketAddr, runtime: &tokio::runtime::Handle)
     std_listener.set_nonblocking(true)?;
     let bound = std_listener.local_addr()?;
     let client = reqwest::Client::builder().timeout(UPSTREAM_TIMEOUT).build()?;
-    tracing::info!(rpc_addr = %bound, %upstream, "serving RPC (tx, tx_search from the node's index)");
+    tracing::info!(rpc_addr = %bound, %upstream, "serving RPC (tx, tx_search, block_search from the node's index; the rest passed upstream)");
     let front = Front { app, upstream, upstream_addr, client };
     let _guard = runtime.enter();
     let listener = TcpListener::from_std(std_listener)?;

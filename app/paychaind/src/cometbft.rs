@@ -264,6 +264,10 @@ impl CometBft {
         if height == 0 {
             return;
         }
+        // CometBFT's indexer off (the node's own index, written in each block's commit, needs no repair).
+        if read_config_string(home, Some("tx_index"), "indexer").ok().flatten().as_deref() == Some("null") {
+            return;
+        }
         // The last block may be stored but not yet executed (no results to index).
         for end in [height, height - 1].into_iter().filter(|h| *h > 0) {
             let start = end.saturating_sub(RECENT_BLOCKS - 1).max(1);
@@ -310,6 +314,25 @@ pub fn die_with_parent(cmd: &mut Command) {
     }
 }
 
+/// CometBFT's own tx and block indexer (`[tx_index] indexer` in config.toml).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TxIndexer {
+    /// CometBFT indexes every tx and block event (goleveldb): what `tx`/`tx_search` need when
+    /// CometBFT serves the node's RPC itself.
+    Kv,
+    /// No indexing by CometBFT: the node's own index answers through the RPC front.
+    Null,
+}
+
+impl TxIndexer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Kv => "kv",
+            Self::Null => "null",
+        }
+    }
+}
+
 /// What `init`/`dev` set in CometBFT's `config.toml` (`None` = leave as is).
 #[derive(Clone, Debug, Default)]
 pub struct ConfigPatch {
@@ -326,9 +349,10 @@ pub struct ConfigPatch {
     pub mempool_size: Option<u32>,
     /// CometBFT's own `log_level`.
     pub log_level: Option<String>,
-    /// `[tx_index] indexer = "kv"` and `[rpc] cors_allowed_origins = ["*"]`,
-    /// which wallets need (tx lookup by hash, browser access).
+    /// `[rpc] cors_allowed_origins = ["*"]`, which browser wallets need.
     pub wallet_defaults: bool,
+    /// `[tx_index] indexer`.
+    pub tx_indexer: Option<TxIndexer>,
     /// Any other settings: `(table, key, value)`, `table` "" for the top level.
     pub extra: Vec<(String, String, toml_edit::Value)>,
 }
@@ -378,8 +402,10 @@ pub fn patch_config(text: &str, patch: &ConfigPatch) -> anyhow::Result<String> {
     if let Some(n) = patch.mempool_size {
         set_in(&mut doc, Some("mempool"), "size", value(i64::from(n)))?;
     }
+    if let Some(i) = patch.tx_indexer {
+        set_in(&mut doc, Some("tx_index"), "indexer", value(i.as_str()))?;
+    }
     if patch.wallet_defaults {
-        set_in(&mut doc, Some("tx_index"), "indexer", value("kv"))?;
         set_in(&mut doc, Some("rpc"), "cors_allowed_origins", value(Array::from_iter(["*"])))?;
     }
     for (table, key, v) in &patch.extra {
@@ -498,6 +524,7 @@ indexer = "null"
             mempool_size: Some(100),
             log_level: None,
             wallet_defaults: true,
+            tx_indexer: Some(TxIndexer::Kv),
             extra: vec![
                 ("p2p".into(), "persistent_peers".into(), "id@127.0.0.1:1".into()),
                 ("statesync".into(), "enable".into(), true.into()),

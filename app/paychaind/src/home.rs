@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context as _};
 use paychain_framework::{Address, Coins};
 
-use crate::cometbft::{self, CometBft, ConfigPatch};
+use crate::cometbft::{self, CometBft, ConfigPatch, TxIndexer};
 use paychain_node::config::AppConfig;
 
 /// The fee denom of new chains.
@@ -20,7 +20,14 @@ pub struct InitOptions {
     pub moniker: String,
     pub chain_id: String,
     pub denom: String,
+    /// CometBFT's RPC listen address: the node's public RPC when `rpc_front` is `None`, else
+    /// private, behind the front.
     pub rpc_laddr: String,
+    /// Where the node's RPC front listens: the public RPC wallets and relayers use. It answers
+    /// `tx`, `tx_search` and `block_search` from the node's own index and passes the rest to
+    /// CometBFT, whose indexer is then off (`null`). `None`: CometBFT serves RPC itself and
+    /// indexes txs (`kv`). See docs/benchmarks.md, "Defaults".
+    pub rpc_front: Option<SocketAddr>,
     pub p2p_laddr: String,
     pub abci_address: SocketAddr,
     pub timeout_commit: String,
@@ -68,6 +75,12 @@ impl InitOptions {
         paychain_framework::coins::validate_denom(&self.denom).map_err(|e| anyhow!("--denom: {}", e.log))?;
         validate_laddr("--rpc-laddr", &self.rpc_laddr)?;
         validate_laddr("--p2p-laddr", &self.p2p_laddr)?;
+        if let Some(front) = self.rpc_front {
+            let comet = cometbft_rpc_url(&self.rpc_laddr)?;
+            if comet.ends_with(&format!(":{}", front.port())) {
+                bail!("the RPC front ({front}) and CometBFT's RPC ({}) need different ports", self.rpc_laddr);
+            }
+        }
         if self.abci_address.port() == 0 {
             bail!("--abci-address needs a port");
         }
@@ -134,6 +147,7 @@ pub fn init_home(comet: &CometBft, home: &Path, opts: &InitOptions) -> anyhow::R
             mempool_size: Some(opts.mempool_size),
             log_level: opts.cometbft_log_level.clone(),
             wallet_defaults: true,
+            tx_indexer: Some(if opts.rpc_front.is_some() { TxIndexer::Null } else { TxIndexer::Kv }),
             extra: Vec::new(),
         },
     )?;
@@ -151,16 +165,48 @@ pub fn init_home(comet: &CometBft, home: &Path, opts: &InitOptions) -> anyhow::R
     }
     crate::genesis_file::write_genesis(&genesis_path, &genesis)?;
 
-    let config = AppConfig {
+    let mut config = AppConfig {
         abci_address: opts.abci_address,
         minimum_gas_prices: opts.minimum_gas_prices.clone(),
         mempool_max_txs: paychain_app::mempool::max_txs_for_cometbft_size(opts.mempool_size),
         ..Default::default()
     };
+    set_rpc_layout(&mut config, &opts.rpc_laddr, opts.rpc_front)?;
     config.save(home)?;
 
     paychain_app::genesis::validate_genesis_file(&genesis_path)
         .map_err(|e| anyhow!("internal error: the generated genesis does not validate: {e:#}"))?;
+    Ok(())
+}
+
+/// The URL the app reaches CometBFT's RPC at, from CometBFT's `[rpc] laddr`: a TCP address
+/// (an unspecified host such as 0.0.0.0 is reached on loopback); a unix socket has none.
+pub fn cometbft_rpc_url(laddr: &str) -> anyhow::Result<String> {
+    let hostport = laddr.strip_prefix("tcp://").ok_or_else(|| {
+        anyhow!("CometBFT's RPC {laddr:?}: the app and the RPC front reach it over TCP; use tcp://HOST:PORT")
+    })?;
+    let (host, port) = hostport.rsplit_once(':').ok_or_else(|| anyhow!("CometBFT's RPC {laddr:?} has no port"))?;
+    let host = match host {
+        "0.0.0.0" | "" => "127.0.0.1",
+        "[::]" => "[::1]",
+        h => h,
+    };
+    Ok(format!("http://{host}:{port}"))
+}
+
+/// Points the app at CometBFT's RPC (`cometbft_rpc`) and, with `front`, serves the node's
+/// public RPC from the front over the node's own index (`rpc_front_address`, `tx_index`).
+/// Without it, the front is off and the node's index is left as configured.
+pub fn set_rpc_layout(config: &mut AppConfig, cometbft_laddr: &str, front: Option<SocketAddr>) -> anyhow::Result<()> {
+    match cometbft_rpc_url(cometbft_laddr) {
+        Ok(url) => config.cometbft_rpc = url,
+        // A unix socket: the app's own services need an http:// URL set by hand.
+        Err(e) if front.is_some() => return Err(e),
+        Err(_) => {}
+    }
+    config.rpc_front_address = front.map(|a| a.to_string()).unwrap_or_default();
+    // The front answers from the node's own index.
+    config.tx_index = config.tx_index || front.is_some();
     Ok(())
 }
 
@@ -184,6 +230,33 @@ pub fn shape_genesis(genesis: &mut serde_json::Value, chain_id: &str, denom: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_app_reaches_cometbfts_rpc_where_it_listens() {
+        assert_eq!(cometbft_rpc_url("tcp://127.0.0.1:26667").unwrap(), "http://127.0.0.1:26667");
+        assert_eq!(cometbft_rpc_url("tcp://0.0.0.0:26657").unwrap(), "http://127.0.0.1:26657");
+        assert_eq!(cometbft_rpc_url("tcp://[::]:1").unwrap(), "http://[::1]:1");
+        assert!(cometbft_rpc_url("unix:///tmp/rpc.sock").is_err());
+
+        let front: SocketAddr = "127.0.0.1:26657".parse().unwrap();
+        let mut config = AppConfig::default();
+        set_rpc_layout(&mut config, "tcp://127.0.0.1:26667", Some(front)).unwrap();
+        assert_eq!(
+            (config.cometbft_rpc.as_str(), config.rpc_front_address.as_str(), config.tx_index),
+            ("http://127.0.0.1:26667", "127.0.0.1:26657", true)
+        );
+        config.validate().unwrap();
+        // No front: CometBFT's RPC is the public one; the node's index stays as it was.
+        set_rpc_layout(&mut config, "tcp://127.0.0.1:30000", None).unwrap();
+        assert_eq!(
+            (config.cometbft_rpc.as_str(), config.rpc_front_address.as_str(), config.tx_index),
+            ("http://127.0.0.1:30000", "", true)
+        );
+        // The front must reach CometBFT over TCP; without it a unix socket keeps the URL as set.
+        assert!(set_rpc_layout(&mut config, "unix:///tmp/rpc.sock", Some(front)).is_err());
+        set_rpc_layout(&mut config, "unix:///tmp/rpc.sock", None).unwrap();
+        assert_eq!(config.cometbft_rpc, "http://127.0.0.1:30000");
+    }
 
     #[test]
     fn flags_are_validated() {

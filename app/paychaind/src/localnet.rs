@@ -57,6 +57,7 @@ pub struct LocalnetOptions {
 /// The ports of one node, all on 127.0.0.1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodePorts {
+    /// The node's RPC: its RPC front, with CometBFT's own RPC behind it on `cometbft_rpc`.
     pub rpc: u16,
     pub p2p: u16,
     pub abci: u16,
@@ -66,6 +67,10 @@ pub struct NodePorts {
     pub metrics: u16,
     /// CometBFT's Prometheus endpoint.
     pub cometbft_metrics: u16,
+    /// CometBFT's own RPC, behind the front; 0 in a localnet made before the front (CometBFT
+    /// then serves `rpc` itself).
+    #[serde(default)]
+    pub cometbft_rpc: u16,
 }
 
 impl NodePorts {
@@ -82,11 +87,26 @@ impl NodePorts {
             rest: port(4)?,
             metrics: port(5)?,
             cometbft_metrics: port(6)?,
+            cometbft_rpc: port(7)?,
         })
     }
 
     pub fn rpc_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.rpc)
+    }
+
+    /// Where the node's RPC front listens (none in a localnet made before it).
+    pub fn front(&self) -> Option<std::net::SocketAddr> {
+        (self.cometbft_rpc != 0).then(|| ([127, 0, 0, 1], self.rpc).into())
+    }
+
+    /// CometBFT's own RPC port.
+    pub fn cometbft_rpc(&self) -> u16 {
+        if self.cometbft_rpc == 0 {
+            self.rpc
+        } else {
+            self.cometbft_rpc
+        }
     }
 }
 
@@ -275,7 +295,7 @@ impl Localnet {
         config.abci_address = ([127, 0, 0, 1], node.ports.abci).into();
         config.grpc_address = format!("127.0.0.1:{}", node.ports.grpc);
         config.rest_address = format!("127.0.0.1:{}", node.ports.rest);
-        config.cometbft_rpc = node.ports.rpc_url();
+        crate::home::set_rpc_layout(&mut config, &ports_laddr(node.ports.cometbft_rpc()), node.ports.front())?;
         config.metrics_address = format!("127.0.0.1:{}", node.ports.metrics);
         config.snapshot_interval = snapshot_interval;
         config.save(&home)
@@ -446,6 +466,7 @@ impl Localnet {
         // Its CometBFT child gets SIGKILL from the parent-death signal; wait
         // until it has released the p2p and RPC ports.
         wait_port_free(node.ports.rpc, Duration::from_secs(10));
+        wait_port_free(node.ports.cometbft_rpc(), Duration::from_secs(10));
         wait_port_free(node.ports.p2p, Duration::from_secs(10));
         let _ = std::fs::remove_file(home.join(PID_FILE));
         Ok(true)
@@ -497,6 +518,10 @@ impl Localnet {
     }
 }
 
+fn ports_laddr(port: u16) -> String {
+    format!("tcp://127.0.0.1:{port}")
+}
+
 fn wait_port_free(port: u16, within: Duration) {
     let deadline = Instant::now() + within;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && Instant::now() < deadline {
@@ -529,7 +554,8 @@ fn init_node_home(
         moniker: name.to_string(),
         chain_id: chain_id.to_string(),
         denom: crate::home::DEFAULT_DENOM.to_string(),
-        rpc_laddr: format!("tcp://127.0.0.1:{}", ports.rpc),
+        rpc_laddr: ports_laddr(ports.cometbft_rpc()),
+        rpc_front: ports.front(),
         p2p_laddr: format!("tcp://127.0.0.1:{}", ports.p2p),
         abci_address: ([127, 0, 0, 1], ports.abci).into(),
         timeout_commit: timeout_commit.to_string(),
@@ -552,7 +578,13 @@ mod tests {
     fn ports_do_not_overlap_and_stay_in_range() {
         let a = NodePorts::for_index(27000, 0).unwrap();
         let b = NodePorts::for_index(27000, 1).unwrap();
-        assert_eq!((a.rpc, a.p2p, a.cometbft_metrics), (27000, 27001, 27006));
+        assert_eq!((a.rpc, a.p2p, a.cometbft_metrics, a.cometbft_rpc), (27000, 27001, 27006, 27007));
+        assert_eq!((a.front(), a.cometbft_rpc()), (Some(([127, 0, 0, 1], 27000).into()), 27007));
+        // A manifest from before the front: CometBFT serves the node's RPC.
+        let old: NodePorts =
+            serde_json::from_str(r#"{"rpc":1,"p2p":2,"abci":3,"grpc":4,"rest":5,"metrics":6,"cometbft_metrics":7}"#)
+                .unwrap();
+        assert_eq!((old.front(), old.cometbft_rpc()), (None, 1));
         assert_eq!(b.rpc, 27010);
         assert!(NodePorts::for_index(65530, 0).is_err());
         assert!(NodePorts::for_index(65000, 60).is_err());

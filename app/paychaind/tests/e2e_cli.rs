@@ -256,7 +256,7 @@ fn dev_chain_send_query_kill_and_resume() {
     let pid = dev.pid();
     dev.sigkill();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !(port_closed(ports.rpc) && port_closed(ports.abci)) {
+    while !(port_closed(ports.cometbft_rpc) && port_closed(ports.abci)) {
         assert!(Instant::now() < deadline, "CometBFT (child of killed paychaind {pid}) is still serving RPC: orphaned");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -290,5 +290,6 @@ fn dev_chain_send_query_kill_and_resume() {
     // ---- SIGTERM: both stop cleanly, exit code 0 ----
     let status = dev.sigterm(Duration::from_secs(20));
     assert!(status.success(), "paychaind dev should exit 0 on SIGTERM, got {status}; log:\n{}", dev.log_tail());
-    assert!(port_closed(ports.rpc), "CometBFT still running after paychaind stopped");
+    assert!(port_closed(ports.cometbft_rpc), "CometBFT still running after paychaind stopped");
+    assert!(port_closed(ports.rpc), "the RPC front still serving after paychaind stopped");
 }

@@ -620,8 +620,7 @@ fn escrow_scenarios_on_one_chain() {
 fn two_port_sets() -> (Ports, Ports) {
     loop {
         let (a, b) = (free_ports(), free_ports());
-        let pa = [a.rpc, a.p2p, a.abci, a.grpc, a.rest, a.metrics];
-        let pb = [b.rpc, b.p2p, b.abci, b.grpc, b.rest, b.metrics];
+        let (pa, pb) = (a.all(), b.all());
         if !pa.iter().any(|p| pb.contains(p)) {
             return (a, b);
         }

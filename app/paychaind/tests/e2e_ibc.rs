@@ -33,7 +33,7 @@
 mod common;
 use common::hermes::{hermes_available, logged_errors, Hermes, HermesChain, Relayer, Transfer};
 use common::ibc::{escrow_address, short, step, test_env, voucher_denom, wait_for, DevChain, PORT};
-use common::{cometbft_available, free_port_block, free_ports};
+use common::{cometbft_available, free_ports};
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -92,13 +92,13 @@ fn ibc_transfers_relayed_by_hermes() {
 
     step("0", "two dev chains, a funded relayer account on each, the Hermes config and keys", t0);
     let (ports_a, ports_b) = (free_ports(), free_ports());
-    // Both nodes serve their clients through the RPC front with CometBFT's indexer off, as a
-    // loaded validator would: Hermes finds packets with tx_search and block_search there.
-    let a = DevChain::start_behind_front(&rt, root, CHAIN_A, ports_a, free_port_block(1));
-    let b = DevChain::start_behind_front(&rt, root, CHAIN_B, ports_b, free_port_block(1));
+    // Both nodes serve their clients through the RPC front with CometBFT's indexer off (`dev`'s
+    // default, as `init`'s): Hermes finds packets with tx_search and block_search there.
+    let a = DevChain::start(&rt, root, CHAIN_A, ports_a);
+    let b = DevChain::start(&rt, root, CHAIN_B, ports_b);
     eprintln!(
         "   {CHAIN_A}: rpc front {} (CometBFT {}) grpc {}; {CHAIN_B}: rpc front {} (CometBFT {}) grpc {}",
-        a.rpc, a.ports.rpc, a.ports.grpc, b.rpc, b.ports.rpc, b.ports.grpc
+        a.ports.rpc, a.ports.cometbft_rpc, a.ports.grpc, b.ports.rpc, b.ports.cometbft_rpc, b.ports.grpc
     );
     let ctx = || diag(&a, &b, None);
 
@@ -116,8 +116,8 @@ fn ibc_transfers_relayed_by_hermes() {
     let hermes = Hermes::new(
         &root.join("hermes"),
         &[
-            HermesChain::paychain(CHAIN_A, a.rpc, a.ports.grpc, RELAYER_KEY),
-            HermesChain::paychain(CHAIN_B, b.rpc, b.ports.grpc, RELAYER_KEY),
+            HermesChain::paychain(CHAIN_A, a.ports.rpc, a.ports.grpc, RELAYER_KEY),
+            HermesChain::paychain(CHAIN_B, b.ports.rpc, b.ports.grpc, RELAYER_KEY),
         ],
     );
     eprintln!("   hermes config: {}", hermes.config.display());
@@ -284,7 +284,7 @@ fn ibc_transfers_relayed_by_hermes() {
         let out = std::process::Command::new("node")
             .current_dir(&js_dir)
             .arg("ibc_transfer.mjs")
-            .args(["--rpc", &format!("http://127.0.0.1:{}", a.rpc)])
+            .args(["--rpc", &format!("http://127.0.0.1:{}", a.ports.rpc)])
             .arg("--mnemonic-file")
             .arg(&a.dev_mnemonic)
             .args(["--channel", CHANNEL, "--receiver", &b.dev_addr, "--denom", "upay", "--amount", "7"])
@@ -482,7 +482,7 @@ fn refuse_tampered_recv_packets(
     use paychain_client::{prepare_tx, rpc::NodeClient, FeeChoice, TxOptions};
     use tendermint_rpc::Client as _;
 
-    let client = NodeClient::new(&format!("http://127.0.0.1:{}", b.rpc)).unwrap();
+    let client = NodeClient::new(&format!("http://127.0.0.1:{}", b.ports.rpc)).unwrap();
     let supply_before = b.supply(rt, voucher);
     let original: MsgRecvPacket = rt.block_on(async {
         let query = "recv_packet.packet_sequence='1'".parse().unwrap();

@@ -65,6 +65,7 @@ impl Node {
             .args(["dev", "--home"])
             .arg(home)
             .args(["--rpc-port", &ports.rpc.to_string(), "--p2p-port", &ports.p2p.to_string()])
+            .args(["--cometbft-rpc-port", &ports.cometbft_rpc.to_string()])
             .args(["--abci-port", &ports.abci.to_string(), "--grpc-port", "0", "--rest-port", "0"])
             .args(["--metrics-port", &ports.metrics.to_string(), "--timeout-commit", "300ms"])
             .stdin(Stdio::null())
@@ -338,10 +339,20 @@ fn home_with_blocks(root: &Path) -> PathBuf {
     let mut config = AppConfig::load(&home).unwrap();
     // `init` sizes the app's admission limit from its CometBFT mempool.size (default 5,000).
     assert_eq!(config.mempool_max_txs, paychain_app::mempool::max_txs_for_cometbft_size(5_000));
+    // `init`'s RPC layout: the node's front on the public port over its own index, CometBFT's
+    // RPC behind it with its indexer off.
+    assert_eq!(
+        (config.rpc_front_address.as_str(), config.tx_index, config.cometbft_rpc.as_str()),
+        ("127.0.0.1:26657", true, "http://127.0.0.1:26667")
+    );
+    let comet_config = std::fs::read_to_string(home.join("config/config.toml")).unwrap();
+    assert!(comet_config.contains("laddr = \"tcp://127.0.0.1:26667\""), "{comet_config}");
+    assert!(comet_config.contains("indexer = \"null\""), "{comet_config}");
     config.abci_address = "127.0.0.1:0".parse().unwrap();
     config.grpc_address.clear();
     config.rest_address.clear();
     config.metrics_address.clear();
+    config.rpc_front_address.clear();
     config.save(&home).unwrap();
 
     let genesis: Value =

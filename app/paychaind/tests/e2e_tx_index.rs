@@ -11,7 +11,7 @@
 //! CI (`CI` set).
 
 mod common;
-use common::{cometbft_available, dev_secret, free_port_block, free_ports, DevNode};
+use common::{cometbft_available, dev_secret, free_ports, DevNode};
 use std::io::{Read as _, Write as _};
 use std::time::{Duration, Instant};
 
@@ -86,9 +86,9 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     let ports = free_ports();
-    let front = free_port_block(1);
-    let mut dev = DevNode::start_with(&home, &ports, "dev.log", &["--rpc-front-port", &front.to_string()]);
-    let comet = ports.rpc;
+    // CometBFT's indexer on, to compare with; the front is on by default.
+    let mut dev = DevNode::start_with(&home, &ports, "dev.log", &["--cometbft-indexer", "kv"]);
+    let (front, comet) = (ports.rpc, ports.cometbft_rpc);
     let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
 
     // The first blocks, seen through the front (a forwarded call).
@@ -351,9 +351,7 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
     let (tx_before, txs_before) = (post(&http, front, &by_hash), search(&sender, json!({})));
     let blocks_before = block_search(&refunded, json!({}));
     assert!(dev.sigterm(Duration::from_secs(20)).success());
-    let front_arg = front.to_string();
-    let mut dev =
-        DevNode::start_with(&home, &ports, "dev2.log", &["--rpc-front-port", &front_arg, "--cometbft-indexer", "null"]);
+    let mut dev = DevNode::start_with(&home, &ports, "dev2.log", &["--cometbft-indexer", "null"]);
     wait_for_height(&http, front, &mut dev, 1);
     let config = std::fs::read_to_string(home.join("config/config.toml")).unwrap();
     assert!(config.contains("indexer = \"null\""), "dev --cometbft-indexer null sets config.toml");
@@ -410,9 +408,9 @@ fn a_tx_from_before_the_index_is_found_in_cometbfts() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
     let ports = free_ports();
-    let front = free_port_block(1);
     let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-    let mut dev = DevNode::start(&home, &ports, "dev.log");
+    // No front at first: CometBFT serves the node's RPC and indexes (kv), the node does not.
+    let mut dev = DevNode::start_with(&home, &ports, "dev.log", &["--cometbft-rpc-port", "0"]);
     wait_for_height(&http, ports.rpc, &mut dev, 2);
     let to = paychain_client::keyring::address_of(&secp256k1::SecretKey::from_slice(&[7; 32]).unwrap()).to_string();
     let out = common::clean_command()
@@ -428,11 +426,17 @@ fn a_tx_from_before_the_index_is_found_in_cometbfts() {
     let hash = sent["txhash"].as_str().unwrap().to_string();
     assert!(dev.sigterm(Duration::from_secs(20)).success());
 
-    let mut dev = DevNode::start_with(&home, &ports, "dev2.log", &["--rpc-front-port", &front.to_string()]);
+    // Restarted with `dev`'s defaults: the front on the node's RPC port, CometBFT's RPC behind
+    // it, its kv indexer kept (an existing home keeps its indexer).
+    let mut dev = DevNode::start(&home, &ports, "dev2.log");
+    let front = ports.rpc;
     wait_for_height(&http, front, &mut dev, 1);
+    let config = std::fs::read_to_string(home.join("config/app.toml")).unwrap();
+    assert!(config.contains("tx_index = true"), "the front turns the node's index on: {config}");
+    assert!(dev.log().contains("CometBFT's kv indexer is on beside the node's index"), "{}", dev.log_tail());
     let by_hash = call("tx", json!({"hash": STANDARD.encode(hex::decode(&hash).unwrap())}));
     let got = post(&http, front, &by_hash);
-    assert_eq!(got, post(&http, ports.rpc, &by_hash));
+    assert_eq!(got, post(&http, ports.cometbft_rpc, &by_hash));
     assert_eq!(got["result"]["hash"], hash.as_str(), "{got}");
     let rest: Value = http
         .get(format!("http://127.0.0.1:{}/cosmos/tx/v1beta1/txs/{hash}", ports.rest))

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 
-use crate::cometbft::{self, ConfigPatch};
+use crate::cometbft::{self, ConfigPatch, TxIndexer};
 use crate::home::{init_home, InitOptions};
 use crate::supervisor::ShutdownSignals;
 use paychain_client::cli::Ctx;
@@ -30,9 +30,14 @@ pub struct DevArgs {
     /// Chain id of a new dev chain [default: paychain-dev-1]
     #[arg(long)]
     pub chain_id: Option<String>,
-    /// CometBFT RPC port (loopback)
+    /// The node's RPC port (loopback), for wallets and relayers: the node's RPC front (tx,
+    /// tx_search and block_search from the node's own index, the rest passed to CometBFT)
     #[arg(long, default_value_t = 26657, value_parser = clap::value_parser!(u16).range(1..))]
     pub rpc_port: u16,
+    /// CometBFT's own RPC port behind the front (loopback); 0 = no front: CometBFT serves
+    /// --rpc-port itself and indexes txs itself (kv)
+    #[arg(long, default_value_t = 26667)]
+    pub cometbft_rpc_port: u16,
     /// CometBFT p2p port (loopback)
     #[arg(long, default_value_t = 26656, value_parser = clap::value_parser!(u16).range(1..))]
     pub p2p_port: u16,
@@ -48,14 +53,11 @@ pub struct DevArgs {
     /// Prometheus metrics port, GET /metrics (loopback; 0 = off)
     #[arg(long, default_value_t = 26661)]
     pub metrics_port: u16,
-    /// The node's RPC front port: CometBFT's RPC with tx, tx_search and block_search answered
-    /// from the node's own index, which this turns on (loopback; 0 = off)
-    #[arg(long, default_value_t = 0)]
-    pub rpc_front_port: u16,
-    /// CometBFT's own tx and block indexer (config.toml `[tx_index] indexer`): `null` leaves
-    /// indexing to the node (with --rpc-front-port, clients use the front) [default on a new home: kv]
+    /// CometBFT's own tx and block indexer (config.toml `[tx_index] indexer`); the front
+    /// answers from the node's index, so CometBFT's need not run [default: null on a new home
+    /// with the front, kv without it]
     #[arg(long, value_enum)]
-    pub cometbft_indexer: Option<CometIndexer>,
+    pub cometbft_indexer: Option<TxIndexer>,
     /// Lowest gas price the mempool accepts, e.g. 0.025upay (kept in app.toml) [default on a new home: none]
     #[arg(long)]
     pub minimum_gas_prices: Option<String>,
@@ -116,7 +118,8 @@ fn create_home(comet: &cometbft::CometBft, home: &Path, args: &DevArgs, kr: &Key
         moniker: "paychain-dev".to_string(),
         chain_id: args.chain_id.clone().unwrap_or_else(|| DEFAULT_CHAIN_ID.to_string()),
         denom: crate::home::DEFAULT_DENOM.to_string(),
-        rpc_laddr: format!("tcp://{}", loopback(args.rpc_port)),
+        rpc_laddr: format!("tcp://{}", loopback(args.cometbft_rpc())),
+        rpc_front: args.rpc_front(),
         // Loopback only: a dev chain has no peers.
         p2p_laddr: format!("tcp://{}", loopback(args.p2p_port)),
         abci_address: loopback(args.abci_port),
@@ -133,11 +136,20 @@ fn create_home(comet: &cometbft::CometBft, home: &Path, args: &DevArgs, kr: &Key
     init_home(comet, home, &opts)
 }
 
-/// CometBFT's indexer choices `dev` offers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum CometIndexer {
-    Kv,
-    Null,
+impl DevArgs {
+    /// Where the node's RPC front listens, if it runs.
+    fn rpc_front(&self) -> Option<SocketAddr> {
+        (self.cometbft_rpc_port != 0).then(|| loopback(self.rpc_port))
+    }
+
+    /// CometBFT's own RPC port: private behind the front, else the node's RPC.
+    fn cometbft_rpc(&self) -> u16 {
+        if self.cometbft_rpc_port == 0 {
+            self.rpc_port
+        } else {
+            self.cometbft_rpc_port
+        }
+    }
 }
 
 /// Points an existing home at the requested ports (and block time / gas
@@ -156,24 +168,19 @@ fn update_home(home: &Path, args: &DevArgs) -> anyhow::Result<()> {
         home,
         &ConfigPatch {
             proxy_app: Some(format!("tcp://{}", loopback(args.abci_port))),
-            rpc_laddr: Some(format!("tcp://{}", loopback(args.rpc_port))),
+            rpc_laddr: Some(format!("tcp://{}", loopback(args.cometbft_rpc()))),
             p2p_laddr: Some(format!("tcp://{}", loopback(args.p2p_port))),
             timeout_commit: args.timeout_commit.clone(),
-            extra: args
-                .cometbft_indexer
-                .map(|i| {
-                    let name = if i == CometIndexer::Kv { "kv" } else { "null" };
-                    ("tx_index".to_string(), "indexer".to_string(), toml_edit::Value::from(name))
-                })
-                .into_iter()
-                .collect(),
+            // An existing home keeps its indexer unless told; without the front, CometBFT's is
+            // the only index, so it is turned on.
+            tx_indexer: args.cometbft_indexer.or((args.cometbft_rpc_port == 0).then_some(TxIndexer::Kv)),
             ..Default::default()
         },
     )?;
     let mut config = AppConfig::load(home)?;
     let before = config.clone();
     config.abci_address = loopback(args.abci_port);
-    set_api_ports(&mut config, args);
+    set_api_ports(&mut config, args)?;
     if let Some(p) = &args.minimum_gas_prices {
         config.minimum_gas_prices = p.clone();
     }
@@ -183,16 +190,13 @@ fn update_home(home: &Path, args: &DevArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Points the app's gRPC/REST servers and its CometBFT RPC client at the dev ports.
-fn set_api_ports(config: &mut AppConfig, args: &DevArgs) {
+/// Points the app's gRPC/REST servers, its RPC front and its CometBFT RPC client at the dev ports.
+fn set_api_ports(config: &mut AppConfig, args: &DevArgs) -> anyhow::Result<()> {
     let addr = |port: u16| if port == 0 { String::new() } else { loopback(port).to_string() };
     config.grpc_address = addr(args.grpc_port);
     config.rest_address = addr(args.rest_port);
     config.metrics_address = addr(args.metrics_port);
-    config.rpc_front_address = addr(args.rpc_front_port);
-    // The front answers from the node's own index.
-    config.tx_index = config.tx_index || args.rpc_front_port != 0;
-    config.cometbft_rpc = format!("http://{}", loopback(args.rpc_port));
+    crate::home::set_rpc_layout(config, &format!("tcp://{}", loopback(args.cometbft_rpc())), args.rpc_front())
 }
 
 fn validate_args(args: &DevArgs) -> anyhow::Result<()> {
@@ -206,15 +210,21 @@ fn validate_args(args: &DevArgs) -> anyhow::Result<()> {
         args.grpc_port,
         args.rest_port,
         args.metrics_port,
-        args.rpc_front_port,
+        args.cometbft_rpc_port,
     ]
     .into_iter()
     .filter(|p| *p != 0)
     .collect();
     if (1..ports.len()).any(|i| ports[..i].contains(&ports[i])) {
         bail!(
-            "--rpc-port, --p2p-port, --abci-port, --grpc-port, --rest-port, --metrics-port, --rpc-front-port must \
-             differ ({ports:?})"
+            "--rpc-port, --p2p-port, --abci-port, --grpc-port, --rest-port, --metrics-port, --cometbft-rpc-port \
+             must differ ({ports:?})"
+        );
+    }
+    if args.cometbft_rpc_port == 0 && args.cometbft_indexer == Some(TxIndexer::Null) {
+        bail!(
+            "--cometbft-rpc-port 0 --cometbft-indexer null: without the RPC front nothing would answer tx and \
+             tx_search; drop one of them"
         );
     }
     if let Some(p) = &args.minimum_gas_prices {
@@ -260,6 +270,14 @@ pub fn run(ctx: &Ctx, args: DevArgs) -> anyhow::Result<ExitCode> {
         }
     }
     print_banner(&home, &chain_id, &args, dev_key.as_ref(), fresh);
+    let comet_indexer = cometbft::read_config_string(&home, Some("tx_index"), "indexer")?;
+    if args.rpc_front().is_some() && args.cometbft_indexer.is_none() && comet_indexer.as_deref() == Some("kv") {
+        // A home from before the front: both index until told otherwise.
+        println!(
+            "note: CometBFT's kv indexer is on beside the node's index (a home made before the RPC front); \
+             --cometbft-indexer null turns it off once the node's index holds the blocks you look up"
+        );
+    }
 
     let config = AppConfig::load(&home)?;
     super::logging::init_tracing(
@@ -293,16 +311,19 @@ fn print_banner(home: &Path, chain_id: &str, args: &DevArgs, key: Option<&DevKey
         }
         None => println!("  no {DEV_KEY:?} key in {}", home.join("keyring-test").display()),
     }
-    println!("  RPC:        http://127.0.0.1:{}", args.rpc_port);
+    match args.rpc_front() {
+        Some(_) => println!(
+            "  RPC:        http://127.0.0.1:{} (the node's front; CometBFT's own: http://127.0.0.1:{})",
+            args.rpc_port, args.cometbft_rpc_port
+        ),
+        None => println!("  RPC:        http://127.0.0.1:{} (CometBFT's own, no front)", args.rpc_port),
+    }
     println!("  ABCI:       127.0.0.1:{}   p2p: 127.0.0.1:{}", args.abci_port, args.p2p_port);
     if args.grpc_port != 0 || args.rest_port != 0 {
         println!("  gRPC:       127.0.0.1:{}   REST: http://127.0.0.1:{}", args.grpc_port, args.rest_port);
     }
     if args.metrics_port != 0 {
         println!("  metrics:    http://127.0.0.1:{}/metrics", args.metrics_port);
-    }
-    if args.rpc_front_port != 0 {
-        println!("  RPC front:  http://127.0.0.1:{} (tx, tx_search from the node's index)", args.rpc_front_port);
     }
     if let Some(k) = key {
         let node = format!("--node http://127.0.0.1:{}", args.rpc_port);

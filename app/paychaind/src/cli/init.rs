@@ -27,9 +27,20 @@ pub struct InitArgs {
     #[arg(long, default_value = DEFAULT_DENOM)]
     pub denom: String,
 
-    /// CometBFT RPC listen address
+    /// The node's RPC, for wallets and relayers: served by the node's RPC front (tx, tx_search
+    /// and block_search from the node's own index, the rest passed to CometBFT), or by CometBFT
+    /// itself with --no-rpc-front
     #[arg(long, default_value = "tcp://127.0.0.1:26657")]
     pub rpc_laddr: String,
+
+    /// CometBFT's own RPC, behind the front (keep it private: the front is the public one)
+    #[arg(long, default_value = "tcp://127.0.0.1:26667")]
+    pub cometbft_rpc_laddr: String,
+
+    /// CometBFT serves --rpc-laddr itself and indexes txs itself (its kv indexer), as in the
+    /// Cosmos SDK; slower under load (docs/benchmarks.md, "Defaults")
+    #[arg(long)]
+    pub no_rpc_front: bool,
 
     /// CometBFT p2p listen address
     #[arg(long, default_value = "tcp://0.0.0.0:26656")]
@@ -56,14 +67,30 @@ pub struct InitArgs {
     pub cometbft: Option<PathBuf>,
 }
 
+/// The front's listen address from `--rpc-laddr` (`tcp://IP:PORT`).
+fn front_socket(laddr: &str) -> anyhow::Result<SocketAddr> {
+    laddr.strip_prefix("tcp://").and_then(|a| a.parse().ok()).ok_or_else(|| {
+        anyhow::anyhow!(
+            "invalid --rpc-laddr {laddr:?}: the RPC front listens on tcp://IP:PORT (an IP address); \
+             with --no-rpc-front CometBFT serves it and also takes a host name or unix:///path"
+        )
+    })
+}
+
 pub fn run(ctx: &Ctx, args: InitArgs) -> anyhow::Result<()> {
     let home = ctx.home()?;
     let comet = cometbft::require(args.cometbft.as_deref())?;
+    let (rpc_laddr, rpc_front) = if args.no_rpc_front {
+        (args.rpc_laddr, None)
+    } else {
+        (args.cometbft_rpc_laddr, Some(front_socket(&args.rpc_laddr)?))
+    };
     let opts = InitOptions {
         moniker: args.moniker,
         chain_id: args.chain_id,
         denom: args.denom,
-        rpc_laddr: args.rpc_laddr,
+        rpc_laddr,
+        rpc_front,
         p2p_laddr: args.p2p_laddr,
         abci_address: args.abci_address,
         timeout_commit: args.timeout_commit,
@@ -80,6 +107,8 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> anyhow::Result<()> {
         "chain_id": opts.chain_id,
         "home": home.display().to_string(),
         "genesis": cometbft::genesis_path(&home).display().to_string(),
+        "rpc": opts.rpc_front.map_or(opts.rpc_laddr.clone(), |a| format!("tcp://{a}")),
+        "cometbft_rpc": opts.rpc_laddr,
         "next": format!(
             "fund accounts with `paychaind genesis add-account --home {h} <address> <coins>`, then run \
              `paychaind start --home {h}` and `cometbft start --home {h}`",

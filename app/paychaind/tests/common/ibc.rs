@@ -157,9 +157,10 @@ impl GrpcChain {
 pub struct DevChain {
     pub id: &'static str,
     pub home: PathBuf,
+    /// `ports.rpc` is the node's RPC front, which Hermes, the CLI and CosmJS use; CometBFT's
+    /// own indexer is off (`dev`'s default), so `tx`, `tx_search` and `block_search` come from
+    /// the node's index.
     pub ports: Ports,
-    /// The RPC port clients (Hermes, the CLI, CosmJS) use: CometBFT's, or the node's front.
-    pub rpc: u16,
     /// In a RefCell: `assert_running` needs `&mut`, the checks share `&DevChain`.
     node: RefCell<DevNode>,
     q: GrpcChain,
@@ -169,28 +170,12 @@ pub struct DevChain {
 
 impl DevChain {
     pub fn start(rt: &Runtime, root: &Path, id: &'static str, ports: Ports) -> DevChain {
-        Self::start_with(rt, root, id, ports, None)
-    }
-
-    /// A chain whose clients use the node's RPC front on port `front`, with CometBFT's own
-    /// indexer off: `tx`, `tx_search` and `block_search` come from the node's index.
-    pub fn start_behind_front(rt: &Runtime, root: &Path, id: &'static str, ports: Ports, front: u16) -> DevChain {
-        Self::start_with(rt, root, id, ports, Some(front))
-    }
-
-    fn start_with(rt: &Runtime, root: &Path, id: &'static str, ports: Ports, front: Option<u16>) -> DevChain {
         let home = root.join(id);
-        let front_arg = front.map(|p| p.to_string());
-        let mut args = vec!["--chain-id", id];
-        if let Some(p) = &front_arg {
-            args.extend(["--rpc-front-port", p, "--cometbft-indexer", "null"]);
-        }
-        let node = DevNode::start_with(&home, &ports, &format!("{id}.log"), &args);
+        let node = DevNode::start_with(&home, &ports, &format!("{id}.log"), &["--chain-id", id]);
         let mut chain = DevChain {
             id,
             home,
             q: GrpcChain::new(rt, id, ports.grpc),
-            rpc: front.unwrap_or(ports.rpc),
             ports,
             node: RefCell::new(node),
             dev_addr: String::new(),
@@ -229,7 +214,7 @@ impl DevChain {
     /// `paychaind tx <args>` (signed by the key the command names as its sender, from this
     /// chain's test keyring), waited for.
     fn cli_tx_output(&self, args: &[&str]) -> std::process::Output {
-        let node = format!("http://127.0.0.1:{}", self.rpc);
+        let node = format!("http://127.0.0.1:{}", self.ports.rpc);
         super::clean_command()
             .arg("--home")
             .arg(&self.home)
@@ -269,7 +254,7 @@ impl DevChain {
 
     /// `paychaind query <args>` against this chain: its JSON.
     pub fn cli_query(&self, args: &[&str]) -> Value {
-        let node = format!("http://127.0.0.1:{}", self.rpc);
+        let node = format!("http://127.0.0.1:{}", self.ports.rpc);
         let out = super::clean_command()
             .arg("--home")
             .arg(&self.home)

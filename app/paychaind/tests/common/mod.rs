@@ -54,6 +54,8 @@ impl DevNode {
         let log = home.parent().unwrap().join(log_name);
         let out = std::fs::File::create(&log).unwrap();
         let err = out.try_clone().unwrap();
+        // CometBFT's RPC behind the front, unless `extra` says otherwise (`0`: no front).
+        let cometbft_rpc = ["--cometbft-rpc-port".to_string(), ports.cometbft_rpc.to_string()];
         let child = clean_command()
             .args(["dev", "--home"])
             .arg(home)
@@ -65,6 +67,7 @@ impl DevNode {
             .args(["--metrics-port", &ports.metrics.to_string()])
             .args(["--timeout-commit", "300ms", "--minimum-gas-prices", MIN_GAS_PRICE])
             .args(extra)
+            .args(if extra.contains(&"--cometbft-rpc-port") { &[][..] } else { &cometbft_rpc[..] })
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -148,18 +151,27 @@ impl Drop for DevNode {
 }
 
 pub struct Ports {
+    /// The node's RPC: its RPC front, by default, or CometBFT's own with `--cometbft-rpc-port 0`.
     pub rpc: u16,
     pub p2p: u16,
     pub abci: u16,
     pub grpc: u16,
     pub rest: u16,
     pub metrics: u16,
+    /// CometBFT's own RPC, behind the node's front.
+    pub cometbft_rpc: u16,
 }
 
-/// Six free loopback ports, outside the kernel's ephemeral range (see [`free_port_block`]).
+impl Ports {
+    pub fn all(&self) -> [u16; 7] {
+        [self.rpc, self.p2p, self.abci, self.grpc, self.rest, self.metrics, self.cometbft_rpc]
+    }
+}
+
+/// Seven free loopback ports, outside the kernel's ephemeral range (see [`free_port_block`]).
 pub fn free_ports() -> Ports {
-    let b = free_port_block(6);
-    Ports { rpc: b, p2p: b + 1, abci: b + 2, grpc: b + 3, rest: b + 4, metrics: b + 5 }
+    let b = free_port_block(7);
+    Ports { rpc: b, p2p: b + 1, abci: b + 2, grpc: b + 3, rest: b + 4, metrics: b + 5, cometbft_rpc: b + 6 }
 }
 
 /// The kernel's ephemeral port range (`ip_local_port_range`); Linux's default if unreadable.

@@ -301,6 +301,8 @@ impl SpawnedValidator {
                 chain_id: SPAWNED_CHAIN_ID.to_string(),
                 denom: "upay".to_string(),
                 rpc_laddr: format!("tcp://{}", loopback(ports[0])),
+                // The benchmark lays out the front itself (--via-front, --node-tx-index).
+                rpc_front: None,
                 p2p_laddr: format!("tcp://{}", loopback(ports[1])),
                 abci_address: loopback(ports[2]),
                 timeout_commit: opts.timeout_commit.clone(),
