@@ -519,7 +519,10 @@ fn local_call(app: &ServedApp, method: &str, params: &Params) -> Result<Local, C
             let hash = params.bytes("hash", 0).map_err(invalid_params)?.ok_or_else(|| invalid_params("hash".into()))?;
             let prove = params.flag("prove", 1).map_err(invalid_params)?;
             match paychain_txindex::get_tx(&index, &hash).map_err(internal)? {
-                Some(t) if prove => Ok(Local::Done(proved_tx_json(&t, &proof_of(&index, &t)?))),
+                Some(t) if prove => {
+                    let proof = proofs_of(&index, std::slice::from_ref(&t))?.remove(0);
+                    Ok(Local::Done(proved_tx_json(&t, &proof)))
+                }
                 Some(t) => Ok(Local::Done(tx_json(&t))),
                 None => Ok(Local::AskCometbft {
                     method: "tx",
@@ -536,7 +539,7 @@ fn local_call(app: &ServedApp, method: &str, params: &Params) -> Result<Local, C
             let prove = params.flag("prove", 1).map_err(invalid_params)?;
             let found = search(&index, &query, page, per_page, order).map_err(searched)?;
             let proofs = match prove {
-                true => Some(found.txs.iter().map(|t| proof_of(&index, t)).collect::<Result<Vec<_>, _>>()?),
+                true => Some(proofs_of(&index, &found.txs)?),
                 false => None,
             };
             Ok(Local::Done(search_json(&found, proofs.as_deref())))
@@ -553,11 +556,21 @@ fn local_call(app: &ServedApp, method: &str, params: &Params) -> Result<Local, C
     }
 }
 
-/// The inclusion proof of an indexed tx.
-fn proof_of(index: &StoreIndex, t: &paychain_txindex::IndexedTx) -> Result<paychain_txindex::TxProof, CallError> {
-    paychain_txindex::tx_proof(index, t.height, t.index)
-        .map_err(internal)?
-        .ok_or_else(|| internal(format!("block {} of tx {} is not fully indexed", t.height, hex::encode_upper(t.hash))))
+/// The inclusion proofs of indexed txs (each block read once).
+fn proofs_of(
+    index: &StoreIndex,
+    txs: &[paychain_txindex::IndexedTx],
+) -> Result<Vec<paychain_txindex::TxProof>, CallError> {
+    let at: Vec<(u64, u32)> = txs.iter().map(|t| (t.height, t.index)).collect();
+    let proofs = paychain_txindex::tx_proofs(index, &at).map_err(internal)?;
+    txs.iter()
+        .zip(proofs)
+        .map(|(t, p)| {
+            p.ok_or_else(|| {
+                internal(format!("block {} of tx {} is not fully indexed", t.height, hex::encode_upper(t.hash)))
+            })
+        })
+        .collect()
 }
 
 /// `a=1&b="x"` into pairs, percent-decoded.

@@ -39,7 +39,7 @@ mod records;
 mod search;
 
 pub use json::{block_search_json, proved_tx_json, search_json, tx_json};
-pub use proof::{tx_proof, TxProof};
+pub use proof::{tx_proof, tx_proofs, TxProof};
 pub use records::{block_records, block_time, get_tx, tx_hash, IndexStore, IndexedTx};
 pub use search::{
     block_search, search, BlockPage, Order, SearchError, SearchPage, DEFAULT_PER_PAGE, MAX_MATCHES, MAX_PER_PAGE,
