@@ -73,7 +73,8 @@ impl InitOptions {
         validate_moniker(&self.moniker)?;
         validate_chain_id(&self.chain_id)?;
         paychain_framework::coins::validate_denom(&self.denom).map_err(|e| anyhow!("--denom: {}", e.log))?;
-        validate_laddr("--rpc-laddr", &self.rpc_laddr)?;
+        let comet_flag = if self.rpc_front.is_some() { "--cometbft-rpc-laddr" } else { "--rpc-laddr" };
+        validate_laddr(comet_flag, &self.rpc_laddr)?;
         validate_laddr("--p2p-laddr", &self.p2p_laddr)?;
         if let Some(front) = self.rpc_front {
             let comet = cometbft_rpc_url(&self.rpc_laddr)?;
