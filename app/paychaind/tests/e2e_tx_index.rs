@@ -1,6 +1,7 @@
-//! The node's own tx index and its RPC front, end to end: `paychaind dev` with CometBFT's kv
-//! indexer on *and* the RPC front (`--rpc-front-port`), four signed sends, then the same `tx`
-//! and `tx_search` calls asked of CometBFT's RPC and of the front must get the same answers,
+//! The node's own tx index and its RPC front, end to end: `paychaind dev` (the front on the
+//! node's RPC port, CometBFT's RPC behind it) with CometBFT's kv indexer turned on too, four
+//! signed sends, then the same `tx` and `tx_search` calls asked of CometBFT's own RPC and of
+//! the front must get the same answers,
 //! byte for byte in JSON: by hash, by sender, recipient, amount, height range, both orders,
 //! page by page, unknown hashes, the URI form and a JSON-RPC batch. Then an escrow refunded at
 //! the end of a block, and the same `block_search` calls (its block event, heights alone,
