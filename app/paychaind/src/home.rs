@@ -195,6 +195,36 @@ pub fn cometbft_rpc_url(laddr: &str) -> anyhow::Result<String> {
     Ok(format!("http://{host}:{port}"))
 }
 
+/// The RPC ports of a node on loopback (`dev`, `localnet`): the node's RPC on `rpc`, served by
+/// the front with CometBFT's own RPC behind it on `cometbft_rpc`, or, with `cometbft_rpc` 0,
+/// by CometBFT itself (no front).
+#[derive(Clone, Copy, Debug)]
+pub struct LoopbackRpc {
+    pub rpc: u16,
+    pub cometbft_rpc: u16,
+}
+
+impl LoopbackRpc {
+    /// Where the front listens, if it runs.
+    pub fn front(self) -> Option<SocketAddr> {
+        (self.cometbft_rpc != 0).then(|| SocketAddr::from(([127, 0, 0, 1], self.rpc)))
+    }
+
+    /// CometBFT's own RPC port.
+    pub fn cometbft_port(self) -> u16 {
+        if self.cometbft_rpc == 0 {
+            self.rpc
+        } else {
+            self.cometbft_rpc
+        }
+    }
+
+    /// CometBFT's `[rpc] laddr`.
+    pub fn cometbft_laddr(self) -> String {
+        format!("tcp://127.0.0.1:{}", self.cometbft_port())
+    }
+}
+
 /// Points the app at CometBFT's RPC (`cometbft_rpc`) and, with `front`, serves the node's
 /// public RPC from the front over the node's own index (`rpc_front_address`, `tx_index`).
 /// Without it, the front is off and the node's index is left as configured.

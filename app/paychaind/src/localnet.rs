@@ -95,18 +95,9 @@ impl NodePorts {
         format!("http://127.0.0.1:{}", self.rpc)
     }
 
-    /// Where the node's RPC front listens (none in a localnet made before it).
-    pub fn front(&self) -> Option<std::net::SocketAddr> {
-        (self.cometbft_rpc != 0).then(|| ([127, 0, 0, 1], self.rpc).into())
-    }
-
-    /// CometBFT's own RPC port.
-    pub fn cometbft_rpc(&self) -> u16 {
-        if self.cometbft_rpc == 0 {
-            self.rpc
-        } else {
-            self.cometbft_rpc
-        }
+    /// The node's RPC and CometBFT's behind it (no front in a localnet made before it).
+    pub fn rpc_layout(&self) -> crate::home::LoopbackRpc {
+        crate::home::LoopbackRpc { rpc: self.rpc, cometbft_rpc: self.cometbft_rpc }
     }
 }
 
@@ -295,7 +286,8 @@ impl Localnet {
         config.abci_address = ([127, 0, 0, 1], node.ports.abci).into();
         config.grpc_address = format!("127.0.0.1:{}", node.ports.grpc);
         config.rest_address = format!("127.0.0.1:{}", node.ports.rest);
-        crate::home::set_rpc_layout(&mut config, &ports_laddr(node.ports.cometbft_rpc()), node.ports.front())?;
+        let rpc = node.ports.rpc_layout();
+        crate::home::set_rpc_layout(&mut config, &rpc.cometbft_laddr(), rpc.front())?;
         config.metrics_address = format!("127.0.0.1:{}", node.ports.metrics);
         config.snapshot_interval = snapshot_interval;
         config.save(&home)
@@ -466,7 +458,7 @@ impl Localnet {
         // Its CometBFT child gets SIGKILL from the parent-death signal; wait
         // until it has released the p2p and RPC ports.
         wait_port_free(node.ports.rpc, Duration::from_secs(10));
-        wait_port_free(node.ports.cometbft_rpc(), Duration::from_secs(10));
+        wait_port_free(node.ports.rpc_layout().cometbft_port(), Duration::from_secs(10));
         wait_port_free(node.ports.p2p, Duration::from_secs(10));
         let _ = std::fs::remove_file(home.join(PID_FILE));
         Ok(true)
@@ -518,10 +510,6 @@ impl Localnet {
     }
 }
 
-fn ports_laddr(port: u16) -> String {
-    format!("tcp://127.0.0.1:{port}")
-}
-
 fn wait_port_free(port: u16, within: Duration) {
     let deadline = Instant::now() + within;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && Instant::now() < deadline {
@@ -554,8 +542,8 @@ fn init_node_home(
         moniker: name.to_string(),
         chain_id: chain_id.to_string(),
         denom: crate::home::DEFAULT_DENOM.to_string(),
-        rpc_laddr: ports_laddr(ports.cometbft_rpc()),
-        rpc_front: ports.front(),
+        rpc_laddr: ports.rpc_layout().cometbft_laddr(),
+        rpc_front: ports.rpc_layout().front(),
         p2p_laddr: format!("tcp://127.0.0.1:{}", ports.p2p),
         abci_address: ([127, 0, 0, 1], ports.abci).into(),
         timeout_commit: timeout_commit.to_string(),
@@ -579,12 +567,13 @@ mod tests {
         let a = NodePorts::for_index(27000, 0).unwrap();
         let b = NodePorts::for_index(27000, 1).unwrap();
         assert_eq!((a.rpc, a.p2p, a.cometbft_metrics, a.cometbft_rpc), (27000, 27001, 27006, 27007));
-        assert_eq!((a.front(), a.cometbft_rpc()), (Some(([127, 0, 0, 1], 27000).into()), 27007));
+        let rpc = a.rpc_layout();
+        assert_eq!((rpc.front(), rpc.cometbft_port()), (Some(([127, 0, 0, 1], 27000).into()), 27007));
         // A manifest from before the front: CometBFT serves the node's RPC.
         let old: NodePorts =
             serde_json::from_str(r#"{"rpc":1,"p2p":2,"abci":3,"grpc":4,"rest":5,"metrics":6,"cometbft_metrics":7}"#)
                 .unwrap();
-        assert_eq!((old.front(), old.cometbft_rpc()), (None, 1));
+        assert_eq!((old.rpc_layout().front(), old.rpc_layout().cometbft_laddr()), (None, "tcp://127.0.0.1:1".into()));
         assert_eq!(b.rpc, 27010);
         assert!(NodePorts::for_index(65530, 0).is_err());
         assert!(NodePorts::for_index(65000, 60).is_err());

@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 
 use crate::cometbft::{self, ConfigPatch, TxIndexer};
-use crate::home::{init_home, InitOptions};
+use crate::home::{init_home, InitOptions, LoopbackRpc};
 use crate::supervisor::ShutdownSignals;
 use paychain_client::cli::Ctx;
 use paychain_client::keyring::{self, Backend, Keyring, Secret, DEFAULT_HD_PATH};
@@ -118,7 +118,7 @@ fn create_home(comet: &cometbft::CometBft, home: &Path, args: &DevArgs, kr: &Key
         moniker: "paychain-dev".to_string(),
         chain_id: args.chain_id.clone().unwrap_or_else(|| DEFAULT_CHAIN_ID.to_string()),
         denom: crate::home::DEFAULT_DENOM.to_string(),
-        rpc_laddr: format!("tcp://{}", loopback(args.cometbft_rpc())),
+        rpc_laddr: args.rpc().cometbft_laddr(),
         rpc_front: args.rpc_front(),
         // Loopback only: a dev chain has no peers.
         p2p_laddr: format!("tcp://{}", loopback(args.p2p_port)),
@@ -137,18 +137,13 @@ fn create_home(comet: &cometbft::CometBft, home: &Path, args: &DevArgs, kr: &Key
 }
 
 impl DevArgs {
-    /// Where the node's RPC front listens, if it runs.
-    fn rpc_front(&self) -> Option<SocketAddr> {
-        (self.cometbft_rpc_port != 0).then(|| loopback(self.rpc_port))
+    fn rpc(&self) -> LoopbackRpc {
+        LoopbackRpc { rpc: self.rpc_port, cometbft_rpc: self.cometbft_rpc_port }
     }
 
-    /// CometBFT's own RPC port: private behind the front, else the node's RPC.
-    fn cometbft_rpc(&self) -> u16 {
-        if self.cometbft_rpc_port == 0 {
-            self.rpc_port
-        } else {
-            self.cometbft_rpc_port
-        }
+    /// Where the node's RPC front listens, if it runs.
+    fn rpc_front(&self) -> Option<SocketAddr> {
+        self.rpc().front()
     }
 }
 
@@ -168,7 +163,7 @@ fn update_home(home: &Path, args: &DevArgs) -> anyhow::Result<()> {
         home,
         &ConfigPatch {
             proxy_app: Some(format!("tcp://{}", loopback(args.abci_port))),
-            rpc_laddr: Some(format!("tcp://{}", loopback(args.cometbft_rpc()))),
+            rpc_laddr: Some(args.rpc().cometbft_laddr()),
             p2p_laddr: Some(format!("tcp://{}", loopback(args.p2p_port))),
             timeout_commit: args.timeout_commit.clone(),
             // An existing home keeps its indexer unless told; without the front, CometBFT's is
@@ -196,7 +191,7 @@ fn set_api_ports(config: &mut AppConfig, args: &DevArgs) -> anyhow::Result<()> {
     config.grpc_address = addr(args.grpc_port);
     config.rest_address = addr(args.rest_port);
     config.metrics_address = addr(args.metrics_port);
-    crate::home::set_rpc_layout(config, &format!("tcp://{}", loopback(args.cometbft_rpc())), args.rpc_front())
+    crate::home::set_rpc_layout(config, &args.rpc().cometbft_laddr(), args.rpc_front())
 }
 
 fn validate_args(args: &DevArgs) -> anyhow::Result<()> {
@@ -336,4 +331,39 @@ fn print_banner(home: &Path, chain_id: &str, args: &DevArgs, key: Option<&DevKey
     println!("{line}");
     use std::io::Write as _;
     std::io::stdout().flush().ok();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        dev: DevArgs,
+    }
+
+    fn args(flags: &[&str]) -> DevArgs {
+        Cli::try_parse_from(std::iter::once("dev").chain(flags.iter().copied())).unwrap().dev
+    }
+
+    #[test]
+    fn the_front_serves_the_rpc_port_unless_cometbfts_port_is_0() {
+        let front = args(&[]);
+        validate_args(&front).unwrap();
+        assert_eq!(front.rpc_front(), Some(loopback(26657)));
+        assert_eq!(front.rpc().cometbft_laddr(), "tcp://127.0.0.1:26667");
+
+        let direct = args(&["--cometbft-rpc-port", "0"]);
+        validate_args(&direct).unwrap();
+        assert_eq!((direct.rpc_front(), direct.rpc().cometbft_laddr()), (None, "tcp://127.0.0.1:26657".into()));
+
+        // Nothing would answer tx and tx_search.
+        let e = validate_args(&args(&["--cometbft-rpc-port", "0", "--cometbft-indexer", "null"])).unwrap_err();
+        assert!(e.to_string().contains("nothing would answer tx"), "{e}");
+        // CometBFT's RPC may not share the front's port.
+        let e = validate_args(&args(&["--cometbft-rpc-port", "26657"])).unwrap_err();
+        assert!(e.to_string().contains("must differ"), "{e}");
+    }
 }
