@@ -6,7 +6,7 @@
 //! page by page, unknown hashes, the URI form and a JSON-RPC batch. Then an escrow refunded at
 //! the end of a block, and the same `block_search` calls (its block event, heights alone,
 //! pages, both orders, the URI form). Calls the front does not answer (status, the
-//! websocket) reach CometBFT through it.
+//! websocket, a broadcast refused by CometBFT) reach CometBFT through it.
 //!
 //! Skipped (with a message) only when the `cometbft` binary is not installed, and never under
 //! CI (`CI` set).
@@ -111,7 +111,7 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
         paychain_client::keyring::address_of(&secp256k1::SecretKey::from_slice(&[seed; 32]).unwrap()).to_string()
     };
     let (a, b) = (to(7), to(8));
-    let mut hashes = Vec::new();
+    let (mut hashes, mut sent) = (Vec::new(), Vec::new());
     for (i, (recipient, amount)) in
         [(&a, "1001"), (&b, "2002"), (&a, "3003"), (&b, "900000000000000")].into_iter().enumerate()
     {
@@ -134,10 +134,26 @@ fn tx_and_tx_search_from_the_nodes_index_match_cometbfts() {
             sequence: sequence + i as u64,
         };
         let tx = build_signed_tx(&body, fee, &signer);
-        // Broadcast through the front: forwarded to CometBFT.
+        // Broadcast through the front: forwarded to CometBFT, answered with the caller's id.
         let answer = post(&http, front, &call("broadcast_tx_sync", json!({"tx": STANDARD.encode(&tx)})));
         assert_eq!(answer["result"]["code"], 0, "{answer}");
+        assert_eq!(answer["id"], 7, "{answer}");
         hashes.push(paychain_client::tx::tx_hash(&tx));
+        assert_eq!(answer["result"]["hash"], hashes[i].as_str(), "{answer}");
+        sent.push(tx);
+    }
+    // The same tx again, by JSON-RPC to CometBFT and through the front: the same answer (an
+    // error, with HTTP 200 as CometBFT's JSON-RPC gives it), for an integer and a string id.
+    for (id, params) in
+        [(json!(7), json!({"tx": STANDARD.encode(&sent[0])})), (json!("re-1"), json!([STANDARD.encode(&sent[0])]))]
+    {
+        let again = json!({"jsonrpc": "2.0", "id": id, "method": "broadcast_tx_sync", "params": params});
+        let want = post(&http, comet, &again);
+        let response = http.post(format!("http://127.0.0.1:{front}/")).json(&again).send().unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let got: Value = response.json().unwrap();
+        assert_eq!(got, want, "a resent tx through the front and to CometBFT");
+        assert!(got["error"]["data"].as_str().is_some_and(|d| d.contains("already exists")), "{got}");
     }
 
     // Wait until CometBFT has indexed all four.
