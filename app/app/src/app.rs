@@ -527,6 +527,12 @@ impl App {
 
     /// CheckTx (new or recheck) against the mempool state.
     pub fn check_tx(&self, tx_bytes: &[u8], recheck: bool) -> TxOutcome {
+        self.check_tx_decoded(tx_bytes, recheck, None)
+    }
+
+    /// [`App::check_tx`] with `tx_bytes` already decoded by [`App::preverify_check_txs`]
+    /// (`None`, or a decoding of other bytes, decodes here).
+    pub fn check_tx_decoded(&self, tx_bytes: &[u8], recheck: bool, decoded: Option<DecodedTx>) -> TxOutcome {
         let inner = &*self.inner;
         let _timer = inner.timings.check_tx.time();
         let latest = inner.store.latest_version();
@@ -541,7 +547,8 @@ impl App {
         let block = self.block_info(latest.unwrap_or(0) + 1, time);
         let mode = if recheck { ExecMode::ReCheck } else { ExecMode::Check };
         let max = inner.options.max_tx_bytes;
-        let key = mp.pending.is_limited().then(|| tx_key(tx_bytes));
+        // Also the check that `decoded` is these bytes' decoding: a mismatch decodes here instead.
+        let key = (mp.pending.is_limited() || decoded.is_some()).then(|| tx_key(tx_bytes));
         let outcome = if tx_bytes.len() > max {
             TxOutcome::failed(
                 sdk::tx_too_large(format!("tx size {} exceeds the maximum {max}", tx_bytes.len())),
@@ -557,6 +564,8 @@ impl App {
                 mp.pending.limit()
             );
             TxOutcome::failed(sdk::mempool_is_full(log), 0, 0, Vec::new())
+        } else if let Some(tx) = decoded.filter(|t| key == Some(t.hash)) {
+            self.run_decoded_tx(&tx, mode, &block, &mut state)
         } else {
             self.run_tx(tx_bytes, mode, &block, &mut state)
         };
@@ -571,22 +580,46 @@ impl App {
         outcome
     }
 
-    /// Verifies the signatures of new txs about to go through [`App::check_tx`] one by one, in
-    /// parallel, so each CheckTx finds its signature in the cache (the ABCI server calls this for
-    /// the CheckTx requests that arrived together). Checked against the last committed state; the
-    /// results are not trusted, only cached: CheckTx verifies again, in order. Skipped while
-    /// admission control refuses new txs: under overload that work would be thrown away.
-    pub fn preverify_check_txs(&self, txs: &[&[u8]]) {
+    /// Verifies the signatures of new txs about to go through [`App::check_tx_decoded`] one by
+    /// one, in parallel, so each CheckTx finds its signature in the cache (the ABCI server calls
+    /// this for the CheckTx requests that arrived together). Checked against the last committed
+    /// state; the results are not trusted, only cached: CheckTx verifies again, in order. Skipped
+    /// while admission control refuses new txs: under overload that work would be thrown away.
+    ///
+    /// Returns what it decoded, `txs[i]` at `[i]` (`None` where it did not decode: too large, or
+    /// malformed), for each CheckTx to take instead of decoding again; empty when skipped.
+    pub fn preverify_check_txs(&self, txs: &[&[u8]]) -> Vec<Option<DecodedTx>> {
         let inner = &*self.inner;
         if txs.len() < 2 || inner.mempool.lock().pending.is_at_limit() {
-            return;
+            return Vec::new();
         }
         let _timer = inner.timings.check_tx_preverify.time();
         let max = inner.options.max_tx_bytes;
-        let decoded: Vec<Result<DecodedTx, SdkError>> =
-            txs.par_iter().filter(|t| t.len() <= max).map(|bytes| decode_tx(bytes, self.modules())).collect();
+        let decoded: Vec<Result<DecodedTx, SdkError>> = txs
+            .par_iter()
+            .map(|bytes| {
+                if bytes.len() > max {
+                    return Err(sdk::tx_too_large("checked in CheckTx"));
+                }
+                decode_tx(bytes, self.modules())
+            })
+            .collect();
         let view = StoreView::new(&inner.store, inner.store.latest_version());
         self.preverify(&decoded, &view, &self.chain_id());
+        decoded.into_iter().map(Result::ok).collect()
+    }
+
+    /// Which of `txs` decode (PrepareProposal's filter), `[i]` for `txs[i]`. A tx waiting in the
+    /// mempool passed CheckTx, whose first step decoded it, so only the others are decoded here.
+    pub fn txs_decode(&self, txs: &[&[u8]]) -> Vec<bool> {
+        let waiting: Vec<bool> = if self.inner.mempool.lock().pending.is_empty() {
+            vec![false; txs.len()]
+        } else {
+            let keys: Vec<TxKey> = txs.par_iter().map(|t| tx_key(t)).collect();
+            let mp = self.inner.mempool.lock();
+            keys.iter().map(|k| mp.pending.contains(k)).collect()
+        };
+        txs.par_iter().zip(waiting).map(|(tx, waiting)| waiting || decode_tx(tx, self.modules()).is_ok()).collect()
     }
 
     /// Runs a tx as Simulate against the mempool state without keeping anything.
@@ -661,7 +694,9 @@ impl App {
         bs.finalized_tx_keys = if inner.mempool.lock().pending.is_empty() {
             Vec::new()
         } else {
-            txs.par_iter().map(|t| tx_key(t)).collect()
+            // The decoding's hash is the key (both sha256 of the bytes); computed again only
+            // for bytes that did not decode.
+            txs.par_iter().zip(&decoded).map(|(t, d)| d.as_ref().map_or_else(|_| tx_key(t), |d| d.hash)).collect()
         };
         drop(timer);
         // Against the committed state, which threads can share (begin block writes no

@@ -95,6 +95,11 @@ impl PendingTxs {
         self.is_at_limit() && !self.txs.contains_key(key)
     }
 
+    /// Whether the tx with `key` is waiting (CheckTx passed it and no block has taken it).
+    pub fn contains(&self, key: &TxKey) -> bool {
+        self.txs.contains_key(key)
+    }
+
     /// Whether the limit is reached: every new tx not already waiting will be refused.
     pub fn is_at_limit(&self) -> bool {
         self.max > 0 && self.txs.len() >= self.limit

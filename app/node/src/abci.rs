@@ -7,6 +7,9 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
+use parking_lot::Mutex;
+
 use paychain_framework::BlockTime;
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci::{
@@ -24,7 +27,7 @@ use paychain_app::app::{AppError, TxOutcome};
 
 /// Exit status of a node that stopped on a failure it must not continue from (sysexits' EX_SOFTWARE).
 pub const EXIT_NODE_FAILURE: i32 = 70;
-use paychain_tx::decode::decode_tx;
+use paychain_tx::decode::{decode_tx, DecodedTx};
 
 /// The app behind CometBFT's four ABCI connections.
 #[derive(Clone)]
@@ -32,12 +35,47 @@ pub struct AbciApp {
     pub app: ServedApp,
     /// This node's risk service, asked about new txs in CheckTx only (`None` = off).
     pub risk: Option<Arc<RiskScreener>>,
+    /// The txs of this node's latest PrepareProposal answer: every one decoded there, so
+    /// ProcessProposal of that same proposal (CometBFT asks the proposer too) need not again.
+    prepared: Arc<Mutex<Vec<Bytes>>>,
 }
 
 impl AbciApp {
     /// `app` without risk screening.
     pub fn new(app: ServedApp) -> Self {
-        Self { app, risk: None }
+        Self::with_risk(app, None)
+    }
+
+    /// `app` with new txs screened by `risk` (`None` = off).
+    pub fn with_risk(app: ServedApp, risk: Option<Arc<RiskScreener>>) -> Self {
+        Self { app, risk, prepared: Arc::default() }
+    }
+
+    /// CheckTx, with the tx already decoded when `decoded` is `Some` (the ABCI server's
+    /// parallel pass over a burst; see [`paychain_app::app::App::preverify_check_txs`]).
+    pub fn check_tx_with(&self, request: RequestCheckTx, decoded: Option<DecodedTx>) -> ResponseCheckTx {
+        let recheck = request.r#type == pb::CheckTxType::Recheck as i32;
+        // Only txs new to this node are screened, before the app sees them, so a refusal leaves
+        // its mempool state (the sender's sequence) as it was. A recheck is not asked again: the
+        // tx was admitted, and blocks never depend on the service (see crate::risk).
+        let screened = match &self.risk {
+            Some(risk) if !recheck => risk.screen(&self.app, &request.tx),
+            _ => None,
+        };
+        let outcome = screened.unwrap_or_else(|| self.app.check_tx_decoded(&request.tx, recheck, decoded));
+        // CheckTx events are indexed by no one; their flags stay as the app set them.
+        let result = exec_result(outcome, &[]);
+        METRICS.record_check_tx(recheck, result.code, &result.codespace);
+        ResponseCheckTx {
+            code: result.code,
+            data: result.data,
+            log: result.log,
+            info: result.info,
+            gas_wanted: result.gas_wanted,
+            gas_used: result.gas_used,
+            events: result.events,
+            codespace: result.codespace,
+        }
     }
 }
 
@@ -113,28 +151,7 @@ impl Application for AbciApp {
     }
 
     fn check_tx(&self, request: RequestCheckTx) -> ResponseCheckTx {
-        let recheck = request.r#type == pb::CheckTxType::Recheck as i32;
-        // Only txs new to this node are screened, before the app sees them, so a refusal leaves
-        // its mempool state (the sender's sequence) as it was. A recheck is not asked again: the
-        // tx was admitted, and blocks never depend on the service (see crate::risk).
-        let screened = match &self.risk {
-            Some(risk) if !recheck => risk.screen(&self.app, &request.tx),
-            _ => None,
-        };
-        let outcome = screened.unwrap_or_else(|| self.app.check_tx(&request.tx, recheck));
-        // CheckTx events are indexed by no one; their flags stay as the app set them.
-        let result = exec_result(outcome, &[]);
-        METRICS.record_check_tx(recheck, result.code, &result.codespace);
-        ResponseCheckTx {
-            code: result.code,
-            data: result.data,
-            log: result.log,
-            info: result.info,
-            gas_wanted: result.gas_wanted,
-            gas_used: result.gas_used,
-            events: result.events,
-            codespace: result.codespace,
-        }
+        self.check_tx_with(request, None)
     }
 
     fn commit(&self) -> ResponseCommit {
@@ -159,8 +176,9 @@ impl Application for AbciApp {
         let max = usize::try_from(request.max_tx_bytes).unwrap_or(0);
         let mut total = 0usize;
         let mut txs = Vec::with_capacity(request.txs.len());
-        for tx in request.txs {
-            if decode_tx(&tx, self.app.modules()).is_err() {
+        let decodes = self.app.txs_decode(&request.txs.iter().map(|t| &t[..]).collect::<Vec<_>>());
+        for (tx, decodes) in request.txs.into_iter().zip(decodes) {
+            if !decodes {
                 continue;
             }
             if total + tx.len() > max {
@@ -169,13 +187,15 @@ impl Application for AbciApp {
             total += tx.len();
             txs.push(tx);
         }
+        self.prepared.lock().clone_from(&txs);
         ResponsePrepareProposal { txs }
     }
 
     /// Rejects a proposal carrying a tx that does not decode: an honest
     /// proposer never includes one.
     fn process_proposal(&self, request: RequestProcessProposal) -> ResponseProcessProposal {
-        let ok = request.txs.iter().all(|tx| decode_tx(tx, self.app.modules()).is_ok());
+        let ok = *self.prepared.lock() == request.txs
+            || request.txs.iter().all(|tx| decode_tx(tx, self.app.modules()).is_ok());
         let status = if ok { ProposalStatus::Accept } else { ProposalStatus::Reject };
         ResponseProcessProposal { status: status as i32 }
     }
@@ -183,6 +203,8 @@ impl Application for AbciApp {
     fn finalize_block(&self, request: RequestFinalizeBlock) -> ResponseFinalizeBlock {
         let height = u64::try_from(request.height).unwrap_or(0);
         let txs: Vec<Vec<u8>> = request.txs.iter().map(|t| t.to_vec()).collect();
+        // The proposal is decided: let go of its txs.
+        self.prepared.lock().clear();
         let started = Instant::now();
         match self.app.finalize_block_with(
             height,

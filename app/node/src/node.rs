@@ -49,7 +49,7 @@ pub fn start(home: &Path, config: &AppConfig) -> anyhow::Result<RunningNode> {
     let (height, app_hash) = app.info();
     tracing::info!(height, app_hash = %hex::encode_upper(&app_hash), chain_id = %app.chain_id(), "state loaded");
 
-    let server = crate::abci_server::AbciServer::bind(config.abci_address, AbciApp { app: app.clone(), risk })
+    let server = crate::abci_server::AbciServer::bind(config.abci_address, AbciApp::with_risk(app.clone(), risk))
         .map_err(|e| anyhow::anyhow!("cannot listen for ABCI on {}: {e}", config.abci_address))?;
     let abci_addr: SocketAddr = server.local_addr().context("ABCI listener address")?;
     std::thread::Builder::new().name("abci-accept".into()).spawn(move || {

@@ -491,7 +491,17 @@ fn recheck_and_proposals_filter_what_can_no_longer_run() {
         .status
     };
     assert_eq!(status(vec![good.clone()]), 1, "accept");
-    assert_eq!(status(vec![good, garbage]), 2, "reject");
+    assert_eq!(status(vec![good.clone(), garbage.clone()]), 2, "reject");
+    // This node's own proposal is accepted without decoding again; any other list is decoded.
+    let own = abci.prepare_proposal(RequestPrepareProposal {
+        max_tx_bytes: 1 << 20,
+        txs: vec![good.clone().into(), garbage.clone().into(), good.clone().into()],
+        ..Default::default()
+    });
+    assert_eq!(own.txs.len(), 2);
+    assert_eq!(status(own.txs.iter().map(|t| t.to_vec()).collect()), 1, "its own proposal");
+    assert_eq!(status(vec![good.clone(), garbage.clone(), good.clone()]), 2, "not what it proposed");
+    assert_eq!(status(vec![garbage]), 2, "reject");
 }
 
 /// A successful tx's data is the SDK's TxMsgData with one response per message.
@@ -544,6 +554,43 @@ fn bad_abci_queries_are_refused_cleanly() {
 /// once, as CometBFT's mempool connection sends them, is answered in order with exactly what
 /// CheckTx one at a time decides (a bad signature among them included), after one parallel
 /// signature pass over the burst.
+/// The parallel pass hands back each tx's decoding at its own position (none for bytes that do
+/// not decode or are over the node's limit), and CheckTx runs the bytes it is given even when
+/// handed another tx's decoding.
+#[test]
+fn preverified_decodings_line_up_with_their_txs() {
+    use tendermint_abci::Application as _;
+    let dir = tempfile::tempdir().unwrap();
+    let app = ServedApp::open(dir.path(), AppConfig { max_tx_bytes: 1_000, mempool_max_txs: 10, ..config() }).unwrap();
+    let mut chain = Chain { app, height: 0, _dir: Some(dir) };
+    chain.app.init_chain(CHAIN_ID, 1, &funded_app_state(3)).unwrap();
+    chain.block(&[]);
+    let to = key(2).address;
+    let (a0, b0) = (send(0, &to, "1", 0), send(1, &to, "1", 0));
+    let too_large = vec![0u8; 1_001];
+    let decoded = chain.app.preverify_check_txs(&[&a0, b"not a tx", &too_large, &b0]);
+    let hashes: Vec<Option<[u8; 32]>> = decoded.iter().map(|d| d.as_ref().map(|t| t.hash)).collect();
+    assert_eq!(hashes, [Some(paychain_txindex::tx_hash(&a0)), None, None, Some(paychain_txindex::tx_hash(&b0))]);
+
+    // a0's bytes with b0's decoding: a0 is what CheckTx runs, b0's sequence stays unused.
+    let b0_decoded = decoded.into_iter().nth(3).flatten();
+    assert_eq!(code(&chain.app.check_tx_decoded(&a0, false, b0_decoded)).1, 0);
+    assert_eq!(code(&chain.app.check_tx(&a0, false)).1, 32, "a0 took account 0's sequence 0");
+    assert_eq!(code(&chain.app.check_tx(&b0, false)).1, 0, "b0 is still new");
+
+    // PrepareProposal keeps what decodes: the waiting a0 and b0 (not decoded again), a send it
+    // has not seen, and not the garbage between them.
+    let unseen = send(2, &to, "1", 0);
+    let proposed = paychain_node::abci::AbciApp::new(chain.app.clone()).prepare_proposal(
+        tendermint_proto::v0_38::abci::RequestPrepareProposal {
+            max_tx_bytes: 1 << 20,
+            txs: vec![a0.clone().into(), b"not a tx".to_vec().into(), unseen.clone().into(), b0.clone().into()],
+            ..Default::default()
+        },
+    );
+    assert_eq!(proposed.txs, [a0, unseen, b0]);
+}
+
 #[test]
 fn a_burst_of_check_tx_is_answered_in_order_as_one_by_one() {
     use std::io::{Read as _, Write as _};
@@ -556,9 +603,13 @@ fn a_burst_of_check_tx_is_answered_in_order_as_one_by_one() {
     let to = key(2).address;
     let mut bad = TxRaw::decode(send(1, &to, "1", 0).as_slice()).unwrap();
     bad.signatures[0][5] ^= 1;
-    // a0; account 1 with a broken signature; a1 (needs a0's sequence step); b0 (the broken tx
-    // must not have moved account 1's sequence).
-    let txs = [send(0, &to, "1", 0), bad.encode_to_vec(), send(0, &to, "1", 1), send(1, &to, "1", 0)];
+    let a0 = send(0, &to, "1", 0);
+    // Bytes as long as a send that do not decode: the pass has no decoding for them, and every
+    // later CheckTx must still take its own tx's (a shifted one would answer for another tx).
+    let garbage = vec![0xFFu8; a0.len()];
+    // a0; account 1 with a broken signature; garbage; a1 (needs a0's sequence step); b0 (the
+    // broken tx must not have moved account 1's sequence).
+    let txs = [a0, bad.encode_to_vec(), garbage, send(0, &to, "1", 1), send(1, &to, "1", 0)];
 
     let server = paychain_node::abci_server::AbciServer::bind(
         "127.0.0.1:0".parse().unwrap(),
@@ -604,7 +655,10 @@ fn a_burst_of_check_tx_is_answered_in_order_as_one_by_one() {
             other => panic!("expected a CheckTx answer, got {other:?}"),
         })
         .collect();
-    assert_eq!(codes, [(String::new(), 0), ("sdk".into(), 4), (String::new(), 0), (String::new(), 0)]);
+    assert_eq!(
+        codes,
+        [(String::new(), 0), ("sdk".into(), 4), ("sdk".into(), 2), (String::new(), 0), (String::new(), 0)]
+    );
     assert!(matches!(responses[txs.len()].value, Some(response::Value::Flush(_))));
     let pass = chain.app.timings().check_tx_preverify.since(&before);
     assert!(pass.count >= 1, "the burst went through the parallel signature pass");

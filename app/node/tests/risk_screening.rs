@@ -45,7 +45,7 @@ fn node(risk: Option<(&str, bool)>) -> Node {
     let app = ServedApp::open(&db, config.clone()).unwrap();
     app.init_chain(CHAIN_ID, 1, &funded_app_state(3)).unwrap();
     let risk = RiskScreener::from_config(&config, home.path()).unwrap().map(Arc::new);
-    let abci = AbciApp { app, risk };
+    let abci = AbciApp::with_risk(app, risk);
     // Genesis is committed with the first block; CheckTx reads committed state.
     block(&abci, 1, &[]);
     Node { abci, home }
