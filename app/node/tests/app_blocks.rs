@@ -550,10 +550,6 @@ fn bad_abci_queries_are_refused_cleanly() {
     assert_eq!(chain.balance(&key(0).address), FUND, "still serving");
 }
 
-/// The ABCI socket server over a real TCP connection: a burst of CheckTx requests written at
-/// once, as CometBFT's mempool connection sends them, is answered in order with exactly what
-/// CheckTx one at a time decides (a bad signature among them included), after one parallel
-/// signature pass over the burst.
 /// The parallel pass hands back each tx's decoding at its own position (none for bytes that do
 /// not decode or are over the node's limit), and CheckTx runs the bytes it is given even when
 /// handed another tx's decoding.
@@ -591,6 +587,10 @@ fn preverified_decodings_line_up_with_their_txs() {
     assert_eq!(proposed.txs, [a0, unseen, b0]);
 }
 
+/// The ABCI socket server over a real TCP connection: a burst of CheckTx requests written at
+/// once, as CometBFT's mempool connection sends them, is answered in order with exactly what
+/// CheckTx one at a time decides (a bad signature and bytes that do not decode among them),
+/// after one parallel signature pass over the burst.
 #[test]
 fn a_burst_of_check_tx_is_answered_in_order_as_one_by_one() {
     use std::io::{Read as _, Write as _};
@@ -605,7 +605,7 @@ fn a_burst_of_check_tx_is_answered_in_order_as_one_by_one() {
     bad.signatures[0][5] ^= 1;
     let a0 = send(0, &to, "1", 0);
     // Bytes as long as a send that do not decode: the pass has no decoding for them, and every
-    // later CheckTx must still take its own tx's (a shifted one would answer for another tx).
+    // later CheckTx must still answer for its own tx.
     let garbage = vec![0xFFu8; a0.len()];
     // a0; account 1 with a broken signature; garbage; a1 (needs a0's sequence step); b0 (the
     // broken tx must not have moved account 1's sequence).
