@@ -35,8 +35,8 @@ pub struct AbciApp {
     pub app: ServedApp,
     /// This node's risk service, asked about new txs in CheckTx only (`None` = off).
     pub risk: Option<Arc<RiskScreener>>,
-    /// The txs of this node's latest PrepareProposal answer: every one decoded there, so
-    /// ProcessProposal of that same proposal (CometBFT asks the proposer too) need not again.
+    /// The txs of this node's latest PrepareProposal answer, every one known there to decode,
+    /// so ProcessProposal of that same proposal (CometBFT asks the proposer too) need not decode.
     prepared: Arc<Mutex<Vec<Bytes>>>,
 }
 
